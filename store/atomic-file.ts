@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { dirname, join, basename } from "node:path";
+
+/**
+ * Writes `data` to `path` so that a reader sees either the old file or the whole new one:
+ * write a temporary sibling, fsync it, rename it over the target, fsync the directory.
+ * A process killed half way leaves at most a `.tmp-*` sibling, which readers ignore.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString("hex")}`);
+  const handle = await open(tmp, "wx", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes a rename or unlink in `dir` durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** True for the temporary siblings `writeFileAtomic` leaves behind when killed. */
+export function isAtomicTempName(name: string): boolean {
+  return name.startsWith(".tmp-");
+}
