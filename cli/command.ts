@@ -1,0 +1,51 @@
+import type { Readable, Writable } from "node:stream";
+
+/** One flag of a command, from which both parsing and `--help` are generated. */
+export interface OptionSpec {
+  /** Long name without dashes: `file` for `--file`. */
+  name: string;
+  /** One-letter alias without the dash. */
+  short?: string;
+  type: "string" | "boolean";
+  /** Repeatable (`-t a -t b`): the value is a list. */
+  multiple?: boolean;
+  /** The placeholder shown in help: `--file FILE`. */
+  valueName?: string;
+  description: string;
+}
+
+/** What a command receives: parsed flags and positionals, and where to read and write. */
+export interface CommandContext {
+  options: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Tells the CLI a file's text, so an error in it is shown with a code frame. */
+  registerSource(file: string, text: string): void;
+}
+
+/** A command module's export: its help text and options, and what it does. */
+export interface Command {
+  /** Full name as typed: `debug parse`. */
+  name: string;
+  summary: string;
+  /** The usage line after `tsbuild `: `debug parse [-f FILE] [--format buildkit|json]`. */
+  usage: string;
+  options: OptionSpec[];
+  /** Allowed positional count. */
+  positionals: { min: number; max: number };
+  /** Longer help shown under the usage, optional. */
+  description?: string;
+  /** Resolves to the exit status. Throws TsbuildError for failures the CLI reports. */
+  run(context: CommandContext): Promise<number>;
+}
+
+/** A command as the CLI knows it before loading its module: enough for the command list. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The tsbuild entry point. It imports nothing up front: `--version` answers from
+// package.json alone, and every other command loads only the modules it needs.
+const argv = process.argv.slice(2);
+
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) {
+  const { readFileSync } = await import("node:fs");
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  process.stdout.write(`tsbuild ${pkg.version}\n`);
+} else {
+  const { runCli } = await import("./run-cli.js");
+  process.exitCode = await runCli(argv);
+}

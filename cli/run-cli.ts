@@ -1,0 +1,127 @@
+import { parseArgs } from "node:util";
+import type { Readable, Writable } from "node:stream";
+import { TsbuildError } from "../errors.js";
+import { didYouMean } from "../util/did-you-mean.js";
+import type { Command, CommandContext, OptionSpec } from "./command.js";
+import { COMMANDS, findCommand } from "./commands.js";
+import { reportError } from "./report-error.js";
+
+/** Where the CLI reads and writes; the defaults are the process's own. */
+export interface CliIo {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+const HELP_OPTION: OptionSpec = { name: "help", short: "h", type: "boolean", description: "Show this help" };
+
+/** Runs one tsbuild invocation and resolves to its exit status. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const sources = new Map<string, string>();
+  try {
+    if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+      stdout.write(globalHelp());
+      return 0;
+    }
+    const found = findCommand(argv);
+    if (!found) throw unknownCommand(argv[0]);
+    const command = await found.entry.load();
+    const context = parseCommandLine(command, found.rest, { ...io, stdout, stderr });
+    if (context.options.help) {
+      stdout.write(commandHelp(command));
+      return 0;
+    }
+    context.registerSource = (file, text) => sources.set(file, text);
+    return await command.run(context);
+  } catch (error) {
+    return reportError(error, { write: (text) => stderr.write(text), sources });
+  }
+}
+
+function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout: Writable; stderr: Writable }): CommandContext {
+  const specs = [...command.options, HELP_OPTION];
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  for (const spec of specs) {
+    config[spec.name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options: config, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageError(command, specs, error);
+  }
+  const { positionals } = parsed;
+  if (!parsed.values.help && (positionals.length < command.positionals.min || positionals.length > command.positionals.max)) {
+    const wanted = command.positionals.min === command.positionals.max ? `${command.positionals.min}` : `${command.positionals.min} to ${command.positionals.max}`;
+    throw new TsbuildError("USAGE", `"tsbuild ${command.name}" takes ${wanted} argument(s), got ${positionals.length}`, {
+      hint: `Usage: tsbuild ${command.usage}`,
+    });
+  }
+  return {
+    options: parsed.values as CommandContext["options"],
+    positionals,
+    stdin: io.stdin ?? process.stdin,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    registerSource: () => undefined,
+  };
+}
+
+function usageError(command: Command, specs: OptionSpec[], error: unknown): TsbuildError {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  if (unknown) {
+    const suggestion = didYouMean(unknown.replace(/^-+/, ""), specs.map((s) => s.name));
+    return new TsbuildError("USAGE", `Unknown flag "${unknown}" for "tsbuild ${command.name}"`, {
+      hint: suggestion ? `Did you mean "--${suggestion}"?` : `Run "tsbuild ${command.name} --help" for its flags`,
+    });
+  }
+  return new TsbuildError("USAGE", `${message.replace(/\.$/, "")}`, { hint: `Usage: tsbuild ${command.usage}` });
+}
+
+function unknownCommand(word: string): TsbuildError {
+  const names = COMMANDS.map((c) => c.name.split(" ")[0]);
+  const suggestion = didYouMean(word, new Set(names));
+  return new TsbuildError("USAGE", `Unknown command "${word}"`, {
+    hint: suggestion ? `Did you mean "tsbuild ${suggestion}"?` : `Run "tsbuild --help" for the list of commands`,
+  });
+}
+
+function globalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "Usage: tsbuild COMMAND [OPTIONS]",
+    "",
+    "A daemonless Dockerfile build engine.",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    'Run "tsbuild COMMAND --help" for a command\'s flags; "tsbuild --version" for the version.',
+    "",
+  ].join("\n");
+}
+
+/** The `--help` text of one command, generated from its metadata. */
+export function commandHelp(command: Command): string {
+  const specs = [...command.options, HELP_OPTION];
+  const label = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : "    "}--${s.name}${s.type === "string" ? ` ${s.valueName ?? "VALUE"}` : ""}`;
+  const width = Math.max(...specs.map((s) => label(s).length));
+  return [
+    `Usage: tsbuild ${command.usage}`,
+    "",
+    command.summary,
+    ...(command.description ? ["", command.description] : []),
+    "",
+    "Options:",
+    ...specs.map((s) => `  ${label(s).padEnd(width)}  ${s.description}${s.multiple ? " (repeatable)" : ""}`),
+    "",
+  ].join("\n");
+}
