@@ -1,0 +1,247 @@
+import { randomBytes } from "node:crypto";
+import { link, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TsbuildError } from "../errors.js";
+import {
+  currentProcess,
+  formatProcessToken,
+  isProcessAlive,
+  parseProcessToken,
+  type ProcessIdentity,
+} from "./process-identity.js";
+
+/**
+ * A cross-process lock on one path, safe against owners killed at any moment.
+ *
+ * Protocol (all names are siblings of `lockPath`):
+ * - To acquire, write an owner file `<lock>.owner-<pid>-<start>-<rand>` holding the owner's
+ *   identity, then hard-link it to `<lock>`. link(2) fails if `<lock>` exists, so exactly one
+ *   process wins, and the lock file never exists half written.
+ * - A lock whose owner (pid + start time from /proc) is gone is stale. To break it, a process
+ *   first claims the right by renaming the stale owner file to `<owner file>.break-<its id>`;
+ *   rename(2) of one source succeeds for one process only. The claimant then removes `<lock>`
+ *   (checking it is still the same inode) and its claim. A claimant killed half way leaves a
+ *   claim file naming a dead process, which the next one claims the same way.
+ * - Leftovers of dead processes that no longer hold the lock (link count 1) are removed by
+ *   `cleanLockLeftovers`.
+ */
+
+export interface FileLockOptions {
+  /** Give up after this many milliseconds with an IN_USE error. Default: wait forever. */
+  timeoutMs?: number;
+  /** Abort waiting (CANCELLED error). */
+  signal?: AbortSignal;
+  /** Longest pause between two attempts while the lock is held. Default 100 ms. */
+  maxPollMs?: number;
+}
+
+/** A held lock; pass it to `releaseFileLock`. */
+export interface FileLockHandle {
+  readonly lockPath: string;
+  readonly ownerPath: string;
+}
+
+interface LockRecord extends ProcessIdentity {
+  token: string;
+  acquiredAt: string;
+}
+
+const OWNER_INFIX = ".owner-";
+const BREAK_INFIX = ".break-";
+
+/** Runs `fn` while holding the lock on `lockPath`, and releases it however `fn` ends. */
+export async function withFileLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: FileLockOptions = {},
+): Promise<T> {
+  const handle = await acquireFileLock(lockPath, options);
+  try {
+    return await fn();
+  } finally {
+    await releaseFileLock(handle);
+  }
+}
+
+/** Waits until this process holds the lock on `lockPath`. Locks are not reentrant. */
+export async function acquireFileLock(lockPath: string, options: FileLockOptions = {}): Promise<FileLockHandle> {
+  const me = currentProcess();
+  const token = `${formatProcessToken(me)}-${randomBytes(6).toString("hex")}`;
+  const ownerPath = `${lockPath}${OWNER_INFIX}${token}`;
+  const record: LockRecord = { ...me, token, acquiredAt: new Date().toISOString() };
+  await mkdir(dirname(lockPath), { recursive: true });
+  await writeFile(ownerPath, JSON.stringify(record), { flag: "wx", mode: 0o644 });
+
+  const started = Date.now();
+  const maxPollMs = options.maxPollMs ?? 100;
+  let pause = 2;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) {
+        throw new TsbuildError("CANCELLED", `Cannot lock "${lockPath}": cancelled`, { cause: options.signal.reason });
+      }
+      try {
+        await link(ownerPath, lockPath);
+        return { lockPath, ownerPath };
+      } catch (error) {
+        if (errorCode(error) !== "EEXIST") throw error;
+      }
+      const holder = await readHolder(lockPath);
+      if (holder === undefined) continue; // released meanwhile: try again at once
+      if (!isProcessAlive(holder)) {
+        await breakStaleLock(lockPath, holder.token);
+        continue;
+      }
+      if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) {
+        throw new TsbuildError(
+          "IN_USE",
+          `Cannot lock "${lockPath}": held by process ${holder.pid} for more than ${options.timeoutMs} ms`,
+          { hint: "Another tsbuild process is using this root; wait for it or stop it" },
+        );
+      }
+      await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
+      pause = Math.min(pause * 2, maxPollMs);
+    }
+  } catch (error) {
+    await unlink(ownerPath).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Releases a lock taken with `acquireFileLock`. Releasing twice does nothing. */
+export async function releaseFileLock(handle: FileLockHandle): Promise<void> {
+  const [lockStat, ownerStat] = await Promise.all([
+    lstat(handle.lockPath).catch(() => undefined),
+    lstat(handle.ownerPath).catch(() => undefined),
+  ]);
+  // Only remove the lock file if it is still ours (same inode as our owner file).
+  if (lockStat !== undefined && ownerStat !== undefined && lockStat.ino === ownerStat.ino) {
+    await unlink(handle.lockPath).catch(ignoreMissing);
+  }
+  await unlink(handle.ownerPath).catch(ignoreMissing);
+}
+
+/** The process holding `lockPath`, or undefined when it is free. */
+export async function readFileLockOwner(lockPath: string): Promise<(ProcessIdentity & { alive: boolean }) | undefined> {
+  const holder = await readHolder(lockPath);
+  return holder === undefined ? undefined : { pid: holder.pid, startTime: holder.startTime, alive: isProcessAlive(holder) };
+}
+
+/**
+ * Removes owner and claim files that dead processes left in `dir` and that no longer hold a
+ * lock (a held lock's owner file has a second link: the lock file itself).
+ */
+export async function cleanLockLeftovers(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return 0;
+    throw error;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const writer = leftoverWriter(name);
+    if (writer === undefined || isProcessAlive(writer)) continue;
+    const path = join(dir, name);
+    const stat = await lstat(path).catch(() => undefined);
+    if (stat === undefined || stat.nlink !== 1) continue;
+    await unlink(path).then(() => removed++, ignoreMissing);
+  }
+  return removed;
+}
+
+/** The process that wrote an owner or claim file, from its name. */
+function leftoverWriter(name: string): ProcessIdentity | undefined {
+  const breakAt = name.lastIndexOf(BREAK_INFIX);
+  if (breakAt >= 0) return parseProcessToken(name.slice(breakAt + BREAK_INFIX.length));
+  const ownerAt = name.lastIndexOf(OWNER_INFIX);
+  if (ownerAt >= 0) return parseProcessToken(name.slice(ownerAt + OWNER_INFIX.length));
+  return undefined;
+}
+
+async function readHolder(lockPath: string): Promise<LockRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(lockPath, "utf8");
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    const record = JSON.parse(text) as LockRecord;
+    if (typeof record.token === "string" && Number.isInteger(record.pid)) return record;
+  } catch {
+    // Owner files are not fsynced, so after a power loss one may be empty: find it by inode.
+  }
+  return readHolderByInode(lockPath);
+}
+
+async function readHolderByInode(lockPath: string): Promise<LockRecord | undefined> {
+  const lockStat = await lstat(lockPath).catch(() => undefined);
+  if (lockStat === undefined) return undefined;
+  const prefix = `${basename(lockPath)}${OWNER_INFIX}`;
+  for (const name of await readdir(dirname(lockPath))) {
+    if (!name.startsWith(prefix) || name.includes(BREAK_INFIX)) continue;
+    const stat = await lstat(join(dirname(lockPath), name)).catch(() => undefined);
+    if (stat?.ino !== lockStat.ino) continue;
+    const token = name.slice(prefix.length);
+    const identity = parseProcessToken(token);
+    if (identity !== undefined) return { ...identity, token, acquiredAt: "" };
+  }
+  // No owner file and unreadable content: nobody can ever release it, treat it as dead.
+  return { pid: 0, startTime: 0, token: "", acquiredAt: "" };
+}
+
+/** Removes the lock held by the dead owner `token`, unless another process is doing it. */
+async function breakStaleLock(lockPath: string, token: string): Promise<void> {
+  const dir = dirname(lockPath);
+  const ownerName = `${basename(lockPath)}${OWNER_INFIX}${token}`;
+  const claimPath = join(dir, `${ownerName}${BREAK_INFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`);
+  const candidates = [join(dir, ownerName)];
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(`${ownerName}${BREAK_INFIX}`)) continue;
+    const breaker = parseProcessToken(name.slice(ownerName.length + BREAK_INFIX.length));
+    if (breaker !== undefined && !isProcessAlive(breaker)) candidates.push(join(dir, name));
+  }
+  let claimed = false;
+  for (const candidate of candidates) {
+    try {
+      await rename(candidate, claimPath);
+      claimed = true;
+      break;
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw error;
+    }
+  }
+  if (!claimed) {
+    if (token === "") await unlinkIfUnowned(lockPath);
+    else await sleep(2); // a live process is breaking it right now
+    return;
+  }
+  const [lockStat, claimStat] = await Promise.all([lstat(lockPath).catch(() => undefined), lstat(claimPath)]);
+  if (lockStat !== undefined && lockStat.ino === claimStat.ino) await unlink(lockPath).catch(ignoreMissing);
+  await unlink(claimPath).catch(ignoreMissing);
+}
+
+/** A lock file with no owner file at all (only after outside tampering or power loss). */
+async function unlinkIfUnowned(lockPath: string): Promise<void> {
+  const stat = await lstat(lockPath).catch(() => undefined);
+  if (stat !== undefined && stat.nlink === 1) {
+    // Move it aside first so that only one process removes exactly this inode.
+    const aside = `${lockPath}${BREAK_INFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
+    await rename(lockPath, aside).catch(ignoreMissing);
+    const moved = await lstat(aside).catch(() => undefined);
+    if (moved !== undefined && moved.ino !== stat.ino) await link(aside, lockPath).catch(() => undefined);
+    await unlink(aside).catch(ignoreMissing);
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function ignoreMissing(error: unknown): void {
+  if (errorCode(error) !== "ENOENT") throw error;
+}
