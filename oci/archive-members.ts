@@ -66,13 +66,21 @@ export async function extractArchiveMembers(
   const pending: Promise<void>[] = [];
   let count = 0;
   let failure: unknown;
+  let sawEnd = false;
 
+  // Settles the wait for the parser; a failure settles it at once, as a parser waiting on
+  // a destroyed entry would never end.
+  let finish = (): void => undefined;
+  const parsed = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
   const fail = (error: unknown): void => {
     if (failure !== undefined) return;
     failure = error;
     input.unpipe(parser);
     input.destroy();
     for (const entry of active) entry.destroy();
+    finish();
   };
 
   const onEntry = (entry: ReadEntry): void => {
@@ -88,6 +96,8 @@ export async function extractArchiveMembers(
         if (files.has(name) || links.has(name)) throw invalid(label, `member "${name}" appears twice`);
         const member: ArchiveMember = { name, file: join(dir, String(count++)), size: 0, digest: "sha256:", head: Buffer.alloc(0) };
         files.set(name, member);
+        // After a failure the entry is destroyed, yet node-tar may still write its last bytes to it.
+        entry.on("error", () => undefined);
         active.add(entry);
         pending.push(
           copyMember(entry, member, label)
@@ -133,26 +143,25 @@ export async function extractArchiveMembers(
   if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await new Promise<void>((resolve) => {
-      parser.on("error", (error: Error & { entry?: ReadEntry }) => {
-        fail(tarError(error, label));
-        resolve();
-      });
-      parser.on("end", () => resolve());
-      input.on("error", (error: NodeJS.ErrnoException) => {
-        fail(
-          error.code === "ENOENT"
-            ? new TsbuildError("FILE_NOT_FOUND", `Cannot read image archive "${label}": file not found`, { cause: error })
-            : new TsbuildError("INVALID_ARCHIVE", `Cannot read image archive "${label}": ${error.message}`, { cause: error }),
-        );
-        resolve();
-      });
-      input.on("close", () => {
-        if (failure !== undefined) resolve();
-      });
-      if (failure !== undefined) resolve();
-      else input.pipe(parser);
+    parser.on("error", (error: Error & { entry?: ReadEntry }) => fail(tarError(error, label)));
+    // A tar ends with zero blocks; without them the archive was cut short, perhaps between
+    // members, where node-tar's own truncation check cannot see it.
+    parser.on("nullBlock", () => {
+      sawEnd = true;
     });
+    parser.on("end", () => {
+      if (!sawEnd) fail(invalid(label, "it is truncated: the end-of-archive blocks are missing"));
+      finish();
+    });
+    input.on("error", (error: NodeJS.ErrnoException) =>
+      fail(
+        error.code === "ENOENT"
+          ? new TsbuildError("FILE_NOT_FOUND", `Cannot read image archive "${label}": file not found`, { cause: error })
+          : new TsbuildError("INVALID_ARCHIVE", `Cannot read image archive "${label}": ${error.message}`, { cause: error }),
+      ),
+    );
+    if (failure === undefined) input.pipe(parser);
+    await parsed;
     await Promise.allSettled(pending);
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
@@ -169,6 +178,10 @@ async function copyMember(entry: ReadEntry, member: ArchiveMember, label: string
   let headSize = 0;
   const handle = await open(member.file, "wx", 0o600);
   try {
+    // The iterator of an entry destroyed (on failure) between two reads would wait forever,
+    // so each read is preceded by a look at whether that happened.
+    const stopped = (): boolean => entry.destroyed;
+    if (stopped()) throw invalid(label, `reading member "${member.name}" was stopped`);
     for await (const chunk of entry as AsyncIterable<Buffer>) {
       digester.update(chunk);
       if (headSize < 8) {
@@ -176,6 +189,7 @@ async function copyMember(entry: ReadEntry, member: ArchiveMember, label: string
         headSize += Math.min(chunk.length, 8 - headSize);
       }
       await handle.write(chunk);
+      if (stopped()) throw invalid(label, `reading member "${member.name}" was stopped`);
     }
   } finally {
     await handle.close();
@@ -228,7 +242,7 @@ function tarError(error: Error & { entry?: ReadEntry; tarCode?: string }, label:
   // node-tar words its messages as "TAR_BAD_ARCHIVE: Truncated input (...)"; keep the words.
   const words = error.message.replace(/^TAR_[A-Z_]+: /, "");
   const where = error.entry?.path === undefined ? "" : ` at member "${error.entry.path}"`;
-  return invalid(label, `${words.charAt(0).toLowerCase()}${words.slice(1)}${where}`, error);
+  return invalid(label, `it is not a well-formed tar: ${words.charAt(0).toLowerCase()}${words.slice(1)}${where}`, error);
 }
 
 function invalid(label: string, what: string, cause?: unknown): TsbuildError {
