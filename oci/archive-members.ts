@@ -101,7 +101,13 @@ export async function extractArchiveMembers(
         active.add(entry);
         pending.push(
           copyMember(entry, member, label)
-            .catch(fail)
+            .catch((error: unknown) =>
+              fail(
+                error instanceof TsbuildError
+                  ? error
+                  : new TsbuildError("SYSTEM", `Cannot extract member "${name}" of image archive "${label}": ${(error as Error).message}`, { cause: error }),
+              ),
+            )
             .finally(() => active.delete(entry)),
         );
         return;

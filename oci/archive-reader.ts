@@ -113,7 +113,10 @@ const MAX_INDEX_DEPTH = 8;
  */
 export async function readImageArchive(source: string | Readable, options: ReadImageArchiveOptions = {}): Promise<ArchiveContents> {
   const label = options.label ?? (typeof source === "string" ? source : "stream");
-  const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), "tsbuild-archive-"));
+  const parent = options.tempDir ?? tmpdir();
+  const dir = await mkdtemp(join(parent, "tsbuild-archive-")).catch((error: Error) => {
+    throw new TsbuildError("SYSTEM", `Cannot create a directory in "${parent}" to read image archive "${label}": ${error.message}`, { cause: error });
+  });
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const members = await extractArchiveMembers(source, dir, { label, signal: options.signal });

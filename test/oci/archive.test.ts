@@ -111,6 +111,12 @@ async function tinyImage(dir: string, names: string[]): Promise<TinyImage> {
   return { image, config, configDigest: sha256(config), manifest, manifestDigest: sha256(manifest), layers };
 }
 
+function chunked(data: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) chunks.push(data.subarray(at, at + size));
+  return chunks;
+}
+
 /** Writes an OCI image layout directory by hand (no tsbuild code), for skopeo to copy from. */
 async function ociLayoutDir(dir: string, tiny: TinyImage, tag: string): Promise<void> {
   await mkdir(join(dir, "blobs", "sha256"), { recursive: true });
@@ -173,11 +179,17 @@ function rawTar(entries: { path: string; type?: "File" | "SymbolicLink" | "Link"
 }
 
 /** Reads an archive that must fail with `code`; proves nothing stays behind in the temp dir. */
-async function assertReadFails(source: string, code: ErrorCode, message: RegExp, tempDir: string): Promise<void> {
+async function assertReadFails(
+  source: string | Readable,
+  code: ErrorCode,
+  message: RegExp,
+  tempDir: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
   await mkdir(tempDir, { recursive: true });
   let contents: ArchiveContents | undefined;
   try {
-    contents = await readImageArchive(source, { tempDir });
+    contents = await readImageArchive(source, { tempDir, ...options });
   } catch (error) {
     assert.ok(isTsbuildError(error, code), `expected ${code}, got ${error instanceof Error ? error.stack : String(error)}`);
     assert.match((error as Error).message, message);
@@ -186,7 +198,7 @@ async function assertReadFails(source: string, code: ErrorCode, message: RegExp,
   } finally {
     await contents?.dispose();
   }
-  assert.unreachable(`reading ${source} should have failed with ${code}`);
+  assert.unreachable(`reading ${typeof source === "string" ? source : "the stream"} should have failed with ${code}`);
 }
 
 test("an OCI archive written by tsbuild is read by skopeo with the same manifest, config and layers", async () => {
@@ -457,6 +469,7 @@ test("bad archives are refused with the member named, and leave nothing in the t
       const file = join(dir, `${name.replace(/ /g, "-")}.tar`);
       await writeFile(file, rawTar(entries));
       await assertReadFails(file, "INVALID_ARCHIVE", message, tempDir);
+      await assertReadFails(Readable.from([rawTar(entries)]), "INVALID_ARCHIVE", message, tempDir);
     }
     assert.not.ok(await stat(join(dir, "..", "evil")).catch(() => undefined), "nothing was written outside");
   });
@@ -475,6 +488,55 @@ test("a docker archive whose layer count differs from the config's diff_ids is r
     const file = join(dir, "short.tar");
     await retar(staged, file);
     await assertReadFails(file, "INVALID_ARCHIVE", /image 0 lists 1 layers but its config has 2 diff ids/, join(dir, "tmp"));
+  });
+});
+
+test("a layer of several megabytes streams through writer and reader intact", async () => {
+  await withTempDir(async (dir) => {
+    const big = await layerTar(join(dir, "big"), { "data.bin": randomBytes(6 * 1024 * 1024).toString("base64") });
+    const gzip = gzipSync(big);
+    const config = Buffer.from(JSON.stringify({ architecture: "arm64", variant: "v8", os: "linux", rootfs: { type: "layers", diff_ids: [sha256(big)] } }));
+    const image: ArchiveImage = {
+      names: ["big:1"],
+      config,
+      layers: [{ digest: sha256(gzip) as `sha256:${string}`, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", size: gzip.length, open: () => Readable.from(chunked(gzip, 65536)) }],
+    };
+    const file = join(dir, "big.tar");
+    await writeImageArchive(file, [image], { format: "docker" });
+    const contents = await readImageArchive(file, { tempDir: dir });
+    try {
+      const [read] = contents.images;
+      assert.is(read.manifest, undefined, "without a manifest the docker format has no index");
+      assert.equal(read.platform, { architecture: "arm64", os: "linux", variant: "v8" });
+      assert.is(read.layers[0].digest, sha256(gzip));
+      assert.is(read.layers[0].diffID, sha256(big));
+      assert.is(await streamDigest(read.layers[0].open()), sha256(gzip));
+    } finally {
+      await contents.dispose();
+    }
+  });
+});
+
+test("reading and writing stop with CANCELLED when their signal aborts, leaving nothing behind", async () => {
+  await withTempDir(async (dir) => {
+    const tiny = await tinyImage(dir, ["app:1"]);
+    const file = join(dir, "app.tar");
+    await writeImageArchive(file, [tiny.image], { format: "oci" });
+    await assertReadFails(file, "CANCELLED", /cancelled/, join(dir, "tmp"), { signal: AbortSignal.abort() });
+
+    const controller = new AbortController();
+    // The second layer never ends on its own; only the abort can end the write.
+    const endless = { ...tiny.image.layers[1], open: () => new Readable({ read() {} }) };
+    const out = join(dir, "never.tar");
+    const writing = writeImageArchive(out, [{ ...tiny.image, layers: [tiny.image.layers[0], endless] }], { format: "oci", signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    try {
+      await writing;
+      assert.unreachable("the write should be cancelled");
+    } catch (error) {
+      assert.ok(isTsbuildError(error, "CANCELLED"), String(error));
+    }
+    assert.equal((await readdir(dir)).filter((name) => name.startsWith("never.tar")), []);
   });
 });
 
