@@ -17,7 +17,7 @@ import {
   type ImageManifest,
   type Platform,
 } from "./image-types.js";
-import { isConfigMediaType, isIndexMediaType, isManifestMediaType, OCI_MEDIA_TYPES } from "./media-types.js";
+import { isConfigMediaType, isIndexMediaType, isLayerMediaType, isManifestMediaType, OCI_MEDIA_TYPES } from "./media-types.js";
 import {
   ARCHIVE_MEMBERS,
   blobMemberName,
@@ -261,11 +261,12 @@ async function indexedImages(members: ArchiveMembers, label: string): Promise<In
       for (const child of nested.manifests) await walk(child, top, depth + 1);
       return;
     }
-    if (!isManifestMediaType(descriptor.mediaType)) return;
+    if (!isManifestMediaType(descriptor.mediaType) || isAttestation(descriptor)) return;
     const member = blobMember(members, descriptor, label);
     const bytes = await readJsonMember(members, member.name, label);
     const manifest = parseImageManifest(bytes, `manifest "${descriptor.digest}" in image archive "${label}"`);
     if (!isConfigMediaType(manifest.config.mediaType)) return;
+    if (!manifest.layers.every((layer) => isLayerMediaType(layer.mediaType))) return;
     const image = found.get(descriptor.digest) ?? {
       digest: descriptor.digest,
       mediaType: descriptor.mediaType,
@@ -282,6 +283,14 @@ async function indexedImages(members: ArchiveMembers, label: string): Promise<In
   };
   for (const descriptor of index.manifests) await walk(descriptor, descriptor, 0);
   return [...found.values()];
+}
+
+/**
+ * BuildKit puts provenance and SBOM manifests beside the images of an index; they have an
+ * image config media type but in-toto layers, and this annotation.
+ */
+function isAttestation(descriptor: Descriptor): boolean {
+  return descriptor.annotations?.["vnd.docker.reference.type"] === "attestation-manifest";
 }
 
 /** Checks a layer against its diff id: directly when uncompressed, through gunzip if asked. */

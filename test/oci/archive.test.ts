@@ -372,6 +372,65 @@ test("archives written by skopeo from an OCI layout are read with the same confi
   });
 });
 
+test("an OCI archive with a multi-platform index yields its images, skipping attestations and absent platforms", async () => {
+  await withTempDir(async (dir) => {
+    const tiny = await tinyImage(dir, []);
+    const layout = join(dir, "layout");
+    await ociLayoutDir(layout, tiny, "unused");
+    const put = async (data: Buffer): Promise<string> => {
+      await writeFile(join(layout, "blobs", "sha256", sha256(data).slice(7)), data);
+      return sha256(data);
+    };
+    const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v0.1"}');
+    const attestationConfig = Buffer.from('{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":["' + sha256(statement) + '"]}}');
+    const attestation = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await put(attestationConfig), size: attestationConfig.length },
+        layers: [{ mediaType: "application/vnd.in-toto+json", digest: await put(statement), size: statement.length }],
+      }),
+    );
+    const manifestType = "application/vnd.oci.image.manifest.v1+json";
+    const nested = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          { mediaType: manifestType, digest: tiny.manifestDigest, size: tiny.manifest.length, platform: { architecture: "amd64", os: "linux" } },
+          { mediaType: manifestType, digest: sha256(Buffer.from("absent")), size: 6, platform: { architecture: "arm64", os: "linux" } },
+          {
+            mediaType: manifestType,
+            digest: await put(attestation),
+            size: attestation.length,
+            platform: { architecture: "unknown", os: "unknown" },
+            annotations: { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": tiny.manifestDigest },
+          },
+        ],
+      }),
+    );
+    const top = {
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      digest: await put(nested),
+      size: nested.length,
+      annotations: { "io.containerd.image.name": "docker.io/team/app:1.0", "org.opencontainers.image.ref.name": "1.0" },
+    };
+    await writeFile(join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [top] }));
+    const file = join(dir, "multi.tar");
+    await retar(layout, file);
+
+    const contents = await readImageArchive(file, { tempDir: dir });
+    try {
+      assert.equal(
+        contents.images.map((image) => [image.manifest?.digest, image.names, image.refNames, image.platform.architecture]),
+        [[tiny.manifestDigest, ["docker.io/team/app:1.0"], ["1.0"], "amd64"]],
+      );
+    } finally {
+      await contents.dispose();
+    }
+  });
+});
+
 test("a classic docker save layout with a linked repeated layer and a gzip layer.tar is read", async () => {
   await withTempDir(async (dir) => {
     const tiny = await tinyImage(dir, []);
