@@ -239,3 +239,17 @@ function isStringMap(value: unknown): boolean {
 function invalid(where: string, what: string): TsbuildError {
   return new TsbuildError("INVALID_ARCHIVE", `Invalid ${where}: ${what}`);
 }
+
+/**
+ * The chain ids of a layer stack (OCI image-spec, layer chain id): the first is the first
+ * diff id, each next one the digest of "<previous chain id> <diff id>". Snapshotters key
+ * committed snapshots by them.
+ */
+export function computeChainIds(diffIds: readonly Digest[]): Digest[] {
+  const chainIds: Digest[] = [];
+  for (const diffId of diffIds) {
+    const previous = chainIds[chainIds.length - 1];
+    chainIds.push(previous === undefined ? diffId : digestOf(`${previous} ${diffId}`));
+  }
+  return chainIds;
+}

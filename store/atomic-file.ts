@@ -1,14 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
+import { currentProcess, formatProcessToken, parseProcessToken, type ProcessIdentity } from "./process-identity.js";
 
 /**
  * Writes `data` to `path` so that a reader sees either the old file or the whole new one:
  * write a temporary sibling, fsync it, rename it over the target, fsync the directory.
- * A process killed half way leaves at most a `.tmp-*` sibling, which readers ignore.
+ * A process killed half way leaves at most a `.tmp-*` sibling, which readers ignore; its name
+ * ends with the writer's pid and start time so that cleanup can tell a dead writer's leftover
+ * from a file being written right now.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.tmp-${basename(path)}-${randomBytes(6).toString("hex")}`);
+  const writer = formatProcessToken(currentProcess());
+  const tmp = join(dirname(path), `.tmp-${basename(path)}-${writer}-${randomBytes(6).toString("hex")}`);
   const handle = await open(tmp, "wx", 0o644);
   try {
     await handle.writeFile(data);
@@ -41,4 +45,10 @@ export async function syncDirectory(dir: string): Promise<void> {
 /** True for the temporary siblings `writeFileAtomic` leaves behind when killed. */
 export function isAtomicTempName(name: string): boolean {
   return name.startsWith(".tmp-");
+}
+
+/** The process that wrote a `.tmp-*` file, or undefined for names without one (older files). */
+export function atomicTempWriter(name: string): ProcessIdentity | undefined {
+  const match = /-(\d+-\d+)-[0-9a-f]{12}$/.exec(name);
+  return isAtomicTempName(name) && match !== null ? parseProcessToken(match[1]) : undefined;
 }

@@ -1,0 +1,242 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { TsbuildError } from "../errors.js";
+import { Digester, isDigest, type Digest } from "../oci/digest.js";
+import { syncDirectory } from "./atomic-file.js";
+import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "./process-identity.js";
+import { blobPath, type StorePaths } from "./store-paths.js";
+
+/** A blob in the content store. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  /** Last written (or re-written by a deduplicated write): garbage collection's grace clock. */
+  modifiedAt: Date;
+}
+
+export interface WriteBlobOptions {
+  /** The digest the content must have; a mismatch is a DIGEST_MISMATCH error. */
+  digest?: Digest;
+  /** The size the content must have. */
+  size?: number;
+  signal?: AbortSignal;
+}
+
+export interface CleanIngestOptions {
+  /** Also remove files of live (or unknown) writers untouched for this long. Default 24 h. */
+  maxIdleMs?: number;
+}
+
+/** The result of re-hashing one blob. */
+export interface BlobVerification {
+  digest: Digest;
+  ok: boolean;
+  actual: Digest;
+  size: number;
+}
+
+export type BlobSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Blobs by sha256 digest under `<root>/content/blobs/sha256/<hex>` (the OCI layout's place).
+ * A write streams into `content/ingest/<writer pid>-<start>-<rand>`, is hashed on the way,
+ * checked against the expected digest and size, fsynced and renamed into place, so no reader
+ * ever sees a partial blob and a killed writer leaves only an ingest file that names it.
+ */
+export class ContentStore {
+  readonly #paths: StorePaths;
+
+  constructor(paths: StorePaths) {
+    this.#paths = paths;
+  }
+
+  /** The file of a blob (whether or not it exists). */
+  path(digest: Digest): string {
+    return blobPath(this.#paths, checkDigest(digest));
+  }
+
+  /** Writes a blob and returns its digest and size; writing an existing blob is cheap. */
+  async write(source: BlobSource, options: WriteBlobOptions = {}): Promise<BlobInfo> {
+    if (options.digest !== undefined) {
+      checkDigest(options.digest);
+      const existing = await this.stat(options.digest);
+      if (existing !== undefined && (options.size === undefined || options.size === existing.size)) {
+        discard(source);
+        return this.#touch(existing);
+      }
+    }
+    await mkdir(this.#paths.ingest, { recursive: true });
+    const ingest = join(this.#paths.ingest, `${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`);
+    const handle = await open(ingest, "wx", 0o444);
+    const digester = new Digester();
+    let digest: Digest;
+    try {
+      try {
+        for await (const chunk of chunks(source)) {
+          if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "Blob write cancelled", { cause: options.signal.reason });
+          digester.update(chunk);
+          if (options.size !== undefined && digester.size > options.size) break;
+          await handle.write(chunk);
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      digest = digester.digest();
+      if (options.size !== undefined && digester.size !== options.size) {
+        throw new TsbuildError(
+          "DIGEST_MISMATCH",
+          `Blob size mismatch for "${options.digest ?? digest}": expected ${options.size} bytes, got ${digester.size > options.size ? `at least ${digester.size}` : digester.size}`,
+        );
+      }
+      if (options.digest !== undefined && digest !== options.digest) {
+        throw new TsbuildError("DIGEST_MISMATCH", `Blob digest mismatch: expected "${options.digest}", got "${digest}"`, {
+          hint: "The content was corrupted or changed while it was copied; fetch it again",
+        });
+      }
+      await mkdir(this.#paths.blobs, { recursive: true });
+      await rename(ingest, blobPath(this.#paths, digest));
+    } catch (error) {
+      discard(source);
+      await unlink(ingest).catch(() => undefined);
+      throw error;
+    }
+    await syncDirectory(this.#paths.blobs);
+    return { digest, size: digester.size, modifiedAt: new Date() };
+  }
+
+  /** The whole content of a blob; NOT_FOUND when absent. */
+  async read(digest: Digest): Promise<Buffer> {
+    try {
+      return await readFile(this.path(digest));
+    } catch (error) {
+      throw notFoundOr(error, digest);
+    }
+  }
+
+  /** A stream of a blob's content; NOT_FOUND when absent. */
+  async openStream(digest: Digest): Promise<Readable> {
+    const handle = await open(this.path(digest), "r").catch((error: unknown) => {
+      throw notFoundOr(error, digest);
+    });
+    return handle.createReadStream();
+  }
+
+  /** Size and time of a blob, or undefined when absent. */
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const info = await stat(this.path(digest));
+      return { digest, size: info.size, modifiedAt: info.mtime };
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  /** Removes a blob; true when it existed. Callers hold the store lock (see Store.gc). */
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await unlink(this.path(digest));
+      return true;
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return false;
+      throw error;
+    }
+  }
+
+  /** Every blob, in no particular order; files that are not blobs are skipped. */
+  async *walk(): AsyncIterable<BlobInfo> {
+    let names: string[];
+    try {
+      names = await readdir(this.#paths.blobs);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return;
+      throw error;
+    }
+    for (const name of names) {
+      const digest = `sha256:${name}`;
+      if (!isDigest(digest)) continue;
+      const info = await this.stat(digest);
+      if (info !== undefined) yield info;
+    }
+  }
+
+  /** Re-hashes a blob (streamed) and says whether it still matches its name. */
+  async verify(digest: Digest): Promise<BlobVerification> {
+    const stream = await this.openStream(digest);
+    const digester = new Digester();
+    for await (const chunk of stream) digester.update(chunk as Buffer);
+    const actual = digester.digest();
+    return { digest, ok: actual === digest, actual, size: digester.size };
+  }
+
+  /**
+   * Removes ingest files whose writer is dead, and any untouched for `maxIdleMs`. Files of a
+   * live writer are kept: another process may be writing right now.
+   */
+  async cleanIngest(options: CleanIngestOptions = {}): Promise<string[]> {
+    const maxIdleMs = options.maxIdleMs ?? DAY_MS;
+    let names: string[];
+    try {
+      names = await readdir(this.#paths.ingest);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return [];
+      throw error;
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      const path = join(this.#paths.ingest, name);
+      const writer = parseProcessToken(name);
+      if (writer === undefined || isProcessAlive(writer)) {
+        const info = await stat(path).catch(() => undefined);
+        if (info === undefined || Date.now() - info.mtimeMs < maxIdleMs) continue;
+      }
+      await unlink(path).then(
+        () => removed.push(name),
+        () => undefined,
+      );
+    }
+    return removed;
+  }
+
+  /** Marks a reused blob as fresh, so a concurrent garbage collection's grace period covers it. */
+  async #touch(info: BlobInfo): Promise<BlobInfo> {
+    const now = new Date();
+    await utimes(this.path(info.digest), now, now).catch(() => undefined);
+    return { ...info, modifiedAt: now };
+  }
+}
+
+async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {
+  if (typeof source === "string") yield Buffer.from(source, "utf8");
+  else if (source instanceof Uint8Array) yield source;
+  else for await (const chunk of source) yield typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+}
+
+function discard(source: BlobSource): void {
+  if (typeof source === "object" && source !== null && "destroy" in source && typeof source.destroy === "function") {
+    (source as Readable).destroy();
+  }
+}
+
+function checkDigest(digest: Digest): Digest {
+  if (!isDigest(digest)) throw new TsbuildError("INVALID_REFERENCE", `Invalid digest "${String(digest)}": expected "sha256:" and 64 lowercase hex digits`);
+  return digest;
+}
+
+function notFoundOr(error: unknown, digest: Digest): unknown {
+  if (errorCode(error) !== "ENOENT") return error;
+  return new TsbuildError("NOT_FOUND", `Blob "${digest}" is not in the content store`, { cause: error });
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}

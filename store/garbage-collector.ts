@@ -1,0 +1,125 @@
+import type { Digest } from "../oci/digest.js";
+import type { BlobGraphWalker, GraphRoot } from "./blob-graph.js";
+import type { ContentStore } from "./content-store.js";
+import type { ImageStore } from "./image-store.js";
+import { REF_KINDS, isRefLive, type RefRecord, type RefStore } from "./ref-store.js";
+
+/**
+ * The seam to the snapshotter, which owns snapshot directories. The store only knows which
+ * snapshot keys its roots still hold: the chain ids of every image's layer stack plus the
+ * keys that ref records list. Both callbacks are called with the store lock held, so the
+ * snapshotter must not call back into store mutations from them (lock order: store, then
+ * snapshotter).
+ */
+export interface SnapshotSeam {
+  /** Every snapshot key the snapshotter has; those no root holds are reported (and removed). */
+  listSnapshotKeys?: () => Promise<string[]>;
+  /** Removes one snapshot; without it unreferenced keys are only reported. */
+  removeSnapshot?: (key: string) => Promise<void>;
+}
+
+export interface GcOptions extends SnapshotSeam {
+  /**
+   * Blobs written (or reused) less than this long ago are kept even when unreferenced, for
+   * writers that have not taken a lease. Default 60 s; 0 deletes at once.
+   */
+  graceMs?: number;
+  /** Snapshot keys to judge besides `listSnapshotKeys()` (e.g. the chain ids of removed images). */
+  candidateSnapshotKeys?: Iterable<string>;
+}
+
+export interface GcReport {
+  removedBlobs: Array<{ digest: Digest; size: number }>;
+  reclaimedBytes: number;
+  /** Snapshot keys no root holds any more (among those listed or given as candidates). */
+  unreferencedSnapshots: string[];
+  /** The ones `removeSnapshot` removed. */
+  removedSnapshots: string[];
+  /** Snapshots `removeSnapshot` failed on; the next gc tries again. */
+  snapshotErrors: Array<{ key: string; message: string }>;
+  /** Leases of dead processes that were dropped. */
+  removedLeases: string[];
+}
+
+/** The parts garbage collection, fsck and disk usage work over. */
+export interface StoreParts {
+  content: ContentStore;
+  images: ImageStore;
+  refs: RefStore;
+  walker: BlobGraphWalker;
+}
+
+/** What every root holds: blobs (transitively) and snapshot keys. Dead leases are dropped. */
+export interface Reachability {
+  blobs: Set<Digest>;
+  snapshots: Set<string>;
+  liveRefs: RefRecord[];
+  deadLeases: RefRecord[];
+}
+
+/** Computes what the images and live ref records hold. */
+export async function computeReachability(parts: StoreParts): Promise<Reachability> {
+  const roots: GraphRoot[] = (await parts.images.records()).map((record) => ({ digest: record.digest, mediaType: record.mediaType }));
+  const liveRefs: RefRecord[] = [];
+  const deadLeases: RefRecord[] = [];
+  const snapshots = new Set<string>();
+  for (const ref of await parts.refs.list()) {
+    if (!isRefLive(ref)) {
+      if (ref.kind === REF_KINDS.lease) deadLeases.push(ref);
+      continue;
+    }
+    liveRefs.push(ref);
+    for (const digest of ref.blobs) roots.push({ digest });
+    for (const key of ref.snapshots) snapshots.add(key);
+  }
+  const graph = await parts.walker.walk(roots);
+  for (const chainId of graph.chainIds) snapshots.add(chainId);
+  return { blobs: new Set(graph.reachable.keys()), snapshots, liveRefs, deadLeases };
+}
+
+/**
+ * Mark and sweep; the caller holds the store lock. Roots: every index.json entry (named or
+ * dangling) and every live ref record. A blob is deleted when no root reaches it and it is
+ * older than both the grace period and the oldest live lease.
+ */
+export async function collectGarbage(parts: StoreParts, options: GcOptions = {}): Promise<GcReport> {
+  const started = Date.now();
+  const reach = await computeReachability(parts);
+  const report: GcReport = {
+    removedBlobs: [],
+    reclaimedBytes: 0,
+    unreferencedSnapshots: [],
+    removedSnapshots: [],
+    snapshotErrors: [],
+    removedLeases: [],
+  };
+  for (const lease of reach.deadLeases) {
+    if (await parts.refs.remove(lease.kind, lease.id)) report.removedLeases.push(lease.id);
+  }
+  let keepNewerThan = started - (options.graceMs ?? 60_000);
+  for (const ref of reach.liveRefs) {
+    if (ref.kind === REF_KINDS.lease) keepNewerThan = Math.min(keepNewerThan, Date.parse(ref.createdAt));
+  }
+  for await (const blob of parts.content.walk()) {
+    if (reach.blobs.has(blob.digest) || blob.modifiedAt.getTime() >= keepNewerThan) continue;
+    if (await parts.content.delete(blob.digest)) {
+      report.removedBlobs.push({ digest: blob.digest, size: blob.size });
+      report.reclaimedBytes += blob.size;
+    }
+  }
+
+  const candidates = new Set<string>(options.candidateSnapshotKeys ?? []);
+  if (options.listSnapshotKeys !== undefined) for (const key of await options.listSnapshotKeys()) candidates.add(key);
+  report.unreferencedSnapshots = [...candidates].filter((key) => !reach.snapshots.has(key)).sort();
+  if (options.removeSnapshot !== undefined) {
+    for (const key of report.unreferencedSnapshots) {
+      try {
+        await options.removeSnapshot(key);
+        report.removedSnapshots.push(key);
+      } catch (error) {
+        report.snapshotErrors.push({ key, message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  return report;
+}
