@@ -88,6 +88,11 @@ export async function extractArchiveMembers(
       entry.resume();
       return;
     }
+    // `tar -C dir -cf x.tar .` starts with a "./" member: the root itself, harmless.
+    if (entry.type === "Directory" && entry.path.split("/").every((part) => part === "" || part === ".") && !entry.path.startsWith("/")) {
+      entry.resume();
+      return;
+    }
     const name = normaliseMemberName(entry.path, label);
     switch (entry.type) {
       case "File":

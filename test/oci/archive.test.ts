@@ -148,10 +148,9 @@ async function untar(file: string, dir: string): Promise<void> {
   await tar.x({ file, cwd: dir });
 }
 
-/** Packs `dir` back into a tar, members in sorted order. */
+/** Packs `dir` back into a tar as `tar -C dir -cf file .` does, with a "./" member first. */
 async function retar(dir: string, file: string): Promise<void> {
-  const names = (await readdir(dir)).sort();
-  await tar.c({ file, cwd: dir, portable: true }, names);
+  await tar.c({ file, cwd: dir, portable: true }, ["."]);
 }
 
 /** A tar made header by header, to say exactly what a hostile archive holds. */
