@@ -20,7 +20,7 @@ export function parseDockerArchiveManifest(data: Uint8Array, label: string): Doc
   try {
     value = JSON.parse(Buffer.from(data).toString("utf8"));
   } catch (error) {
-    throw invalid(label, `member "manifest.json" is not JSON: ${(error as Error).message}`, error);
+    throw invalid(label, `member "manifest.json" is not JSON: ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(value)) throw invalid(label, `member "manifest.json" is not a list`);
   return value.map((entry: unknown, i): DockerArchiveManifestEntry => {
@@ -52,6 +52,6 @@ function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
-function invalid(label: string, what: string, cause?: unknown): TsbuildError {
-  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, cause === undefined ? {} : { cause });
+function invalid(label: string, what: string, options: { cause?: unknown } = {}): TsbuildError {
+  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, options);
 }

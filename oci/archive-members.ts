@@ -93,7 +93,7 @@ export async function extractArchiveMembers(
       entry.resume();
       return;
     }
-    const name = normaliseMemberName(entry.path, label);
+    const name = normaliseMemberName(entry.path, { label });
     switch (entry.type) {
       case "File":
       case "OldFile":
@@ -105,7 +105,7 @@ export async function extractArchiveMembers(
         entry.on("error", () => undefined);
         active.add(entry);
         pending.push(
-          copyMember(entry, member, label)
+          copyMember(entry, { member, label })
             .catch((error: unknown) =>
               fail(
                 error instanceof TsbuildError
@@ -127,7 +127,7 @@ export async function extractArchiveMembers(
         // A symlink's target is relative to the link's own directory; a hard link's to the root.
         const resolved = entry.type === "SymbolicLink" ? posix.join(posix.dirname(name), target) : target;
         if (target.startsWith("/")) throw invalid(label, `member "${name}" links to absolute path "${target}"`);
-        links.set(name, normaliseMemberName(resolved, label, `member "${name}" links outside the archive to "${target}"`));
+        links.set(name, normaliseMemberName(resolved, { label, why: `member "${name}" links outside the archive to "${target}"` }));
         entry.resume();
         return;
       }
@@ -178,10 +178,10 @@ export async function extractArchiveMembers(
     options.signal?.removeEventListener("abort", onAbort);
   }
   if (failure !== undefined) throw failure;
-  return membersOf(files, links, label);
+  return membersOf({ files, links, label });
 }
 
-async function copyMember(entry: ReadEntry, member: ArchiveMember, label: string): Promise<void> {
+async function copyMember(entry: ReadEntry, { member, label }: { member: ArchiveMember; label: string }): Promise<void> {
   const digester = new Digester();
   // Blobs under blobs/sha256 name their own digest: check it here, where the member is known.
   const statedDigest = digestOfBlobMember(member.name);
@@ -219,7 +219,7 @@ async function copyMember(entry: ReadEntry, member: ArchiveMember, label: string
   }
 }
 
-function membersOf(files: Map<string, ArchiveMember>, links: Map<string, string>, label: string): ArchiveMembers {
+function membersOf({ files, links, label }: { files: Map<string, ArchiveMember>; links: Map<string, string>; label: string }): ArchiveMembers {
   return {
     get(name) {
       let current = name;
@@ -242,7 +242,7 @@ function membersOf(files: Map<string, ArchiveMember>, links: Map<string, string>
  * `./a//b/` → `a/b`. Rejects what could point outside the archive: an absolute name, a `..`
  * component, a NUL byte, or a name with nothing left.
  */
-function normaliseMemberName(raw: string, label: string, why?: string): string {
+function normaliseMemberName(raw: string, { label, why }: { label: string; why?: string }): string {
   const parts = raw.split("/").filter((part) => part !== "" && part !== ".");
   const unsafe = raw.startsWith("/") || raw.includes("\0") || parts.includes("..") || parts.length === 0;
   if (unsafe) throw invalid(label, why ?? `member "${raw}" has an unsafe path`);
@@ -253,9 +253,9 @@ function tarError(error: Error & { entry?: ReadEntry; tarCode?: string }, label:
   // node-tar words its messages as "TAR_BAD_ARCHIVE: Truncated input (...)"; keep the words.
   const words = error.message.replace(/^TAR_[A-Z_]+: /, "");
   const where = error.entry?.path === undefined ? "" : ` at member "${error.entry.path}"`;
-  return invalid(label, `it is not a well-formed tar: ${words.charAt(0).toLowerCase()}${words.slice(1)}${where}`, error);
+  return invalid(label, `it is not a well-formed tar: ${words.charAt(0).toLowerCase()}${words.slice(1)}${where}`, { cause: error });
 }
 
-function invalid(label: string, what: string, cause?: unknown): TsbuildError {
-  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, cause === undefined ? {} : { cause });
+function invalid(label: string, what: string, options: { cause?: unknown } = {}): TsbuildError {
+  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, options);
 }

@@ -121,12 +121,13 @@ export async function readImageArchive(source: string | Readable, options: ReadI
   try {
     const members = await extractArchiveMembers(source, dir, { label, signal: options.signal });
     if (members.get(ARCHIVE_MEMBERS.dockerManifest) !== undefined) {
-      const images = await readDockerImages(members, { label, verifyDiffIDs: options.verifyDiffIDs ?? true });
+      const images = await readDockerImages({ members, label, verifyDiffIDs: options.verifyDiffIDs ?? true });
       return { format: "docker", dir, images, dispose };
     }
     if (members.get(ARCHIVE_MEMBERS.index) !== undefined) {
-      await checkOciLayout(members, label);
-      const images = await readOciImages(members, { label, verifyDiffIDs: options.verifyDiffIDs ?? false });
+      const context = { members, label, verifyDiffIDs: options.verifyDiffIDs ?? false };
+      await checkOciLayout(context);
+      const images = await readOciImages(context);
       return { format: "oci", dir, images, dispose };
     }
     throw invalid(label, `it has neither "manifest.json" (docker-archive) nor "index.json" (OCI archive)`);
@@ -137,6 +138,7 @@ export async function readImageArchive(source: string | Readable, options: ReadI
 }
 
 interface ReadContext {
+  members: ArchiveMembers;
   label: string;
   verifyDiffIDs: boolean;
 }
@@ -151,18 +153,18 @@ interface IndexedImage {
   refNames: string[];
 }
 
-async function readDockerImages(members: ArchiveMembers, context: ReadContext): Promise<ArchiveImageContents[]> {
-  const { label } = context;
-  const entries = parseDockerArchiveManifest(await readJsonMember(members, ARCHIVE_MEMBERS.dockerManifest, label), label);
+async function readDockerImages(context: ReadContext): Promise<ArchiveImageContents[]> {
+  const { members, label } = context;
+  const entries = parseDockerArchiveManifest(await readJsonMember(context, ARCHIVE_MEMBERS.dockerManifest), label);
   // Docker 25+ saves are OCI layouts too; their manifests give media types and the digest to check.
   const byConfig = new Map<Digest, IndexedImage>();
   if (members.get(ARCHIVE_MEMBERS.index) !== undefined) {
-    for (const image of await indexedImages(members, label)) byConfig.set(image.manifest.config.digest, image);
+    for (const image of await indexedImages(context)) byConfig.set(image.manifest.config.digest, image);
   }
   const images: ArchiveImageContents[] = [];
   for (const [i, entry] of entries.entries()) {
-    const configMember = requireMember(members, entry.Config, label);
-    const bytes = await readJsonMember(members, entry.Config, label);
+    const configMember = requireMember(context, entry.Config);
+    const bytes = await readJsonMember(context, entry.Config);
     // Docker and skopeo name the config `<hex>.json` after its digest.
     const namedHex = /^([0-9a-f]{64})\.json$/.exec(entry.Config)?.[1];
     if (namedHex !== undefined && configMember.digest !== `sha256:${namedHex}`) {
@@ -179,14 +181,14 @@ async function readDockerImages(members: ArchiveMembers, context: ReadContext): 
     }
     const layers: ArchiveLayerContents[] = [];
     for (const [j, name] of entry.Layers.entries()) {
-      const member = requireMember(members, name, label);
+      const member = requireMember(context, name);
       const descriptor = indexed?.manifest.layers[j];
       if (descriptor !== undefined && descriptor.digest !== member.digest) {
         throw mismatch(label, `member "${name}" has digest "${member.digest}", its manifest says "${descriptor.digest}"`);
       }
       const mediaType = descriptor?.mediaType ?? layerMediaType(member);
-      await checkDiffID(member, diffIDs[j], context);
-      layers.push(layerOf(member, diffIDs[j], mediaType));
+      await checkDiffID(member, { ...context, diffID: diffIDs[j] });
+      layers.push(layerOf(member, { diffID: diffIDs[j], mediaType }));
     }
     images.push({
       names: entry.RepoTags ?? [],
@@ -200,13 +202,13 @@ async function readDockerImages(members: ArchiveMembers, context: ReadContext): 
   return images;
 }
 
-async function readOciImages(members: ArchiveMembers, context: ReadContext): Promise<ArchiveImageContents[]> {
+async function readOciImages(context: ReadContext): Promise<ArchiveImageContents[]> {
   const { label } = context;
   const images: ArchiveImageContents[] = [];
-  for (const indexed of await indexedImages(members, label)) {
+  for (const indexed of await indexedImages(context)) {
     const what = `manifest "${indexed.digest}"`;
-    const configMember = blobMember(members, indexed.manifest.config, label);
-    const bytes = await readJsonMember(members, configMember.name, label);
+    const configMember = blobMember(context, indexed.manifest.config);
+    const bytes = await readJsonMember(context, configMember.name);
     const config = parseImageConfig(bytes, `image config "${configMember.digest}" in image archive "${label}"`);
     const diffIDs = config.rootfs.diff_ids;
     if (indexed.manifest.layers.length !== diffIDs.length) {
@@ -214,9 +216,9 @@ async function readOciImages(members: ArchiveMembers, context: ReadContext): Pro
     }
     const layers: ArchiveLayerContents[] = [];
     for (const [j, descriptor] of indexed.manifest.layers.entries()) {
-      const member = blobMember(members, descriptor, label);
-      await checkDiffID(member, diffIDs[j], context);
-      layers.push(layerOf(member, diffIDs[j], descriptor.mediaType));
+      const member = blobMember(context, descriptor);
+      await checkDiffID(member, { ...context, diffID: diffIDs[j] });
+      layers.push(layerOf(member, { diffID: diffIDs[j], mediaType: descriptor.mediaType }));
     }
     images.push({
       names: indexed.names,
@@ -230,13 +232,14 @@ async function readOciImages(members: ArchiveMembers, context: ReadContext): Pro
   return images;
 }
 
-async function checkOciLayout(members: ArchiveMembers, label: string): Promise<void> {
-  const bytes = await readJsonMember(members, ARCHIVE_MEMBERS.ociLayout, label);
+async function checkOciLayout(context: ReadContext): Promise<void> {
+  const { label } = context;
+  const bytes = await readJsonMember(context, ARCHIVE_MEMBERS.ociLayout);
   let layout: unknown;
   try {
     layout = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
-    throw invalid(label, `member "oci-layout" is not JSON: ${(error as Error).message}`, error);
+    throw invalid(label, `member "oci-layout" is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
   if (typeof version !== "string") throw invalid(label, `member "oci-layout" has no imageLayoutVersion`);
@@ -249,21 +252,22 @@ async function checkOciLayout(members: ArchiveMembers, label: string): Promise<v
  * nested index whose manifest the archive leaves out, as containerd exports only the
  * platforms it has.
  */
-async function indexedImages(members: ArchiveMembers, label: string): Promise<IndexedImage[]> {
-  const index = parseImageIndex(await readJsonMember(members, ARCHIVE_MEMBERS.index, label), `index.json in image archive "${label}"`);
+async function indexedImages(context: ReadContext): Promise<IndexedImage[]> {
+  const { members, label } = context;
+  const index = parseImageIndex(await readJsonMember(context, ARCHIVE_MEMBERS.index), `index.json in image archive "${label}"`);
   const found = new Map<Digest, IndexedImage>();
   const walk = async (descriptor: Descriptor, top: Descriptor, depth: number): Promise<void> => {
     if (depth > 0 && members.get(blobMemberName(descriptor.digest)) === undefined) return;
     if (isIndexMediaType(descriptor.mediaType)) {
       if (depth >= MAX_INDEX_DEPTH) throw invalid(label, `indexes are nested more than ${MAX_INDEX_DEPTH} deep`);
-      const member = blobMember(members, descriptor, label);
-      const nested = parseImageIndex(await readJsonMember(members, member.name, label), `index "${descriptor.digest}" in image archive "${label}"`);
+      const member = blobMember(context, descriptor);
+      const nested = parseImageIndex(await readJsonMember(context, member.name), `index "${descriptor.digest}" in image archive "${label}"`);
       for (const child of nested.manifests) await walk(child, top, depth + 1);
       return;
     }
     if (!isManifestMediaType(descriptor.mediaType) || isAttestation(descriptor)) return;
-    const member = blobMember(members, descriptor, label);
-    const bytes = await readJsonMember(members, member.name, label);
+    const member = blobMember(context, descriptor);
+    const bytes = await readJsonMember(context, member.name);
     const manifest = parseImageManifest(bytes, `manifest "${descriptor.digest}" in image archive "${label}"`);
     if (!isConfigMediaType(manifest.config.mediaType)) return;
     if (!manifest.layers.every((layer) => isLayerMediaType(layer.mediaType))) return;
@@ -294,7 +298,8 @@ function isAttestation(descriptor: Descriptor): boolean {
 }
 
 /** Checks a layer against its diff id: directly when uncompressed, through gunzip if asked. */
-async function checkDiffID(member: ArchiveMember, diffID: Digest, context: ReadContext): Promise<void> {
+async function checkDiffID(member: ArchiveMember, context: ReadContext & { diffID: Digest }): Promise<void> {
+  const { diffID } = context;
   const compression = compressionOf(member);
   if (compression === "none") {
     if (member.digest !== diffID) throw mismatch(context.label, `member "${member.name}" has digest "${member.digest}", its config says "${diffID}"`);
@@ -308,7 +313,7 @@ async function checkDiffID(member: ArchiveMember, diffID: Digest, context: ReadC
       for await (const chunk of chunks) digester.update(chunk);
     });
   } catch (error) {
-    throw invalid(context.label, `member "${member.name}" is not valid gzip: ${(error as Error).message}`, error);
+    throw invalid(context.label, `member "${member.name}" is not valid gzip: ${(error as Error).message}`, { cause: error });
   }
   const actual = digester.digest();
   if (actual !== diffID) throw mismatch(context.label, `member "${member.name}" has diff id "${actual}", its config says "${diffID}"`);
@@ -328,7 +333,7 @@ function layerMediaType(member: ArchiveMember): string {
   return OCI_MEDIA_TYPES.layer;
 }
 
-function layerOf(member: ArchiveMember, diffID: Digest, mediaType: string): ArchiveLayerContents {
+function layerOf(member: ArchiveMember, { diffID, mediaType }: { diffID: Digest; mediaType: string }): ArchiveLayerContents {
   return {
     digest: member.digest,
     diffID,
@@ -349,16 +354,17 @@ function platformOf(config: ImageConfig): Platform {
   return platform;
 }
 
-function requireMember(members: ArchiveMembers, name: string, label: string): ArchiveMember {
+function requireMember({ members, label }: ReadContext, name: string): ArchiveMember {
   const member = members.get(name);
   if (member === undefined) throw invalid(label, `member "${name}" is missing`);
   return member;
 }
 
 /** The blob a descriptor points at, checked against the descriptor's digest and size. */
-function blobMember(members: ArchiveMembers, descriptor: Descriptor, label: string): ArchiveMember {
+function blobMember(context: ReadContext, descriptor: Descriptor): ArchiveMember {
+  const { label } = context;
   const name = blobMemberName(descriptor.digest);
-  const member = requireMember(members, name, label);
+  const member = requireMember(context, name);
   // Checked again here: a link member could make one blob name stand for another's content.
   if (member.digest !== descriptor.digest) throw mismatch(label, `member "${name}" has digest "${member.digest}"`);
   if (member.size !== descriptor.size) {
@@ -367,16 +373,17 @@ function blobMember(members: ArchiveMembers, descriptor: Descriptor, label: stri
   return member;
 }
 
-async function readJsonMember(members: ArchiveMembers, name: string, label: string): Promise<Buffer> {
-  const member = requireMember(members, name, label);
+async function readJsonMember(context: ReadContext, name: string): Promise<Buffer> {
+  const { label } = context;
+  const member = requireMember(context, name);
   if (member.size > MAX_JSON_MEMBER_SIZE) {
     throw invalid(label, `member "${name}" has ${member.size} bytes, more than the ${MAX_JSON_MEMBER_SIZE} allowed for JSON`);
   }
   return readFile(member.file);
 }
 
-function invalid(label: string, what: string, cause?: unknown): TsbuildError {
-  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, cause === undefined ? {} : { cause });
+function invalid(label: string, what: string, options: { cause?: unknown } = {}): TsbuildError {
+  return new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": ${what}`, options);
 }
 
 function mismatch(label: string, what: string): TsbuildError {

@@ -140,7 +140,7 @@ function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMemb
   for (const [i, image] of images.entries()) {
     const config = parseImageConfig(image.config, `image config of image ${i}`);
     const configDigest = addBytes(image.config);
-    checkLayers(image, config, configDigest, i);
+    checkLayers(image, { config, configDigest, index: i });
     for (const layer of image.layers) {
       blobs.set(blobMemberName(layer.digest), { name: blobMemberName(layer.digest), kind: "layer", layer });
     }
@@ -195,7 +195,7 @@ function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMemb
 }
 
 /** The layers must be the ones config and manifest name, or the archive would not load. */
-function checkLayers(image: ArchiveImage, config: ImageConfig, configDigest: Digest, i: number): void {
+function checkLayers(image: ArchiveImage, { config, configDigest, index: i }: { config: ImageConfig; configDigest: Digest; index: number }): void {
   const diffIDs = config.rootfs.diff_ids;
   if (image.layers.length !== diffIDs.length) {
     throw new TsbuildError("INTERNAL", `Cannot write image ${i}: it has ${image.layers.length} layers but its config has ${diffIDs.length} diff ids`);
