@@ -68,6 +68,8 @@ export class BlobGraphWalker {
 
   /** The parsed manifest or index under `digest`, or null when it is something else. */
   async parse(digest: Digest): Promise<ManifestLike | null> {
+    // Content never changes under a digest, but it may be deleted: check before using the cache.
+    if (!(await this.#content.has(digest))) return null;
     const cached = this.#parsed.get(digest);
     if (cached !== undefined) return cached;
     let parsed: ManifestLike | null = null;

@@ -1,0 +1,329 @@
+import { spawnSync } from "node:child_process";
+import { link, mkdir, readFile, readdir, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isTsbuildError } from "../../errors.js";
+import { digestOf } from "../../oci/digest.js";
+import { REF_NAME_ANNOTATION, computeChainIds } from "../../oci/image-types.js";
+import { openStore, type Store } from "../../store/store.js";
+import { assertRejects } from "./assert-rejects.js";
+import { moduleUrl, runScript } from "./child-process.js";
+import { withTempDir } from "./temp-dir.js";
+import { makeLayer, writeTinyImage } from "./tiny-image.js";
+
+const storeModule = moduleUrl("store/store.js", import.meta.url);
+const tinyImageModule = moduleUrl("test/store/tiny-image.js", import.meta.url);
+
+async function withStore(fn: (store: Store, root: string) => Promise<void>): Promise<void> {
+  await withTempDir(async (root) => fn(await openStore({ root }), root));
+}
+
+async function blobNames(store: Store): Promise<string[]> {
+  return (await readdir(store.paths.blobs)).sort();
+}
+
+test("opening a root lays out an OCI image layout and the other directories", async () => {
+  await withStore(async (store, root) => {
+    assert.equal(JSON.parse(await readFile(join(root, "content", "oci-layout"), "utf8")), { imageLayoutVersion: "1.0.0" });
+    const index = JSON.parse(await readFile(join(root, "content", "index.json"), "utf8"));
+    assert.equal(index.manifests, []);
+    assert.is(index.schemaVersion, 2);
+    for (const dir of ["content/blobs/sha256", "content/ingest", "metadata/refs", "snapshots", "containers", "volumes"]) {
+      assert.ok((await readdir(join(root, dir))) !== undefined, dir);
+    }
+    assert.equal(await store.images.list(), []);
+  });
+});
+
+test("a tagged image is listed under its normalised name, its config digest as id", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ "hello.txt": "hi\n" })]);
+    const record = await store.images.tag("tiny", image.manifest);
+    assert.is(record.name, "docker.io/library/tiny:latest");
+    const [listed, ...rest] = await store.images.list();
+    assert.is(rest.length, 0);
+    assert.is(listed.id, image.config);
+    assert.is(listed.shortId, image.config.slice(7, 19));
+    assert.is(listed.digest, image.manifest);
+    assert.equal(listed.names, ["docker.io/library/tiny:latest"]);
+    assert.equal(listed.familiarNames, ["tiny:latest"]);
+    assert.is(listed.created, "2026-01-01T00:00:00Z");
+    const blobBytes = (await Promise.all([image.manifest, image.config, ...image.layers].map((d) => store.content.stat(d)))).reduce((s, b) => s + b!.size, 0);
+    assert.is(listed.size, blobBytes);
+    for (const text of ["tiny", "tiny:latest", "docker.io/library/tiny:latest", image.config, image.config.slice(7, 19), `tiny@${image.manifest}`]) {
+      assert.is((await store.images.get(text)).digest, image.manifest, text);
+    }
+    await assertRejects(store.images.get("other"), (e) => isTsbuildError(e, "NOT_FOUND") && (e as Error).message === 'No such image "other"');
+  });
+});
+
+test("tagging needs the manifest and its blobs in the store", async () => {
+  await withStore(async (store) => {
+    await assertRejects(store.images.tag("x", digestOf("nothing")), (e) => isTsbuildError(e, "NOT_FOUND"));
+    const image = await writeTinyImage(store, [await makeLayer({ a: "a" })]);
+    await store.content.delete(image.layers[0]);
+    await assertRejects(
+      store.images.tag("x", image.manifest),
+      (e) => isTsbuildError(e, "NOT_FOUND") && (e as Error).message.includes(`blob "${image.layers[0]}" is not in the content store`),
+    );
+    await assertRejects(store.images.tag("x", image.config), (e) => isTsbuildError(e, "INVALID_ARCHIVE"));
+    await assertRejects(store.images.tag(`x@${image.manifest}`, image.manifest), (e) => isTsbuildError(e, "INVALID_REFERENCE"));
+  });
+});
+
+test("moving a tag to a new image leaves the old one dangling, as docker does", async () => {
+  await withStore(async (store) => {
+    const first = await writeTinyImage(store, [await makeLayer({ v: "1" })]);
+    const second = await writeTinyImage(store, [await makeLayer({ v: "2" })]);
+    await store.images.tag("app:1", first.manifest);
+    await store.images.tag("app:1", second.manifest);
+    const images = await store.images.list();
+    assert.is(images.length, 2);
+    assert.equal(images.find((i) => i.digest === first.manifest)?.names, []);
+    assert.equal(images.find((i) => i.digest === second.manifest)?.names, ["docker.io/library/app:1"]);
+    await store.images.tag("app:2", first.manifest);
+    assert.is((await store.images.records()).length, 2, "naming the dangling image again replaces its nameless entry");
+  });
+});
+
+test("rmi of one of two names only untags; rmi of the last name deletes unshared blobs and keeps shared ones", async () => {
+  await withStore(async (store) => {
+    const base = await makeLayer({ "etc/base": "base" });
+    const a = await writeTinyImage(store, [base, await makeLayer({ a: "only in a" })], { cmd: ["a"] });
+    const b = await writeTinyImage(store, [base, await makeLayer({ b: "only in b" })], { cmd: ["b"] });
+    await store.images.tag("a:1", a.manifest);
+    await store.images.tag("a:alias", a.manifest);
+    await store.images.tag("b:1", b.manifest);
+
+    const untag = await store.removeImage("a:alias", { graceMs: 0 });
+    assert.equal(untag.untagged, ["a:alias"]);
+    assert.equal(untag.deleted, []);
+    assert.is(untag.gc, undefined);
+
+    const removed = await store.removeImage("a:1", { graceMs: 0 });
+    assert.equal(removed.untagged, ["a:1"]);
+    assert.equal(removed.deleted.map((image) => image.id), [a.config]);
+    const gone = [a.manifest, a.config, a.layers[1]];
+    assert.equal(removed.gc!.removedBlobs.map((blob) => blob.digest).sort(), gone.sort());
+    for (const digest of gone) assert.is(await store.content.has(digest), false, digest);
+    for (const digest of [b.manifest, b.config, ...b.layers]) assert.is(await store.content.has(digest), true, digest);
+    assert.is(a.layers[0], b.layers[0], "the base layer is shared");
+    // The shared base's snapshot is still held by b; a's top snapshot is not.
+    const [, aTop] = computeChainIds(a.diffIds);
+    assert.equal(removed.gc!.unreferencedSnapshots, [aTop]);
+    assert.equal((await store.images.list()).map((image) => image.familiarNames), [["b:1"]]);
+    assert.is((await store.fsck()).ok, true);
+  });
+});
+
+test("the snapshot seam removes every snapshot no root holds", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ x: "x" }), await makeLayer({ y: "y" })]);
+    await store.images.tag("keep", image.manifest);
+    await store.refs.put("cache", "run-step", { snapshots: ["cache-snap"] });
+    const chain = computeChainIds(image.diffIds);
+    const snapshots = new Set([...chain, "cache-snap", "orphan-1", "orphan-2"]);
+    const report = await store.gc({
+      listSnapshotKeys: async () => [...snapshots],
+      removeSnapshot: async (key) => {
+        if (key === "orphan-2") throw new Error("busy");
+        snapshots.delete(key);
+      },
+    });
+    assert.equal(report.unreferencedSnapshots, ["orphan-1", "orphan-2"]);
+    assert.equal(report.removedSnapshots, ["orphan-1"]);
+    assert.equal(report.snapshotErrors, [{ key: "orphan-2", message: "busy" }]);
+    assert.equal([...snapshots].sort(), [...chain, "cache-snap", "orphan-2"].sort());
+  });
+});
+
+test("an image a container uses is not removed without force, and stays dangling with it", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ c: "c" })]);
+    await store.images.tag("used", image.manifest);
+    await store.refs.put("container", "c0ffee", { blobs: [image.manifest], size: 10 });
+    const error = await assertRejects(store.removeImage("used", { graceMs: 0 }), (e) => isTsbuildError(e, "IN_USE"));
+    assert.is((error as Error).message, `Cannot remove image "used": container "c0ffee" uses image ${image.config.slice(7, 19)}`);
+    const forced = await store.removeImage("used", { force: true, graceMs: 0 });
+    assert.equal(forced.untagged, ["used:latest"]);
+    assert.equal(forced.deleted, []);
+    assert.equal((await store.images.list()).map((i) => [i.digest, i.names]), [[image.manifest, []]]);
+    // Pruning dangling images spares it too, since the container still uses it.
+    const pruned = await store.prune({ graceMs: 0 });
+    assert.equal(pruned.deleted, []);
+    await store.refs.remove("container", "c0ffee");
+    const prunedAfter = await store.prune({ graceMs: 0 });
+    assert.equal(prunedAfter.deleted.map((i) => i.digest), [image.manifest]);
+    assert.equal(await blobNames(store), []);
+  });
+});
+
+test("rmi by id of an image with several names needs force, then removes every name", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ m: "m" })]);
+    await store.images.tag("one", image.manifest);
+    await store.images.tag("localhost:5000/two:x", image.manifest);
+    const error = await assertRejects(store.removeImage(image.config.slice(7, 19)), (e) => isTsbuildError(e, "CONFLICT"));
+    assert.match((error as Error).message, /it has 2 names \(one:latest, localhost:5000\/two:x\)$/);
+    const result = await store.removeImage(image.config, { force: true, graceMs: 0 });
+    assert.equal(result.untagged.sort(), ["localhost:5000/two:x", "one:latest"]);
+    assert.equal(await store.images.list(), []);
+    assert.equal(await blobNames(store), []);
+  });
+});
+
+test("prune removes dangling images and, when asked, cache records, sparing what is still held", async () => {
+  await withStore(async (store) => {
+    const kept = await writeTinyImage(store, [await makeLayer({ k: "k" })]);
+    const dangling = await writeTinyImage(store, [await makeLayer({ d: "d" })]);
+    const cached = await store.content.write("a cache blob");
+    await store.images.tag("kept", kept.manifest);
+    await store.images.keep(dangling.manifest);
+    await store.refs.put("cache", "key1", { blobs: [cached.digest], snapshots: ["snap-c"] });
+
+    const first = await store.prune({ graceMs: 0 });
+    assert.equal(first.deleted.map((i) => i.digest), [dangling.manifest]);
+    assert.equal(first.removedCache, []);
+    assert.is(await store.content.has(cached.digest), true, "a cache record holds its blob");
+    assert.is(await store.content.has(dangling.layers[0]), false);
+
+    const second = await store.prune({ graceMs: 0, cache: true });
+    assert.equal(second.removedCache, ["key1"]);
+    assert.equal(second.gc.removedBlobs.map((b) => b.digest), [cached.digest]);
+    assert.equal(second.gc.unreferencedSnapshots, ["snap-c"]);
+    assert.equal((await store.images.list()).map((i) => i.familiarNames), [["kept:latest"]]);
+
+    const all = await store.prune({ graceMs: 0, all: true });
+    assert.equal(all.untagged, ["kept:latest"]);
+    assert.equal(await blobNames(store), []);
+  });
+});
+
+test("gc spares fresh unreferenced blobs for the grace period and blobs written under a live lease", async () => {
+  await withStore(async (store) => {
+    const fresh = await store.content.write("fresh");
+    assert.equal((await store.gc()).removedBlobs, [], "the default grace period keeps a just-written blob");
+    const lease = await store.refs.acquireLease();
+    const leased = await store.content.write("written during a build");
+    const during = await store.gc({ graceMs: 0 });
+    assert.equal(during.removedBlobs.map((b) => b.digest), [fresh.digest], "only the blob older than the lease goes");
+    assert.is(await store.content.has(leased.digest), true, "a live lease protects blobs written since it began");
+    await lease.release();
+    const report = await store.gc({ graceMs: 0 });
+    assert.equal(report.removedBlobs.map((b) => b.digest), [leased.digest]);
+  });
+});
+
+test("a lease of a dead process protects nothing and is dropped", async () => {
+  await withStore(async (store) => {
+    const blob = await store.content.write("orphan");
+    const dead = spawnSync("true").pid!;
+    await store.refs.put("lease", `${dead}-1-abcdef`, { blobs: [blob.digest], owner: { pid: dead, startTime: 1 } });
+    const report = await store.gc({ graceMs: 0 });
+    assert.equal(report.removedLeases, [`${dead}-1-abcdef`]);
+    assert.equal(report.removedBlobs.map((b) => b.digest), [blob.digest]);
+    assert.equal(await store.refs.list("lease"), []);
+  });
+});
+
+test("a record pointing at a missing manifest is skipped by listings and reported by fsck", async () => {
+  await withStore(async (store) => {
+    const good = await writeTinyImage(store, [await makeLayer({ g: "g" })]);
+    const bad = await writeTinyImage(store, [await makeLayer({ b: "b" })]);
+    await store.images.tag("good", good.manifest);
+    await store.images.tag("bad", bad.manifest);
+    await store.content.delete(bad.manifest);
+    assert.equal((await store.images.list()).map((i) => i.familiarNames), [["good:latest"]]);
+    assert.is(await store.images.find("bad"), undefined);
+    const report = await store.fsck();
+    assert.is(report.ok, false);
+    assert.equal(report.images.broken, [{ name: "docker.io/library/bad:latest", digest: bad.manifest, missing: [bad.manifest], reason: "manifest is missing" }]);
+    assert.is(report.images.checked, 2);
+    await store.refs.put("container", "ctr1", { blobs: [digestOf("gone")] });
+    await mkdir(join(store.paths.refs, "cache"), { recursive: true });
+    await writeFile(join(store.paths.refs, "cache", "broken.json"), "{not json");
+    const again = await store.fsck();
+    assert.equal(again.refs.broken, [{ kind: "container", id: "ctr1", missing: [digestOf("gone")] }]);
+    assert.equal(again.refs.unreadable.map((r) => [r.kind, r.id]), [["cache", "broken"]]);
+    assert.equal((await store.refs.list()).map((r) => r.id), ["ctr1"], "listings skip the unreadable record");
+  });
+});
+
+test("fsck reports a blob whose content no longer matches its digest", async () => {
+  await withStore(async (store) => {
+    const blob = await store.content.write("pristine");
+    await unlink(store.content.path(blob.digest));
+    await writeFile(store.content.path(blob.digest), "rotten");
+    const report = await store.fsck();
+    assert.equal(report.blobs.corrupt, [{ digest: blob.digest, actual: digestOf("rotten"), size: 6 }]);
+    assert.is(report.blobs.checked, 1);
+  });
+});
+
+test("disk usage counts images, containers and cache, and what removing the unused would free", async () => {
+  await withStore(async (store) => {
+    const base = await makeLayer({ base: "x".repeat(1000) });
+    const used = await writeTinyImage(store, [base], { cmd: ["used"] });
+    const unused = await writeTinyImage(store, [base, await makeLayer({ extra: "y".repeat(500) })], { cmd: ["unused"] });
+    await store.images.tag("used", used.manifest);
+    await store.images.tag("unused", unused.manifest);
+    await store.refs.put("container", "c1", { blobs: [used.manifest], size: 4096, labels: { "tsbuild.running": "true" } });
+    await store.refs.put("container", "c2", { blobs: [used.manifest], size: 100 });
+    const cacheBlob = await store.content.write("cache bytes");
+    await store.refs.put("cache", "k", { blobs: [cacheBlob.digest], size: 7 });
+    const garbage = await store.content.write("garbage!");
+    const size = async (digests: string[]) =>
+      (await Promise.all(digests.map((d) => store.content.stat(d as never)))).reduce((s, b) => s + b!.size, 0);
+
+    const usage = await store.usage();
+    const imageBlobs = [...new Set([used.manifest, used.config, ...used.layers, unused.manifest, unused.config, ...unused.layers])];
+    assert.is(usage.images.count, 2);
+    assert.is(usage.images.active, 1);
+    assert.is(usage.images.size, await size(imageBlobs));
+    assert.is(usage.images.reclaimable, await size([unused.manifest, unused.config, unused.layers[1]]));
+    assert.equal(usage.containers, { count: 2, running: 1, size: 4196, reclaimable: 100 });
+    assert.equal(usage.cache, { count: 1, size: 7 + cacheBlob.size, reclaimable: 7 + cacheBlob.size });
+    assert.equal(usage.unreferenced, { count: 1, size: garbage.size });
+    assert.is(usage.content.size, (await size(imageBlobs)) + cacheBlob.size + garbage.size);
+  });
+});
+
+test("processes tagging different names at once lose none of them", async () => {
+  await withStore(async (store, root) => {
+    const image = await writeTinyImage(store, [await makeLayer({ shared: "s" })]);
+    const script = (n: number) => `
+      import { openStore } from ${JSON.stringify(storeModule)};
+      import { makeLayer, writeTinyImage } from ${JSON.stringify(tinyImageModule)};
+      const store = await openStore({ root: ${JSON.stringify(root)} });
+      const own = await writeTinyImage(store, [await makeLayer({ n: "${n}" })]);
+      for (let i = 0; i < 5; i++) {
+        await store.images.tag("proc${n}:" + i, own.manifest);
+        await store.images.tag("shared:p${n}-" + i, ${JSON.stringify(image.manifest)});
+      }`;
+    await Promise.all([1, 2, 3, 4].map((n) => runScript(script(n))));
+    const names = (await store.images.list()).flatMap((i) => i.familiarNames);
+    assert.is(names.length, 40);
+    for (const n of [1, 2, 3, 4]) for (let i = 0; i < 5; i++) assert.ok(names.includes(`proc${n}:${i}`) && names.includes(`shared:p${n}-${i}`));
+    const index = JSON.parse(await readFile(store.paths.indexJson, "utf8"));
+    assert.is(index.manifests.filter((m: { annotations?: Record<string, string> }) => m.annotations?.[REF_NAME_ANNOTATION]).length, 40);
+  });
+});
+
+test("a store lock left by a killed process does not block the next command", async () => {
+  await withTempDir(async (root) => {
+    const store = await openStore({ root });
+    const dead = spawnSync("true").pid!;
+    const owner = `${store.paths.storeLock}.owner-${dead}-99-abcdefabcdef`;
+    await writeFile(owner, JSON.stringify({ pid: dead, startTime: 99, token: `${dead}-99-abcdefabcdef`, acquiredAt: "" }));
+    await link(owner, store.paths.storeLock);
+    await writeFile(join(store.paths.content, `.tmp-index.json-${dead}-99-abcdefabcdef`), "half");
+    const reopened = await openStore({ root, lockTimeoutMs: 5_000 });
+    const image = await writeTinyImage(reopened, [await makeLayer({ after: "crash" })]);
+    await reopened.images.tag("after-crash", image.manifest);
+    assert.equal(await readdir(store.paths.locks), [], "the stale lock and its owner file are gone");
+    assert.not.ok((await readdir(store.paths.content)).some((name) => name.startsWith(".tmp-")), "the dead writer's temp file is gone");
+  });
+});
+
+test.run();
