@@ -469,6 +469,12 @@ test("a classic docker save layout with a linked repeated layer and a gzip layer
       await contents.dispose();
     }
 
+    // A config whose content is not the digest its name states is refused.
+    await writeFile(join(stage, configName), configBytes.toString().replace("layer one", "layer 1"));
+    await retar(stage, file);
+    await assertReadFails(file, "DIGEST_MISMATCH", new RegExp(`member "${configName}" has digest`), join(dir, "tmp"));
+    await writeFile(join(stage, configName), configBytes);
+
     // The same layout with a gzip layer whose content is not its diff id is refused.
     await writeFile(join(stage, "bbb", "layer.tar"), gzipSync(Buffer.from("not the layer")));
     await retar(stage, file);
