@@ -1,0 +1,86 @@
+import { createHash, randomBytes } from "node:crypto";
+import { chmod, chown, mkdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { isTsbuildError } from "../errors.js";
+import { acquireFileLock, releaseFileLock, type FileLockHandle } from "../store/file-lock.js";
+import type { CacheMount } from "./types.js";
+
+/** A cache directory held for one run; release it when the run is over. */
+export interface CacheDirLease {
+  /** The host directory to bind-mount at the mount's target. */
+  path: string;
+  release(): Promise<void>;
+}
+
+export interface AcquireCacheDirOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Finds (or creates) the host directory for a cache mount under `cacheRoot`:
+ * `<cacheRoot>/<id-slug>-<hash>/<n>`, where `n` is 0 except for `private` users that found
+ * 0 busy. `locked` users hold the cross-process lock on directory 0 for the whole run; a
+ * `private` user takes the first directory whose lock is free without waiting; `shared`
+ * users take directory 0 and no lock. A new directory gets the mount's uid, gid and mode.
+ */
+export async function acquireCacheDir(cacheRoot: string, mount: CacheMount, options: AcquireCacheDirOptions = {}): Promise<CacheDirLease> {
+  const id = mount.id ?? mount.target;
+  const keyDir = join(cacheRoot, cacheKeyName(id));
+  await mkdir(keyDir, { recursive: true, mode: 0o700 });
+  const sharing = mount.sharing ?? "shared";
+
+  let instance = 0;
+  let lock: FileLockHandle | undefined;
+  if (sharing === "locked") {
+    lock = await acquireFileLock(join(keyDir, "0.lock"), { signal: options.signal });
+  } else if (sharing === "private") {
+    for (;; instance++) {
+      try {
+        lock = await acquireFileLock(join(keyDir, `${instance}.lock`), { timeoutMs: 0, signal: options.signal });
+        break;
+      } catch (error) {
+        if (!isTsbuildError(error, "IN_USE")) throw error;
+      }
+    }
+  }
+  try {
+    const path = join(keyDir, String(instance));
+    await ensureDirectory(path, mount);
+    let released = false;
+    return {
+      path,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (lock !== undefined) await releaseFileLock(lock);
+      },
+    };
+  } catch (error) {
+    if (lock !== undefined) await releaseFileLock(lock);
+    throw error;
+  }
+}
+
+/** A readable, collision-free directory name for a cache id (ids may hold `/` and anything else). */
+export function cacheKeyName(id: string): string {
+  const slug = id.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(0, 40) || "cache";
+  const hash = createHash("sha256").update(id).digest("hex").slice(0, 12);
+  return `${slug}-${hash}`;
+}
+
+/** Creates `path` with the mount's owner and mode, atomically, so no user sees it half set up. */
+async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+  const temp = `${path}.new-${randomBytes(6).toString("hex")}`;
+  await mkdir(temp);
+  try {
+    await chown(temp, mount.uid ?? 0, mount.gid ?? 0);
+    await chmod(temp, mount.mode ?? 0o755); // after chown, which may clear set-id bits
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    // Another user created it first: theirs is as good as ours.
+    if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+    throw error;
+  }
+}

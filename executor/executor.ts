@@ -1,0 +1,283 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:os";
+import { basename, dirname, join, posix, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TsbuildError } from "../errors.js";
+import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
+import { defaultRlimits } from "./default-rlimits.js";
+import { ensureWorkdir } from "./ensure-workdir.js";
+import { createHostsFile, createResolvConf } from "./etc-files.js";
+import { ExecError } from "./exec-error.js";
+import { LogTail } from "./log-tail.js";
+import { findMountStubs, removeMountStubs } from "./mount-stubs.js";
+import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { resolveRootfsUser } from "./rootfs-user.js";
+import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
+import { runtimeLogMessages } from "./runtime-log.js";
+import { detectDefaultRuntime, installHint, probeRuntimes } from "./runtime-probe.js";
+import type { RuntimeRlimit } from "./runtime-spec.js";
+import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
+
+export interface ExecutorOptions {
+  /** The tsbuild root; the directories below default to places under it. */
+  root: string;
+  /** Default: the first usable of runc and crun (see `detectDefaultRuntime`). */
+  runtime?: RuntimeName;
+  /** The runtime's binary; default: found on PATH. */
+  runtimePath?: string;
+  /** The runtime's `--root`. Default `<root>/runtime/<runtime>`. */
+  stateDir?: string;
+  /** Bundles and per-run scratch files. Default `<root>/executor`. */
+  workDir?: string;
+  /** Persistent directories of cache mounts. Default `<root>/cache-mounts`. */
+  cacheMountRoot?: string;
+  /** Default `buildkitsandbox`, as BuildKit names its RUN sandboxes. */
+  hostname?: string;
+  /** What `network: "default"` means. Default `host`, as in BuildKit without a CNI setup. */
+  defaultNetwork?: "host" | "none";
+  /**
+   * The cgroup (relative to the runtime's own) each sandbox is placed under, as
+   * `<parent>/<id>`. Default `tsbuild` when running as root; null places nothing, and
+   * resource limits are then not applied.
+   */
+  cgroupParent?: string | null;
+  /** Default: RLIMIT_NOFILE 1048576 like Docker containers, capped at this process's hard limit. */
+  rlimits?: RuntimeRlimit[];
+}
+
+/** How long a killed sandbox may take to go before its runtime process is killed too. */
+const KILL_GRACE_MS = 5000;
+
+/** Runs processes in OCI-runtime sandboxes over rootfs directories its caller prepared. */
+export class Executor {
+  readonly runtime: OciRuntime;
+  readonly #workDir: string;
+  readonly #cacheMountRoot: string;
+  readonly #hostname: string;
+  readonly #defaultNetwork: "host" | "none";
+  readonly #cgroupParent: string | null;
+  readonly #rlimits: RuntimeRlimit[];
+
+  /** Probes the runtime (once per process) and resolves the options. */
+  static async create(options: ExecutorOptions): Promise<Executor> {
+    let probe;
+    // A binary path alone names its runtime by file name (`/opt/bin/crun` is crun).
+    const named = options.runtime ?? (options.runtimePath === undefined ? undefined : basename(options.runtimePath).includes("crun") ? "crun" : "runc");
+    if (named === undefined) {
+      probe = await detectDefaultRuntime();
+    } else {
+      const name = named;
+      [probe] = await probeRuntimes({ names: [name], paths: options.runtimePath === undefined ? {} : { [name]: options.runtimePath } });
+      if (!probe.usable) {
+        throw new TsbuildError("SYSTEM", `Cannot use OCI runtime "${name}": ${probe.reason ?? "it does not work here"}`, {
+          hint: installHint([probe]),
+        });
+      }
+    }
+    const runtime = new OciRuntime({
+      name: probe.name,
+      path: probe.path!,
+      stateDir: resolve(options.stateDir ?? join(options.root, "runtime", probe.name)),
+      hybridWrapper: probe.hybridWrapper,
+    });
+    return new Executor(runtime, options, options.rlimits ?? (await defaultRlimits()));
+  }
+
+  private constructor(runtime: OciRuntime, options: ExecutorOptions, rlimits: RuntimeRlimit[]) {
+    this.runtime = runtime;
+    this.#workDir = resolve(options.workDir ?? join(options.root, "executor"));
+    this.#cacheMountRoot = resolve(options.cacheMountRoot ?? join(options.root, "cache-mounts"));
+    this.#hostname = options.hostname ?? "buildkitsandbox";
+    this.#defaultNetwork = options.defaultNetwork ?? "host";
+    const isRoot = process.getuid?.() === 0;
+    this.#cgroupParent = options.cgroupParent === undefined ? (isRoot ? "tsbuild" : null) : options.cgroupParent;
+    this.#rlimits = rlimits;
+  }
+
+  /**
+   * Runs `proc` in a sandbox over `rootfs` (a directory that stays mounted by the caller for
+   * the whole call) and waits for it. Resolves when it exits 0; throws `ExecError` for a
+   * non-zero exit and a CANCELLED error when `signal` aborts. Either way, the container, its
+   * bundle, scratch files and every mount point created in the rootfs are gone on return.
+   */
+  async run(rootfs: string, proc: ExecProcess, options: ExecRunOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    const root = resolve(rootfs);
+    const id = `tsbuild-${randomBytes(8).toString("hex")}`;
+    const bundle = join(this.#workDir, id);
+    const signal = options.signal;
+    throwIfAborted(signal, proc);
+    await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
+    await mkdir(bundle, { mode: 0o700 });
+    let prepared: PreparedRunMounts | undefined;
+    let stubs: string[] = [];
+    let containerStarted = false;
+    try {
+      const user = await resolveRootfsUser(root, proc.user ?? "");
+      const cwd = posix.resolve("/", proc.cwd ?? "/");
+      await ensureWorkdir(root, cwd, user);
+      const env = completeEnv(proc.env ?? [], user.home);
+      const network = proc.network === undefined || proc.network === "default" ? this.#defaultNetwork : proc.network;
+      const hostname = proc.hostname ?? this.#hostname;
+
+      const hostsPath = join(bundle, "hosts");
+      const resolvPath = join(bundle, "resolv.conf");
+      await writeFile(hostsPath, createHostsFile({ hostname, extraHosts: proc.extraHosts }), { mode: 0o644 });
+      await writeFile(resolvPath, await createResolvConf(), { mode: 0o644 });
+      prepared = await prepareRunMounts(proc.mounts ?? [], {
+        scratchDir: bundle,
+        cacheMountRoot: this.#cacheMountRoot,
+        secrets: options.secrets,
+        signal,
+      });
+      const spec = createRuntimeSpec(root, {
+        args: proc.args,
+        env,
+        cwd,
+        user,
+        hostname,
+        network,
+        mounts: [bindMount(hostsPath, "/etc/hosts", true), bindMount(resolvPath, "/etc/resolv.conf", true), ...prepared.mounts],
+        ...(this.#cgroupParent === null ? {} : { cgroupsPath: `${this.#cgroupParent}/${id}` }),
+        limits: proc.limits,
+        rlimits: this.#rlimits,
+      });
+      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      stubs = await findMountStubs(root, spec.mounts.map((m) => m.destination));
+      throwIfAborted(signal, proc);
+
+      containerStarted = true;
+      const outcome = await this.#start(id, bundle, options);
+      if (outcome.aborted) throw cancelledError(proc, signal);
+      if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
+      throw this.#failure(proc, outcome);
+    } finally {
+      if (containerStarted) await this.runtime.delete(id);
+      await removeMountStubs(stubs);
+      await prepared?.release();
+      await rm(bundle, { recursive: true, force: true });
+    }
+  }
+
+  async #start(id: string, bundle: string, options: ExecRunOptions): Promise<RunOutcome> {
+    const runtimeLog = join(bundle, "runtime.log");
+    const { file, args } = this.runtime.command(["run", "--bundle", bundle, id], runtimeLog);
+    const tail = new LogTail();
+    let log: WriteStream | undefined;
+    if (options.logPath !== undefined) {
+      await mkdir(dirname(options.logPath), { recursive: true });
+      log = createWriteStream(options.logPath, { flags: "w" });
+    }
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let exited = false;
+    let aborted = false;
+    const onChunk = (stream: OutputStream) => (chunk: Buffer) => {
+      tail.push(chunk);
+      log?.write(chunk);
+      try {
+        options.onOutput?.(stream, chunk);
+      } catch {
+        // A listener's bug must not break the run or lose the log.
+      }
+    };
+    child.stdout.on("data", onChunk("stdout"));
+    child.stderr.on("data", onChunk("stderr"));
+
+    const onAbort = () => {
+      aborted = true;
+      void this.#killUntilGone(id, () => exited, child.pid);
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const { code, signal, error } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+        child.once("error", (error) => done({ code: null, signal: null, error }));
+        child.once("close", (code, signal) => done({ code, signal }));
+      });
+      exited = true;
+      if (error !== undefined) {
+        throw new TsbuildError("SYSTEM", `Cannot start OCI runtime "${this.runtime.path}": ${error.message}`, { cause: error });
+      }
+      const exitCode = code ?? 128 + signalNumber(signal);
+      const runtimeErrors = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
+      return { exitCode, aborted, tail, runtimeErrors };
+    } finally {
+      exited = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      if (log !== undefined) await new Promise<void>((done) => log!.end(done));
+    }
+  }
+
+  /**
+   * Kills the sandbox's init (the kernel then kills the rest of its pid namespace). The
+   * container may not exist yet when the abort comes in, so keep trying until the runtime's
+   * `run` has returned; if it hangs regardless, kill the runtime process itself.
+   */
+  async #killUntilGone(id: string, gone: () => boolean, runtimePid: number | undefined): Promise<void> {
+    const deadline = Date.now() + KILL_GRACE_MS;
+    while (!gone()) {
+      await this.runtime.kill(id, "KILL");
+      if (gone()) return;
+      if (Date.now() > deadline && runtimePid !== undefined) {
+        try {
+          process.kill(runtimePid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+        return;
+      }
+      await sleep(25);
+    }
+  }
+
+  #failure(proc: ExecProcess, outcome: RunOutcome): TsbuildError {
+    const command = describeCommand(proc.args);
+    const runtimeError = outcome.runtimeErrors[0];
+    if (runtimeError !== undefined && !/exec|executable|chdir|cwd/i.test(runtimeError)) {
+      return new TsbuildError("SYSTEM", `OCI runtime "${this.runtime.name}" failed to run "${command}": ${runtimeError}`, {
+        hint: "Check that the runtime works here: tsbuild info",
+      });
+    }
+    const tail = [outcome.tail.lines(), runtimeError].filter((t) => t !== undefined && t !== "").join("\n");
+    const message =
+      runtimeError !== undefined
+        ? `Cannot start "${command}": ${runtimeError}`
+        : `Command "${command}" failed with exit code ${outcome.exitCode}`;
+    return new ExecError(message, { exitCode: outcome.exitCode, logTail: tail });
+  }
+}
+
+interface RunOutcome {
+  exitCode: number;
+  aborted: boolean;
+  tail: LogTail;
+  runtimeErrors: string[];
+}
+
+/** Adds PATH (BuildKit's default) and HOME (from the user's passwd entry) when missing. */
+function completeEnv(env: string[], home: string): string[] {
+  const result = [...env];
+  const has = (key: string) => result.some((entry) => entry.startsWith(`${key}=`));
+  if (!has("PATH")) result.unshift(`PATH=${DEFAULT_PATH}`);
+  if (!has("HOME")) result.push(`HOME=${home}`);
+  return result;
+}
+
+function describeCommand(args: string[]): string {
+  const text = args.join(" ");
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, proc: ExecProcess): void {
+  if (signal?.aborted) throw cancelledError(proc, signal);
+}
+
+function cancelledError(proc: ExecProcess, signal: AbortSignal | undefined): TsbuildError {
+  return new TsbuildError("CANCELLED", `Run of "${describeCommand(proc.args)}" cancelled`, { cause: signal?.reason });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal === null ? 0 : (constants.signals[signal] ?? 0);
+}

@@ -1,0 +1,100 @@
+import { execFile } from "node:child_process";
+import { access, constants } from "node:fs/promises";
+import { delimiter, isAbsolute, join } from "node:path";
+import { HYBRID_CGROUP2_MOUNT } from "./cgroup-mode.js";
+
+/** The OCI runtimes tsbuild drives. runc is BuildKit's default. */
+export type RuntimeName = "runc" | "crun";
+
+export const RUNTIME_NAMES: readonly RuntimeName[] = ["runc", "crun"];
+
+export interface OciRuntimeOptions {
+  name: RuntimeName;
+  /** The runtime's binary. */
+  path: string;
+  /** The runtime's state directory (`--root`), so our containers never mix with anyone else's. */
+  stateDir: string;
+  /**
+   * Start the runtime in a private mount namespace with the cgroup2 mount of a hybrid
+   * host unmounted. crun 1.8 refuses hybrid hosts outright; without the cgroup2 mount it
+   * sees a plain v1 host and works.
+   */
+  hybridWrapper?: boolean;
+}
+
+export interface RuntimeCommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One OCI runtime binary with its state directory: builds its command lines and runs its small commands. */
+export class OciRuntime {
+  readonly name: RuntimeName;
+  readonly path: string;
+  readonly stateDir: string;
+  readonly hybridWrapper: boolean;
+
+  constructor(options: OciRuntimeOptions) {
+    this.name = options.name;
+    this.path = options.path;
+    this.stateDir = options.stateDir;
+    this.hybridWrapper = options.hybridWrapper ?? false;
+  }
+
+  /** The file and argv that run `<runtime> --root <state> [--log <file>] <args>`. */
+  command(args: string[], logPath?: string): { file: string; args: string[] } {
+    const global = ["--root", this.stateDir];
+    if (logPath !== undefined) global.push("--log", logPath, "--log-format", "json");
+    if (!this.hybridWrapper) return { file: this.path, args: [...global, ...args] };
+    const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;
+    return {
+      file: "unshare",
+      args: ["--mount", "--propagation", "private", "sh", "-c", script, this.path, ...global, ...args],
+    };
+  }
+
+  /** Runs a short runtime command (kill, delete, list, state) and collects its output. */
+  exec(args: string[]): Promise<RuntimeCommandResult> {
+    const { file, args: argv } = this.command(args);
+    return new Promise((resolve) => {
+      execFile(file, argv, { encoding: "utf8", timeout: 30_000 }, (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** Sends `signal` to the container's init; with a pid namespace, the kernel then kills the rest. */
+  async kill(id: string, signal = "KILL"): Promise<boolean> {
+    return (await this.exec(["kill", id, signal])).code === 0;
+  }
+
+  /** Removes the container, killing whatever still runs in it. Missing containers are fine. */
+  async delete(id: string): Promise<void> {
+    await this.exec(["delete", "--force", id]);
+  }
+
+  /** Ids of the containers in this runtime's state directory. */
+  async list(): Promise<string[]> {
+    const result = await this.exec(["list", "--quiet"]);
+    return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  }
+}
+
+const FALLBACK_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/** The absolute path of an executable named `name` on PATH (or the usual system dirs). */
+export async function findExecutable(name: string): Promise<string | undefined> {
+  if (isAbsolute(name)) return (await isExecutable(name)) ? name : undefined;
+  const dirs = [...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== ""), ...FALLBACK_DIRS];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(() => true, () => false);
+}

@@ -1,0 +1,41 @@
+import { lstat, readlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { TsbuildError } from "../errors.js";
+
+/** More symlinks than this in one path is a loop (Linux's own limit is 40). */
+const MAX_SYMLINKS = 255;
+
+/**
+ * Maps a path as a process inside `root` would see it to a host path inside `root`,
+ * following symlinks the way they resolve inside the container: absolute targets start at
+ * `root`, and `..` never climbs above it. A rootfs is untrusted input; this is what keeps
+ * `/etc/passwd -> /../../host/secret` from reading the host's files. Missing components
+ * are kept as written, so the result can name a path that does not exist yet.
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const base = resolve(root);
+  const done: string[] = [];
+  const queue = path.split("/").filter((part) => part !== "" && part !== ".");
+  let links = 0;
+  while (queue.length > 0) {
+    const part = queue.shift()!;
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
+    const candidate = join(base, ...done, part);
+    const stat = await lstat(candidate).catch(() => undefined);
+    if (stat?.isSymbolicLink()) {
+      links += 1;
+      if (links > MAX_SYMLINKS) {
+        throw new TsbuildError("INVALID_ARCHIVE", `Cannot resolve "${path}" in "${root}": too many symlinks`);
+      }
+      const target = await readlink(candidate);
+      if (target.startsWith("/")) done.length = 0;
+      queue.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
+      continue;
+    }
+    done.push(part);
+  }
+  return join(base, ...done);
+}

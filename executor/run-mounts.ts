@@ -1,0 +1,132 @@
+import { execFile } from "node:child_process";
+import { chmod, chown, readFile, stat, writeFile } from "node:fs/promises";
+import { posix, join } from "node:path";
+import { promisify } from "node:util";
+import { TsbuildError } from "../errors.js";
+import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
+import type { RuntimeMount } from "./runtime-spec.js";
+import type { RunMount, SecretSource } from "./types.js";
+
+const execFileAsync = promisify(execFile);
+
+export interface PrepareRunMountsOptions {
+  /** A private directory of this run (mode 0700) for secret files and bind copies; removed by the caller. */
+  scratchDir: string;
+  cacheMountRoot: string;
+  secrets?: Record<string, SecretSource>;
+  signal?: AbortSignal;
+}
+
+/** RUN mounts turned into runtime mounts, with what must be given back after the run. */
+export interface PreparedRunMounts {
+  mounts: RuntimeMount[];
+  /** Releases cache leases (locks). Scratch files go with the caller's scratch dir. */
+  release(): Promise<void>;
+}
+
+/**
+ * Turns RUN --mount descriptions into OCI mounts. Everything a mount needs on the host lives
+ * outside the rootfs (the cache root, the run's scratch dir), so after the run nothing of it
+ * is in the layer except the mount points, which the caller removes.
+ */
+export async function prepareRunMounts(runMounts: readonly RunMount[], options: PrepareRunMountsOptions): Promise<PreparedRunMounts> {
+  const leases: CacheDirLease[] = [];
+  const release = async () => {
+    for (const lease of leases.splice(0)) await lease.release();
+  };
+  const mounts: RuntimeMount[] = [];
+  try {
+    // Parents before children, so a mount at /a/b is not hidden by a later one at /a.
+    const ordered = [...runMounts].sort((a, b) => targetDepth(a) - targetDepth(b));
+    let counter = 0;
+    for (const mount of ordered) {
+      counter += 1;
+      switch (mount.type) {
+        case "cache": {
+          const lease = await acquireCacheDir(options.cacheMountRoot, mount, { signal: options.signal });
+          leases.push(lease);
+          mounts.push(bindMount(lease.path, mount.target, mount.readonly ?? false));
+          break;
+        }
+        case "bind": {
+          const source = await checkSource(mount.source, mount.target);
+          if (mount.readwrite) {
+            // Writes must not reach the caller's source: give the process a copy to scribble on.
+            const copy = join(options.scratchDir, `bind-${counter}`);
+            await execFileAsync("cp", ["-a", "--reflink=auto", "--", source, copy]);
+            mounts.push(bindMount(copy, mount.target, false));
+          } else {
+            mounts.push(bindMount(source, mount.target, true));
+          }
+          break;
+        }
+        case "tmpfs": {
+          const options = ["nosuid", "nodev", "mode=1777"];
+          if (mount.sizeBytes !== undefined) options.push(`size=${mount.sizeBytes}`);
+          mounts.push({ destination: absoluteTarget(mount.target), type: "tmpfs", source: "tmpfs", options });
+          break;
+        }
+        case "secret": {
+          const data = await readSecret(mount.id, options.secrets?.[mount.id], mount.required ?? false);
+          if (data === undefined) break;
+          const file = join(options.scratchDir, `secret-${counter}`);
+          await writeFile(file, data, { mode: 0o400, flag: "wx" });
+          await chown(file, mount.uid ?? 0, mount.gid ?? 0);
+          await chmod(file, mount.mode ?? 0o400);
+          mounts.push(bindMount(file, mount.target ?? `/run/secrets/${mount.id}`, true));
+          break;
+        }
+      }
+    }
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return { mounts, release };
+}
+
+/** A bind mount; read-only ones are also nosuid and nodev, so a host file cannot grant privileges. */
+export function bindMount(source: string, target: string, readonly: boolean): RuntimeMount {
+  const options = ["rbind", readonly ? "ro" : "rw"];
+  if (readonly) options.push("nosuid", "nodev");
+  return { destination: absoluteTarget(target), type: "bind", source, options };
+}
+
+function absoluteTarget(target: string): string {
+  if (target.trim() === "") throw new TsbuildError("USAGE", "Cannot mount: target is empty");
+  return posix.resolve("/", target);
+}
+
+function targetDepth(mount: RunMount): number {
+  const target = mount.type === "secret" ? (mount.target ?? `/run/secrets/${mount.id}`) : mount.target;
+  return posix.resolve("/", target).split("/").length;
+}
+
+async function checkSource(source: string, target: string): Promise<string> {
+  const found = await stat(source).catch(() => undefined);
+  if (found === undefined) {
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot bind-mount "${source}" at "${target}": source does not exist`);
+  }
+  return source;
+}
+
+async function readSecret(id: string, source: SecretSource | undefined, required: boolean): Promise<Buffer | undefined> {
+  if (source !== undefined) {
+    if ("file" in source) {
+      try {
+        return await readFile(source.file);
+      } catch (error) {
+        if (!required) return undefined;
+        throw new TsbuildError("FILE_NOT_FOUND", `Cannot read secret "${id}" from "${source.file}"`, { cause: error });
+      }
+    }
+    const value = process.env[source.env];
+    if (value !== undefined) return Buffer.from(value);
+    if (!required) return undefined;
+    throw new TsbuildError("NOT_FOUND", `Cannot read secret "${id}": environment variable "${source.env}" is not set`);
+  }
+  if (!required) return undefined;
+  throw new TsbuildError("NOT_FOUND", `Cannot mount secret "${id}": no secret with this id was given`, {
+    hint: `Pass it with --secret id=${id},src=FILE or --secret id=${id},env=VARIABLE`,
+  });
+}

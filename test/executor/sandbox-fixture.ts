@@ -1,0 +1,57 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Executor, type ExecutorOptions } from "../../executor/executor.js";
+import type { RuntimeName } from "../../executor/oci-runtime.js";
+import type { ExecProcess, ExecRunOptions } from "../../executor/types.js";
+import { makeBusyboxRootfs, type BusyboxRootfsOptions } from "../helpers/busybox-rootfs.js";
+
+export interface Sandbox {
+  executor: Executor;
+  /** A fresh busybox rootfs. */
+  rootfs: string;
+  /** The executor's tsbuild root. */
+  root: string;
+  /** The temp dir holding both, removed afterwards. */
+  dir: string;
+}
+
+export interface WithSandboxOptions {
+  rootfs?: BusyboxRootfsOptions;
+  executor?: Partial<ExecutorOptions>;
+}
+
+/** Runs `fn` with an executor for `runtime` over a fresh busybox rootfs; removes it all afterwards. */
+export async function withSandbox<T>(runtime: RuntimeName, fn: (sandbox: Sandbox) => Promise<T>, options: WithSandboxOptions = {}): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "tsbuild-exec-test-"));
+  try {
+    const rootfs = join(dir, "rootfs");
+    const root = join(dir, "root");
+    await makeBusyboxRootfs(rootfs, options.rootfs);
+    const executor = await Executor.create({ root, runtime, ...options.executor });
+    return await fn({ executor, rootfs, root, dir });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Captured {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `script` with /bin/sh -c and returns what it printed. */
+export async function runScript(sandbox: Sandbox, script: string, proc: Partial<ExecProcess> = {}, options: ExecRunOptions = {}): Promise<Captured> {
+  const out: Captured = { stdout: "", stderr: "" };
+  await sandbox.executor.run(sandbox.rootfs, { args: ["/bin/sh", "-c", script], ...proc }, {
+    ...options,
+    onOutput: (stream, chunk) => {
+      out[stream] += chunk.toString("utf8");
+      options.onOutput?.(stream, chunk);
+    },
+  });
+  return out;
+}
+
+/** The runtimes every isolation test runs under. */
+export const RUNTIMES: readonly RuntimeName[] = ["runc", "crun"];
