@@ -1,0 +1,114 @@
+import { spawn, spawnSync } from "node:child_process";
+import { Duplex, PassThrough, Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createGzip } from "node:zlib";
+import { TsbuildError } from "../errors.js";
+
+/** Compressions a layer blob can have. */
+export type LayerCompression = "gzip" | "zstd" | "none";
+
+/** OCI media types of layer blobs, by compression. */
+export const LAYER_MEDIA_TYPES: Record<LayerCompression, string> = {
+  gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+  none: "application/vnd.oci.image.layer.v1.tar",
+};
+
+/** gzip level used for every layer: fixed so that the same tree gives the same digest. */
+export const GZIP_LEVEL = 6;
+/** zstd level (the zstd tool's default), single-threaded for reproducible output. */
+export const ZSTD_LEVEL = 3;
+
+let zstdAvailable: boolean | undefined;
+
+/** True when the `zstd` binary is on PATH (Node 20's zlib has no zstd). */
+export function isZstdAvailable(): boolean {
+  zstdAvailable ??= spawnSync("zstd", ["--version"], { stdio: "ignore" }).status === 0;
+  return zstdAvailable;
+}
+
+/** The compression of a blob from its first bytes (gzip 1f 8b, zstd 28 b5 2f fd, else none). */
+export function detectCompression(head: Uint8Array): LayerCompression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  return "none";
+}
+
+/**
+ * A compressor for `compression`. gzip uses a fixed level; Node writes a gzip header with
+ * mtime 0 and no file name, so the output depends on the input bytes only.
+ */
+export function createCompressor(compression: LayerCompression): Duplex {
+  if (compression === "gzip") return createGzip({ level: GZIP_LEVEL });
+  if (compression === "zstd") return zstdProcess(["-q", "-c", `-${ZSTD_LEVEL}`, "-T1", "--no-progress"]);
+  return new PassThrough();
+}
+
+/** A decompressor for `compression`. */
+export function createDecompressor(compression: LayerCompression): Duplex {
+  // The default finish flush makes a truncated gzip stream an error, as it must be.
+  if (compression === "gzip") return createGunzip();
+  if (compression === "zstd") return zstdProcess(["-q", "-d", "-c", "--no-progress"]);
+  return new PassThrough();
+}
+
+/**
+ * Detects the compression of `source` from its first bytes and returns the uncompressed
+ * stream. Errors of the source or the decompressor end the returned stream with an error.
+ */
+export async function openDecompressed(source: Readable): Promise<{ stream: Readable; compression: LayerCompression }> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  let ended = false;
+  while (head.length < 4) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head = Buffer.concat([head, Buffer.from(next.value)]);
+  }
+  const compression = detectCompression(head);
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  const output = new PassThrough();
+  pipeline(Readable.from(replay()), createDecompressor(compression), output).catch((error: unknown) => {
+    output.destroy(
+      new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${compression} data is corrupt or truncated`, {
+        cause: error,
+      }),
+    );
+  });
+  return { stream: output, compression };
+}
+
+/** The zstd binary as a duplex stream: stdin in, stdout out, a failing exit as an error. */
+function zstdProcess(args: string[]): Duplex {
+  if (!isZstdAvailable()) {
+    throw new TsbuildError("SYSTEM", `Cannot use zstd compression: the "zstd" program is not installed`, {
+      hint: "Install zstd (apt-get install zstd) or use gzip",
+    });
+  }
+  const child = spawn("zstd", args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  // End the readable side only once zstd has exited well, so a failure is never mistaken
+  // for a complete (truncated) stream.
+  const output = new PassThrough();
+  child.stdout.pipe(output, { end: false });
+  const duplex = Duplex.from({ writable: child.stdin, readable: output });
+  child.stdin.on("error", (error) => duplex.destroy(error));
+  child.on("error", (error) => duplex.destroy(error));
+  child.on("close", (code) => {
+    if (code === 0) output.end();
+    else output.destroy(new Error(`zstd exited with status ${code}: ${stderr.trim()}`));
+  });
+  return duplex;
+}

@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { Readable, Transform, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { TsbuildError } from "../errors.js";
+import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
+import { encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+
+/** One entry to write, in archive order (parents before children). */
+export interface LayerWriteEntry {
+  /** Relative path without leading `./` or trailing `/`. */
+  path: string;
+  type: Exclude<TarEntryType, "hardlink">;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Modification time in seconds (fractions are dropped). */
+  mtime: number;
+  /** Regular files: byte count, read from `sourcePath`. */
+  size?: number;
+  sourcePath?: string;
+  linkpath?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Map<string, Buffer>;
+  /**
+   * Identity of the inode (`"<dev>:<ino>"`) for entries with more than one link: every
+   * entry after the first with the same identity is written as a hard link to the first.
+   */
+  inode?: string;
+}
+
+export interface WriteLayerOptions {
+  /** Default gzip. */
+  compression?: LayerCompression;
+  /**
+   * Clamp every mtime to this many seconds since the epoch, for reproducible layers.
+   * Default: `SOURCE_DATE_EPOCH` from the environment when set; `null` disables it.
+   */
+  sourceDateEpoch?: number | null;
+}
+
+export interface LayerWriteResult {
+  /** sha256 of the uncompressed tar (the config's rootfs diff_id). */
+  diffId: string;
+  /** sha256 of the blob as written. */
+  digest: string;
+  /** Size of the blob as written. */
+  size: number;
+  uncompressedSize: number;
+  compression: LayerCompression;
+  mediaType: string;
+}
+
+/** The `SOURCE_DATE_EPOCH` of the environment, or undefined when unset. */
+export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new TsbuildError("USAGE", `Cannot use SOURCE_DATE_EPOCH "${text}": value is not a whole number of seconds`);
+  }
+  return Number(text);
+}
+
+/**
+ * Writes `entries` as a layer tar, compressed, to a file path or a writable stream, streaming
+ * file contents so the layer is never held in memory. Headers carry no atime, ctime, user
+ * or group names; with a source date epoch every mtime is clamped to it, so one tree gives
+ * one digest on any machine.
+ */
+export async function writeLayer(
+  entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>,
+  destination: string | Writable,
+  options: WriteLayerOptions = {},
+): Promise<LayerWriteResult> {
+  const compression = options.compression ?? "gzip";
+  const epoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
+  const tarHash = createHash("sha256");
+  const blobHash = createHash("sha256");
+  let uncompressedSize = 0;
+  let size = 0;
+  const countTar = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      tarHash.update(chunk);
+      uncompressedSize += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const countBlob = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      blobHash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
+  try {
+    await pipeline(Readable.from(tarStream(entries, epoch)), countTar, createCompressor(compression), countBlob, sink);
+  } catch (error) {
+    if (typeof destination === "string") await unlink(destination).catch(() => undefined);
+    throw error;
+  }
+  return {
+    diffId: `sha256:${tarHash.digest("hex")}`,
+    digest: `sha256:${blobHash.digest("hex")}`,
+    size,
+    uncompressedSize,
+    compression,
+    mediaType: LAYER_MEDIA_TYPES[compression],
+  };
+}
+
+async function* tarStream(
+  entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>,
+  epoch: number | undefined,
+): AsyncGenerator<Buffer> {
+  const firstPathOfInode = new Map<string, string>();
+  for await (const entry of entries) {
+    let mtime = Math.floor(entry.mtime);
+    if (epoch !== undefined && mtime > epoch) mtime = epoch;
+    const common = {
+      path: entry.path,
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      mtime: Math.max(0, mtime),
+      devmajor: entry.devmajor ?? 0,
+      devminor: entry.devminor ?? 0,
+      xattrs: entry.xattrs ?? new Map<string, Buffer>(),
+    };
+    if (entry.inode !== undefined && entry.type !== "directory") {
+      const first = firstPathOfInode.get(entry.inode);
+      if (first !== undefined) {
+        yield encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first });
+        continue;
+      }
+      firstPathOfInode.set(entry.inode, entry.path);
+    }
+    const size = entry.type === "file" ? (entry.size ?? 0) : 0;
+    yield encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" });
+    if (size > 0) {
+      if (entry.sourcePath === undefined) {
+        throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
+      }
+      yield* fileBytes(entry.sourcePath, size, entry.path);
+      yield paddingFor(size);
+    }
+  }
+  yield endOfArchive();
+}
+
+/** Exactly `size` bytes of a file; a file that shrank or grew meanwhile is an error. */
+async function* fileBytes(sourcePath: string, size: number, path: string): AsyncGenerator<Buffer> {
+  let read = 0;
+  for await (const chunk of createReadStream(sourcePath, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
+    read += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+  if (read !== size) {
+    throw new TsbuildError("CONFLICT", `Cannot write layer entry "${path}": the file changed size while being read`, {
+      hint: "Do not change a snapshot while its diff is being taken",
+    });
+  }
+}

@@ -1,0 +1,281 @@
+import { lstat, mkdir, readdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { TsbuildError } from "../errors.js";
+import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
+import { listMountPoints, performMount, performUnmount } from "./mount-table.js";
+import {
+  notFound,
+  parentChain,
+  SnapshotMetadata,
+  toInfo,
+  type SnapshotRecord,
+  type SnapshotTable,
+} from "./snapshot-metadata.js";
+import type {
+  ApplyOptions,
+  ApplyResult,
+  CommitOptions,
+  DiffOptions,
+  Mount,
+  PrepareOptions,
+  SnapshotInfo,
+  Snapshotter,
+  SnapshotterName,
+  SnapshotUsage,
+} from "./types.js";
+
+/** A snapshot and its committed ancestors (nearest first), as the implementations see them. */
+export interface SnapshotChain {
+  key: string;
+  record: SnapshotRecord;
+  ancestors: Array<{ key: string; record: SnapshotRecord }>;
+}
+
+/**
+ * What the overlay and native snapshotters share: the metadata table, key and parent rules,
+ * mount bookkeeping and the two-phase creation (reserve a directory number under the lock,
+ * fill the directory without it, then record the snapshot under the lock again).
+ */
+export abstract class BaseSnapshotter implements Snapshotter {
+  abstract readonly name: SnapshotterName;
+  readonly reason: string;
+  readonly root: string;
+  /** `<root>/snapshots`. */
+  readonly snapshotsDir: string;
+  protected readonly metadata: SnapshotMetadata;
+
+  constructor(root: string, reason: string) {
+    this.root = resolve(root);
+    this.reason = reason;
+    this.snapshotsDir = join(this.root, "snapshots");
+    this.metadata = new SnapshotMetadata(this.snapshotsDir);
+  }
+
+  /** Fills a new snapshot directory (`fs/`, `work/`, a copy of the parent ...). */
+  protected abstract createDirectories(id: number, kind: "active" | "view", ancestors: SnapshotChain["ancestors"]): Promise<void>;
+  /** The mounts of an active snapshot or a view, with absolute paths. */
+  protected abstract mountsOf(chain: SnapshotChain): Mount[];
+  /** Performs the mounts of `chain` at `target`. */
+  protected abstract mountChain(chain: SnapshotChain, target: string): Promise<void>;
+  /** The snapshot's changes against its parent. */
+  protected abstract changesOf(chain: SnapshotChain): AsyncIterable<LayerWriteEntry>;
+  /** Applies a layer into the new directory `id` on top of `ancestors`. */
+  protected abstract applyInto(
+    id: number,
+    ancestors: SnapshotChain["ancestors"],
+    layer: Readable,
+  ): Promise<{ diffId: string; compression: ApplyResult["compression"] }>;
+
+  /** `<root>/snapshots/<id>`. */
+  protected dirOf(id: number): string {
+    return join(this.snapshotsDir, String(id));
+  }
+
+  protected fsOf(id: number): string {
+    return join(this.snapshotsDir, String(id), "fs");
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> {
+    return toInfo(key, await this.metadata.get(key));
+  }
+
+  async prepare(key: string, parent?: string, options: PrepareOptions = {}): Promise<Mount[]> {
+    await this.#create(key, "active", parent, options.labels ?? {});
+    return this.mounts(key);
+  }
+
+  async view(key: string, parent: string, options: PrepareOptions = {}): Promise<Mount[]> {
+    await this.#create(key, "view", parent, options.labels ?? {});
+    return this.mounts(key);
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const chain = await this.#chain(key);
+    if (chain.record.kind === "committed") {
+      throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
+        hint: "Prepare an active snapshot or a view on top of it",
+      });
+    }
+    return this.mountsOf(chain);
+  }
+
+  async commit(name: string, key: string, options: CommitOptions = {}): Promise<SnapshotInfo> {
+    const mounted = await listMountPoints();
+    return this.metadata.update((table) => {
+      const record = table.snapshots[key];
+      if (record === undefined) throw notFound(key);
+      if (record.kind !== "active") {
+        throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
+      }
+      if (table.snapshots[name] !== undefined) throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
+      const at = mountedAt(table, key, mounted);
+      if (at !== undefined) {
+        throw new TsbuildError("IN_USE", `Cannot commit snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+      }
+      const now = new Date().toISOString();
+      const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
+      delete table.snapshots[key];
+      table.snapshots[name] = committed;
+      return toInfo(name, committed);
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    const mounted = await listMountPoints();
+    const id = await this.metadata.update((table) => {
+      const record = table.snapshots[key];
+      if (record === undefined) throw notFound(key);
+      const child = Object.keys(table.snapshots).find((other) => table.snapshots[other].parent === key);
+      if (child !== undefined) {
+        throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": snapshot "${child}" is based on it`, {
+          hint: "Remove the snapshots based on it first",
+        });
+      }
+      const at = mountedAt(table, key, mounted);
+      if (at !== undefined) {
+        throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+      }
+      delete table.snapshots[key];
+      return record.id;
+    });
+    await rm(this.dirOf(id), { recursive: true, force: true });
+  }
+
+  async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
+    const table = await this.metadata.read();
+    for (const key of Object.keys(table.snapshots).sort()) await fn(toInfo(key, table.snapshots[key]));
+  }
+
+  async usage(key: string): Promise<SnapshotUsage> {
+    const record = await this.metadata.get(key);
+    const seen = new Set<bigint>();
+    const total: SnapshotUsage = { size: 0, inodes: 0 };
+    const visit = async (path: string): Promise<void> => {
+      const stat = await lstat(path, { bigint: true }).catch(() => undefined);
+      if (stat === undefined || seen.has(stat.ino)) return;
+      seen.add(stat.ino);
+      total.inodes++;
+      total.size += Number(stat.blocks) * 512;
+      if (stat.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+    };
+    // Only the snapshot's own directory counts; views own nothing.
+    if (record.kind !== "view") await visit(this.fsOf(record.id));
+    return total;
+  }
+
+  async mount(key: string, target: string): Promise<void> {
+    const chain = await this.#chain(key);
+    if (chain.record.kind === "committed") {
+      throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
+        hint: "Prepare an active snapshot or a view on top of it",
+      });
+    }
+    const absolute = resolve(target);
+    await this.mountChain(chain, absolute);
+    try {
+      await this.metadata.update((table) => {
+        table.mounts[absolute] = key;
+      });
+    } catch (error) {
+      await performUnmount(absolute).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async unmount(target: string): Promise<void> {
+    const absolute = resolve(target);
+    await performUnmount(absolute);
+    await this.metadata.update((table) => {
+      delete table.mounts[absolute];
+    });
+  }
+
+  async diff(key: string, destination: string | Writable, options: DiffOptions = {}): Promise<LayerWriteResult> {
+    const chain = await this.#chain(key);
+    if (chain.record.kind === "view") throw new TsbuildError("CONFLICT", `Cannot diff snapshot "${key}": it is a view and has no changes`);
+    return writeLayer(this.changesOf(chain), destination, {
+      compression: options.compression,
+      sourceDateEpoch: options.sourceDateEpoch,
+    });
+  }
+
+  async apply(key: string, layer: Readable, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const before = await this.metadata.read();
+    checkNew(before, key, options.parent);
+    const ancestors = options.parent === undefined ? [] : [{ key: options.parent, record: before.snapshots[options.parent] }, ...parentChain(before, options.parent)];
+    const id = await this.metadata.reserveId();
+    let result: { diffId: string; compression: ApplyResult["compression"] };
+    try {
+      await mkdir(this.dirOf(id));
+      result = await this.applyInto(id, ancestors, layer);
+    } catch (error) {
+      await rm(this.dirOf(id), { recursive: true, force: true });
+      throw error;
+    }
+    const info = await this.#record(key, id, "committed", options.parent, options.labels ?? {});
+    return { info, diffId: result.diffId, compression: result.compression };
+  }
+
+  async #create(key: string, kind: "active" | "view", parent: string | undefined, labels: Record<string, string>): Promise<void> {
+    const before = await this.metadata.read();
+    checkNew(before, key, parent);
+    const ancestors = parent === undefined ? [] : [{ key: parent, record: before.snapshots[parent] }, ...parentChain(before, parent)];
+    const id = await this.metadata.reserveId();
+    try {
+      await mkdir(this.dirOf(id));
+      await this.createDirectories(id, kind, ancestors);
+    } catch (error) {
+      await rm(this.dirOf(id), { recursive: true, force: true });
+      throw error;
+    }
+    await this.#record(key, id, kind, parent, labels);
+  }
+
+  /** Second phase of creation: record the snapshot, unless someone took the key meanwhile. */
+  async #record(
+    key: string,
+    id: number,
+    kind: SnapshotRecord["kind"],
+    parent: string | undefined,
+    labels: Record<string, string>,
+  ): Promise<SnapshotInfo> {
+    try {
+      return await this.metadata.update((table) => {
+        checkNew(table, key, parent);
+        const now = new Date().toISOString();
+        const record: SnapshotRecord = { id, kind, labels: { ...labels }, created: now, updated: now };
+        if (parent !== undefined) record.parent = parent;
+        table.snapshots[key] = record;
+        return toInfo(key, record);
+      });
+    } catch (error) {
+      await rm(this.dirOf(id), { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async #chain(key: string): Promise<SnapshotChain> {
+    const table = await this.metadata.read();
+    const record = table.snapshots[key];
+    if (record === undefined) throw notFound(key);
+    return { key, record, ancestors: parentChain(table, key) };
+  }
+}
+
+/** Throws unless `key` is free and `parent` (if any) is a committed snapshot. */
+function checkNew(table: SnapshotTable, key: string, parent: string | undefined): void {
+  if (key === "") throw new TsbuildError("USAGE", "Cannot create snapshot: key is empty");
+  if (table.snapshots[key] !== undefined) throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}": it exists`);
+  if (parent === undefined) return;
+  const record = table.snapshots[parent];
+  if (record === undefined) throw notFound(parent);
+  if (record.kind !== "committed") {
+    throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}" on "${parent}": the parent is ${record.kind}, not committed`);
+  }
+}
+
+/** Where `key` is mounted now, from our records checked against the live mount table. */
+function mountedAt(table: SnapshotTable, key: string, mounted: Set<string>): string | undefined {
+  return Object.keys(table.mounts).find((target) => table.mounts[target] === key && mounted.has(target));
+}
