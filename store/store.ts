@@ -81,7 +81,9 @@ export class Store {
   readonly refs: RefStore;
   readonly #walker: BlobGraphWalker;
   readonly #lockTimeoutMs: number | undefined;
-  readonly #holding = new AsyncLocalStorage<boolean>();
+  // Marks the async context that holds the lock; the flag is cleared on release so that a
+  // callback scheduled under the lock and run later does not think it still holds it.
+  readonly #holding = new AsyncLocalStorage<{ held: boolean }>();
 
   constructor(root: string, options: { lockTimeoutMs?: number } = {}) {
     this.root = root;
@@ -96,9 +98,20 @@ export class Store {
 
   /** Runs `fn` holding the store lock; nested calls from within `fn` do not lock again. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#holding.getStore() === true) return fn();
+    if (this.#holding.getStore()?.held === true) return fn();
     const options = this.#lockTimeoutMs === undefined ? {} : { timeoutMs: this.#lockTimeoutMs };
-    return withFileLock(this.paths.storeLock, () => this.#holding.run(true, fn), options);
+    return withFileLock(
+      this.paths.storeLock,
+      async () => {
+        const token = { held: true };
+        try {
+          return await this.#holding.run(token, fn);
+        } finally {
+          token.held = false;
+        }
+      },
+      options,
+    );
   }
 
   /**
