@@ -21,8 +21,9 @@ export const debugParseCommand: Command = {
       throw new TsbuildError("USAGE", `Unknown format "${format}"`, { hint: "Use --format buildkit or --format json" });
     }
     const text = await readInput(file, context);
-    context.registerSource(file, text);
-    const ast = parseDockerfile(text, { file });
+    const name = file === "-" ? "<stdin>" : file;
+    context.registerSource(name, text);
+    const ast = parseDockerfile(text, { file: name });
     context.stdout.write(format === "json" ? `${JSON.stringify(astToJson(ast), null, 2)}\n` : dumpAst(ast));
     return 0;
   },

@@ -5,12 +5,13 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CaseResult } from "./case-result.js";
+import { runInstructionsConformance } from "./instructions-suite.js";
 import { runLexerConformance } from "./lexer-suite.js";
 import { runCorpusConformance, runParserConformance, runTestfilesConformance } from "./parser-suite.js";
 
 async function checkDirectory(dir: string): Promise<CaseResult[]> {
   if (existsSync(join(dir, "buildkit")) || existsSync(join(dir, "generated"))) {
-    return [...(await runParserConformance(dir)), ...(await runLexerConformance(dir))];
+    return [...(await runParserConformance(dir)), ...(await runLexerConformance(dir)), ...(await runInstructionsConformance(dir))];
   }
   if (readdirSync(dir).some((name) => name.endsWith(".Dockerfile")) && existsSync(join(dir, "expected"))) {
     return runCorpusConformance(dir);
