@@ -140,9 +140,10 @@ export class ImageStore {
       throw new TsbuildError("INVALID_REFERENCE", `Invalid reference "${name}": a tag cannot include a digest`);
     }
     const fullName = formatReference(reference);
-    const descriptor = await this.#describe(digest);
     const storedAt = (options.storedAt ?? new Date()).toISOString();
     return this.#withLock(async () => {
+      // Checked under the lock, so a concurrent gc cannot delete the content in between.
+      const descriptor = await this.#describe(digest);
       const entries = (await readLayoutIndex(this.#paths)).manifests;
       const previous = entries.find((entry) => toRecord(entry).name === fullName);
       const kept = entries.filter((entry) => {
@@ -165,8 +166,8 @@ export class ImageStore {
 
   /** Records a nameless (dangling) image, e.g. a build without `-t`, unless it has an entry. */
   async keep(digest: Digest, options: { storedAt?: Date } = {}): Promise<ImageRecord> {
-    const descriptor = await this.#describe(digest);
     return this.#withLock(async () => {
+      const descriptor = await this.#describe(digest);
       const entries = (await readLayoutIndex(this.#paths)).manifests;
       const existing = entries.find((entry) => entry.digest === digest);
       if (existing !== undefined) return toRecord(existing);

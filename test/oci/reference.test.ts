@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
@@ -144,6 +145,33 @@ test("withDefaultTag adds latest only when there is neither tag nor digest", () 
 test("a tag and a digest are both kept, and the parts are split as docker splits them", () => {
   assert.equal(parseReference(`localhost:5000/a/b:v1@${D}`), { domain: "localhost:5000", path: "a/b", tag: "v1", digest: D });
   assert.equal(parseReference("busybox"), { domain: "docker.io", path: "library/busybox" });
+});
+
+const alnum = fc.stringMatching(/^[a-z0-9]{1,6}$/);
+const separator = fc.constantFrom(".", "_", "__", "-", "--");
+const pathComponent = fc
+  .tuple(alnum, fc.array(fc.tuple(separator, alnum), { maxLength: 2 }))
+  .map(([head, rest]) => head + rest.map(([sep, part]) => sep + part).join(""));
+const domain = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom("localhost", "localhost:5000", "example.com", "127.0.0.1:5000", "[::1]:5000", "registry.example.org:443"),
+);
+const tag = fc.oneof(fc.constant(undefined), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/));
+const digest = fc.oneof(fc.constant(undefined), fc.stringMatching(/^[0-9a-f]{64}$/).map((hex) => `sha256:${hex}`));
+
+test("every reference built from the grammar round-trips through its full and familiar forms", () => {
+  fc.assert(
+    fc.property(domain, fc.array(pathComponent, { minLength: 1, maxLength: 3 }), tag, digest, (host, path, t, d) => {
+      fc.pre(!(host === undefined && path.length === 1 && /^[a-f0-9]{64}$/.test(path[0])));
+      const text = (host === undefined ? "" : `${host}/`) + path.join("/") + (t === undefined ? "" : `:${t}`) + (d === undefined ? "" : `@${d}`);
+      const reference = parseReference(text);
+      assert.is(reference.tag, t);
+      assert.is(reference.digest, d);
+      assert.equal(parseReference(formatReference(reference)), reference);
+      assert.equal(parseReference(familiarString(reference)), reference);
+      assert.is(normalizeReference(normalizeReference(text)), normalizeReference(text));
+    }),
+  );
 });
 
 test.run();

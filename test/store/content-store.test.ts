@@ -59,6 +59,19 @@ test("a size mismatch is DIGEST_MISMATCH too, also for a stream longer than anno
   });
 });
 
+test("a source stream that fails leaves no ingest file and no blob", async () => {
+  await withTempDir(async (root) => {
+    const store = await openStore({ root });
+    async function* failing() {
+      yield Buffer.from("some bytes");
+      throw new Error("connection reset");
+    }
+    await assertRejects(store.content.write(failing()), (e) => (e as Error).message === "connection reset");
+    assert.equal(await readdir(store.paths.ingest), []);
+    assert.equal(await readdir(store.paths.blobs), []);
+  });
+});
+
 test("stat, has, walk and delete see exactly the blobs written", async () => {
   await withTempDir(async (root) => {
     const store = await openStore({ root });
