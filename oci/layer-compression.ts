@@ -69,23 +69,35 @@ export async function openDecompressed(source: Readable): Promise<{ stream: Read
     head = Buffer.concat([head, Buffer.from(next.value)]);
   }
   const compression = detectCompression(head);
+  let sourceError: unknown;
   async function* replay(): AsyncGenerator<Buffer> {
     if (head.length > 0) yield head;
     if (ended) return;
     for (;;) {
-      const next = await iterator.next();
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        sourceError = error;
+        throw error;
+      }
       if (next.done) return;
       yield Buffer.from(next.value);
     }
   }
-  const output = new PassThrough();
-  pipeline(Readable.from(replay()), createDecompressor(compression), output).catch((error: unknown) => {
-    output.destroy(
-      new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${compression} data is corrupt or truncated`, {
-        cause: error,
-      }),
-    );
-  });
+  const decompressor = createDecompressor(compression);
+  pipeline(Readable.from(replay()), decompressor).catch(() => undefined); // surfaces below
+  // Failures of the decompressor (truncated or corrupt data) become INVALID_ARCHIVE;
+  // failures of the source (a missing file, a broken connection) stay what they are.
+  async function* checked(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of decompressor) yield chunk as Buffer;
+    } catch (error) {
+      if (error === sourceError || error instanceof TsbuildError) throw error;
+      throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${compression} data is corrupt or truncated`, { cause: error });
+    }
+  }
+  const output = Readable.from(checked(), { objectMode: false });
   return { stream: output, compression };
 }
 
