@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Executor, type ExecutorOptions } from "../../executor/executor.js";
@@ -55,3 +55,24 @@ export async function runScript(sandbox: Sandbox, script: string, proc: Partial<
 
 /** The runtimes every isolation test runs under. */
 export const RUNTIMES: readonly RuntimeName[] = ["runc", "crun"];
+
+/** Every path under `dir` (relative, sorted) with its type and, for files, size: a rootfs's shape. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    for (const entry of entries) {
+      const path = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        out.push(`${path}/`);
+        await walk(path);
+      } else if (entry.isFile()) {
+        out.push(`${path} (${(await stat(join(dir, path))).size})`);
+      } else {
+        out.push(path);
+      }
+    }
+  };
+  await walk("");
+  return out.sort();
+}
