@@ -76,12 +76,25 @@ export interface InstructionNode {
   json: boolean;
   /** For ONBUILD: the wrapped instruction. */
   child?: InstructionNode;
+  /**
+   * Heredoc bodies, in the order of their openers. For ONBUILD they sit on the outer node
+   * as in BuildKit, and the trigger (`child`) shares the same array.
+   */
   heredocs: HeredocNode[];
-  /** The logical line after joining continuations and trimming: `RUN echo hi`. */
+  /**
+   * BuildKit's `Original`: the logical line after joining continuations, its first line
+   * left-trimmed (`RUN echo hi`). For an ONBUILD trigger, the text after `ONBUILD` and its flags.
+   */
   original: string;
   /** Comment lines directly above the instruction (without `#`), for doc comments. */
   comments: string[];
-  /** From the keyword to the end of the last line, heredoc bodies included. */
+  /**
+   * From the first non-blank character of the instruction's first line (the keyword, or a
+   * lone escape that starts a continuation) to the end of the last line it consumed:
+   * continuation, skipped comment and blank lines, heredoc bodies and terminators included.
+   * `range.start.line`/`range.end.line` are BuildKit's StartLine/EndLine. For an ONBUILD
+   * trigger, the span of the trigger text.
+   */
   range: SourceRange;
   keywordRange: SourceRange;
 }

@@ -266,3 +266,20 @@ function trimGoSpaceOf(text: string): string {
   while (end > start && isGoSpace(text.charCodeAt(end - 1))) end--;
   return text.slice(start, end);
 }
+
+/**
+ * Parses text that must hold exactly one instruction (`tsbuild commit -c 'CMD ["x"]'`),
+ * with the same rules as a whole Dockerfile (continuations and heredocs included).
+ */
+export function parseInstructionLine(text: string, options: ParseDockerfileOptions = {}): InstructionNode {
+  const ast = parseDockerfile(text, options);
+  if (ast.instructions.length !== 1) {
+    const second = ast.instructions[1].range.start;
+    throw new DockerfileSyntaxError(
+      `Cannot parse the instruction: expected one instruction, found ${ast.instructions.length}`,
+      { file: ast.file, line: second.line, column: second.column },
+      { hint: "Give each instruction separately" },
+    );
+  }
+  return ast.instructions[0];
+}
