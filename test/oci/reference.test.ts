@@ -163,6 +163,8 @@ test("every reference built from the grammar round-trips through its full and fa
   fc.assert(
     fc.property(domain, fc.array(pathComponent, { minLength: 1, maxLength: 3 }), tag, digest, (host, path, t, d) => {
       fc.pre(!(host === undefined && path.length === 1 && /^[a-f0-9]{64}$/.test(path[0])));
+      // Without a host, a first component with "." would be read as a registry (docker's rule).
+      fc.pre(!(host === undefined && path.length > 1 && path[0].includes(".")));
       const text = (host === undefined ? "" : `${host}/`) + path.join("/") + (t === undefined ? "" : `:${t}`) + (d === undefined ? "" : `@${d}`);
       const reference = parseReference(text);
       assert.is(reference.tag, t);
@@ -171,6 +173,7 @@ test("every reference built from the grammar round-trips through its full and fa
       assert.equal(parseReference(familiarString(reference)), reference);
       assert.is(normalizeReference(normalizeReference(text)), normalizeReference(text));
     }),
+    { numRuns: 2000 },
   );
 });
 
