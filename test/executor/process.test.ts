@@ -1,0 +1,127 @@
+import { lstat, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isTsbuildError } from "../../errors.js";
+import { ExecError } from "../../executor/exec-error.js";
+import { RUNTIMES, runScript, withSandbox } from "./sandbox-fixture.js";
+
+/** Runs `fn`, expecting it to throw; returns what it threw. */
+async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  assert.unreachable("expected a rejection");
+  return undefined;
+}
+
+test("USER by name runs with its uid, gid and supplementary groups from /etc/group", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const { stdout } = await runScript(sandbox, "id -u; id -g; id -G; echo $HOME", { user: "bob" });
+    assert.is(stdout, "1001\n1001\n1001 29 50\n/home/bob\n");
+  });
+});
+
+test("USER by uid resolves the passwd entry; an unknown uid gets gid 0", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    assert.is((await runScript(sandbox, "id -u; id -g; id -G", { user: "1000" })).stdout, "1000\n1000\n1000\n");
+    assert.is((await runScript(sandbox, "id -u; id -g", { user: "4242" })).stdout, "4242\n0\n");
+    assert.is((await runScript(sandbox, "id -u; id -g; id -G", { user: "1001:50" })).stdout, "1001\n50\n50\n");
+  });
+});
+
+test("an unknown USER name fails before anything runs", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const error = await rejection(() => runScript(sandbox, "true", { user: "carol" }));
+    assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
+    assert.match((error as Error).message, '"carol"');
+  });
+});
+
+test("a missing working directory is created with the user's ids and stays in the rootfs", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const { stdout } = await runScript(sandbox, "pwd; stat -c %u:%g /work /work/deep /work/deep/dir; touch here", {
+      user: "alice",
+      cwd: "/work/deep/dir",
+    });
+    assert.is(stdout, "/work/deep/dir\n1000:1000\n1000:1000\n1000:1000\n");
+    const made = await lstat(join(sandbox.rootfs, "work/deep/dir/here"));
+    assert.is(made.uid, 1000);
+  });
+});
+
+test("env reaches the process as given; PATH and HOME are filled in only when missing", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const given = await runScript(sandbox, 'echo "$GREETING"; echo "$PATH"; echo "$HOME"', {
+      env: ["GREETING=hello  world", "PATH=/bin:/custom", "HOME=/elsewhere"],
+    });
+    assert.is(given.stdout, "hello  world\n/bin:/custom\n/elsewhere\n");
+    const filled = await runScript(sandbox, 'echo "$PATH"; echo "$HOME"', { user: "alice" });
+    assert.is(filled.stdout, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/home/alice\n");
+  });
+});
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: a non-zero exit is an ExecError with the exit code and the last lines of output`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const error = await rejection(() => runScript(sandbox, "for i in $(seq 1 30); do echo line $i; done; echo oops; exit 3"));
+      assert.instance(error, ExecError);
+      const exec = error as ExecError;
+      assert.is(exec.code, "EXEC_FAILED");
+      assert.is(exec.exitCode, 3);
+      assert.match(exec.message, "exit code 3");
+      const tail = exec.logTail.split("\n");
+      assert.is(tail.length, 20);
+      assert.is(tail[18], "line 30");
+      assert.is(tail[19], "oops");
+      assert.not.ok(tail.includes("line 5"));
+    });
+  });
+
+  test(`${runtime}: a command that does not exist fails with its name in the error`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const error = await rejection(() => sandbox.executor.run(sandbox.rootfs, { args: ["/bin/no-such-tool"] }));
+      assert.instance(error, ExecError);
+      assert.match((error as ExecError).message, "no-such-tool");
+      assert.is.not((error as ExecError).exitCode, 0);
+    });
+  });
+}
+
+test("output streams live in order and the log file keeps all of it (more than 1 MB)", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const logPath = join(sandbox.dir, "logs/step-1.log");
+    const chunks: Array<{ stream: string; chunk: Buffer }> = [];
+    await sandbox.executor.run(
+      sandbox.rootfs,
+      { args: ["/bin/sh", "-c", "echo begin >&2; seq 1 200000; echo end >&2"] },
+      { logPath, onOutput: (stream, chunk) => chunks.push({ stream, chunk }) },
+    );
+    const stdout = Buffer.concat(chunks.filter((c) => c.stream === "stdout").map((c) => c.chunk)).toString();
+    const stderr = Buffer.concat(chunks.filter((c) => c.stream === "stderr").map((c) => c.chunk)).toString();
+    const expected = Array.from({ length: 200000 }, (_, i) => `${i + 1}\n`).join("");
+    assert.ok(expected.length > 1024 * 1024);
+    assert.ok(chunks.length > 1, "output arrives in several chunks, not at the end");
+    assert.is(stdout, expected);
+    assert.is(stderr, "begin\nend\n");
+    const log = await readFile(logPath, "utf8");
+    assert.is(log.length, expected.length + stderr.length);
+    assert.is(log.replace("begin\n", "").replace("end\n", ""), expected);
+  });
+});
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: a pids limit stops a fork bomb that runs fine without it`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const script = "for i in $(seq 1 24); do sleep 1 & done; wait; echo all-forked";
+      assert.is((await runScript(sandbox, script)).stdout, "all-forked\n");
+      const error = await rejection(() => runScript(sandbox, script, { limits: { pids: 8 } }));
+      assert.instance(error, ExecError);
+      assert.match((error as ExecError).logTail, /can't fork/);
+    });
+  });
+}
+
+test.run();
