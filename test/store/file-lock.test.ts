@@ -99,6 +99,23 @@ test("a stale lock is taken over by exactly one of several waiting processes at 
   });
 });
 
+test("a takeover whose claimant died half way is finished by the next waiter", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "lock");
+    const deadOwner = spawnSync("true").pid!;
+    const deadBreaker = spawnSync("true").pid!;
+    const token = `${deadOwner}-1-abcdef`;
+    // The state a breaker killed between its claim (rename) and removing the lock leaves.
+    const claim = `${lockPath}.owner-${token}.break-${deadBreaker}-1-fedcba`;
+    await writeFile(claim, JSON.stringify({ pid: deadOwner, startTime: 1, token, acquiredAt: "" }));
+    await link(claim, lockPath);
+    await withFileLock(lockPath, async () => {
+      assert.is((await readFileLockOwner(lockPath))?.pid, process.pid);
+    }, { timeoutMs: 2_000 });
+    assert.equal(await readdir(dir), []);
+  });
+});
+
 test("a lock whose recorded start time differs from the live process's is stale (pid reuse)", async () => {
   await withTempDir(async (dir) => {
     const lockPath = join(dir, "lock");

@@ -215,6 +215,33 @@ test("gc spares fresh unreferenced blobs for the grace period and blobs written 
   });
 });
 
+test("what a lease holds survives gc past the lease's start, until it is released", async () => {
+  await withStore(async (store) => {
+    const old = await store.content.write("written before the lease");
+    const lease = await store.refs.acquireLease();
+    await lease.hold({ blobs: [old.digest], snapshots: ["snap-l"] });
+    const held = await store.gc({ graceMs: 0, candidateSnapshotKeys: ["snap-l"] });
+    assert.equal(held.removedBlobs, []);
+    assert.equal(held.unreferencedSnapshots, []);
+    assert.is((await store.refs.list("lease"))[0].owner?.pid, process.pid);
+    await lease.release();
+    const freed = await store.gc({ graceMs: 0, candidateSnapshotKeys: ["snap-l"] });
+    assert.equal(freed.removedBlobs.map((b) => b.digest), [old.digest]);
+    assert.equal(freed.unreferencedSnapshots, ["snap-l"]);
+  });
+});
+
+test("rmi by name@digest deletes the image that digest names", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ p: "p" })]);
+    await store.images.tag("pinned", image.manifest);
+    const result = await store.removeImage(`pinned@${image.manifest}`, { graceMs: 0 });
+    assert.equal(result.untagged, ["pinned:latest"]);
+    assert.equal(result.deleted.map((i) => i.digest), [image.manifest]);
+    assert.equal(await store.images.list(), []);
+  });
+});
+
 test("a lease of a dead process protects nothing and is dropped", async () => {
   await withStore(async (store) => {
     const blob = await store.content.write("orphan");
