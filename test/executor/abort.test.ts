@@ -1,0 +1,84 @@
+import { readdir, readFile } from "node:fs/promises";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isTsbuildError } from "../../errors.js";
+import { listTree, RUNTIMES, withSandbox } from "./sandbox-fixture.js";
+
+/** Host processes whose command line contains `marker`. */
+async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.split("\0").includes(marker)) pids.push(Number(name));
+  }
+  return pids;
+}
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: an abort in mid-RUN kills the process tree and leaves nothing behind`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const marker = String(7000 + Math.floor(Math.random() * 1000));
+      const before = await listTree(sandbox.rootfs);
+      const controller = new AbortController();
+      const started = Date.now();
+      let error: unknown;
+      try {
+        await sandbox.executor.run(
+          sandbox.rootfs,
+          {
+            args: ["/bin/sh", "-c", `sleep ${marker} & sleep ${marker} & echo started; wait`],
+            mounts: [
+              { type: "cache", target: "/cache", sharing: "locked" },
+              { type: "tmpfs", target: "/scratch" },
+            ],
+          },
+          {
+            signal: controller.signal,
+            onOutput: (_stream, chunk) => {
+              if (chunk.toString().includes("started")) controller.abort();
+            },
+          },
+        );
+      } catch (caught) {
+        error = caught;
+      }
+      assert.ok(isTsbuildError(error, "CANCELLED"), String(error));
+      assert.ok(Date.now() - started < 5000, "the abort does not wait for the process");
+      assert.equal(await sandbox.executor.runtime.list(), [], `${runtime} --root <state> list is empty`);
+      assert.equal(await processesWith(marker), [], "no sleep of the sandbox survives");
+      assert.equal(await readdir(`${sandbox.root}/executor`), [], "bundle and scratch dirs are gone");
+      assert.equal(await listTree(sandbox.rootfs), before, "no mount points are left in the rootfs");
+    });
+  });
+}
+
+test("a signal aborted before the run starts nothing", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const before = await listTree(sandbox.rootfs);
+    let error: unknown;
+    await sandbox.executor.run(sandbox.rootfs, { args: ["/bin/true"] }, { signal: AbortSignal.abort() }).catch((e) => (error = e));
+    assert.ok(isTsbuildError(error, "CANCELLED"), String(error));
+    assert.equal(await listTree(sandbox.rootfs), before);
+    assert.equal(await sandbox.executor.runtime.list(), []);
+  });
+});
+
+test("an abort while waiting for a locked cache gives up the wait", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const mount = { type: "cache", target: "/c", id: "busy", sharing: "locked" } as const;
+    const holder = sandbox.executor.run(sandbox.rootfs, { args: ["/bin/sh", "-c", "sleep 1"], mounts: [mount] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const controller = new AbortController();
+    const waiter = sandbox.executor.run(sandbox.rootfs, { args: ["/bin/true"], mounts: [mount] }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    let error: unknown;
+    const started = Date.now();
+    await waiter.catch((e) => (error = e));
+    assert.ok(isTsbuildError(error, "CANCELLED"), String(error));
+    assert.ok(Date.now() - started < 800, "it did not wait for the holder");
+    await holder;
+  });
+});
+
+test.run();
