@@ -56,11 +56,11 @@ export class ImageStore {
   readonly #walker: BlobGraphWalker;
   readonly #withLock: WithStoreLock;
 
-  constructor(paths: StorePaths, content: ContentStore, walker: BlobGraphWalker, withLock: WithStoreLock) {
-    this.#paths = paths;
-    this.#content = content;
-    this.#walker = walker;
-    this.#withLock = withLock;
+  constructor(parts: { paths: StorePaths; content: ContentStore; walker: BlobGraphWalker; withLock: WithStoreLock }) {
+    this.#paths = parts.paths;
+    this.#content = parts.content;
+    this.#walker = parts.walker;
+    this.#withLock = parts.withLock;
   }
 
   /** Every entry of index.json, names normalised; entries from other tools included. */

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { TsbuildError } from "../errors.js";
 
 /**
  * A process as lock and ingest files record it: its pid plus its start time (clock ticks
@@ -34,7 +35,9 @@ let self: ProcessIdentity | undefined;
 export function currentProcess(): ProcessIdentity {
   if (self === undefined || self.pid !== process.pid) {
     const startTime = readProcessStartTime(process.pid);
-    if (startTime === undefined) throw new Error(`Cannot read /proc/${process.pid}/stat`);
+    if (startTime === undefined) {
+      throw new TsbuildError("SYSTEM", `Cannot read "/proc/${process.pid}/stat": locks need a mounted /proc`);
+    }
     self = { pid: process.pid, startTime };
   }
   return self;

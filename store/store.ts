@@ -92,7 +92,7 @@ export class Store {
     const withLock = this.withLock.bind(this) as <T>(fn: () => Promise<T>) => Promise<T>;
     this.content = new ContentStore(this.paths);
     this.#walker = new BlobGraphWalker(this.content);
-    this.images = new ImageStore(this.paths, this.content, this.#walker, withLock);
+    this.images = new ImageStore({ paths: this.paths, content: this.content, walker: this.#walker, withLock });
     this.refs = new RefStore(this.paths, withLock);
   }
 
