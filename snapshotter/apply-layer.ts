@@ -1,5 +1,5 @@
 import { createWriteStream, type Stats } from "node:fs";
-import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from "node:fs/promises";
+import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -26,6 +26,9 @@ export interface ApplyLayerResult {
   compression: LayerCompression;
   entries: number;
 }
+
+/** Files up to this size are written with one call instead of a stream. */
+const SMALL_FILE = 1024 * 1024;
 
 /** Most symlinks followed while resolving one path, like the kernel's MAXSYMLINKS. */
 const MAX_SYMLINK_HOPS = 40;
@@ -79,6 +82,8 @@ class LayerApplier {
   readonly #xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
   readonly #dirTimes = new Map<string, number>();
   readonly #lowerStats = new Map<string, Stats | null>();
+  /** Directories known to exist in the target, reached without symlinks (saves lstat calls). */
+  readonly #knownDirs = new Set<string>();
 
   constructor(target: string, options: ApplyLayerOptions) {
     this.#target = target;
@@ -122,17 +127,18 @@ class LayerApplier {
     const replacedWhiteout = this.#whiteouts.delete(rel) || (this.#overlay && this.#deleted.has(rel));
     if (entry.type === "directory") {
       if (existing === undefined || !existing.isDirectory()) {
-        if (existing !== undefined) await rm(abs, { recursive: true, force: true });
+        if (existing !== undefined) await this.#remove(rel);
         await mkdir(abs, { mode: 0o700 });
       }
       // A directory that replaces a deleted one must not show the old one's contents.
       if (replacedWhiteout) this.#opaque.add(rel);
     } else {
-      if (existing !== undefined) await rm(abs, { recursive: true, force: true });
+      if (existing !== undefined) await this.#remove(rel);
       switch (entry.type) {
         case "file":
           // "wx": O_CREAT|O_EXCL, which never follows a symlink at the last component.
-          await pipeline(Readable.from(entry.body), createWriteStream(abs, { flags: "wx", mode: 0o600 }));
+          if (entry.size <= SMALL_FILE) await writeFile(abs, await collect(entry.body), { flag: "wx", mode: 0o600 });
+          else await pipeline(Readable.from(entry.body), createWriteStream(abs, { flags: "wx", mode: 0o600 }));
           break;
         case "symlink":
           await symlink(entry.linkpath, abs);
@@ -183,7 +189,7 @@ class LayerApplier {
   async #pruneUnwritten(dir: string): Promise<void> {
     for (const child of await readdir(this.#abs(dir))) {
       const rel = join2(dir, child);
-      if (!this.#written.has(rel)) await rm(this.#abs(rel), { recursive: true, force: true });
+      if (!this.#written.has(rel)) await this.#remove(rel);
       else if ((await lstat(this.#abs(rel))).isDirectory()) await this.#pruneUnwritten(rel);
     }
   }
@@ -202,7 +208,7 @@ class LayerApplier {
     // Whiteouts delete only what lower layers hold, never this layer's own entries.
     if (this.#written.has(rel)) return;
     if (!this.#overlay) {
-      await rm(this.#abs(rel), { recursive: true, force: true });
+      await this.#remove(rel);
       this.#deleted.add(rel);
       return;
     }
@@ -248,6 +254,8 @@ class LayerApplier {
    * upper layer, copying a lower directory's metadata); without, MissingPath is thrown.
    */
   async #resolveDir(parts: string[], named: string, create: boolean): Promise<string> {
+    const direct = parts.join("/");
+    if (direct === "" || this.#knownDirs.has(direct)) return direct;
     let resolved: string[] = [];
     const queue = [...parts];
     let hops = 0;
@@ -286,7 +294,16 @@ class LayerApplier {
       }
       resolved = [...resolved, part];
     }
-    return resolved.join("/");
+    const result = resolved.join("/");
+    // With `create` every component now exists in the target; cache it if no symlink was crossed.
+    if (create && hops === 0 && result === direct) this.#knownDirs.add(result);
+    return result;
+  }
+
+  /** Removes a path of the target (recursively) and forgets the directories it held. */
+  async #remove(rel: string): Promise<void> {
+    await rm(this.#abs(rel), { recursive: true, force: true });
+    for (const dir of this.#knownDirs) if (dir === rel || dir.startsWith(`${rel}/`)) this.#knownDirs.delete(dir);
   }
 
   async #copyUpDir(rel: string, stat: Stats): Promise<void> {
@@ -370,6 +387,12 @@ class MissingPath extends Error {
 
 function outside(named: string): TsbuildError {
   return new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} would be written through a symlink that leads outside the layer root`);
+}
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 function join2(parent: string, name: string): string {
