@@ -1,0 +1,210 @@
+import type { SourceRange } from "../parser/ast.js";
+import { DockerfileSyntaxError } from "../parser/syntax-error.js";
+import { isTsbuildError } from "../errors.js";
+import { EnvList } from "./env-list.js";
+import type { GraphBuilder, VertexNode } from "./graph-builder.js";
+import type { BuildImageConfig, BuildWarning, NamedContext, VertexLocation } from "./graph.js";
+import type { Instruction, Stage } from "./instructions/types.js";
+import type { PlatformSpec } from "./platform.js";
+import type { ExpandModes, WordExpander } from "./word-expander.js";
+
+/** BuildKit writes this comment on every history entry it adds. */
+export const HISTORY_COMMENT = "buildkit.dockerfile.v0";
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const DEFAULT_SHELL = ["/bin/sh", "-c"];
+
+/** An instruction of a stage with the stages it reads (COPY --from, RUN --mount from=). */
+export interface Command {
+  instruction: Instruction;
+  /** One entry per source: for RUN, one per mount (undefined for mounts of the context). */
+  sources: (StageState | undefined)[];
+  /** An ONBUILD trigger of the base, run right after FROM. */
+  isOnBuild: boolean;
+}
+
+/** An ARG the stage declared, with the value it took (undefined: declared without one). */
+export interface DeclaredArg {
+  key: string;
+  value: string | undefined;
+}
+
+/**
+ * The state of one stage while it is converted: BuildKit's dispatchState. Also used for
+ * images named only by `COPY --from` or `RUN --mount from=` ("unregistered" stages).
+ */
+export interface StageState {
+  index: number;
+  stage: Stage | undefined;
+  /** For names and messages: the stage name, `stage-N`, or empty when there is one stage. */
+  displayName: string;
+  /** The expanded FROM image or stage name. */
+  baseName: string;
+  /** The FROM location, or the referring instruction's for an unregistered stage. */
+  range: SourceRange;
+  platform: PlatformSpec | undefined;
+  base: StageState | undefined;
+  deps: Map<StageState, Instruction>;
+  commands: Command[];
+  unregistered: boolean;
+  namedContext: NamedContext | undefined;
+  resolved: boolean;
+  dispatched: boolean;
+  onBuildInit: boolean;
+  /** The resolved base image (undefined for scratch and stage bases). */
+  baseImage: { ref: string; platform: string; vertexName: string } | undefined;
+  /** True when the base turned out to have no layers. */
+  baseIsScratch: boolean;
+  /** The current file system, and the process defaults of the LLB state. */
+  vertex: VertexNode | undefined;
+  env: EnvList;
+  dir: string;
+  user: string;
+  image: BuildImageConfig;
+  buildArgs: DeclaredArg[];
+  usedArgs: Set<string>;
+  cmdTotal: number;
+  cmdIndex: number;
+  cmdIsOnBuild: boolean;
+  /** CMD was given in this stage: a later ENTRYPOINT keeps it. */
+  cmdSet: boolean;
+}
+
+/** Everything the dispatchers share for one conversion. */
+export interface ConvertContext {
+  file: string;
+  expander: WordExpander;
+  graph: GraphBuilder;
+  states: StageState[];
+  statesByName: Map<string, StageState>;
+  /** The meta ARGs with their values, plus the predefined platform args. */
+  globalArgs: EnvList;
+  /** `--build-arg` values. */
+  buildArgs: Record<string, string>;
+  proxyEnv: Record<string, string> | undefined;
+  hostPlatform: PlatformSpec;
+  warnings: BuildWarning[];
+  secrets: Map<string, boolean>;
+  ssh: Map<string, boolean>;
+  /** Paths of the main context the build reads (COPY sources, bind mount sources). */
+  contextPaths: Set<string>;
+}
+
+export function location(ctx: ConvertContext, range: SourceRange): VertexLocation {
+  return { file: ctx.file, range };
+}
+
+/** A DockerfileSyntaxError at an instruction (or FROM) range. */
+export function syntaxError(ctx: ConvertContext, range: SourceRange, reason: string, options: { hint?: string; cause?: unknown } = {}): DockerfileSyntaxError {
+  return new DockerfileSyntaxError(reason, { file: ctx.file, line: range.start.line, column: range.start.column, endLine: range.end.line }, options);
+}
+
+/** Expands a word, turning lexer errors into errors at the instruction. */
+export function expandAt(ctx: ConvertContext, range: SourceRange, word: string, env: EnvList, modes: ExpandModes = {}) {
+  try {
+    return ctx.expander.word(word, env, modes);
+  } catch (error) {
+    throw relocate(ctx, range, error);
+  }
+}
+
+export function expandWordsAt(ctx: ConvertContext, range: SourceRange, word: string, env: EnvList): string[] {
+  try {
+    return ctx.expander.words(word, env);
+  } catch (error) {
+    throw relocate(ctx, range, error);
+  }
+}
+
+/** Moves an error without a Dockerfile location (the lexer's) to the instruction. */
+export function relocate(ctx: ConvertContext, range: SourceRange, error: unknown): unknown {
+  if (error instanceof DockerfileSyntaxError && error.file === ctx.file && error.line >= range.start.line && error.line <= range.end.line) {
+    return error;
+  }
+  if (error instanceof DockerfileSyntaxError) return syntaxError(ctx, range, error.reason, { hint: error.hint, cause: error });
+  if (isTsbuildError(error) || error instanceof Error) {
+    const hint = isTsbuildError(error) ? error.hint : undefined;
+    return syntaxError(ctx, range, error.message, { hint, cause: error });
+  }
+  return error;
+}
+
+/** BuildKit's step name prefix: `[build 2/5] `, counting the stage's steps as they are named. */
+export function stepName(state: StageState, text: string): string {
+  if (state.cmdTotal === 0) return text;
+  state.cmdIndex++;
+  const width = 1 + Math.floor(Math.log10(state.cmdTotal));
+  let out = "[";
+  if (state.displayName !== "") out += `${state.displayName} `;
+  out += `${String(state.cmdIndex).padStart(width, " ")}/${state.cmdTotal}] `;
+  if (state.cmdIsOnBuild) out += "ONBUILD ";
+  return out + text;
+}
+
+/** Upper-cases the keyword of an instruction's text, as BuildKit's step names show it. */
+export function uppercaseKeyword(text: string): string {
+  const space = text.indexOf(" ");
+  return space === -1 ? text.toUpperCase() : text.slice(0, space).toUpperCase() + text.slice(space);
+}
+
+/** Expands an instruction's text for its step name; on a lexer error the text stays as written. */
+export function nameText(ctx: ConvertContext, text: string, env: EnvList, modes: ExpandModes = {}): string {
+  try {
+    return ctx.expander.word(text, env, modes).value;
+  } catch {
+    return text;
+  }
+}
+
+/** Adds a history entry as BuildKit's commitToHistory does. */
+export function commitHistory(state: StageState, createdBy: string, options: { layer: boolean; buildkit?: boolean }): void {
+  state.image.history ??= [];
+  state.image.history.push({
+    created_by: options.buildkit ? `${createdBy} # buildkit` : createdBy,
+    comment: HISTORY_COMMENT,
+    empty_layer: !options.layer,
+  });
+}
+
+/** The stage's SHELL (or /bin/sh -c) followed by the shell-form command joined into one string. */
+export function withShell(state: StageState, args: readonly string[]): string[] {
+  const shell = state.image.config.Shell && state.image.config.Shell.length > 0 ? [...state.image.config.Shell] : [...DEFAULT_SHELL];
+  return [...shell, args.join(" ")];
+}
+
+/**
+ * The stage's current file system vertex: its base image's source vertex (made on first
+ * use, so vertex order follows dispatch order), or scratch until something is written.
+ */
+export function currentVertex(ctx: ConvertContext, state: StageState): VertexNode {
+  if (state.vertex) return state.vertex;
+  if (state.namedContext?.kind === "local") {
+    state.vertex = ctx.graph.local(state.namedContext.name);
+  } else if (state.baseImage && !state.baseIsScratch) {
+    state.vertex = ctx.graph.image(state.baseImage.ref, {
+      platform: state.baseImage.platform,
+      name: state.baseImage.vertexName,
+      stage: state.displayName || undefined,
+      location: location(ctx, state.range),
+    });
+  } else {
+    state.vertex = ctx.graph.scratch();
+  }
+  return state.vertex;
+}
+
+/** An empty image for the platform, as BuildKit starts a scratch stage. */
+export function emptyImage(platform: PlatformSpec): StageState["image"] {
+  const image: StageState["image"] = {
+    architecture: platform.architecture,
+    os: platform.os,
+    rootfs: { type: "layers", diff_ids: [] },
+    config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: "/" },
+  };
+  if (platform.variant) image.variant = platform.variant;
+  return image;
+}
+
+/** A deep copy, so a stage built on another never changes its base. */
+export function cloneImage(image: StageState["image"]): StageState["image"] {
+  return structuredClone(image);
+}
