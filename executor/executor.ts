@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -155,7 +155,9 @@ export class Executor {
       if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
       throw this.#failure(proc, outcome);
     } finally {
-      if (containerStarted) await this.runtime.delete(id);
+      // `run` removes the container when it ends normally; a left state dir means it did not,
+      // and skipping the extra runtime call when it is gone saves a process start per RUN.
+      if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
       await removeMountStubs(stubs);
       await prepared?.release();
       await rm(bundle, { recursive: true, force: true });
@@ -263,6 +265,13 @@ function completeEnv(env: string[], home: string): string[] {
   if (!has("PATH")) result.unshift(`PATH=${DEFAULT_PATH}`);
   if (!has("HOME")) result.push(`HOME=${home}`);
   return result;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function describeCommand(args: string[]): string {
