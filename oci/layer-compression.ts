@@ -3,15 +3,16 @@ import { Duplex, PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { TsbuildError } from "../errors.js";
+import { OCI_MEDIA_TYPES } from "./media-types.js";
 
 /** Compressions a layer blob can have. */
 export type LayerCompression = "gzip" | "zstd" | "none";
 
 /** OCI media types of layer blobs, by compression. */
 export const LAYER_MEDIA_TYPES: Record<LayerCompression, string> = {
-  gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
-  zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
-  none: "application/vnd.oci.image.layer.v1.tar",
+  gzip: OCI_MEDIA_TYPES.layerGzip,
+  zstd: OCI_MEDIA_TYPES.layerZstd,
+  none: OCI_MEDIA_TYPES.layer,
 };
 
 /** gzip level used for every layer: fixed so that the same tree gives the same digest. */

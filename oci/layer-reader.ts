@@ -1,6 +1,6 @@
-import { createHash, type Hash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { Digester, type Digest } from "./digest.js";
 import { openDecompressed, type LayerCompression } from "./layer-compression.js";
 import {
   BLOCK_SIZE,
@@ -34,10 +34,9 @@ const DEFAULT_MAX_META = 1024 * 1024;
 export class LayerReader {
   readonly #source: Readable;
   readonly #maxMeta: number;
-  readonly #hash: Hash = createHash("sha256");
-  #diffId: string | undefined;
+  readonly #digester = new Digester();
+  #diffId: Digest | undefined;
   #compression: LayerCompression | undefined;
-  #size = 0;
 
   constructor(source: Readable, options: LayerReaderOptions = {}) {
     this.#source = source;
@@ -45,14 +44,14 @@ export class LayerReader {
   }
 
   /** `sha256:<hex>` of the uncompressed tar; known once `entries()` has run to its end. */
-  get diffId(): string {
+  get diffId(): Digest {
     if (this.#diffId === undefined) throw new TsbuildError("INTERNAL", "Cannot tell the diffID: the layer was not read to its end");
     return this.#diffId;
   }
 
   /** Size of the uncompressed tar in bytes, once read. */
   get uncompressedSize(): number {
-    return this.#size;
+    return this.#digester.size;
   }
 
   get compression(): LayerCompression | undefined {
@@ -62,10 +61,7 @@ export class LayerReader {
   async *entries(): AsyncGenerator<LayerEntry> {
     const { stream, compression } = await openDecompressed(this.#source);
     this.#compression = compression;
-    const bytes = new ByteReader(stream, (chunk) => {
-      this.#hash.update(chunk);
-      this.#size += chunk.length;
-    });
+    const bytes = new ByteReader(stream, (chunk) => this.#digester.update(chunk));
     try {
       let pax = new Map<string, Buffer>();
       let globalPax = new Map<string, Buffer>();
@@ -103,7 +99,7 @@ export class LayerReader {
         }
         const merged = new Map([...globalPax, ...pax]);
         pax = new Map();
-        const header = resolveTarHeader(raw, merged, where);
+        const header = resolveTarHeader(raw, { pax: merged, where });
         const type = entryTypeOf(header.typeflag);
         const named = `entry "${header.path}"`;
         if (type === undefined) {
@@ -129,7 +125,7 @@ export class LayerReader {
       }
       // Hash whatever follows the end marker too: the diffID covers the whole blob.
       await bytes.drain();
-      this.#diffId = `sha256:${this.#hash.digest("hex")}`;
+      this.#diffId = this.#digester.digest();
     } finally {
       stream.destroy();
     }

@@ -235,9 +235,9 @@ export function parsePaxRecords(body: Buffer, where: string): Map<string, Buffer
 /** Applies PAX records (and GNU long names) to a raw header. */
 export function resolveTarHeader(
   raw: RawTarHeader,
-  pax: Map<string, Buffer>,
-  where: string,
+  options: { pax: Map<string, Buffer>; where: string },
 ): Omit<TarHeader, "type"> & { typeflag: string } {
+  const { pax, where } = options;
   const xattrs = new Map<string, Buffer>();
   const header = {
     path: raw.name,

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
+import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
 
@@ -43,9 +43,9 @@ export interface WriteLayerOptions {
 
 export interface LayerWriteResult {
   /** sha256 of the uncompressed tar (the config's rootfs diff_id). */
-  diffId: string;
+  diffId: Digest;
   /** sha256 of the blob as written. */
-  digest: string;
+  digest: Digest;
   /** Size of the blob as written. */
   size: number;
   uncompressedSize: number;
@@ -76,21 +76,17 @@ export async function writeLayer(
 ): Promise<LayerWriteResult> {
   const compression = options.compression ?? "gzip";
   const epoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
-  const tarHash = createHash("sha256");
-  const blobHash = createHash("sha256");
-  let uncompressedSize = 0;
-  let size = 0;
+  const tarDigester = new Digester();
+  const blobDigester = new Digester();
   const countTar = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      tarHash.update(chunk);
-      uncompressedSize += chunk.length;
+      tarDigester.update(chunk);
       callback(null, chunk);
     },
   });
   const countBlob = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      blobHash.update(chunk);
-      size += chunk.length;
+      blobDigester.update(chunk);
       callback(null, chunk);
     },
   });
@@ -102,10 +98,10 @@ export async function writeLayer(
     throw error;
   }
   return {
-    diffId: `sha256:${tarHash.digest("hex")}`,
-    digest: `sha256:${blobHash.digest("hex")}`,
-    size,
-    uncompressedSize,
+    diffId: tarDigester.digest(),
+    digest: blobDigester.digest(),
+    size: blobDigester.size,
+    uncompressedSize: tarDigester.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],
   };

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
 import { LayerReader, type LayerEntry } from "../oci/layer-reader.js";
 import { classifyWhiteout } from "../oci/whiteout.js";
@@ -22,7 +23,7 @@ export interface ApplyLayerOptions {
 }
 
 export interface ApplyLayerResult {
-  diffId: string;
+  diffId: Digest;
   compression: LayerCompression;
   entries: number;
 }
@@ -101,9 +102,9 @@ class LayerApplier {
     if (whiteout.kind === "opaque") return this.#applyOpaque(parts, named);
     if (whiteout.kind === "whiteout") return this.#applyWhiteout(parts, whiteout.name, named);
     if (entry.type === "hardlink" && this.#nodes.size > 0) await this.#flushNodes();
-    const parent = await this.#resolveDir(parts, named, true);
+    const parent = await this.#resolveDir(parts, { named, create: true });
     const rel = join2(parent, name);
-    await this.#create(rel, entry, named);
+    await this.#create(rel, entry);
   }
 
   async finish(): Promise<void> {
@@ -120,7 +121,8 @@ class LayerApplier {
     return rel === "" ? this.#target : join(this.#target, rel);
   }
 
-  async #create(rel: string, entry: LayerEntry, named: string): Promise<void> {
+  async #create(rel: string, entry: LayerEntry): Promise<void> {
+    const named = `entry "${entry.path}"`;
     const abs = this.#abs(rel);
     const existing = await lstatOrUndefined(abs);
     this.#nodes.delete(rel);
@@ -177,7 +179,7 @@ class LayerApplier {
   }
 
   async #applyOpaque(parts: string[], named: string): Promise<void> {
-    const dir = await this.#resolveDir(parts, named, true);
+    const dir = await this.#resolveDir(parts, { named, create: true });
     if (this.#overlay) {
       this.#opaque.add(dir);
       return;
@@ -199,7 +201,7 @@ class LayerApplier {
       throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} is a whiteout of "${name}"`);
     }
     // A whiteout under a missing directory deletes nothing.
-    const parent = await this.#resolveDir(parts, named, false).catch((error: unknown) => {
+    const parent = await this.#resolveDir(parts, { named, create: false }).catch((error: unknown) => {
       if (error instanceof MissingPath) return undefined;
       throw error;
     });
@@ -215,7 +217,7 @@ class LayerApplier {
     const lower = await this.#lookupLower(rel, parent);
     this.#deleted.add(rel);
     if (lower === undefined) return;
-    await this.#resolveDir(parts, named, true); // the whiteout needs its parent in the upper layer
+    await this.#resolveDir(parts, { named, create: true }); // the whiteout needs its parent in the upper layer
     this.#whiteouts.add(rel);
   }
 
@@ -225,7 +227,7 @@ class LayerApplier {
     const name = parts.pop()!;
     let parent: string;
     try {
-      parent = await this.#resolveDir(parts, named, false);
+      parent = await this.#resolveDir(parts, { named, create: false });
     } catch (error) {
       if (error instanceof MissingPath) {
         throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} is a hard link to "${linkpath}", which does not exist`);
@@ -242,7 +244,7 @@ class LayerApplier {
     }
     if (found.where === "lower") {
       // Link to a file of a lower layer: copy it up first, as overlayfs would.
-      await this.#resolveDir(parts, named, true);
+      await this.#resolveDir(parts, { named, create: true });
       await runCommand("cp", ["-a", "--no-dereference", "--", join(this.#lowerView!, rel), this.#abs(rel)]);
     }
     return this.#abs(rel);
@@ -253,7 +255,8 @@ class LayerApplier {
    * `/` but refusing any that leave it. With `create`, missing directories are made (in the
    * upper layer, copying a lower directory's metadata); without, MissingPath is thrown.
    */
-  async #resolveDir(parts: string[], named: string, create: boolean): Promise<string> {
+  async #resolveDir(parts: string[], options: { named: string; create: boolean }): Promise<string> {
+    const { named, create } = options;
     const direct = parts.join("/");
     if (direct === "" || this.#knownDirs.has(direct)) return direct;
     let resolved: string[] = [];

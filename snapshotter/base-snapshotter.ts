@@ -2,6 +2,7 @@ import { lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
 import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
 import { listMountPoints, performMount, performUnmount } from "./mount-table.js";
 import {
@@ -65,7 +66,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     id: number,
     ancestors: SnapshotChain["ancestors"],
     layer: Readable,
-  ): Promise<{ diffId: string; compression: ApplyResult["compression"] }>;
+  ): Promise<{ diffId: Digest; compression: ApplyResult["compression"] }>;
 
   /** `<root>/snapshots/<id>`. */
   protected dirOf(id: number): string {
@@ -205,10 +206,17 @@ export abstract class BaseSnapshotter implements Snapshotter {
     checkNew(before, key, options.parent);
     const ancestors = options.parent === undefined ? [] : [{ key: options.parent, record: before.snapshots[options.parent] }, ...parentChain(before, options.parent)];
     const id = await this.metadata.reserveId();
-    let result: { diffId: string; compression: ApplyResult["compression"] };
+    let result: { diffId: Digest; compression: ApplyResult["compression"] };
     try {
       await mkdir(this.dirOf(id));
       result = await this.applyInto(id, ancestors, layer);
+      if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
+        throw new TsbuildError(
+          "DIGEST_MISMATCH",
+          `Cannot apply layer as "${key}": its uncompressed content is "${result.diffId}", not "${options.expectedDiffId}"`,
+          { hint: "The layer blob does not belong to this image; pull it again" },
+        );
+      }
     } catch (error) {
       await rm(this.dirOf(id), { recursive: true, force: true });
       throw error;

@@ -12,22 +12,35 @@ import { LAYER_XATTRS, OVERLAY_OPAQUE_XATTR, readTreeXattrs, type XattrTable } f
  */
 export async function* overlayChanges(upperDir: string): AsyncGenerator<LayerWriteEntry> {
   const xattrs = await readTreeXattrs(upperDir, [...LAYER_XATTRS, OVERLAY_OPAQUE_XATTR]);
-  yield* walkUpper(upperDir, "", xattrs);
+  yield* walkUpper({ root: upperDir, xattrs }, "");
 }
 
-async function* walkUpper(root: string, dir: string, xattrs: XattrTable): AsyncGenerator<LayerWriteEntry> {
-  for (const name of await sortedNames(join(root, dir))) {
+/** A tree being read, with the xattrs of its files (by absolute path). */
+interface Tree {
+  root: string;
+  xattrs: XattrTable;
+}
+
+/** One file of a tree. */
+interface Node {
+  abs: string;
+  stat: BigIntStats;
+  xattrs: XattrTable;
+}
+
+async function* walkUpper(tree: Tree, dir: string): AsyncGenerator<LayerWriteEntry> {
+  for (const name of await sortedNames(join(tree.root, dir))) {
     const rel = dir === "" ? name : `${dir}/${name}`;
-    const abs = join(root, rel);
+    const abs = join(tree.root, rel);
     const stat = await lstat(abs, { bigint: true });
     if (stat.isCharacterDevice() && stat.rdev === 0n) {
       yield marker(dir === "" ? whiteoutName(name) : `${dir}/${whiteoutName(name)}`, stat);
       continue;
     }
-    yield await entryOf(rel, abs, stat, xattrs);
+    yield await entryOf(rel, { abs, stat, xattrs: tree.xattrs });
     if (stat.isDirectory()) {
-      if (xattrs.get(abs)?.get(OVERLAY_OPAQUE_XATTR)?.toString() === "y") yield marker(`${rel}/${OPAQUE_WHITEOUT}`, stat);
-      yield* walkUpper(root, rel, xattrs);
+      if (tree.xattrs.get(abs)?.get(OVERLAY_OPAQUE_XATTR)?.toString() === "y") yield marker(`${rel}/${OPAQUE_WHITEOUT}`, stat);
+      yield* walkUpper(tree, rel);
     }
   }
 }
@@ -39,75 +52,62 @@ async function* walkUpper(root: string, dir: string, xattrs: XattrTable): AsyncG
  * equal size and mtime are not compared. Deleted paths become whiteouts.
  */
 export async function* nativeChanges(currentDir: string, parentDir: string | undefined): AsyncGenerator<LayerWriteEntry> {
-  const currentXattrs = await readTreeXattrs(currentDir, LAYER_XATTRS);
+  const current = { root: currentDir, xattrs: await readTreeXattrs(currentDir, LAYER_XATTRS) };
   if (parentDir === undefined) {
-    yield* walkAll(currentDir, "", currentXattrs);
+    yield* walkAll(current, "");
     return;
   }
-  const parentXattrs = await readTreeXattrs(parentDir, LAYER_XATTRS);
-  yield* compareDirs(currentDir, parentDir, "", currentXattrs, parentXattrs);
+  const parent = { root: parentDir, xattrs: await readTreeXattrs(parentDir, LAYER_XATTRS) };
+  yield* compareDirs({ current, parent }, "");
 }
 
-async function* compareDirs(
-  current: string,
-  parent: string,
-  dir: string,
-  currentXattrs: XattrTable,
-  parentXattrs: XattrTable,
-): AsyncGenerator<LayerWriteEntry> {
-  const currentNames = await sortedNames(join(current, dir));
-  const parentNames = new Set(await sortedNames(join(parent, dir)));
+async function* compareDirs(trees: { current: Tree; parent: Tree }, dir: string): AsyncGenerator<LayerWriteEntry> {
+  const { current, parent } = trees;
+  const currentNames = await sortedNames(join(current.root, dir));
+  const parentNames = new Set(await sortedNames(join(parent.root, dir)));
   const names = [...new Set([...currentNames, ...parentNames])].sort(compareNames);
   const currentSet = new Set(currentNames);
   for (const name of names) {
     const rel = dir === "" ? name : `${dir}/${name}`;
-    const abs = join(current, rel);
+    const abs = join(current.root, rel);
     if (!currentSet.has(name)) {
-      const gone = await lstat(join(parent, rel), { bigint: true });
+      const gone = await lstat(join(parent.root, rel), { bigint: true });
       yield marker(dir === "" ? whiteoutName(name) : `${dir}/${whiteoutName(name)}`, gone);
       continue;
     }
-    const now = await lstat(abs, { bigint: true });
+    const now: Node = { abs, stat: await lstat(abs, { bigint: true }), xattrs: current.xattrs };
     if (!parentNames.has(name)) {
-      yield await entryOf(rel, abs, now, currentXattrs);
-      if (now.isDirectory()) yield* walkAll(current, rel, currentXattrs);
+      yield await entryOf(rel, now);
+      if (now.stat.isDirectory()) yield* walkAll(current, rel);
       continue;
     }
-    const before = await lstat(join(parent, rel), { bigint: true });
-    const changed = await differs(abs, now, currentXattrs, join(parent, rel), before, parentXattrs);
-    if (changed) yield await entryOf(rel, abs, now, currentXattrs);
-    if (now.isDirectory()) {
-      if (before.isDirectory()) yield* compareDirs(current, parent, rel, currentXattrs, parentXattrs);
-      else yield* walkAll(current, rel, currentXattrs);
+    const beforeAbs = join(parent.root, rel);
+    const before: Node = { abs: beforeAbs, stat: await lstat(beforeAbs, { bigint: true }), xattrs: parent.xattrs };
+    if (await differs(now, before)) yield await entryOf(rel, now);
+    if (now.stat.isDirectory()) {
+      if (before.stat.isDirectory()) yield* compareDirs(trees, rel);
+      else yield* walkAll(current, rel);
     }
   }
 }
 
-async function* walkAll(root: string, dir: string, xattrs: XattrTable): AsyncGenerator<LayerWriteEntry> {
-  for (const name of await sortedNames(join(root, dir))) {
+async function* walkAll(tree: Tree, dir: string): AsyncGenerator<LayerWriteEntry> {
+  for (const name of await sortedNames(join(tree.root, dir))) {
     const rel = dir === "" ? name : `${dir}/${name}`;
-    const abs = join(root, rel);
+    const abs = join(tree.root, rel);
     const stat = await lstat(abs, { bigint: true });
-    yield await entryOf(rel, abs, stat, xattrs);
-    if (stat.isDirectory()) yield* walkAll(root, rel, xattrs);
+    yield await entryOf(rel, { abs, stat, xattrs: tree.xattrs });
+    if (stat.isDirectory()) yield* walkAll(tree, rel);
   }
 }
 
-async function differs(
-  nowPath: string,
-  now: BigIntStats,
-  nowXattrs: XattrTable,
-  beforePath: string,
-  before: BigIntStats,
-  beforeXattrs: XattrTable,
-): Promise<boolean> {
-  if ((now.mode & 0o170000n) !== (before.mode & 0o170000n)) return true;
-  if (now.mode !== before.mode || now.uid !== before.uid || now.gid !== before.gid) return true;
-  if (!now.isDirectory() && (now.size !== before.size || now.mtimeNs !== before.mtimeNs)) return true;
-  if (now.isDirectory() && now.mtimeNs !== before.mtimeNs) return true;
-  if ((now.isCharacterDevice() || now.isBlockDevice()) && now.rdev !== before.rdev) return true;
-  if (now.isSymbolicLink() && (await readlink(nowPath)) !== (await readlink(beforePath))) return true;
-  return !sameXattrs(nowXattrs.get(nowPath), beforeXattrs.get(beforePath));
+async function differs(now: Node, before: Node): Promise<boolean> {
+  const [a, b] = [now.stat, before.stat];
+  if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.mtimeNs !== b.mtimeNs) return true;
+  if (!a.isDirectory() && a.size !== b.size) return true;
+  if ((a.isCharacterDevice() || a.isBlockDevice()) && a.rdev !== b.rdev) return true;
+  if (a.isSymbolicLink() && (await readlink(now.abs)) !== (await readlink(before.abs))) return true;
+  return !sameXattrs(now.xattrs.get(now.abs), before.xattrs.get(before.abs));
 }
 
 function sameXattrs(a: Map<string, Buffer> | undefined, b: Map<string, Buffer> | undefined): boolean {
@@ -118,7 +118,8 @@ function sameXattrs(a: Map<string, Buffer> | undefined, b: Map<string, Buffer> |
   return true;
 }
 
-async function entryOf(rel: string, abs: string, stat: BigIntStats, xattrs: XattrTable): Promise<LayerWriteEntry> {
+async function entryOf(rel: string, node: Node): Promise<LayerWriteEntry> {
+  const { abs, stat } = node;
   const base = {
     path: rel,
     mode: Number(stat.mode & 0o7777n),
@@ -126,7 +127,7 @@ async function entryOf(rel: string, abs: string, stat: BigIntStats, xattrs: Xatt
     gid: Number(stat.gid),
     mtime: Number(stat.mtimeNs / 1_000_000_000n),
   };
-  const own = xattrs.get(abs);
+  const own = node.xattrs.get(abs);
   const kept = own === undefined ? undefined : new Map([...own].filter(([name]) => LAYER_XATTRS.includes(name)));
   const withXattrs = kept !== undefined && kept.size > 0 ? { xattrs: kept } : {};
   const inode = stat.nlink > 1n ? { inode: `${stat.dev}:${stat.ino}` } : {};

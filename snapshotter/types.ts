@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
-import type { LayerCompression, } from "../oci/layer-compression.js";
+import type { Digest } from "../oci/digest.js";
+import type { LayerCompression } from "../oci/layer-compression.js";
 import type { LayerWriteResult } from "../oci/layer-writer.js";
 
 /**
@@ -56,12 +57,17 @@ export interface ApplyOptions {
   /** The committed snapshot the layer goes on top of. */
   parent?: string;
   labels?: Record<string, string>;
+  /**
+   * The diffID the image config names for this layer: when the uncompressed tar hashes to
+   * anything else, the snapshot is removed and a DIGEST_MISMATCH error thrown.
+   */
+  expectedDiffId?: Digest;
 }
 
 export interface ApplyResult {
   info: SnapshotInfo;
   /** sha256 of the uncompressed tar, to check against the image config's diff_ids. */
-  diffId: string;
+  diffId: Digest;
   compression: LayerCompression;
 }
 
