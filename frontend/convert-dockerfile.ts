@@ -160,6 +160,14 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
   if (from.platform !== undefined) state.platform = checkPlatform(ctx, from.range, from.platform);
   state.displayName = stage.name ?? `stage-${stage.index}`;
   const named = stage.name ? contexts[stage.name] : undefined;
+  if (stage.name && ctx.statesByName.has(stage.name)) {
+    // BuildKit only lints this; the later stage takes the name.
+    ctx.warnings.push({
+      code: "duplicate-stage-name",
+      message: `Duplicate stage name "${stage.name}", stage names should be unique`,
+      location: { file: ctx.file, range: from.range },
+    });
+  }
   registerState(ctx, state);
   if (named) {
     // A named context replaces the whole stage.
@@ -394,7 +402,7 @@ function insertTriggers(ctx: ConvertContext, state: StageState, triggers: string
     let instruction: Instruction;
     try {
       const ast = parseDockerfile(trigger, { file: ctx.file });
-      if (ast.instructions.length !== 1) throw new Error("onbuild trigger should be a single expression");
+      if (ast.instructions.length !== 1) throw syntaxError(ctx, state.range, "onbuild trigger should be a single expression");
       instruction = parseInstruction(ast.instructions[0], { file: ctx.file });
     } catch (error) {
       throw relocate(ctx, state.range, error);

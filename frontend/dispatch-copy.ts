@@ -10,6 +10,7 @@ import {
   expandAt,
   location,
   nameText,
+  relocate,
   stepName,
   syntaxError,
   uppercaseKeyword,
@@ -44,7 +45,7 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
     try {
       return { ...content, data: heredocExpander.word(content.data, state.env, { skipProcessQuotes: true }).value };
     } catch (error) {
-      throw fail(error instanceof Error ? error.message : String(error));
+      throw relocate(ctx, range, error);
     }
   });
 

@@ -115,16 +115,16 @@ export function expandWordsAt(ctx: ConvertContext, range: SourceRange, word: str
   }
 }
 
-/** Moves an error without a Dockerfile location (the lexer's) to the instruction. */
+/**
+ * Moves a syntax or expansion error that has no place in this Dockerfile (the lexer's,
+ * an ONBUILD trigger's) to the instruction. Other errors, bugs included, pass unchanged.
+ */
 export function relocate(ctx: ConvertContext, range: SourceRange, error: unknown): unknown {
-  if (error instanceof DockerfileSyntaxError && error.file === ctx.file && error.line >= range.start.line && error.line <= range.end.line) {
-    return error;
+  if (error instanceof DockerfileSyntaxError) {
+    if (error.file === ctx.file && error.line >= range.start.line && error.line <= range.end.line) return error;
+    return syntaxError(ctx, range, error.reason, { hint: error.hint, cause: error });
   }
-  if (error instanceof DockerfileSyntaxError) return syntaxError(ctx, range, error.reason, { hint: error.hint, cause: error });
-  if (isTsbuildError(error) || error instanceof Error) {
-    const hint = isTsbuildError(error) ? error.hint : undefined;
-    return syntaxError(ctx, range, error.message, { hint, cause: error });
-  }
+  if (isTsbuildError(error, "EXPANSION")) return syntaxError(ctx, range, error.message, { hint: error.hint, cause: error });
   return error;
 }
 

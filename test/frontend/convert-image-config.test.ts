@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ALPINE_LAYER, PIN, alpineConfig, convert, vertexById } from "./convert-fixture.js";
+import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
+import { ALPINE_LAYER, PIN, alpineConfig, convert, rejection, vertexById } from "./convert-fixture.js";
 
 const PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const BASE_HISTORY = alpineConfig().history ?? [];
@@ -151,6 +152,25 @@ test("an ENV of the legacy form and a later replacement keep the variable's plac
 test("ENV expands every pair before applying any, so a later pair sees the old value", async () => {
   const graph = await convert("FROM scratch\nENV A=1\nENV A=2 B=$A\n");
   assert.equal(graph.image.config.Env, [PATH, "A=2", "B=1"]);
+});
+
+test("an expansion error is a syntax error at the instruction's line", async () => {
+  const error = await rejection(() => convert("FROM scratch\n\nENV A=${UNSET:?must be set}\n"));
+  assert.instance(error, DockerfileSyntaxError);
+  assert.is(error.file, "Dockerfile");
+  assert.is(error.line, 3);
+});
+
+test("a STOPSIGNAL that names no signal is an error at its line", async () => {
+  const error = await rejection(() => convert("FROM scratch\nSTOPSIGNAL SIGNOPE\n"));
+  assert.is(error.reason, "Invalid signal: SIGNOPE");
+  assert.is(error.line, 2);
+});
+
+test("a bad EXPOSE port is an error at its line", async () => {
+  const error = await rejection(() => convert("FROM scratch\nEXPOSE 80/xyz\n"));
+  assert.is(error.reason, 'invalid port: "80/xyz": invalid proto: xyz');
+  assert.is(error.line, 2);
 });
 
 test.run();

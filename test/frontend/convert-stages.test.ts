@@ -217,4 +217,20 @@ test("a named context stands in for a stage of that name", async () => {
   assert.equal(vertexById(graph, copy.inputs[1]).definition, { op: "source", kind: "local", name: "deps", followPaths: [], excludePatterns: [] });
 });
 
+test("a bad ONBUILD trigger in a base image is an error at the FROM that runs it", async () => {
+  const error = await rejection(() =>
+    convert("FROM scratch\nFROM alpine:3.19\n", { images: { "docker.io/library/alpine:3.19": alpineConfig({ OnBuild: ["COPY --chmod=999 a /a"] }) } }),
+  );
+  assert.instance(error, DockerfileSyntaxError);
+  assert.is(error.line, 2);
+  assert.match(error.reason, /invalid chmod parameter/);
+});
+
+test("two stages of one name give a warning, and the later one takes the name", async () => {
+  const graph = await convert("FROM scratch AS x\nRUN first\nFROM scratch AS x\nRUN second\nFROM x\n");
+  assert.equal(graph.warnings.map((w) => w.code), ["duplicate-stage-name"]);
+  assert.ok(graph.vertices.some((v) => v.name.endsWith("RUN second")));
+  assert.not.ok(graph.vertices.some((v) => v.name.endsWith("RUN first")));
+});
+
 test.run();
