@@ -375,7 +375,7 @@ function applyResolvedBase(ctx: ConvertContext, state: StageState, resolved: Res
     ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
     ...(config["os.features"] ? { "os.features": [...config["os.features"]] } : {}),
     ...(config.author ? { author: config.author } : {}),
-    config: structuredClone(config.config ?? {}),
+    config: withoutNulls(structuredClone(config.config ?? {})),
     rootfs: { type: "layers", diff_ids: [...(config.rootfs?.diff_ids ?? [])] },
     history: structuredClone(config.history ?? []),
   };
@@ -392,6 +392,14 @@ function applyResolvedBase(ctx: ConvertContext, state: StageState, resolved: Res
       location: { file: ctx.file, range: state.range },
     });
   }
+}
+
+/** Go reads a JSON null as a nil field, which BuildKit then leaves out: do the same. */
+function withoutNulls<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    if (value[key] === null) delete value[key];
+  }
+  return value;
 }
 
 /** Parses ONBUILD trigger text and puts the triggers first in the stage, as if right after FROM. */

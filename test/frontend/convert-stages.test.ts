@@ -233,4 +233,12 @@ test("two stages of one name give a warning, and the later one takes the name", 
   assert.not.ok(graph.vertices.some((v) => v.name.endsWith("RUN first")));
 });
 
+test("null fields of a base image config (as docker writes them) are left out", async () => {
+  const base = alpineConfig({ Entrypoint: null, OnBuild: null, Cmd: ["/bin/sh"] });
+  const graph = await convert("FROM alpine:3.19\n", { images: { "docker.io/library/alpine:3.19": base } });
+  assert.not.ok("Entrypoint" in graph.image.config);
+  assert.not.ok("OnBuild" in graph.image.config);
+  assert.equal(graph.image.config.Cmd, ["/bin/sh"]);
+});
+
 test.run();
