@@ -36,7 +36,11 @@ class LineReader {
     start: number,
   ) {
     this.offset = start;
+    // BuildKit measures the first line before dropping the BOM (3 bytes in UTF-8).
+    this.firstLineExtra = start > 0 ? 3 : 0;
   }
+
+  private readonly firstLineExtra: number;
 
   get linesRead(): number {
     return this.count;
@@ -49,7 +53,8 @@ class LineReader {
     const end = newline < 0 ? text.length : newline;
     const line: PhysicalLine = { number: ++this.count, start: this.offset, end, next: newline < 0 ? text.length : newline + 1 };
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so only long lines need counting.
-    if ((end - line.start) * 3 > MAX_LINE_BYTES && Buffer.byteLength(text.slice(line.start, end)) > MAX_LINE_BYTES) {
+    const extra = line.number === 1 ? this.firstLineExtra : 0;
+    if ((end - line.start) * 3 + extra > MAX_LINE_BYTES && Buffer.byteLength(text.slice(line.start, end)) + extra > MAX_LINE_BYTES) {
       this.fail(`dockerfile line greater than max allowed size of ${MAX_LINE_BYTES}`, line.number);
     }
     this.offset = line.next;

@@ -187,6 +187,7 @@ test("a line longer than 65535 bytes is an error; 65535 bytes are accepted", () 
   assert.is(syntaxErrorOf(`FROM x\nLABEL a=${"b".repeat(65536 - 8)}\n`).reason, "dockerfile line greater than max allowed size of 65535");
   assert.is(parse(`FROM x\nLABEL a=${"b".repeat(65535 - 8)}\n`).instructions.length, 2);
   assert.is(syntaxErrorOf(`FROM x\nLABEL a=${"é".repeat(32764)}\n`).line, 2);
+  assert.is(syntaxErrorOf(`\ufeffLABEL a=${"b".repeat(65535 - 8 - 2)}\n`).line, 1, "the BOM counts towards the first line");
 });
 
 test("comments directly above an instruction are its doc comments", () => {
