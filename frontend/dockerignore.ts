@@ -30,6 +30,16 @@ export function parseDockerignore(text: string): string[] {
   return patterns;
 }
 
+/**
+ * The ignore files to try, first found wins: `<Dockerfile>.dockerignore` beside the
+ * Dockerfile (so several Dockerfiles in one context can ignore differently), then
+ * `.dockerignore` at the root of the context.
+ */
+export function dockerignorePaths(options: { dockerfile: string; context: string }): string[] {
+  const context = options.context.replace(/\/+$/, "");
+  return [`${options.dockerfile}.dockerignore`, `${context === "" ? "." : context}/.dockerignore`];
+}
+
 interface Pattern {
   /** The cleaned pattern without its `!`. */
   text: string;

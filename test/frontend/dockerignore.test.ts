@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BadDockerignorePatternError, DockerignoreMatcher, parseDockerignore } from "../../frontend/dockerignore.js";
+import { BadDockerignorePatternError, DockerignoreMatcher, dockerignorePaths, parseDockerignore } from "../../frontend/dockerignore.js";
 
 test("parseDockerignore drops comments and blank lines, trims, cleans and makes patterns relative", () => {
   const text = "\uFEFF# a comment\n\n  *.md  \n/build\n./tmp/../out\n!  /docs/../keep.md \n #not-a-comment\r\nsrc/\n";
@@ -79,6 +79,11 @@ test("an excluded directory can be skipped only when no exception can re-include
 test("hasExceptions tells a walker whether any ! pattern exists", () => {
   assert.is(new DockerignoreMatcher(["a", "b"]).hasExceptions, false);
   assert.is(new DockerignoreMatcher(["a", "!a/b"]).hasExceptions, true);
+});
+
+test("the Dockerfile's own ignore file comes before the context's .dockerignore", () => {
+  assert.equal(dockerignorePaths({ dockerfile: "/src/docker/app.Dockerfile", context: "/src/" }), ["/src/docker/app.Dockerfile.dockerignore", "/src/.dockerignore"]);
+  assert.equal(dockerignorePaths({ dockerfile: "Dockerfile", context: "" }), ["Dockerfile.dockerignore", "./.dockerignore"]);
 });
 
 test.run();
