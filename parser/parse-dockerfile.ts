@@ -1,7 +1,7 @@
 import type { DirectiveNode, DockerfileAst, HeredocNode, InstructionNode, ParseWarning } from "./ast.js";
 import { buildInstruction, InstructionLineError } from "./build-instruction.js";
 import { DirectiveError, DirectiveScanner } from "./directives.js";
-import { isGoSpace, skipGoSpace } from "./go-space.js";
+import { isGoSpace, skipGoSpace, trimGoSpace } from "./go-space.js";
 import { heredocsFromLine, HeredocWordError } from "./heredoc.js";
 import { LogicalLine, SourceText } from "./source-text.js";
 import { DockerfileSyntaxError } from "./syntax-error.js";
@@ -132,7 +132,7 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
     const isComment = content.startsWith("#");
     if (isComment) {
       // BuildKit drops the first byte of the raw line, not the `#`, before trimming.
-      const comment = trimGoSpaceOf(text.slice(line.start + 1, line.next));
+      const comment = trimGoSpace(text.slice(line.start + 1, line.next));
       if (comment === "") comments = [];
       else comments.push(comment);
     }
@@ -150,8 +150,8 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
       if (!next) break;
       last = next;
       const end = trimCarriageReturns(text, next.start, next.end);
+      // (No directive scan here: the section ended at the instruction's first line.)
       const piece = text.slice(next.start, end);
-      directives.scanLine(piece);
       const firstSolid = skipGoSpace(piece);
       // Comment lines inside a continuation are dropped; blank ones too, with a warning.
       if (firstSolid < piece.length && piece.charCodeAt(firstSolid) === 0x23 /* # */) continue;
@@ -262,14 +262,6 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
 function canContainHeredoc(instruction: InstructionNode): boolean {
   const target = instruction.name === "onbuild" && instruction.child ? instruction.child : instruction;
   return HEREDOC_KEYWORDS.has(target.name) && !target.json;
-}
-
-function trimGoSpaceOf(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isGoSpace(text.charCodeAt(start))) start++;
-  while (end > start && isGoSpace(text.charCodeAt(end - 1))) end--;
-  return text.slice(start, end);
 }
 
 /**
