@@ -1,4 +1,4 @@
-import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { familiarString, formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
@@ -124,6 +124,7 @@ function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseN
     commands: [],
     unregistered: fields.unregistered,
     namedContext: undefined,
+    replacedByContext: false,
     resolved: false,
     dispatched: false,
     onBuildInit: false,
@@ -172,9 +173,11 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
   if (named) {
     // A named context replaces the whole stage.
     state.namedContext = named;
+    state.replacedByContext = true;
     state.base = undefined;
     return;
   }
+  if (!state.base) state.namedContext = namedContextFor(contexts, baseName);
   let total = baseName !== SCRATCH && !state.base ? 1 : 0;
   for (const command of stage.commands) {
     if (["ADD", "COPY", "RUN", "WORKDIR"].includes(command.kind)) total++;
@@ -207,6 +210,24 @@ function findTarget(ctx: ConvertContext, target: string | undefined): StageState
   });
 }
 
+/**
+ * The named context standing in for an image name, looked up as written, then as docker
+ * shows the name (`alpine`, `alpine:3.19`, `user/img`), then fully normalised.
+ */
+function namedContextFor(contexts: Record<string, NamedContext>, name: string): NamedContext | undefined {
+  if (Object.hasOwn(contexts, name)) return contexts[name];
+  try {
+    const reference = parseReference(name);
+    const familiar = familiarString(reference);
+    for (const key of [familiar, familiar.replace(/:latest$/, ""), formatReference(withDefaultTag(reference))]) {
+      if (Object.hasOwn(contexts, key)) return contexts[key];
+    }
+  } catch {
+    // Not a reference: only the exact name could match.
+  }
+  return undefined;
+}
+
 /** Finds the stage a `--from` or mount `from=` names, or makes an image state for it. */
 function sourceState(ctx: ConvertContext, name: string, range: SourceRange, options: { byIndex: boolean }): StageState {
   if (options.byIndex && /^[+-]?\d+$/.test(name)) {
@@ -234,9 +255,11 @@ function toCommand(ctx: ConvertContext, instruction: Instruction, options: { isO
     command.sources = [sourceState(ctx, from, instruction.range, { byIndex: true })];
   } else if (instruction.kind === "RUN") {
     const loc = { file: ctx.file, line: instruction.range.start.line, column: instruction.range.start.column, endLine: instruction.range.end.line };
+    // Like BuildKit, every mount gets a source state, `scratch` when it names none; that
+    // extra state is why a one-stage Dockerfile with mounts names its steps `[stage-0 ...]`.
     command.sources = instruction.mounts.map((spec) => {
       const from = runMountFrom(spec, { location: loc });
-      return from === "" ? undefined : sourceState(ctx, from, instruction.range, { byIndex: false });
+      return sourceState(ctx, from === "" ? SCRATCH : from, instruction.range, { byIndex: false });
     });
   }
   return command;
@@ -244,14 +267,14 @@ function toCommand(ctx: ConvertContext, instruction: Instruction, options: { isO
 
 function buildStageDependencies(ctx: ConvertContext, contexts: Record<string, NamedContext>): void {
   for (const state of [...ctx.states]) {
-    if (!state.stage || state.namedContext) continue;
+    if (!state.stage || state.replacedByContext) continue;
     state.commands = state.stage.commands.map((instruction) => toCommand(ctx, instruction, { isOnBuild: false }));
     for (const command of state.commands) {
       for (const source of command.sources) if (source) state.deps.set(source, command.instruction);
     }
   }
   for (const state of ctx.states) {
-    if (state.unregistered && contexts[state.baseName]) state.namedContext = contexts[state.baseName];
+    if (state.unregistered) state.namedContext = namedContextFor(contexts, state.baseName);
   }
 }
 
@@ -361,7 +384,7 @@ function stageHint(ctx: ConvertContext, name: string): string | undefined {
 function applyResolvedBase(ctx: ConvertContext, state: StageState, resolved: ResolvedBase): void {
   state.resolved = true;
   // Images named by --from or a mount, and named contexts, have nothing to dispatch.
-  if (state.unregistered || state.namedContext) state.dispatched = true;
+  if (state.unregistered || state.replacedByContext) state.dispatched = true;
   if (resolved.kind === "scratch" || resolved.kind === "context") {
     state.image = emptyImage(ctx.hostPlatform);
     state.platform = ctx.hostPlatform;

@@ -46,7 +46,10 @@ export interface StageState {
   deps: Map<StageState, Instruction>;
   commands: Command[];
   unregistered: boolean;
+  /** A named context the stage's file system comes from instead of its FROM image. */
   namedContext: NamedContext | undefined;
+  /** The named context replaces the whole stage (its name matched): nothing to dispatch. */
+  replacedByContext: boolean;
   resolved: boolean;
   dispatched: boolean;
   onBuildInit: boolean;

@@ -85,7 +85,7 @@ test("secret mounts carry ids only, default to /run/secrets, and env secrets are
   );
   assert.equal(mounts[1], { type: "secret", target: "/run/secrets/aws", id: "aws", optional: true, uid: 0, gid: 0, mode: 0o400 });
   assert.equal(mounts[2], { type: "secret", id: "tok", env: "TOKEN", optional: false, uid: 0, gid: 0, mode: 0o400 });
-  assert.is(run.name, "[1/1] RUN --mount=type=secret,id=aws --mount=type=secret,id=tok,env=TOKEN,required echo ****");
+  assert.is(run.name, "[stage-0 1/1] RUN --mount=type=secret,id=aws --mount=type=secret,id=tok,env=TOKEN,required echo ****");
   assert.equal(graph.secrets, [{ id: "aws", required: false }, { id: "tok", required: true }]);
 });
 
@@ -154,6 +154,13 @@ test("an expansion error in a mount option is an error at the RUN", async () => 
   const error = await rejection(() => convert("FROM scratch\nRUN --mount=type=cache,target=${DIR:?DIR is required} true\n"));
   assert.instance(error, DockerfileSyntaxError);
   assert.is(error.line, 2);
+});
+
+// dockerfile2llb's detectRunMount gives every mount a source stage (scratch when it names
+// none), so the Dockerfile has two stages and the steps carry the stage name.
+test("a one-stage Dockerfile whose RUN has a mount names its steps stage-0, as BuildKit does", async () => {
+  const graph = await convert("FROM scratch\nRUN --mount=type=cache,target=/c true\n");
+  assert.is(execs(graph)[0].name, "[stage-0 1/1] RUN --mount=type=cache,target=/c true");
 });
 
 test.run();

@@ -241,4 +241,18 @@ test("null fields of a base image config (as docker writes them) are left out", 
   assert.equal(graph.image.config.Cmd, ["/bin/sh"]);
 });
 
+test("a named context stands in for a FROM image, and the stage still runs on it", async () => {
+  const graph = await convert("FROM alpine:3.19\nRUN echo on-top\n", {
+    contexts: { "alpine:3.19": { kind: "image", ref: "golang:1.22" } },
+  });
+  assert.equal(graph.resolver.calls, ["docker.io/library/golang:1.22"]);
+  assert.ok(graph.vertices.some((v) => v.name === "[2/2] RUN echo on-top"));
+});
+
+test("a named local context can be the base of a stage", async () => {
+  const graph = await convert("FROM base\nRUN ls\n", { contexts: { base: { kind: "local", name: "base" } } });
+  assert.equal(graph.resolver.calls, []);
+  assert.equal(vertexById(graph, execs(graph)[0].inputs[0]).definition, { op: "source", kind: "local", name: "base", followPaths: [], excludePatterns: [] });
+});
+
 test.run();
