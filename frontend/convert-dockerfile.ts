@@ -70,6 +70,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     states: [],
     statesByName: new Map(),
     globalArgs: predefinedArgs(host, { target: options.target ?? stages[stages.length - 1]?.name ?? "", buildArgs }),
+    metaArgNames: new Set(),
     buildArgs,
     proxyEnv: proxyEnvFromBuildArgs(buildArgs),
     hostPlatform: host,
@@ -79,7 +80,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     contextPaths: new Set(),
   };
   const contexts = options.contexts ?? {};
-  const declaredMeta = applyMetaArgs(ctx, instructions);
+  applyMetaArgs(ctx, instructions);
 
   for (const stage of stages) addStage(ctx, stage, contexts);
   const target = findTarget(ctx, options.target);
@@ -93,22 +94,20 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     dispatchStage(ctx, state);
   }
 
-  return finish(ctx, target, { declaredMeta, reachable, options });
+  return finish(ctx, target, { reachable, options });
 }
 
 /** ARGs before the first FROM: `--build-arg` wins, else the default expanded with the earlier ones. */
-function applyMetaArgs(ctx: ConvertContext, instructions: DockerfileInstructions): Set<string> {
-  const declared = new Set<string>();
+function applyMetaArgs(ctx: ConvertContext, instructions: DockerfileInstructions): void {
   for (const instruction of instructions.metaArgs) {
     for (const declaration of instruction.args) {
       let value: string | undefined;
       if (Object.hasOwn(ctx.buildArgs, declaration.key)) value = ctx.buildArgs[declaration.key];
       else if (declaration.value !== undefined) value = expandAt(ctx, instruction.range, declaration.value, ctx.globalArgs).value;
       if (value !== undefined) ctx.globalArgs.set(declaration.key, value);
-      declared.add(declaration.key);
+      ctx.metaArgNames.add(declaration.key);
     }
   }
-  return declared;
 }
 
 function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseName: string; range: SourceRange; unregistered: boolean }): StageState {
@@ -155,7 +154,9 @@ function registerState(ctx: ConvertContext, state: StageState): void {
 
 function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, NamedContext>): void {
   const from = stage.from;
-  const baseName = expandAt(ctx, from.range, from.image, ctx.globalArgs).value;
+  const expanded = expandAt(ctx, from.range, from.image, ctx.globalArgs);
+  warnUndeclaredFromArgs(ctx, from.range, expanded.unmatched);
+  const baseName = expanded.value;
   if (baseName === "") throw syntaxError(ctx, from.range, `base name (${from.image}) should not be blank`, { hint: "Give FROM an image, or set the ARG it uses" });
   const state = newState(ctx, { stage, baseName, range: from.range, unregistered: false });
   if (from.platform !== undefined) state.platform = checkPlatform(ctx, from.range, from.platform);
@@ -185,9 +186,23 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
   state.cmdTotal = total;
 }
 
+/** BuildKit's UndefinedArgInFrom check: FROM can only see ARGs declared before the first FROM. */
+function warnUndeclaredFromArgs(ctx: ConvertContext, range: SourceRange, unmatched: Set<string>): void {
+  for (const name of unmatched) {
+    if (ctx.metaArgNames.has(name)) continue;
+    ctx.warnings.push({
+      code: "undefined-arg-in-from",
+      message: `FROM argument '${name}' is not declared`,
+      location: { file: ctx.file, range },
+    });
+  }
+}
+
 /** Expands FROM --platform with the global args and refuses platforms other than the host's. */
 function checkPlatform(ctx: ConvertContext, range: SourceRange, raw: string): PlatformSpec {
-  const value = expandAt(ctx, range, raw, ctx.globalArgs).value;
+  const expanded = expandAt(ctx, range, raw, ctx.globalArgs);
+  warnUndeclaredFromArgs(ctx, range, expanded.unmatched);
+  const value = expanded.value;
   if (value === "") throw syntaxError(ctx, range, `empty platform value from expression ${raw}`, { hint: "Set the ARG the --platform value uses" });
   const platform = parsePlatform(value, ctx.hostPlatform);
   if (!platform) throw syntaxError(ctx, range, `failed to parse platform ${raw}: "${value}" is not an os/arch[/variant] platform`);
@@ -495,7 +510,7 @@ function dispatchStage(ctx: ConvertContext, state: StageState): void {
 function finish(
   ctx: ConvertContext,
   target: StageState,
-  extra: { declaredMeta: Set<string>; reachable: Set<StageState>; options: ConvertOptions },
+  extra: { reachable: Set<StageState>; options: ConvertOptions },
 ): BuildGraph {
   const { options } = extra;
   const config = target.image.config;
@@ -508,7 +523,7 @@ function finish(
     context.definition.excludePatterns = [...(options.dockerignore ?? [])];
   }
 
-  const consumed = new Set(extra.declaredMeta);
+  const consumed = new Set(ctx.metaArgNames);
   for (const state of extra.reachable) for (const key of state.usedArgs) consumed.add(key);
   const unused = Object.keys(ctx.buildArgs).filter((key) => !consumed.has(key) && !isPredefinedArg(key)).sort();
   if (unused.length > 0) {

@@ -81,6 +81,8 @@ export interface ConvertContext {
   statesByName: Map<string, StageState>;
   /** The meta ARGs with their values, plus the predefined platform args. */
   globalArgs: EnvList;
+  /** Names declared by ARG before the first FROM, with or without a value. */
+  metaArgNames: Set<string>;
   /** `--build-arg` values. */
   buildArgs: Record<string, string>;
   proxyEnv: Record<string, string> | undefined;

@@ -95,12 +95,24 @@ test("a blank base name after expansion is an error at the FROM", async () => {
   const error = await rejection(() => convert("ARG IMAGE\nFROM $IMAGE\n"));
   assert.instance(error, DockerfileSyntaxError);
   assert.is(error.reason, "base name ($IMAGE) should not be blank");
+  assert.is(error.hint, "Give FROM an image, or set the ARG it uses");
   assert.is(error.line, 2);
 });
 
 test("the escape directive's token is used for expansion", async () => {
   const graph = await convert("# escape=`\nFROM scratch\nENV A=`$notvar\n");
   assert.ok(graph.image.config.Env?.includes("A=$notvar"));
+});
+
+test("FROM using an ARG not declared before the first FROM warns, and sees it empty", async () => {
+  const graph = await convert("FROM alpine:3.19${SUFFIX}\nARG SUFFIX=-x\n");
+  assert.equal(graph.resolver.calls, ["docker.io/library/alpine:3.19"]);
+  assert.equal(graph.warnings.map((w) => [w.code, w.message, w.location?.range.start.line]), [["undefined-arg-in-from", "FROM argument 'SUFFIX' is not declared", 1]]);
+});
+
+test("FROM using a declared meta ARG without a value gives no undeclared warning", async () => {
+  const graph = await convert("ARG SUFFIX\nFROM alpine:3.19${SUFFIX}\n");
+  assert.equal(graph.warnings, []);
 });
 
 test.run();
