@@ -12,7 +12,7 @@ import { ensureWorkdir } from "./ensure-workdir.js";
 import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
-import { findMountStubs, removeMountStubs } from "./mount-stubs.js";
+import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
@@ -146,7 +146,7 @@ export class Executor {
         rlimits: this.#rlimits,
       });
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
-      stubs = await findMountStubs(root, spec.mounts.map((m) => m.destination));
+      stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
       throwIfAborted(signal, proc);
 
       containerStarted = true;
@@ -158,7 +158,7 @@ export class Executor {
       // `run` removes the container when it ends normally; a left state dir means it did not,
       // and skipping the extra runtime call when it is gone saves a process start per RUN.
       if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
-      await removeMountStubs(stubs);
+      await releaseMountStubs(stubs);
       await prepared?.release();
       await rm(bundle, { recursive: true, force: true });
     }

@@ -2,19 +2,28 @@ import { lstat, rmdir, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveInRoot } from "./resolve-in-root.js";
 
+export interface FindMountStubsOptions {
+  /** Paths that exist but are another run's stubs: count them as stubs of this run too. */
+  isClaimed?: (path: string) => boolean;
+}
+
 /**
  * Host paths inside a rootfs that do not exist yet and that the OCI runtime will create as
  * mount points for the given destinations (the missing tail of each destination's path).
  * Recorded before a run so `removeMountStubs` can take them out of the caller's layer after.
  */
-export async function findMountStubs(rootfs: string, destinations: Iterable<string>): Promise<string[]> {
+export async function findMountStubs(
+  rootfs: string,
+  destinations: Iterable<string>,
+  options: FindMountStubsOptions = {},
+): Promise<string[]> {
   const stubs = new Set<string>();
   for (const destination of destinations) {
     const parts = destination.split("/").filter((p) => p !== "" && p !== ".");
     for (let i = 1; i <= parts.length; i++) {
       const resolved = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
       const exists = await lstat(resolved).then(() => true, () => false);
-      if (exists) continue;
+      if (exists && !(options.isClaimed?.(resolved) ?? false)) continue;
       // This component is missing, so everything below it will be created too.
       let path = resolved;
       stubs.add(path);
@@ -49,4 +58,46 @@ export async function removeMountStubs(stubs: Iterable<string>): Promise<void> {
 
 function depth(path: string): number {
   return path.split("/").length;
+}
+
+/** In-flight runs' stubs, by path, with how many runs rely on each. */
+const claims = new Map<string, number>();
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` after every earlier claim or release, so no removal races a claim. */
+function serialised<T>(fn: () => Promise<T>): Promise<T> {
+  const result = queue.then(fn);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+/**
+ * `findMountStubs` for a run that may share its rootfs with concurrent runs of this process
+ * (tests do; a build gives each RUN its own snapshot). A stub stays until the last run
+ * that relies on it releases it: removing a directory detaches the mounts on it in every
+ * mount namespace, which would pull a mount out from under a run still going.
+ */
+export function claimMountStubs(rootfs: string, destinations: Iterable<string>): Promise<string[]> {
+  return serialised(async () => {
+    const stubs = await findMountStubs(rootfs, destinations, { isClaimed: (path) => claims.has(path) });
+    for (const stub of stubs) claims.set(stub, (claims.get(stub) ?? 0) + 1);
+    return stubs;
+  });
+}
+
+/** Gives back stubs from `claimMountStubs` and removes those no other run relies on. */
+export function releaseMountStubs(stubs: readonly string[]): Promise<void> {
+  return serialised(async () => {
+    const free: string[] = [];
+    for (const stub of stubs) {
+      const left = (claims.get(stub) ?? 1) - 1;
+      if (left > 0) {
+        claims.set(stub, left);
+      } else {
+        claims.delete(stub);
+        free.push(stub);
+      }
+    }
+    await removeMountStubs(free);
+  });
 }
