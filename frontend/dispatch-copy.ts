@@ -49,7 +49,8 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
     }
   });
 
-  if (sources.length + contents.length > 1 && !destination.endsWith("/")) {
+  const destIsDirectory = destination.endsWith("/") || (state.image.os === "windows" && destination.endsWith("\\"));
+  if (sources.length + contents.length > 1 && !destIsDirectory) {
     throw fail(
       `When using ${copy.kind} with more than one source file, the destination must be a directory and end with a /`,
       `Write the destination as "${destination}/"`,

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { CopyAction, FileDefinition } from "../../frontend/graph.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { convert, files, rejection, vertexById } from "./convert-fixture.js";
+import { alpineConfig, convert, files, rejection, vertexById } from "./convert-fixture.js";
 
 const copiesOf = async (text: string, options: Parameters<typeof convert>[1] = {}) => {
   const graph = await convert(text, options);
@@ -28,6 +28,12 @@ test("COPY of several sources needs a destination ending in /", async () => {
   assert.is(error.reason, "When using COPY with more than one source file, the destination must be a directory and end with a /");
   const { actions } = await copiesOf("FROM scratch\nCOPY a b /dest/\n");
   assert.equal(actions.map((a) => [a.src, a.dest]), [["/a", "/dest/"], ["/b", "/dest/"]]);
+});
+
+test("on a Windows base a destination ending in a backslash is a directory too", async () => {
+  const windows = { ...alpineConfig(), os: "windows" };
+  const { actions } = await copiesOf("FROM alpine:3.19\nCOPY a.dll b.dll C:\\\\Windows\\\\\n", { images: { "docker.io/library/alpine:3.19": windows } });
+  assert.is(actions.length, 2);
 });
 
 test("COPY from the context follows symlinks, copies directory contents and allows wildcards", async () => {
