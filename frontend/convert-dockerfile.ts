@@ -69,7 +69,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     graph: new GraphBuilder(),
     states: [],
     statesByName: new Map(),
-    globalArgs: predefinedArgs(host, { target: options.target ?? stages[stages.length - 1]?.name ?? "", buildArgs }),
+    globalArgs: predefinedArgs(host, { target: options.target || (stages[stages.length - 1]?.name ?? ""), buildArgs }),
     metaArgNames: new Set(),
     buildArgs,
     proxyEnv: proxyEnvFromBuildArgs(buildArgs),

@@ -163,4 +163,9 @@ test("a one-stage Dockerfile whose RUN has a mount names its steps stage-0, as B
   assert.is(execs(graph)[0].name, "[stage-0 1/1] RUN --mount=type=cache,target=/c true");
 });
 
+test("step names upper-case the keyword and keep quotes and unset variables as written", async () => {
+  const { run } = await runOf("FROM scratch\nENV WHO=world\nrun echo \"hello $WHO\" '$WHO' ${NOPE:-x} $NOPE\n");
+  assert.is(run.name, "[1/1] RUN echo \"hello world\" '$WHO' ${NOPE:-x} $NOPE");
+});
+
 test.run();
