@@ -40,8 +40,8 @@ export interface ExecutorOptions {
   defaultNetwork?: "host" | "none";
   /**
    * The cgroup (relative to the runtime's own) each sandbox is placed under, as
-   * `<parent>/<id>`. Default `tsbuild` when running as root; null places nothing, and
-   * resource limits are then not applied.
+   * `<parent>/<id>`. Default `tsbuild` where the probe could place a sandbox in a cgroup;
+   * null places nothing, and resource limits are then not applied.
    */
   cgroupParent?: string | null;
   /** Default: RLIMIT_NOFILE 1048576 like Docker containers, capped at this process's hard limit. */
@@ -83,17 +83,16 @@ export class Executor {
       stateDir: resolve(options.stateDir ?? join(options.root, "runtime", probe.name)),
       hybridWrapper: probe.hybridWrapper,
     });
-    return new Executor(runtime, options, options.rlimits ?? (await defaultRlimits()));
+    return new Executor(runtime, options, options.rlimits ?? (await defaultRlimits()), probe.cgroups);
   }
 
-  private constructor(runtime: OciRuntime, options: ExecutorOptions, rlimits: RuntimeRlimit[]) {
+  private constructor(runtime: OciRuntime, options: ExecutorOptions, rlimits: RuntimeRlimit[], cgroups: boolean) {
     this.runtime = runtime;
     this.#workDir = resolve(options.workDir ?? join(options.root, "executor"));
     this.#cacheMountRoot = resolve(options.cacheMountRoot ?? join(options.root, "cache-mounts"));
     this.#hostname = options.hostname ?? "buildkitsandbox";
     this.#defaultNetwork = options.defaultNetwork ?? "host";
-    const isRoot = process.getuid?.() === 0;
-    this.#cgroupParent = options.cgroupParent === undefined ? (isRoot ? "tsbuild" : null) : options.cgroupParent;
+    this.#cgroupParent = options.cgroupParent === undefined ? (cgroups ? "tsbuild" : null) : options.cgroupParent;
     this.#rlimits = rlimits;
   }
 
@@ -110,6 +109,11 @@ export class Executor {
     const bundle = join(this.#workDir, id);
     const signal = options.signal;
     throwIfAborted(signal, proc);
+    if (this.#cgroupParent === null && proc.limits !== undefined && Object.values(proc.limits).some((v) => v !== undefined)) {
+      throw new TsbuildError("SYSTEM", `Cannot apply resource limits to "${describeCommand(proc.args)}": sandboxes get no cgroup here`, {
+        hint: "Run tsbuild as root on a host whose cgroup tree is writable, or drop the limits",
+      });
+    }
     await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { mode: 0o700 });
     let prepared: PreparedRunMounts | undefined;

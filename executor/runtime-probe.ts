@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
-import { detectCgroupMode, type CgroupMode } from "./cgroup-mode.js";
+import { detectCgroupMode } from "./cgroup-mode.js";
 import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { findExecutable, OciRuntime, RUNTIME_NAMES, type RuntimeName } from "./oci-runtime.js";
 import { runtimeLogMessages } from "./runtime-log.js";
@@ -21,6 +21,11 @@ export interface RuntimeProbe {
   reason?: string;
   /** True when it only works through the hybrid-cgroup wrapper (see `OciRuntime`). */
   hybridWrapper: boolean;
+  /**
+   * Whether it can place sandboxes in a cgroup of their own (and so apply resource limits).
+   * False where the cgroup tree is read-only to us, as in many unprivileged containers.
+   */
+  cgroups: boolean;
 }
 
 export interface ProbeRuntimesOptions {
@@ -37,7 +42,8 @@ const cache = new Map<string, Promise<RuntimeProbe>>();
  * Probes each runtime by starting a real sandbox over an empty rootfs whose process does
  * not exist: a runtime that gets as far as exec'ing it has set up every namespace and
  * mount, which `--version` alone would not show (crun on a hybrid cgroup host passes that
- * and then refuses every container). Results are cached for the life of the process.
+ * and then refuses every container). Tried with a cgroup of its own first, then without,
+ * and for crun on a hybrid host also through the wrapper. Cached for the life of the process.
  */
 export async function probeRuntimes(options: ProbeRuntimesOptions = {}): Promise<RuntimeProbe[]> {
   const names = options.names ?? RUNTIME_NAMES;
@@ -74,20 +80,23 @@ async function probeRuntime(name: RuntimeName, explicitPath: string | undefined)
   const path = await findExecutable(explicitPath ?? name);
   if (path === undefined) {
     const where = explicitPath === undefined ? "on PATH" : `at "${explicitPath}"`;
-    return { name, usable: false, hybridWrapper: false, reason: `not found ${where}; install it with apt-get install ${name}` };
+    return { name, usable: false, hybridWrapper: false, cgroups: false, reason: `not found ${where}; install it with apt-get install ${name}` };
   }
   const version = await runVersion(path);
   if (version === undefined) {
-    return { name, path, usable: false, hybridWrapper: false, reason: `"${path} --version" failed` };
+    return { name, path, usable: false, hybridWrapper: false, cgroups: false, reason: `"${path} --version" failed` };
   }
   const cgroupMode = await detectCgroupMode();
-  const plain = await tryStart(new OciRuntime({ name, path, stateDir: "" }), cgroupMode);
-  if (plain === undefined) return { name, path, version, usable: true, hybridWrapper: false };
-  if (cgroupMode === "hybrid" && (await findExecutable("unshare")) !== undefined) {
-    const wrapped = await tryStart(new OciRuntime({ name, path, stateDir: "", hybridWrapper: true }), cgroupMode);
-    if (wrapped === undefined) return { name, path, version, usable: true, hybridWrapper: true };
+  const variants = cgroupMode === "hybrid" && (await findExecutable("unshare")) !== undefined ? [false, true] : [false];
+  let firstComplaint: string | undefined;
+  for (const cgroups of cgroupMode === "none" ? [false] : [true, false]) {
+    for (const hybridWrapper of variants) {
+      const complaint = await tryStart(new OciRuntime({ name, path, stateDir: "", hybridWrapper }), cgroups);
+      if (complaint === undefined) return { name, path, version, usable: true, hybridWrapper, cgroups };
+      firstComplaint ??= complaint;
+    }
   }
-  return { name, path, version, usable: false, hybridWrapper: false, reason: plain };
+  return { name, path, version, usable: false, hybridWrapper: false, cgroups: false, reason: firstComplaint };
 }
 
 function runVersion(path: string): Promise<string | undefined> {
@@ -101,7 +110,7 @@ function runVersion(path: string): Promise<string | undefined> {
 }
 
 /** Undefined when the runtime reached exec; otherwise its complaint. */
-async function tryStart(template: OciRuntime, cgroupMode: CgroupMode): Promise<string | undefined> {
+async function tryStart(template: OciRuntime, cgroups: boolean): Promise<string | undefined> {
   const dir = await mkdtemp(join(tmpdir(), "tsbuild-probe-"));
   const id = `tsbuild-probe-${randomBytes(6).toString("hex")}`;
   const runtime = new OciRuntime({
@@ -119,7 +128,7 @@ async function tryStart(template: OciRuntime, cgroupMode: CgroupMode): Promise<s
       user: { uid: 0, gid: 0, additionalGids: [], home: "/" },
       hostname: "tsbuild-probe",
       network: "none",
-      ...(cgroupMode === "none" ? {} : { cgroupsPath: `tsbuild/${id}` }),
+      ...(cgroups ? { cgroupsPath: `tsbuild/${id}` } : {}),
     });
     await writeFile(join(dir, "config.json"), JSON.stringify(spec));
     const logPath = join(dir, "runtime.log");

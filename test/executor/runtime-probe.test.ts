@@ -39,6 +39,7 @@ test("both runtimes work here; crun only through the wrapper when the host is hy
   assert.is(crun.name, "crun");
   assert.ok(crun.usable, crun.reason);
   assert.is(crun.hybridWrapper, hybrid);
+  assert.ok(runc.cgroups && crun.cgroups, "as root here, both can place sandboxes in cgroups");
   assert.is((await detectDefaultRuntime()).name, "runc", "runc is preferred, as in BuildKit");
 });
 
