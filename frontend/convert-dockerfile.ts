@@ -1,3 +1,4 @@
+import { TsbuildError } from "../errors.js";
 import { familiarString, formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
@@ -18,6 +19,7 @@ import {
   currentVertex,
   emptyImage,
   expandAt,
+  formatGoTime,
   relocate,
   stepName,
   syntaxError,
@@ -78,9 +80,11 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     secrets: new Map(),
     ssh: new Map(),
     contextPaths: new Set(),
+    epoch: undefined,
   };
   const contexts = options.contexts ?? {};
   applyMetaArgs(ctx, instructions);
+  ctx.epoch = sourceDateEpoch(ctx);
 
   for (const stage of stages) addStage(ctx, stage, contexts);
   const target = findTarget(ctx, options.target);
@@ -108,6 +112,21 @@ function applyMetaArgs(ctx: ConvertContext, instructions: DockerfileInstructions
       ctx.metaArgNames.add(declaration.key);
     }
   }
+}
+
+/**
+ * SOURCE_DATE_EPOCH from a build arg or a meta ARG default: whole seconds. BuildKit also
+ * takes a git or http source to read a date from; that is not supported here.
+ */
+function sourceDateEpoch(ctx: ConvertContext): number | undefined {
+  const value = Object.hasOwn(ctx.buildArgs, "SOURCE_DATE_EPOCH") ? ctx.buildArgs.SOURCE_DATE_EPOCH : ctx.globalArgs.get("SOURCE_DATE_EPOCH");
+  if (value === undefined || value === "") return undefined;
+  if (!/^[+-]?\d+$/.test(value)) {
+    throw new TsbuildError("USAGE", `Cannot use SOURCE_DATE_EPOCH "${value}": it is not a whole number of seconds`, {
+      hint: "Set SOURCE_DATE_EPOCH to seconds since 1970, such as $(git log -1 --format=%ct)",
+    });
+  }
+  return Number(value);
 }
 
 function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseName: string; range: SourceRange; unregistered: boolean }): StageState {
@@ -140,6 +159,7 @@ function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseN
     cmdIndex: 0,
     cmdIsOnBuild: false,
     cmdSet: false,
+    epoch: ctx.epoch === undefined ? undefined : formatGoTime(ctx.epoch),
   };
 }
 
@@ -549,6 +569,7 @@ function finish(
     target: { name: target.stage?.name ?? `stage-${target.stage?.index ?? target.index}`, index: target.stage?.index ?? target.index },
     image: result,
     warnings: ctx.warnings,
+    epoch: ctx.epoch,
     secrets: [...ctx.secrets].map(([id, required]) => ({ id, required })),
     ssh: [...ctx.ssh].map(([id, required]) => ({ id, required })),
   };

@@ -78,7 +78,9 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
           definition: {
             op: "file",
             link: false,
-            actions: [{ action: "mkdir", path: wd, mode: 0o755, makeParents: true, chown: config.User ? config.User : undefined }],
+            actions: [
+              { action: "mkdir", path: wd, mode: 0o755, makeParents: true, chown: config.User ? config.User : undefined, createdTime: state.epoch },
+            ],
           },
         });
       }

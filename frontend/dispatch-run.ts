@@ -144,7 +144,9 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
         definition: {
           op: "file",
           link: false,
-          actions: [{ action: "mkdir", path: "/cache", mode: mount.mode ?? 0o755, makeParents: false, chown: `${mount.uid ?? 0}:${mount.gid ?? 0}` }],
+          actions: [
+            { action: "mkdir", path: "/cache", mode: mount.mode ?? 0o755, makeParents: false, chown: `${mount.uid ?? 0}:${mount.gid ?? 0}`, createdTime: undefined },
+          ],
         },
       });
       selector = "/cache";

@@ -119,6 +119,8 @@ export interface MkdirAction {
   makeParents: boolean;
   /** The user that owns it (WORKDIR creates it as the current USER). */
   chown: string | undefined;
+  /** Its timestamps (RFC 3339), set from SOURCE_DATE_EPOCH. */
+  createdTime: string | undefined;
 }
 
 export interface MkfileAction {
@@ -175,6 +177,8 @@ export interface BuildGraph {
   target: { name: string; index: number };
   image: BuildImageConfig;
   warnings: BuildWarning[];
+  /** SOURCE_DATE_EPOCH in seconds when given: the exporter uses it for created times. */
+  epoch: number | undefined;
   /** Secret ids and ssh ids the build asks for, with whether it requires them. */
   secrets: { id: string; required: boolean }[];
   ssh: { id: string; required: boolean }[];

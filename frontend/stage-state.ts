@@ -70,6 +70,8 @@ export interface StageState {
   cmdIsOnBuild: boolean;
   /** CMD was given in this stage: a later ENTRYPOINT keeps it. */
   cmdSet: boolean;
+  /** SOURCE_DATE_EPOCH as Go writes a time (`2023-01-01T00:00:00Z`), for history and mkdir. */
+  epoch: string | undefined;
 }
 
 /** Everything the dispatchers share for one conversion. */
@@ -92,6 +94,8 @@ export interface ConvertContext {
   ssh: Map<string, boolean>;
   /** Paths of the main context the build reads (COPY sources, bind mount sources). */
   contextPaths: Set<string>;
+  /** SOURCE_DATE_EPOCH in seconds, when the build has one. */
+  epoch: number | undefined;
 }
 
 export function location(ctx: ConvertContext, range: SourceRange): VertexLocation {
@@ -160,10 +164,16 @@ export function nameText(ctx: ConvertContext, text: string, env: EnvList, modes:
   }
 }
 
+/** A Unix time as Go's JSON encoding of a time.Time writes it (RFC 3339, no zero fraction). */
+export function formatGoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
 /** Adds a history entry as BuildKit's commitToHistory does. */
 export function commitHistory(state: StageState, createdBy: string, options: { layer: boolean; buildkit?: boolean }): void {
   state.image.history ??= [];
   state.image.history.push({
+    ...(state.epoch === undefined ? {} : { created: state.epoch }),
     created_by: options.buildkit ? `${createdBy} # buildkit` : createdBy,
     comment: HISTORY_COMMENT,
     empty_layer: !options.layer,

@@ -175,4 +175,23 @@ test("a bad EXPOSE port is an error at its line", async () => {
   assert.is(error.line, 2);
 });
 
+test("SOURCE_DATE_EPOCH dates the new history entries and WORKDIR's directory", async () => {
+  const graph = await convert("FROM scratch\nWORKDIR /w\nENV A=1\n", { buildArgs: { SOURCE_DATE_EPOCH: "1700000000" } });
+  assert.is(graph.epoch, 1700000000);
+  assert.equal(graph.image.history?.map((h) => h.created), ["2023-11-14T22:13:20Z", "2023-11-14T22:13:20Z"]);
+  const mkdir = graph.vertices.find((v) => v.definition.op === "file");
+  assert.equal(mkdir?.definition, { op: "file", link: false, actions: [{ action: "mkdir", path: "/w", mode: 0o755, makeParents: true, createdTime: "2023-11-14T22:13:20Z" }] });
+});
+
+test("without SOURCE_DATE_EPOCH history has no created time; the exporter sets it", async () => {
+  const graph = await convert("FROM scratch\nENV A=1\n");
+  assert.is(graph.epoch, undefined);
+  assert.not.ok("created" in (graph.image.history?.[0] ?? {}));
+});
+
+test("a SOURCE_DATE_EPOCH that is not whole seconds is a usage error", async () => {
+  const error = await rejection(() => convert("FROM scratch\n", { buildArgs: { SOURCE_DATE_EPOCH: "yesterday" } }));
+  assert.is(error.code, "USAGE");
+});
+
 test.run();
