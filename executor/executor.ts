@@ -109,6 +109,7 @@ export class Executor {
     const bundle = join(this.#workDir, id);
     const signal = options.signal;
     throwIfAborted(signal, proc);
+    if (proc.args.length === 0) throw new TsbuildError("USAGE", "Cannot run a process: args is empty");
     if (this.#cgroupParent === null && proc.limits !== undefined && Object.values(proc.limits).some((v) => v !== undefined)) {
       throw new TsbuildError("SYSTEM", `Cannot apply resource limits to "${describeCommand(proc.args)}": sandboxes get no cgroup here`, {
         hint: "Run tsbuild as root on a host whose cgroup tree is writable, or drop the limits",
@@ -173,9 +174,11 @@ export class Executor {
     const { file, args } = this.runtime.command(["run", "--bundle", bundle, id], runtimeLog);
     const tail = new LogTail();
     let log: WriteStream | undefined;
+    let logError: Error | undefined;
     if (options.logPath !== undefined) {
       await mkdir(dirname(options.logPath), { recursive: true });
       log = createWriteStream(options.logPath, { flags: "w" });
+      log.on("error", (error) => (logError ??= error));
     }
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     let exited = false;
@@ -197,6 +200,7 @@ export class Executor {
       void this.#killUntilGone(id, () => exited, child.pid);
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort(); // aborted between the last check and the listener
     try {
       const { code, signal, error } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
         child.once("error", (error) => done({ code: null, signal: null, error }));
@@ -208,11 +212,16 @@ export class Executor {
       }
       const exitCode = code ?? 128 + signalNumber(signal);
       const runtimeErrors = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
+      if (log !== undefined) await new Promise<void>((done) => log!.end(done));
+      if (logError !== undefined) {
+        // The step's log must be whole; a run whose log was cut short is not a clean result.
+        throw new TsbuildError("SYSTEM", `Cannot write the log "${options.logPath}": ${logError.message}`, { cause: logError });
+      }
       return { exitCode, aborted, tail, runtimeErrors };
     } finally {
       exited = true;
       options.signal?.removeEventListener("abort", onAbort);
-      if (log !== undefined) await new Promise<void>((done) => log!.end(done));
+      if (log !== undefined && !log.closed) log.destroy();
     }
   }
 
