@@ -61,9 +61,9 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
           break;
         }
         case "tmpfs": {
-          const options = ["nosuid", "nodev", "mode=1777"];
-          if (mount.sizeBytes !== undefined) options.push(`size=${mount.sizeBytes}`);
-          mounts.push({ destination: absoluteTarget(mount.target), type: "tmpfs", source: "tmpfs", options });
+          const flags = ["nosuid", "nodev", "mode=1777"];
+          if (mount.sizeBytes !== undefined) flags.push(`size=${mount.sizeBytes}`);
+          mounts.push({ destination: absoluteTarget(mount.target), type: "tmpfs", source: "tmpfs", options: flags });
           break;
         }
         case "secret": {
