@@ -22,12 +22,14 @@ import {
   formatGoTime,
   relocate,
   stepName,
+  warn,
   syntaxError,
   type Command,
   type ConvertContext,
   type StageState,
 } from "./stage-state.js";
 import { WordExpander } from "./word-expander.js";
+import { goQuote } from "./go-format.js";
 import { joinPath, normalizePath } from "./container-path.js";
 import type { SourceRange } from "../parser/ast.js";
 
@@ -159,6 +161,8 @@ function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseN
     cmdIndex: 0,
     cmdIsOnBuild: false,
     cmdSet: false,
+    lastUse: new Map(),
+    workdirSet: false,
     epoch: ctx.epoch === undefined ? undefined : formatGoTime(ctx.epoch),
   };
 }
@@ -184,11 +188,7 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
   const named = stage.name ? contexts[stage.name] : undefined;
   if (stage.name && ctx.statesByName.has(stage.name)) {
     // BuildKit only lints this; the later stage takes the name.
-    ctx.warnings.push({
-      code: "duplicate-stage-name",
-      message: `Duplicate stage name "${stage.name}", stage names should be unique`,
-      location: { file: ctx.file, range: from.range },
-    });
+    warn(ctx, from.range, "duplicate-stage-name", `Duplicate stage name ${goQuote(stage.name)}, stage names should be unique`);
   }
   registerState(ctx, state);
   if (named) {
@@ -210,11 +210,8 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
 function warnUndeclaredFromArgs(ctx: ConvertContext, range: SourceRange, unmatched: Set<string>): void {
   for (const name of unmatched) {
     if (ctx.metaArgNames.has(name)) continue;
-    ctx.warnings.push({
-      code: "undefined-arg-in-from",
-      message: `FROM argument '${name}' is not declared`,
-      location: { file: ctx.file, range },
-    });
+    const suggestion = didYouMean(name, [...ctx.metaArgNames, ...ctx.globalArgs.keys()]);
+    warn(ctx, range, "undefined-arg-in-from", `FROM argument '${name}' is not declared${suggestion ? ` (did you mean ${suggestion}?)` : ""}`);
   }
 }
 
@@ -444,11 +441,12 @@ function applyResolvedBase(ctx: ConvertContext, state: StageState, resolved: Res
   state.baseImage.vertexName = stepName(state, `FROM ${resolved.ref}`);
   const imagePlatform = normalizePlatform({ os: config.os ?? "", architecture: config.architecture ?? "", variant: config.variant });
   if (config.os && config.architecture && formatPlatform(imagePlatform) !== formatPlatform(resolved.platform)) {
-    ctx.warnings.push({
-      code: "base-platform-mismatch",
-      message: `Base image ${state.baseName} was pulled with platform "${formatPlatform(imagePlatform)}", expected "${formatPlatform(resolved.platform)}" for current build`,
-      location: { file: ctx.file, range: state.range },
-    });
+    warn(
+      ctx,
+      state.range,
+      "base-platform-mismatch",
+      `Base image ${state.baseName} was pulled with platform "${formatPlatform(imagePlatform)}", expected "${formatPlatform(resolved.platform)}" for current build`,
+    );
   }
 }
 
@@ -502,6 +500,7 @@ function dispatchStage(ctx: ConvertContext, state: StageState): void {
     delete state.image.config.OnBuild;
     state.buildArgs = [...base.buildArgs];
     state.usedArgs = new Set(base.usedArgs);
+    state.workdirSet = base.workdirSet;
   }
   state.dispatched = true;
   state.platform ??= ctx.hostPlatform;

@@ -7,7 +7,7 @@ import type { CopyInstruction } from "./instructions/types.js";
 import {
   commitHistory,
   currentVertex,
-  expandAt,
+  expandInStage,
   location,
   nameText,
   relocate,
@@ -31,7 +31,7 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
   const range = copy.range;
   const isAdd = copy.kind === "ADD";
   const fail = (reason: string, hint?: string) => syntaxError(ctx, range, reason, hint ? { hint } : {});
-  const expand = (word: string) => expandAt(ctx, range, word, state.env).value;
+  const expand = (word: string) => expandInStage(ctx, state, range, word);
 
   // BuildKit expands every word of the instruction before it acts on any of them.
   const chown = copy.chown === undefined ? "" : expand(copy.chown);

@@ -5,25 +5,24 @@ import { normalizePath } from "./container-path.js";
 import { parseExposedPorts } from "./expose-ports.js";
 import { dispatchCopy } from "./dispatch-copy.js";
 import { dispatchRun } from "./dispatch-run.js";
-import { goList, goQuoteList } from "./go-format.js";
+import { goList, goQuote, goQuoteList } from "./go-format.js";
 import {
   commitHistory,
   currentVertex,
-  expandAt,
+  NON_ENV_ARGS,
+  expandInStage,
   expandWordsAt,
   location,
   nameText,
   stepName,
   syntaxError,
   uppercaseKeyword,
+  warn,
   withShell,
   type Command,
   type ConvertContext,
   type StageState,
 } from "./stage-state.js";
-
-/** Args that configure BuildKit itself: declared with ARG, but kept out of RUN's environment. */
-const NON_ENV_ARGS = new Set(["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]);
 
 /** Linux signal names (without SIG) that STOPSIGNAL accepts, as moby/sys/signal lists them. */
 const SIGNALS = new Set([
@@ -39,7 +38,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
   state.cmdIsOnBuild = command.isOnBuild;
   const instruction = command.instruction;
   const range = instruction.range;
-  const expand = (word: string) => expandAt(ctx, range, word, state.env).value;
+  const expand = (word: string) => expandInStage(ctx, state, range, word);
   const config = state.image.config;
   switch (instruction.kind) {
     case "RUN":
@@ -48,6 +47,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
     case "ADD":
       return dispatchCopy(ctx, state, command);
     case "ENV": {
+      warnLegacyKeyValue(ctx, instruction);
       // Every word is expanded before any is applied: `ENV A=1 B=$A` sees the old A.
       const pairs = instruction.pairs.map((pair) => ({ key: expand(pair.key), value: expand(pair.value) }));
       for (const { key, value } of pairs) {
@@ -57,6 +57,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       return commitHistory(state, `ENV ${pairs.map((p) => `${p.key}=${p.value}`).join(" ")}`, { layer: false });
     }
     case "LABEL": {
+      warnLegacyKeyValue(ctx, instruction);
       const pairs = instruction.pairs.map((pair) => ({ key: expand(pair.key), value: expand(pair.value) }));
       config.Labels ??= {};
       for (const { key, value } of pairs) config.Labels[key] = value;
@@ -65,7 +66,12 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
     case "ARG":
       return dispatchArg(ctx, state, command);
     case "WORKDIR": {
-      const wd = normalizePath(config.WorkingDir ?? "", expand(instruction.path), { keepSlash: false });
+      const path = expand(instruction.path);
+      if (!state.workdirSet && !path.startsWith("/")) {
+        warn(ctx, range, "workdir-relative-path", `Relative workdir ${goQuote(path)} can have unexpected results if the base image changes`);
+      }
+      state.workdirSet = true;
+      const wd = normalizePath(config.WorkingDir ?? "", path, { keepSlash: false });
       config.WorkingDir = wd;
       state.dir = wd;
       if (wd !== "/") {
@@ -123,6 +129,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       config.Shell = [...instruction.shell];
       return commitHistory(state, `SHELL ${goList(instruction.shell)}`, { layer: false });
     case "CMD": {
+      warnUsedOnce(ctx, state, instruction);
       const args = instruction.prependShell ? withShell(state, instruction.args) : [...instruction.args];
       config.Cmd = args;
       config.ArgsEscaped = true;
@@ -130,6 +137,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       return commitHistory(state, `CMD ${goQuoteList(args)}`, { layer: false });
     }
     case "ENTRYPOINT": {
+      warnUsedOnce(ctx, state, instruction);
       const args = instruction.prependShell ? withShell(state, instruction.args) : [...instruction.args];
       config.Entrypoint = args;
       // A new ENTRYPOINT drops a CMD it did not come with: one inherited from the base,
@@ -138,6 +146,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       return commitHistory(state, `ENTRYPOINT ${goQuoteList(args)}`, { layer: false });
     }
     case "HEALTHCHECK": {
+      warnUsedOnce(ctx, state, instruction);
       const health = instruction.healthcheck;
       const healthcheck: NonNullable<typeof config.Healthcheck> = { Test: [...health.test] };
       if (health.interval) healthcheck.Interval = health.interval;
@@ -152,6 +161,7 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       return commitHistory(state, `HEALTHCHECK ${text}`, { layer: false });
     }
     case "MAINTAINER":
+      warn(ctx, range, "maintainer-deprecated", "Maintainer instruction is deprecated in favor of using label");
       state.image.author = instruction.maintainer;
       return commitHistory(state, `MAINTAINER ${instruction.maintainer}`, { layer: false });
     case "ONBUILD":
@@ -163,6 +173,25 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
       throw new TsbuildError("INTERNAL", "FROM dispatched as a stage command");
     default:
       assertNever(instruction);
+  }
+}
+
+/** BuildKit's MultipleInstructionsDisallowed: the earlier one is ignored, so it is reported. */
+function warnUsedOnce(ctx: ConvertContext, state: StageState, instruction: Instruction): void {
+  const previous = state.lastUse.get(instruction.kind);
+  if (previous) {
+    warn(ctx, previous, "multiple-instructions-disallowed", `Multiple ${instruction.kind} instructions should not be used in the same stage because only the last one will be used`);
+  }
+  state.lastUse.set(instruction.kind, instruction.range);
+  if ((instruction.kind === "CMD" || instruction.kind === "ENTRYPOINT") && instruction.prependShell && !(state.image.config.Shell?.length)) {
+    warn(ctx, instruction.range, "json-args-recommended", `JSON arguments recommended for ${instruction.kind} to prevent unintended behavior related to OS signals`);
+  }
+}
+
+function warnLegacyKeyValue(ctx: ConvertContext, instruction: Extract<Instruction, { kind: "ENV" | "LABEL" }>): void {
+  if (instruction.pairs.some((pair) => !pair.equals)) {
+    const name = instruction.kind;
+    warn(ctx, instruction.range, "legacy-key-value-format", `"${name} key=value" should be used instead of legacy "${name} key value" format`);
   }
 }
 
@@ -179,7 +208,7 @@ function dispatchArg(ctx: ConvertContext, state: StageState, command: Command): 
     } else if (fromBuildArg) {
       value = ctx.buildArgs[key];
     } else if (value !== undefined) {
-      value = expandAt(ctx, instruction.range, value, state.env).value;
+      value = expandInStage(ctx, state, instruction.range, value);
     }
     if (value !== undefined && !NON_ENV_ARGS.has(key)) state.env.set(key, value);
     state.usedArgs.add(key);

@@ -7,7 +7,7 @@ import { parseRunMount, type RunMount } from "./run-mount.js";
 import {
   commitHistory,
   currentVertex,
-  expandAt,
+  expandInStage,
   location,
   nameText,
   stepName,
@@ -82,7 +82,7 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
   const parsedMounts = run.mounts.map((spec) =>
     parseRunMount(spec, {
       location: { file: ctx.file, line: range.start.line, column: range.start.column, endLine: range.end.line },
-      expand: (value) => expandAt(ctx, range, value, state.env).value,
+      expand: (value) => expandInStage(ctx, state, range, value),
     }),
   );
   const secretEnv = new EnvList();

@@ -1,6 +1,7 @@
 import type { SourceRange } from "../parser/ast.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
 import { isTsbuildError } from "../errors.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { EnvList } from "./env-list.js";
 import type { GraphBuilder, VertexNode } from "./graph-builder.js";
 import type { BuildImageConfig, BuildWarning, NamedContext, VertexLocation } from "./graph.js";
@@ -70,6 +71,10 @@ export interface StageState {
   cmdIsOnBuild: boolean;
   /** CMD was given in this stage: a later ENTRYPOINT keeps it. */
   cmdSet: boolean;
+  /** Where CMD, ENTRYPOINT and HEALTHCHECK were last given in this stage, for the lint. */
+  lastUse: Map<string, SourceRange>;
+  /** A WORKDIR was given in this stage or a stage it is built on. */
+  workdirSet: boolean;
   /** SOURCE_DATE_EPOCH as Go writes a time (`2023-01-01T00:00:00Z`), for history and mkdir. */
   epoch: string | undefined;
 }
@@ -105,6 +110,30 @@ export function location(ctx: ConvertContext, range: SourceRange): VertexLocatio
 /** A DockerfileSyntaxError at an instruction (or FROM) range. */
 export function syntaxError(ctx: ConvertContext, range: SourceRange, reason: string, options: { hint?: string; cause?: unknown } = {}): DockerfileSyntaxError {
   return new DockerfileSyntaxError(reason, { file: ctx.file, line: range.start.line, column: range.start.column, endLine: range.end.line }, options);
+}
+
+/** Records a warning once (BuildKit's lint rules, by kebab-case name). */
+export function warn(ctx: ConvertContext, range: SourceRange | undefined, code: string, message: string): void {
+  const line = range?.start.line;
+  if (ctx.warnings.some((w) => w.code === code && w.message === message && w.location?.range.start.line === line)) return;
+  ctx.warnings.push({ code, message, location: range ? location(ctx, range) : undefined });
+}
+
+/** Args that configure BuildKit itself: declared with ARG, but kept out of RUN's environment. */
+export const NON_ENV_ARGS = new Set(["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"]);
+
+/**
+ * Expands a word of a stage's instruction with the stage's variables, warning about
+ * variables that are neither set nor declared ARGs (BuildKit's UndefinedVar rule).
+ */
+export function expandInStage(ctx: ConvertContext, state: StageState, range: SourceRange, word: string): string {
+  const result = expandAt(ctx, range, word, state.env);
+  for (const name of result.unmatched) {
+    if (NON_ENV_ARGS.has(name) || state.buildArgs.some((arg) => arg.key === name)) continue;
+    const suggestion = didYouMean(name, state.env.keys());
+    warn(ctx, range, "undefined-var", `Usage of undefined variable '$${name}'${suggestion ? ` (did you mean $${suggestion}?)` : ""}`);
+  }
+  return result.value;
 }
 
 /** Expands a word, turning lexer errors into errors at the instruction. */
