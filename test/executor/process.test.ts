@@ -124,4 +124,25 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+test("a memory limit gets a process that needs more killed; without it the same process runs", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    // dd allocates its whole block size at once.
+    const script = "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?";
+    assert.is((await runScript(sandbox, script)).stdout, "status=0\n");
+    const limited = await runScript(sandbox, script, { limits: { memoryBytes: 16 * 1024 * 1024 } });
+    assert.is(limited.stdout, "status=137\n", "dd was SIGKILLed by the OOM killer");
+  });
+});
+
+test("network default means the executor's defaultNetwork", async () => {
+  await withSandbox(
+    "runc",
+    async (sandbox) => {
+      const { stdout } = await runScript(sandbox, "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '", { network: "default" });
+      assert.is(stdout, "lo\n");
+    },
+    { executor: { defaultNetwork: "none" } },
+  );
+});
+
 test.run();
