@@ -8,6 +8,7 @@ import { parseInstruction } from "./instructions/parse-instructions.js";
 import type { DockerfileInstructions, Instruction, Stage } from "./instructions/types.js";
 import { isPredefinedArg, predefinedArgs, proxyEnvFromBuildArgs } from "./build-args.js";
 import { dispatchInstruction } from "./dispatch-instruction.js";
+import { DockerignoreMatcher } from "./dockerignore.js";
 import { EnvList } from "./env-list.js";
 import { GraphBuilder } from "./graph-builder.js";
 import type { BuildGraph, BuildImageConfig, ImageConfigResolver, NamedContext } from "./graph.js";
@@ -83,6 +84,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     ssh: new Map(),
     contextPaths: new Set(),
     epoch: undefined,
+    dockerignore: options.dockerignore ? new DockerignoreMatcher(options.dockerignore) : undefined,
   };
   const contexts = options.contexts ?? {};
   applyMetaArgs(ctx, instructions);

@@ -1,5 +1,6 @@
 import { WordExpander } from "./word-expander.js";
 import { parseChmod, type ChmodSpec } from "./chmod.js";
+import { goQuote } from "./go-format.js";
 import { cleanPath, joinPath, normalizePath } from "./container-path.js";
 import type { VertexNode } from "./graph-builder.js";
 import type { CopyAction, FileAction } from "./graph.js";
@@ -14,6 +15,7 @@ import {
   stepName,
   syntaxError,
   uppercaseKeyword,
+  warn,
   type Command,
   type ConvertContext,
   type StageState,
@@ -137,7 +139,10 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
       }
       src = normalizePath("/", src, { keepSlash: false });
       const node = fromNode ?? ctx.graph.local("context");
-      if (!fromNode) ctx.contextPaths.add(joinPath("/", source));
+      if (!fromNode) {
+        ctx.contextPaths.add(joinPath("/", source));
+        warnIfIgnored(ctx, { kind: copy.kind, source, range });
+      }
       actions.push({
         action: "copy",
         source: inputIndex(node),
@@ -199,6 +204,21 @@ function plainCopy(fields: Pick<CopyAction, "source" | "src" | "dest" | "chown" 
     chown: fields.chown,
     chmod: fields.chmod,
   };
+}
+
+/**
+ * BuildKit's CopyIgnoredFile check: a source the .dockerignore excludes copies nothing.
+ * Skipped when there are `!` exceptions, which make a static answer unreliable.
+ */
+function warnIfIgnored(ctx: ConvertContext, options: { kind: "COPY" | "ADD"; source: string; range: CopyInstruction["range"] }): void {
+  const matcher = ctx.dockerignore;
+  if (!matcher || matcher.hasExceptions) return;
+  const src = cleanPath(options.source);
+  const isRoot = src === "." || src === "/";
+  if (isRoot ? matcher.excludesRoot : matcher.isExcluded(src)) {
+    const verb = options.kind === "ADD" ? "Add" : "Copy";
+    warn(ctx, options.range, "copy-ignored-file", `Attempting to ${verb} file ${goQuote(src)} that is excluded by .dockerignore`);
+  }
 }
 
 export function isHttpSource(source: string): boolean {

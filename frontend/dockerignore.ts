@@ -1,3 +1,4 @@
+import { TsbuildError } from "../errors.js";
 import { cleanPath } from "./container-path.js";
 
 /**
@@ -50,7 +51,12 @@ interface Pattern {
 }
 
 /** Thrown for a pattern Go's `filepath.Match` would reject. */
-export class BadDockerignorePatternError extends Error {}
+export class BadDockerignorePatternError extends TsbuildError {
+  constructor(message: string) {
+    super("USAGE", message, { hint: "Fix the pattern in .dockerignore: close [ ] classes and do not end a pattern with \\" });
+    this.name = "BadDockerignorePatternError";
+  }
+}
 
 /**
  * Matches context paths against ignore patterns, later patterns winning, with the
@@ -76,6 +82,11 @@ export class DockerignoreMatcher {
       this.#patterns.push({ text, exclusion, dirs: text.split("/"), match: compilePattern(text) });
     }
     this.hasExceptions = this.#patterns.some((pattern) => pattern.exclusion);
+  }
+
+  /** True when a pattern excludes every entry of the context root (`*`, `**`, `**\/*`). */
+  get excludesRoot(): boolean {
+    return this.#patterns.some((pattern) => !pattern.exclusion && ["*", "**", "**/*"].includes(pattern.text));
   }
 
   /** True when `path` (relative to the context, `/`-separated) is left out of the context. */

@@ -2,6 +2,7 @@ import type { SourceRange } from "../parser/ast.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
 import { isTsbuildError } from "../errors.js";
 import { didYouMean } from "../util/did-you-mean.js";
+import type { DockerignoreMatcher } from "./dockerignore.js";
 import { EnvList } from "./env-list.js";
 import type { GraphBuilder, VertexNode } from "./graph-builder.js";
 import type { BuildImageConfig, BuildWarning, NamedContext, VertexLocation } from "./graph.js";
@@ -101,6 +102,8 @@ export interface ConvertContext {
   contextPaths: Set<string>;
   /** SOURCE_DATE_EPOCH in seconds, when the build has one. */
   epoch: number | undefined;
+  /** The `.dockerignore` patterns, for the CopyIgnoredFile check. */
+  dockerignore: DockerignoreMatcher | undefined;
 }
 
 export function location(ctx: ConvertContext, range: SourceRange): VertexLocation {

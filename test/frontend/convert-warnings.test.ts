@@ -31,6 +31,21 @@ for (const [dockerfile, expected] of cases) {
   });
 }
 
+test("COPY of a source the .dockerignore excludes warns, unless there are ! exceptions", async () => {
+  const graph = await convert("FROM scratch\nCOPY secret.env app/ /x/\nADD logs/today.log /l\n", { dockerignore: ["*.env", "logs"] });
+  assert.equal(graph.warnings.map((w) => [w.code, w.message]), [
+    ["copy-ignored-file", 'Attempting to Copy file "secret.env" that is excluded by .dockerignore'],
+    ["copy-ignored-file", 'Attempting to Add file "logs/today.log" that is excluded by .dockerignore'],
+  ]);
+  const withException = await convert("FROM scratch\nCOPY secret.env /x\n", { dockerignore: ["*.env", "!keep.env"] });
+  assert.equal(withException.warnings, []);
+});
+
+test("COPY . warns only when the .dockerignore excludes every root entry", async () => {
+  assert.equal((await convert("FROM scratch\nCOPY . /x\n", { dockerignore: ["*.md"] })).warnings, []);
+  assert.equal((await convert("FROM scratch\nCOPY . /x\n", { dockerignore: ["*"] })).warnings.map((w) => w.code), ["copy-ignored-file"]);
+});
+
 test("warnings come only from stages the target needs", async () => {
   const graph = await convert("FROM scratch AS unused\nMAINTAINER me\nFROM scratch\n");
   assert.equal(graph.warnings, []);

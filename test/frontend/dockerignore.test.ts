@@ -61,6 +61,10 @@ test("an exclusion pattern with nothing after ! is an error", () => {
   assert.throws(() => new DockerignoreMatcher(["!"]), (error: unknown) => error instanceof BadDockerignorePatternError);
 });
 
+test("a bad pattern is a usage error with a hint", () => {
+  assert.throws(() => new DockerignoreMatcher(["[x"]), (error: unknown) => error instanceof BadDockerignorePatternError && error.code === "USAGE" && error.hint !== undefined);
+});
+
 test("an unclosed character class is a bad pattern, as in Go's filepath.Match", () => {
   assert.throws(() => new DockerignoreMatcher(["[abc"]), (error: unknown) => error instanceof BadDockerignorePatternError);
   assert.throws(() => new DockerignoreMatcher(["a\\"]), (error: unknown) => error instanceof BadDockerignorePatternError);
