@@ -1,18 +1,19 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
+import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "../store/process-identity.js";
 import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
 import { defaultRlimits } from "./default-rlimits.js";
 import { ensureWorkdir } from "./ensure-workdir.js";
 import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
-import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
+import { claimMountStubs, releaseMountStubs, removeMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
@@ -46,6 +47,16 @@ export interface ExecutorOptions {
   cgroupParent?: string | null;
   /** Default: RLIMIT_NOFILE 1048576 like Docker containers, capped at this process's hard limit. */
   rlimits?: RuntimeRlimit[];
+}
+
+const ID_PREFIX = "tsbuild-";
+/** The mount stubs of a run, kept in its bundle so `cleanStale` can remove them for a dead owner. */
+const STUBS_FILE = "stubs.json";
+
+/** What `cleanStale` removed. */
+export interface StaleCleanup {
+  containers: string[];
+  bundles: string[];
 }
 
 /** How long a killed sandbox may take to go before its runtime process is killed too. */
@@ -105,7 +116,8 @@ export class Executor {
   async run(rootfs: string, proc: ExecProcess, options: ExecRunOptions = {}): Promise<ExecResult> {
     const started = Date.now();
     const root = resolve(rootfs);
-    const id = `tsbuild-${randomBytes(8).toString("hex")}`;
+    // The owner's identity in the id lets `cleanStale` tell a dead process's sandboxes apart.
+    const id = `${ID_PREFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.#workDir, id);
     const signal = options.signal;
     throwIfAborted(signal, proc);
@@ -152,6 +164,7 @@ export class Executor {
       });
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
+      await writeFile(join(bundle, STUBS_FILE), JSON.stringify(stubs));
       throwIfAborted(signal, proc);
 
       containerStarted = true;
@@ -167,6 +180,32 @@ export class Executor {
       await prepared?.release();
       await rm(bundle, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Removes what runs of dead tsbuild processes left: their containers (killed first), their
+   * bundles and scratch files, and the mount points they created in rootfs directories that
+   * still exist. Runs of live processes, this one included, are not touched.
+   */
+  async cleanStale(): Promise<StaleCleanup> {
+    const isStale = (id: string) => {
+      if (!id.startsWith(ID_PREFIX)) return false;
+      const owner = parseProcessToken(id.slice(ID_PREFIX.length));
+      return owner !== undefined && !isProcessAlive(owner);
+    };
+    const containers = (await this.runtime.list()).filter(isStale);
+    for (const id of containers) await this.runtime.delete(id);
+    const bundles = (await readdir(this.#workDir).catch(() => [] as string[])).filter(isStale);
+    for (const id of bundles) {
+      const dir = join(this.#workDir, id);
+      const stubs = await readFile(join(dir, STUBS_FILE), "utf8").then(
+        (text) => JSON.parse(text) as string[],
+        () => [],
+      );
+      await removeMountStubs(stubs);
+      await rm(dir, { recursive: true, force: true });
+    }
+    return { containers, bundles };
   }
 
   async #start(id: string, bundle: string, options: ExecRunOptions): Promise<RunOutcome> {

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -78,6 +79,53 @@ test("an abort while waiting for a locked cache gives up the wait", async () => 
     assert.ok(isTsbuildError(error, "CANCELLED"), String(error));
     assert.ok(Date.now() - started < 800, "it did not wait for the holder");
     await holder;
+  });
+});
+
+for (const runtime of RUNTIMES) {
+  test(`${runtime}: cleanStale removes the sandbox of a tsbuild process killed in mid-RUN`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const marker = String(8000 + Math.floor(Math.random() * 1000));
+      const before = await listTree(sandbox.rootfs);
+      const executorModule = new URL("../../executor/executor.js", import.meta.url).href;
+      const script = `
+        import { Executor } from ${JSON.stringify(executorModule)};
+        const executor = await Executor.create({ root: ${JSON.stringify(sandbox.root)}, runtime: ${JSON.stringify(runtime)} });
+        await executor.run(${JSON.stringify(sandbox.rootfs)}, {
+          args: ["/bin/sh", "-c", "echo started; sleep ${marker}; true"],
+          mounts: [{ type: "tmpfs", target: "/scratch" }, { type: "cache", target: "/cache" }],
+        }, { onOutput: (_s, chunk) => process.stdout.write(chunk) });
+      `;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());
+          child.on("exit", (code) => reject(new Error(`the child exited early with ${code}`)));
+        });
+        child.kill("SIGKILL");
+        await new Promise((resolve) => child.once("exit", resolve));
+        assert.is((await sandbox.executor.runtime.list()).length, 1, "the dead process's sandbox still runs");
+        const cleaned = await sandbox.executor.cleanStale();
+        assert.is(cleaned.containers.length, 1);
+        assert.is(cleaned.bundles.length, 1);
+        assert.equal(await sandbox.executor.runtime.list(), []);
+        assert.equal(await processesWith(marker), []);
+        assert.equal(await readdir(`${sandbox.root}/executor`), []);
+        assert.equal(await listTree(sandbox.rootfs), before);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        for (const id of await sandbox.executor.runtime.list()) await sandbox.executor.runtime.delete(id);
+      }
+    });
+  });
+}
+
+test("cleanStale leaves the sandboxes of live processes alone", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    const running = sandbox.executor.run(sandbox.rootfs, { args: ["/bin/sleep", "1"] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await sandbox.executor.cleanStale(), { containers: [], bundles: [] });
+    await running;
   });
 });
 
