@@ -9,12 +9,17 @@ export type RangeMapper = (start: number, end: number) => SourceRange;
 
 /** A bad instruction line; offsets are in the logical line. The caller adds the file and line. */
 export class InstructionLineError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly offset: number,
-    readonly hint?: string,
-  ) {
+  readonly offset: number;
+  readonly hint: string | undefined;
+
+  constructor(reason: string, where: { offset: number; hint?: string }) {
     super(reason);
+    this.offset = where.offset;
+    this.hint = where.hint;
+  }
+
+  get reason(): string {
+    return this.message;
   }
 }
 
@@ -45,7 +50,7 @@ export function buildInstruction(line: string, options: { escape: string; base: 
     // An empty logical line (a lone continuation at the end of the file) is an unknown
     // instruction with an empty keyword, as in BuildKit.
     const empty = span(0, 0);
-    return node("", "", [], [{ value: "", range: empty }], false, line, empty, empty);
+    return node({ keyword: "", name: "", flags: [], args: [{ value: "", range: empty }], json: false, original: line, range: empty, keywordRange: empty });
   }
 
   const grammar = instructionGrammar();
@@ -64,12 +69,12 @@ export function buildInstruction(line: string, options: { escape: string; base: 
       break;
     }
   }
-  const arg = (value: string, start: number, end: number): ArgNode => ({ value, range: span(restStart + start, restStart + end) });
+  const arg = (value: string, [start, end]: [number, number]): ArgNode => ({ value, range: span(restStart + start, restStart + end) });
   const fromWord = (word: GrammarWord): ArgNode => ({ value: word.value, range: span(word.start, word.end) });
-  const whole = (): ArgNode[] => (rest.length === 0 ? [] : [arg(rest, 0, rest.length)]);
+  const whole = (): ArgNode[] => (rest.length === 0 ? [] : [arg(rest, [0, rest.length])]);
   const blankList = (): ArgNode[] => (rest.length === 0 ? [] : grammar.readBlankList(tokens, tokenIndex, trimmed).map(fromWord));
   const fail = (reason: string, offset: number, hint?: string): never => {
-    throw new InstructionLineError(reason, at + offset, hint);
+    throw new InstructionLineError(reason, { offset: at + offset, hint });
   };
 
   let args: ArgNode[] = [];
@@ -83,7 +88,7 @@ export function buildInstruction(line: string, options: { escape: string; base: 
     }
     if (result.kind !== "strings") return undefined;
     json = true;
-    return result.values.map((value, i) => arg(value, offset - restStart + result.spans[i][0], offset - restStart + result.spans[i][1]));
+    return result.values.map((value, i) => arg(value, [offset - restStart + result.spans[i][0], offset - restStart + result.spans[i][1]]));
   };
 
   switch (name) {
@@ -123,10 +128,10 @@ export function buildInstruction(line: string, options: { escape: string; base: 
       break;
     default:
       // Unknown instructions parse; the instruction layer rejects them with their name.
-      args = [arg("", 0, rest.length)];
+      args = [arg("", [0, rest.length])];
   }
 
-  return node(keyword, name, flags, args, json, line, span(0, trimmed.length), span(0, shape.keywordEnd), child);
+  return node({ keyword, name, flags, args, json, original: line, range: span(0, trimmed.length), keywordRange: span(0, shape.keywordEnd), child });
 
   function nameValues(what: string, text: string, offset: number, words: GrammarWord[]): ArgNode[] {
     if (words.length === 0) return [];
@@ -139,8 +144,8 @@ export function buildInstruction(line: string, options: { escape: string; base: 
       if (split === text.length) {
         fail(`${what} must have two arguments`, offset, `Give the name a value: ${what} ${text}=<value>`);
       }
-      const key = arg(text.slice(0, split), 0, split);
-      return [key, arg(text.slice(valueStart), valueStart, text.length), arg("", text.length, text.length)];
+      const key = arg(text.slice(0, split), [0, split]);
+      return [key, arg(text.slice(valueStart), [valueStart, text.length]), arg("", [text.length, text.length])];
     }
     const nodes: ArgNode[] = [];
     for (const word of words) {
@@ -171,10 +176,10 @@ export function buildInstruction(line: string, options: { escape: string; base: 
     if (sep === 0) return [];
     let next = sep;
     while (next < rest.length && isSep(rest.charCodeAt(next))) next++;
-    const type = arg(rest.slice(0, sep), 0, sep);
+    const type = arg(rest.slice(0, sep), [0, sep]);
     const command = rest.slice(next);
     if (command.length === 0) return [type];
-    return [type, ...(maybeJson(command, restStart + next) ?? [arg(command, next, rest.length)])];
+    return [type, ...(maybeJson(command, restStart + next) ?? [arg(command, [next, rest.length])])];
   }
 }
 
@@ -189,19 +194,9 @@ function flagNode(flag: GrammarWord, range: SourceRange): FlagNode {
   };
 }
 
-function node(
-  keyword: string,
-  name: string,
-  flags: FlagNode[],
-  args: ArgNode[],
-  json: boolean,
-  original: string,
-  range: SourceRange,
-  keywordRange: SourceRange,
-  child?: InstructionNode,
-): InstructionNode {
-  const result: InstructionNode = { keyword, name, flags, args, json, heredocs: [], original, comments: [], range, keywordRange };
-  if (child) result.child = child;
+function node(parts: Omit<InstructionNode, "heredocs" | "comments">): InstructionNode {
+  const result: InstructionNode = { ...parts, heredocs: [], comments: [] };
+  if (!parts.child) delete result.child;
   return result;
 }
 

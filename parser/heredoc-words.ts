@@ -187,19 +187,20 @@ class WordScanner {
       }
       const rawEscapes = ch === 0x23 || ch === 0x25;
       if (nullIsUnset && rawEscapes) throw new HeredocLexError(`unsupported modifier (${modifier}) in substitution`);
-      const word = this.stopOn(0x7d, rawEscapes, "syntax error: missing '}'");
+      const word = this.stopOn(0x7d, { rawEscapes, atEnd: "syntax error: missing '}'" });
       return `\${${name}${modifier}${word}}`;
     }
     if (ch === 0x2f) {
       if (this.peek() === 0x2f) this.next();
-      const pattern = this.stopOn(0x2f, true, "syntax error: missing '/' in ${}");
-      const replacement = this.stopOn(0x7d, true, "syntax error: missing '}'");
+      const pattern = this.stopOn(0x2f, { rawEscapes: true, atEnd: "syntax error: missing '/' in ${}" });
+      const replacement = this.stopOn(0x7d, { rawEscapes: true, atEnd: "syntax error: missing '}'" });
       return `\${${name}/${pattern}/${replacement}}`;
     }
     throw new HeredocLexError(`unsupported modifier (${modifier}) in substitution`);
   }
 
-  private stopOn(stop: number, rawEscapes: boolean, atEnd: string): string {
+  private stopOn(stop: number, options: { rawEscapes: boolean; atEnd: string }): string {
+    const { rawEscapes, atEnd } = options;
     try {
       return this.processStopOn(stop, rawEscapes).result;
     } catch (error) {

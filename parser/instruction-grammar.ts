@@ -1,4 +1,5 @@
 import type { IToken, TokenType } from "chevrotain";
+import { TsbuildError } from "../errors.js";
 import { chevrotain } from "./chevrotain-runtime.js";
 
 /**
@@ -378,7 +379,7 @@ function buildGrammar(): InstructionGrammar {
     const result = rule();
     if (parser.errors.length > 0) {
       // Every token sequence is valid for these rules; an error here is a bug.
-      throw new Error(`Instruction grammar failed: ${parser.errors[0].message}`);
+      throw new TsbuildError("INTERNAL", `Cannot parse the instruction line: ${parser.errors[0].message}`);
     }
     return result;
   };

@@ -30,11 +30,13 @@ class LineReader {
   private offset: number;
   private count = 0;
 
-  constructor(
-    private readonly text: string,
-    private readonly fail: (reason: string, line: number) => never,
-    start: number,
-  ) {
+  private readonly text: string;
+  private readonly fail: (reason: string, line: number) => never;
+
+  constructor(text: string, options: { start: number; fail: (reason: string, line: number) => never }) {
+    this.text = text;
+    this.fail = options.fail;
+    const start = options.start;
     this.offset = start;
     // BuildKit measures the first line before dropping the BOM (3 bytes in UTF-8).
     this.firstLineExtra = start > 0 ? 3 : 0;
@@ -93,7 +95,7 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
     );
   };
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const reader = new LineReader(text, (reason, line) => fail(reason, { line }), bom);
+  const reader = new LineReader(text, { start: bom, fail: (reason, line) => fail(reason, { line }) });
   const directives = new DirectiveScanner();
   const directiveNodes: DirectiveNode[] = [];
   const instructions: InstructionNode[] = [];
