@@ -1,4 +1,4 @@
-import { lstat, readFile } from "node:fs/promises";
+import { lstat, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -37,6 +37,17 @@ test("an unknown USER name fails before anything runs", async () => {
     const error = await rejection(() => runScript(sandbox, "true", { user: "carol" }));
     assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
     assert.match((error as Error).message, '"carol"');
+  });
+});
+
+test("a rootfs /etc/passwd symlinked out of the rootfs is not followed to the host", async () => {
+  await withSandbox("runc", async (sandbox) => {
+    // The host-side file sits next to the rootfs; a symlink climbing out would reach it.
+    await writeFile(join(sandbox.dir, "passwd"), "mallory:x:4000:4000::/:/bin/sh\n");
+    await rm(join(sandbox.rootfs, "etc/passwd"));
+    await symlink("../../passwd", join(sandbox.rootfs, "etc/passwd"));
+    const error = await rejection(() => runScript(sandbox, "true", { user: "mallory" }));
+    assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
   });
 });
 
