@@ -6,6 +6,11 @@ import type { CommandEntry } from "./command.js";
  */
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: "info",
+    summary: "Show the root, the snapshotter and the OCI runtimes this host gives tsbuild",
+    load: async () => (await import("./commands/info.js")).infoCommand,
+  },
+  {
     name: "debug parse",
     summary: "Print the parsed Dockerfile (BuildKit's dump format, or JSON with source ranges)",
     load: async () => (await import("./commands/debug-parse.js")).debugParseCommand,

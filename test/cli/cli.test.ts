@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -92,6 +93,22 @@ test("debug expand reports a bad expansion with exit status 2", () => {
   const result = tsbuild(["debug", "expand", "${A:?is required}"]);
   assert.is(result.status, 2);
   assert.match(result.stderr, /A: is required/);
+});
+
+test("info reports the root, the snapshotter and a usable default runtime", () => {
+  const root = mkdtempSync(join(tmpdir(), "tsbuild-info-"));
+  try {
+    const result = tsbuild(["info", "--root", root, "--format", "json"]);
+    assert.is(result.status, 0, result.stderr);
+    const info = JSON.parse(result.stdout);
+    assert.is(info.root, root);
+    assert.ok(["overlayfs", "native"].includes(info.snapshotter.name));
+    const names = info.runtimes.map((r: { name: string }) => r.name);
+    assert.equal(names, ["runc", "crun"]);
+    assert.ok(info.runtimes.some((r: { name: string; usable: boolean }) => r.name === info.defaultRuntime && r.usable));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test.run();
