@@ -53,6 +53,10 @@ export interface ConvertOptions {
   dockerignore?: string[];
   /** Named contexts (`--build-context name=...`) that stand in for stages, images or `--from` names. */
   contexts?: Record<string, NamedContext>;
+  /** `--no-cache`: true for every stage, or the names of the stages to rebuild. */
+  noCache?: boolean | string[];
+  /** `--network`: the network of every RUN that does not choose its own. */
+  network?: "default" | "none" | "host";
 }
 
 const SCRATCH = "scratch";
@@ -78,6 +82,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     metaArgNames: new Set(),
     buildArgs,
     proxyEnv: proxyEnvFromBuildArgs(buildArgs),
+    defaultNetwork: options.network ?? "default",
     hostPlatform: host,
     warnings: [],
     secrets: new Map(),
@@ -90,7 +95,7 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
   applyMetaArgs(ctx, instructions);
   ctx.epoch = sourceDateEpoch(ctx);
 
-  for (const stage of stages) addStage(ctx, stage, contexts);
+  for (const stage of stages) addStage(ctx, stage, options);
   const target = findTarget(ctx, options.target);
   buildStageDependencies(ctx, contexts);
   checkCircularDependencies(ctx);
@@ -165,6 +170,7 @@ function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseN
     cmdSet: false,
     lastUse: new Map(),
     workdirSet: false,
+    ignoreCache: false,
     epoch: ctx.epoch === undefined ? undefined : formatGoTime(ctx.epoch),
   };
 }
@@ -178,7 +184,8 @@ function registerState(ctx: ConvertContext, state: StageState): void {
   if (state.stage?.name) ctx.statesByName.set(state.stage.name.toLowerCase(), state);
 }
 
-function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, NamedContext>): void {
+function addStage(ctx: ConvertContext, stage: Stage, options: ConvertOptions): void {
+  const contexts = options.contexts ?? {};
   const from = stage.from;
   const expanded = expandAt(ctx, from.range, from.image, ctx.globalArgs);
   warnUndeclaredFromArgs(ctx, from.range, expanded.unmatched);
@@ -187,6 +194,7 @@ function addStage(ctx: ConvertContext, stage: Stage, contexts: Record<string, Na
   const state = newState(ctx, { stage, baseName, range: from.range, unregistered: false });
   if (from.platform !== undefined) state.platform = checkPlatform(ctx, from.range, from.platform);
   state.displayName = stage.name ?? `stage-${stage.index}`;
+  state.ignoreCache = options.noCache === true || (Array.isArray(options.noCache) && stage.name !== undefined && options.noCache.includes(stage.name));
   const named = stage.name ? contexts[stage.name] : undefined;
   if (stage.name && ctx.statesByName.has(stage.name)) {
     // BuildKit only lints this; the later stage takes the name.

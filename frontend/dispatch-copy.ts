@@ -181,6 +181,7 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
     location: location(ctx, range),
     inputs,
     definition: { op: "file", actions, link: copy.link },
+    ignoreCache: state.ignoreCache,
   });
   commitHistory(state, history, { layer: true, buildkit: true });
 }

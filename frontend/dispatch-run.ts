@@ -70,7 +70,7 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
   }
   if (run.prependShell) args = withShell(state, args);
 
-  const network = run.network ?? "default";
+  const network = run.network ?? ctx.defaultNetwork;
   if (network !== "default" && network !== "none" && network !== "host") {
     throw fail(`unsupported network mode "${network}"`, "Use --network=default, none or host");
   }
@@ -187,6 +187,7 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
     inputs,
     definition,
     proxyEnv: ctx.proxyEnv,
+    ignoreCache: state.ignoreCache,
   });
   commitHistory(state, `RUN ${runCommandString(args, state)}`, { layer: true, buildkit: true });
 }

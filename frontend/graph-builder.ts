@@ -9,6 +9,7 @@ export interface VertexNode {
   inputs: VertexNode[];
   definition: VertexDefinition;
   proxyEnv: Record<string, string> | undefined;
+  ignoreCache: boolean;
 }
 
 export interface AddVertexOptions {
@@ -18,6 +19,7 @@ export interface AddVertexOptions {
   inputs?: VertexNode[];
   definition: VertexDefinition;
   proxyEnv?: Record<string, string>;
+  ignoreCache?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export class GraphBuilder {
       // Through JSON once, so a definition holds no `undefined` and digests the same after a round trip.
       definition: JSON.parse(JSON.stringify(options.definition)) as VertexDefinition,
       proxyEnv: options.proxyEnv,
+      ignoreCache: options.ignoreCache ?? false,
     };
     this.#nodes.push(node);
     return node;
@@ -93,6 +96,7 @@ export class GraphBuilder {
         }),
         definition: node.definition,
         proxyEnv: node.proxyEnv,
+        ignoreCache: node.ignoreCache,
       };
     });
     return { vertices, output: ids.get(output) ?? "" };

@@ -155,6 +155,8 @@ export interface Vertex {
   definition: VertexDefinition;
   /** Proxy variables for a RUN (`HTTP_PROXY` ...): in its environment, never in its cache key. */
   proxyEnv: Record<string, string> | undefined;
+  /** `--no-cache` (for all stages or this vertex's stage): run it even when a cache key matches. */
+  ignoreCache: boolean;
 }
 
 /** A non-fatal finding of the conversion. */

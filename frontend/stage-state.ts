@@ -76,6 +76,8 @@ export interface StageState {
   lastUse: Map<string, SourceRange>;
   /** A WORKDIR was given in this stage or a stage it is built on. */
   workdirSet: boolean;
+  /** `--no-cache` applies to this stage's RUN, COPY and ADD steps. */
+  ignoreCache: boolean;
   /** SOURCE_DATE_EPOCH as Go writes a time (`2023-01-01T00:00:00Z`), for history and mkdir. */
   epoch: string | undefined;
 }
@@ -94,6 +96,8 @@ export interface ConvertContext {
   /** `--build-arg` values. */
   buildArgs: Record<string, string>;
   proxyEnv: Record<string, string> | undefined;
+  /** The network RUN uses when it gives no --network (`docker build --network`). */
+  defaultNetwork: "default" | "none" | "host";
   hostPlatform: PlatformSpec;
   warnings: BuildWarning[];
   secrets: Map<string, boolean>;

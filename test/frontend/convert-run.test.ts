@@ -168,4 +168,21 @@ test("step names upper-case the keyword and keep quotes and unset variables as w
   assert.is(run.name, "[1/1] RUN echo \"hello world\" '$WHO' ${NOPE:-x} $NOPE");
 });
 
+test("the build's --network is the default of every RUN that does not choose one", async () => {
+  const { graph } = await runOf("FROM scratch\nRUN a\nRUN --network=none b\n", { network: "host" });
+  assert.equal(execs(graph).map((v) => v.definition.network), ["host", "none"]);
+});
+
+test("--no-cache marks the steps of the named stages, outside their definitions", async () => {
+  const text = "FROM scratch AS build\nRUN make\nFROM scratch\nCOPY --from=build /x /x\nRUN test\n";
+  const some = await convert(text, { noCache: ["build"] });
+  assert.equal(
+    some.vertices.filter((v) => v.definition.op !== "source").map((v) => [v.name, v.ignoreCache]),
+    [["[build 1/1] RUN make", true], ["[stage-1 1/2] COPY --from=build /x /x", false], ["[stage-1 2/2] RUN test", false]],
+  );
+  const all = await convert(text, { noCache: true });
+  assert.ok(all.vertices.filter((v) => v.definition.op !== "source").every((v) => v.ignoreCache));
+  assert.not.ok(JSON.stringify(all.vertices.map((v) => v.definition)).includes("ignoreCache"));
+});
+
 test.run();
