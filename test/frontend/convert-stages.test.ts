@@ -48,10 +48,10 @@ test("--target builds that stage and what it needs, and only that", async () => 
   assert.equal(graph.resolver.calls, ["docker.io/library/alpine:3.19"]);
 });
 
-test("an unknown --target is an error that suggests the nearest stage", async () => {
+test("an unknown --target is a usage error that suggests the nearest stage", async () => {
   const error = await rejection(() => convert(MULTI, { target: "tset" }));
-  assert.instance(error, DockerfileSyntaxError);
-  assert.is(error.reason, 'target stage "tset" could not be found');
+  assert.ok(error instanceof TsbuildError && error.code === "USAGE");
+  assert.is(error.message, 'target stage "tset" could not be found');
   assert.is(error.hint, 'Did you mean "test"?');
 });
 
