@@ -66,6 +66,19 @@ test("a typical single-stage Dockerfile gives BuildKit's image config and histor
   assert.is(vertexById(graph, graph.output).name, "[4/4] RUN echo hi");
 });
 
+test("a multi-stage build's image is the target stage's alone; COPY --from history omits --from", async () => {
+  const graph = await convert(
+    "FROM golang:1.22 AS build\nENV CGO_ENABLED=0\nRUN go build -o /out/app\nFROM scratch\nCOPY --from=build --chmod=0755 /out/app /app\nUSER 65534\nENTRYPOINT [\"/app\"]\n",
+  );
+  assert.equal(graph.image, {
+    architecture: "amd64",
+    os: "linux",
+    config: { Env: [PATH], WorkingDir: "/", User: "65534", Entrypoint: ["/app"] },
+    rootfs: { type: "layers", diff_ids: [] },
+    history: [entry("COPY --chmod=0755 /out/app /app # buildkit", false), entry("USER 65534", true), entry('ENTRYPOINT ["/app"]', true)],
+  });
+});
+
 test("FROM scratch starts with the default PATH and WorkingDir / as BuildKit's empty image", async () => {
   const graph = await convert("FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n");
   assert.equal(graph.image.config, { Env: [PATH], WorkingDir: "/", Entrypoint: ["/app"] });
