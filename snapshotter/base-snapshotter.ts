@@ -4,7 +4,8 @@ import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
-import { listMountPoints, performMount, performUnmount } from "./mount-table.js";
+import { isProcessAlive } from "../store/process-identity.js";
+import { listMountPoints, performUnmount } from "./mount-table.js";
 import {
   notFound,
   parentChain,
@@ -16,6 +17,7 @@ import {
 import type {
   ApplyOptions,
   ApplyResult,
+  CleanupResult,
   CommitOptions,
   DiffOptions,
   Mount,
@@ -218,7 +220,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         );
       }
     } catch (error) {
-      await rm(this.dirOf(id), { recursive: true, force: true });
+      await this.#discard(id);
       throw error;
     }
     const info = await this.#record(key, id, "committed", options.parent, options.labels ?? {});
@@ -234,7 +236,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       await mkdir(this.dirOf(id));
       await this.createDirectories(id, kind, ancestors);
     } catch (error) {
-      await rm(this.dirOf(id), { recursive: true, force: true });
+      await this.#discard(id);
       throw error;
     }
     await this.#record(key, id, kind, parent, labels);
@@ -255,12 +257,41 @@ export abstract class BaseSnapshotter implements Snapshotter {
         const record: SnapshotRecord = { id, kind, labels: { ...labels }, created: now, updated: now };
         if (parent !== undefined) record.parent = parent;
         table.snapshots[key] = record;
+        delete table.reserved[String(id)];
         return toInfo(key, record);
       });
     } catch (error) {
-      await rm(this.dirOf(id), { recursive: true, force: true });
+      await this.#discard(id);
       throw error;
     }
+  }
+
+  /** Removes a reserved directory that will not become a snapshot. */
+  async #discard(id: number): Promise<void> {
+    await rm(this.dirOf(id), { recursive: true, force: true });
+    await this.metadata.releaseId(id).catch(() => undefined);
+  }
+
+  async cleanup(): Promise<CleanupResult> {
+    const mounted = await listMountPoints();
+    const names = await readdir(this.snapshotsDir);
+    const orphans = await this.metadata.update((table) => {
+      const inUse = new Set(Object.values(table.snapshots).map((record) => String(record.id)));
+      for (const [id, owner] of Object.entries(table.reserved)) {
+        if (isProcessAlive(owner)) inUse.add(id);
+        else delete table.reserved[id];
+      }
+      for (const target of Object.keys(table.mounts)) if (!mounted.has(target)) delete table.mounts[target];
+      return names.filter((name) => /^\d+$/.test(name) && !inUse.has(name));
+    });
+    for (const name of orphans) {
+      const dir = join(this.snapshotsDir, name);
+      // A process killed while applying may have left its lower view mounted inside.
+      const inside = [...mounted].filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+      for (const point of inside) await performUnmount(point);
+      await rm(dir, { recursive: true, force: true });
+    }
+    return { removed: orphans.map(Number).sort((a, b) => a - b) };
   }
 
   async #chain(key: string): Promise<SnapshotChain> {

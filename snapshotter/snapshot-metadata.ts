@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic-file.js";
 import { withFileLock } from "../store/file-lock.js";
+import { currentProcess, type ProcessIdentity } from "../store/process-identity.js";
 import type { SnapshotInfo, SnapshotKind } from "./types.js";
 
 /** What is stored for one snapshot. */
@@ -23,6 +24,11 @@ export interface SnapshotTable {
   snapshots: Record<string, SnapshotRecord>;
   /** Mount targets this snapshotter mounted, and the snapshot key at each. */
   mounts: Record<string, string>;
+  /**
+   * Directory numbers handed out but not yet recorded as snapshots, with the process filling
+   * each: a directory whose process is gone is an orphan that `cleanup` removes.
+   */
+  reserved: Record<string, ProcessIdentity>;
 }
 
 /**
@@ -46,11 +52,13 @@ export class SnapshotMetadata {
     try {
       text = await readFile(this.#file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, nextId: 1, snapshots: {}, mounts: {} };
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, nextId: 1, snapshots: {}, mounts: {}, reserved: {} };
       throw error;
     }
     try {
-      return JSON.parse(text) as SnapshotTable;
+      const table = JSON.parse(text) as SnapshotTable;
+      table.reserved ??= {};
+      return table;
     } catch (error) {
       throw new TsbuildError("INTERNAL", `Cannot read snapshot metadata "${this.#file}": it is not valid JSON`, { cause: error });
     }
@@ -67,9 +75,20 @@ export class SnapshotMetadata {
     });
   }
 
-  /** Hands out a new directory number. */
+  /** Hands out a new directory number, reserved for this process until recorded or released. */
   async reserveId(): Promise<number> {
-    return this.update((table) => table.nextId++);
+    return this.update((table) => {
+      const id = table.nextId++;
+      table.reserved[String(id)] = currentProcess();
+      return id;
+    });
+  }
+
+  /** Drops the reservation of a directory number that will not become a snapshot. */
+  async releaseId(id: number): Promise<void> {
+    await this.update((table) => {
+      delete table.reserved[String(id)];
+    });
   }
 
   async get(key: string): Promise<SnapshotRecord> {

@@ -73,6 +73,11 @@ export interface ApplyResult {
 
 export type SnapshotterName = "overlayfs" | "native";
 
+export interface CleanupResult {
+  /** Directory numbers of the orphaned snapshot directories removed. */
+  removed: number[];
+}
+
 export interface Snapshotter {
   /** Which implementation this is. */
   readonly name: SnapshotterName;
@@ -100,6 +105,12 @@ export interface Snapshotter {
   mount(key: string, target: string): Promise<void>;
   /** Unmounts what this snapshotter mounted at `target`. */
   unmount(target: string): Promise<void>;
+
+  /**
+   * Removes snapshot directories no snapshot owns (left by a process killed while creating
+   * one) and forgets mount records whose mounts are gone.
+   */
+  cleanup(): Promise<CleanupResult>;
 
   /** Writes the changes of snapshot `key` (against its parent) as an OCI layer. */
   diff(key: string, destination: string | Writable, options?: DiffOptions): Promise<LayerWriteResult>;

@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createReadStream } from "node:fs";
-import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, rmdir, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, link, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -288,6 +290,43 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
       await snapshotter.view("zv", "z");
       const text = await withMounted(snapshotter, "zv", (dir) => readFile(join(dir, "z"), "utf8"));
       assert.is(text, "zstd!".repeat(1000));
+    });
+  });
+
+  test("cleanup removes the directory of a process killed while creating a snapshot, and nothing live", async () => {
+    await withSnapshotter(async (snapshotter, root) => {
+      await commitLayer(snapshotter, "kept", undefined, (dir) => writeFile(join(dir, "a"), "a"));
+      const snapshots = join(root, "snapshots");
+      const moduleUrl = new URL("../../snapshotter/snapshot-metadata.js", import.meta.url).href;
+      const script = `
+        const { SnapshotMetadata } = await import(${JSON.stringify(moduleUrl)});
+        const { mkdirSync, writeFileSync } = await import("node:fs");
+        const id = await new SnapshotMetadata(${JSON.stringify(snapshots)}).reserveId();
+        mkdirSync(${JSON.stringify(snapshots)} + "/" + id + "/fs", { recursive: true });
+        writeFileSync(${JSON.stringify(snapshots)} + "/" + id + "/fs/half", "half");
+        process.stdout.write(id + "\\n");
+        setInterval(() => undefined, 1000);`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let killedId: number;
+      try {
+        const [line] = (await once(child.stdout, "data")) as [Buffer];
+        killedId = Number(line.toString().trim());
+        assert.ok(Number.isInteger(killedId), `the child printed its directory number, not ${JSON.stringify(line.toString())}`);
+      } finally {
+        child.kill("SIGKILL");
+        if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+      }
+      const { SnapshotMetadata } = await import("../../snapshotter/snapshot-metadata.js");
+      const liveId = await new SnapshotMetadata(snapshots).reserveId();
+      await mkdir(join(snapshots, String(liveId)));
+      await mkdir(join(snapshots, "999"));
+      const result = await snapshotter.cleanup();
+      assert.equal(result.removed, [killedId, 999].sort((a, b) => a - b));
+      const left = await readdir(snapshots);
+      assert.ok(left.includes(String(liveId)), "a directory reserved by a live process stays");
+      assert.not.ok(left.includes(String(killedId)));
+      await snapshotter.view("look", "kept");
+      assert.is(await withMounted(snapshotter, "look", (dir) => readFile(join(dir, "a"), "utf8")), "a");
     });
   });
 
