@@ -111,8 +111,9 @@ export class LayerReader {
         if (type === "hardlink" && linkpath === "") {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} is a hard link to the root directory`);
         }
-        // Only regular files carry data; a size on anything else is skipped like tar does.
-        const dataSize = type === "file" ? header.size : type === "hardlink" || type === "symlink" || type === "directory" ? 0 : header.size;
+        // Only regular files carry data: like Go's archive/tar (docker's reader), every other
+        // type is header-only whatever its size field says.
+        const dataSize = type === "file" ? header.size : 0;
         let consumed = false;
         const body = (async function* (): AsyncGenerator<Buffer> {
           consumed = true;
