@@ -88,6 +88,18 @@ test("GNU tar lists the writer's archives, and the reader reads GNU tar's", asyn
     assert.is(listing.length, 3);
     assert.match(listing[1], `sub/${long}`);
     assert.match(listing[2], `hard link to sub/${long}`);
+
+    // GNU tar restores the capability from our SCHILY.xattr record.
+    const capped = join(dir, "capped.tar");
+    const capability = Buffer.from("0100000200200000000000000000000000000000", "hex");
+    await writeLayer(
+      [{ path: "ping", type: "file", mode: 0o755, uid: 0, gid: 0, mtime: 1, size: 4, sourcePath: join(tree, "hard"), xattrs: new Map([["security.capability", capability]]) }],
+      capped,
+      { compression: "none" },
+    );
+    await mkdir(join(dir, "out"));
+    execFileSync("tar", ["--xattrs", "--xattrs-include=*", "-C", join(dir, "out"), "-xpf", capped]);
+    assert.match(execFileSync("getcap", [join(dir, "out", "ping")], { encoding: "utf8" }), "cap_net_raw=ep");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
