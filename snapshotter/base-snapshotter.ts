@@ -6,6 +6,7 @@ import type { Digest } from "../oci/digest.js";
 import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
 import { isProcessAlive } from "../store/process-identity.js";
 import { listMountPoints, performUnmount } from "./mount-table.js";
+import { withSystemErrors } from "./system-errors.js";
 import {
   notFound,
   parentChain,
@@ -84,13 +85,17 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async prepare(key: string, parent?: string, options: PrepareOptions = {}): Promise<Mount[]> {
-    await this.#create(key, "active", parent, options.labels ?? {});
-    return this.mounts(key);
+    return withSystemErrors(`Cannot prepare snapshot "${key}"`, async () => {
+      await this.#create(key, "active", parent, options.labels ?? {});
+      return this.mounts(key);
+    });
   }
 
   async view(key: string, parent: string, options: PrepareOptions = {}): Promise<Mount[]> {
-    await this.#create(key, "view", parent, options.labels ?? {});
-    return this.mounts(key);
+    return withSystemErrors(`Cannot create view "${key}"`, async () => {
+      await this.#create(key, "view", parent, options.labels ?? {});
+      return this.mounts(key);
+    });
   }
 
   async mounts(key: string): Promise<Mount[]> {
@@ -104,45 +109,49 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async commit(name: string, key: string, options: CommitOptions = {}): Promise<SnapshotInfo> {
-    const mounted = await listMountPoints();
-    return this.metadata.update((table) => {
-      const record = table.snapshots[key];
-      if (record === undefined) throw notFound(key);
-      if (record.kind !== "active") {
-        throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
-      }
-      if (table.snapshots[name] !== undefined) throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
-      const at = mountedAt(table, key, mounted);
-      if (at !== undefined) {
-        throw new TsbuildError("IN_USE", `Cannot commit snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
-      }
-      const now = new Date().toISOString();
-      const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
-      delete table.snapshots[key];
-      table.snapshots[name] = committed;
-      return toInfo(name, committed);
+    return withSystemErrors(`Cannot commit snapshot "${key}"`, async () => {
+      const mounted = await listMountPoints();
+      return this.metadata.update((table) => {
+        const record = table.snapshots[key];
+        if (record === undefined) throw notFound(key);
+        if (record.kind !== "active") {
+          throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
+        }
+        if (table.snapshots[name] !== undefined) throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
+        const at = mountedAt(table, key, mounted);
+        if (at !== undefined) {
+          throw new TsbuildError("IN_USE", `Cannot commit snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+        }
+        const now = new Date().toISOString();
+        const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
+        delete table.snapshots[key];
+        table.snapshots[name] = committed;
+        return toInfo(name, committed);
+      });
     });
   }
 
   async remove(key: string): Promise<void> {
-    const mounted = await listMountPoints();
-    const id = await this.metadata.update((table) => {
-      const record = table.snapshots[key];
-      if (record === undefined) throw notFound(key);
-      const child = Object.keys(table.snapshots).find((other) => table.snapshots[other].parent === key);
-      if (child !== undefined) {
-        throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": snapshot "${child}" is based on it`, {
-          hint: "Remove the snapshots based on it first",
-        });
-      }
-      const at = mountedAt(table, key, mounted);
-      if (at !== undefined) {
-        throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
-      }
-      delete table.snapshots[key];
-      return record.id;
+    return withSystemErrors(`Cannot remove snapshot "${key}"`, async () => {
+      const mounted = await listMountPoints();
+      const id = await this.metadata.update((table) => {
+        const record = table.snapshots[key];
+        if (record === undefined) throw notFound(key);
+        const child = Object.keys(table.snapshots).find((other) => table.snapshots[other].parent === key);
+        if (child !== undefined) {
+          throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": snapshot "${child}" is based on it`, {
+            hint: "Remove the snapshots based on it first",
+          });
+        }
+        const at = mountedAt(table, key, mounted);
+        if (at !== undefined) {
+          throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+        }
+        delete table.snapshots[key];
+        return record.id;
+      });
+      await rm(this.dirOf(id), { recursive: true, force: true });
     });
-    await rm(this.dirOf(id), { recursive: true, force: true });
   }
 
   async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
@@ -151,80 +160,90 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async usage(key: string): Promise<SnapshotUsage> {
-    const record = await this.metadata.get(key);
-    const seen = new Set<bigint>();
-    const total: SnapshotUsage = { size: 0, inodes: 0 };
-    const visit = async (path: string): Promise<void> => {
-      const stat = await lstat(path, { bigint: true }).catch(() => undefined);
-      if (stat === undefined || seen.has(stat.ino)) return;
-      seen.add(stat.ino);
-      total.inodes++;
-      total.size += Number(stat.blocks) * 512;
-      if (stat.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
-    };
-    // Only the snapshot's own directory counts; views own nothing.
-    if (record.kind !== "view") await visit(this.fsOf(record.id));
-    return total;
+    return withSystemErrors(`Cannot measure snapshot "${key}"`, async () => {
+      const record = await this.metadata.get(key);
+      const seen = new Set<bigint>();
+      const total: SnapshotUsage = { size: 0, inodes: 0 };
+      const visit = async (path: string): Promise<void> => {
+        const stat = await lstat(path, { bigint: true }).catch(() => undefined);
+        if (stat === undefined || seen.has(stat.ino)) return;
+        seen.add(stat.ino);
+        total.inodes++;
+        total.size += Number(stat.blocks) * 512;
+        if (stat.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+      };
+      // Only the snapshot's own directory counts; views own nothing.
+      if (record.kind !== "view") await visit(this.fsOf(record.id));
+      return total;
+    });
   }
 
   async mount(key: string, target: string): Promise<void> {
-    const chain = await this.#chain(key);
-    if (chain.record.kind === "committed") {
-      throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
-        hint: "Prepare an active snapshot or a view on top of it",
-      });
-    }
-    const absolute = resolve(target);
-    await this.mountChain(chain, absolute);
-    try {
-      await this.metadata.update((table) => {
-        table.mounts[absolute] = key;
-      });
-    } catch (error) {
-      await performUnmount(absolute).catch(() => undefined);
-      throw error;
-    }
+    return withSystemErrors(`Cannot mount snapshot "${key}" at "${target}"`, async () => {
+      const chain = await this.#chain(key);
+      if (chain.record.kind === "committed") {
+        throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
+          hint: "Prepare an active snapshot or a view on top of it",
+        });
+      }
+      const absolute = resolve(target);
+      await this.mountChain(chain, absolute);
+      try {
+        await this.metadata.update((table) => {
+          table.mounts[absolute] = key;
+        });
+      } catch (error) {
+        await performUnmount(absolute).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   async unmount(target: string): Promise<void> {
-    const absolute = resolve(target);
-    await performUnmount(absolute);
-    await this.metadata.update((table) => {
-      delete table.mounts[absolute];
+    return withSystemErrors(`Cannot unmount "${target}"`, async () => {
+      const absolute = resolve(target);
+      await performUnmount(absolute);
+      await this.metadata.update((table) => {
+        delete table.mounts[absolute];
+      });
     });
   }
 
   async diff(key: string, destination: string | Writable, options: DiffOptions = {}): Promise<LayerWriteResult> {
-    const chain = await this.#chain(key);
-    if (chain.record.kind === "view") throw new TsbuildError("CONFLICT", `Cannot diff snapshot "${key}": it is a view and has no changes`);
-    return writeLayer(this.changesOf(chain), destination, {
-      compression: options.compression,
-      sourceDateEpoch: options.sourceDateEpoch,
+    return withSystemErrors(`Cannot diff snapshot "${key}"`, async () => {
+      const chain = await this.#chain(key);
+      if (chain.record.kind === "view") throw new TsbuildError("CONFLICT", `Cannot diff snapshot "${key}": it is a view and has no changes`);
+      return writeLayer(this.changesOf(chain), destination, {
+        compression: options.compression,
+        sourceDateEpoch: options.sourceDateEpoch,
+      });
     });
   }
 
   async apply(key: string, layer: Readable, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const before = await this.metadata.read();
-    checkNew(before, key, options.parent);
-    const ancestors = options.parent === undefined ? [] : [{ key: options.parent, record: before.snapshots[options.parent] }, ...parentChain(before, options.parent)];
-    const id = await this.metadata.reserveId();
-    let result: { diffId: Digest; compression: ApplyResult["compression"] };
-    try {
-      await mkdir(this.dirOf(id));
-      result = await this.applyInto(id, ancestors, layer);
-      if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
-        throw new TsbuildError(
-          "DIGEST_MISMATCH",
-          `Cannot apply layer as "${key}": its uncompressed content is "${result.diffId}", not "${options.expectedDiffId}"`,
-          { hint: "The layer blob does not belong to this image; pull it again" },
-        );
+    return withSystemErrors(`Cannot apply layer as snapshot "${key}"`, async () => {
+      const before = await this.metadata.read();
+      checkNew(before, key, options.parent);
+      const ancestors = options.parent === undefined ? [] : [{ key: options.parent, record: before.snapshots[options.parent] }, ...parentChain(before, options.parent)];
+      const id = await this.metadata.reserveId();
+      let result: { diffId: Digest; compression: ApplyResult["compression"] };
+      try {
+        await mkdir(this.dirOf(id));
+        result = await this.applyInto(id, ancestors, layer);
+        if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
+          throw new TsbuildError(
+            "DIGEST_MISMATCH",
+            `Cannot apply layer as "${key}": its uncompressed content is "${result.diffId}", not "${options.expectedDiffId}"`,
+            { hint: "The layer blob does not belong to this image; pull it again" },
+          );
+        }
+      } catch (error) {
+        await this.#discard(id);
+        throw error;
       }
-    } catch (error) {
-      await this.#discard(id);
-      throw error;
-    }
-    const info = await this.#record(key, id, "committed", options.parent, options.labels ?? {});
-    return { info, diffId: result.diffId, compression: result.compression };
+      const info = await this.#record(key, id, "committed", options.parent, options.labels ?? {});
+      return { info, diffId: result.diffId, compression: result.compression };
+    });
   }
 
   async #create(key: string, kind: "active" | "view", parent: string | undefined, labels: Record<string, string>): Promise<void> {
@@ -273,25 +292,27 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async cleanup(): Promise<CleanupResult> {
-    const mounted = await listMountPoints();
-    const names = await readdir(this.snapshotsDir);
-    const orphans = await this.metadata.update((table) => {
-      const inUse = new Set(Object.values(table.snapshots).map((record) => String(record.id)));
-      for (const [id, owner] of Object.entries(table.reserved)) {
-        if (isProcessAlive(owner)) inUse.add(id);
-        else delete table.reserved[id];
+    return withSystemErrors("Cannot clean up snapshots", async () => {
+      const mounted = await listMountPoints();
+      const names = await readdir(this.snapshotsDir);
+      const orphans = await this.metadata.update((table) => {
+        const inUse = new Set(Object.values(table.snapshots).map((record) => String(record.id)));
+        for (const [id, owner] of Object.entries(table.reserved)) {
+          if (isProcessAlive(owner)) inUse.add(id);
+          else delete table.reserved[id];
+        }
+        for (const target of Object.keys(table.mounts)) if (!mounted.has(target)) delete table.mounts[target];
+        return names.filter((name) => /^\d+$/.test(name) && !inUse.has(name));
+      });
+      for (const name of orphans) {
+        const dir = join(this.snapshotsDir, name);
+        // A process killed while applying may have left its lower view mounted inside.
+        const inside = [...mounted].filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+        for (const point of inside) await performUnmount(point);
+        await rm(dir, { recursive: true, force: true });
       }
-      for (const target of Object.keys(table.mounts)) if (!mounted.has(target)) delete table.mounts[target];
-      return names.filter((name) => /^\d+$/.test(name) && !inUse.has(name));
+      return { removed: orphans.map(Number).sort((a, b) => a - b) };
     });
-    for (const name of orphans) {
-      const dir = join(this.snapshotsDir, name);
-      // A process killed while applying may have left its lower view mounted inside.
-      const inside = [...mounted].filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-      for (const point of inside) await performUnmount(point);
-      await rm(dir, { recursive: true, force: true });
-    }
-    return { removed: orphans.map(Number).sort((a, b) => a - b) };
   }
 
   async #chain(key: string): Promise<SnapshotChain> {
