@@ -1,0 +1,54 @@
+import type { Digest } from "../oci/digest.js";
+import type { ContainerConfig } from "../oci/image-types.js";
+import { familiarName, familiarString, parseReference } from "../oci/reference.js";
+import { imageSize } from "./image-size.js";
+import { readLayerSizes } from "./layer-sizes.js";
+import { resolveImage } from "./resolve-image.js";
+import type { Worker } from "./worker.js";
+
+/** docker's `image inspect` object, with the fields tsbuild knows. */
+export interface ImageInspect {
+  Id: Digest;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig | null;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  Size: number;
+  RootFS: { Type: string; Layers: Digest[] };
+  Metadata: { LastTagTime: string };
+}
+
+// Go's zero time, which docker prints for times it does not know.
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** docker's `inspect` of one image: ids, names, config and layers as docker's JSON names them. */
+export async function inspectImage(worker: Worker, reference: string): Promise<ImageInspect> {
+  const image = await resolveImage(worker.store, reference);
+  const { config, summary } = image;
+  const repositories = [...new Set(summary.names.map((name) => familiarName(parseReference(name))))];
+  const inspect: ImageInspect = {
+    Id: image.configDigest,
+    RepoTags: summary.names.map((name) => familiarString(parseReference(name))),
+    RepoDigests: repositories.map((repository) => `${repository}@${summary.digest}`),
+    Parent: "",
+    Comment: (config as { comment?: string }).comment ?? "",
+    Created: config.created ?? ZERO_TIME,
+    DockerVersion: (config as { docker_version?: string }).docker_version ?? "",
+    Author: config.author ?? "",
+    Config: config.config ?? null,
+    Architecture: config.architecture,
+    Os: config.os,
+    Size: imageSize(image, await readLayerSizes(worker.store)),
+    RootFS: { Type: config.rootfs.type, Layers: config.rootfs.diff_ids },
+    Metadata: { LastTagTime: summary.names.length > 0 && summary.storedAt !== undefined ? summary.storedAt : ZERO_TIME },
+  };
+  if (config.variant !== undefined) inspect.Variant = config.variant;
+  return inspect;
+}

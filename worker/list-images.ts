@@ -1,0 +1,49 @@
+import type { Digest } from "../oci/digest.js";
+import { familiarName, parseReference } from "../oci/reference.js";
+import { imageSize } from "./image-size.js";
+import { readLayerSizes } from "./layer-sizes.js";
+import { resolveImage } from "./resolve-image.js";
+import type { Worker } from "./worker.js";
+
+export interface ListImagesOptions {
+  /** docker's `-a`. tsbuild keeps no intermediate images, so it lists the same. */
+  all?: boolean;
+}
+
+/** One row of `images`: one name of an image, or `<none>` for a dangling one. */
+export interface ImageListEntry {
+  /** Image id (config digest). */
+  id: Digest;
+  /** 12 hex digits. */
+  shortId: string;
+  manifestDigest: Digest;
+  /** As docker shows it (`busybox`, `user/app`), or `<none>`. */
+  repository: string;
+  /** The tag, or `<none>`. */
+  tag: string;
+  /** From the image config, when it says (ISO 8601). */
+  created?: string;
+  /** Bytes of the unpacked layers (uncompressed where known, else compressed). */
+  size: number;
+}
+
+/** docker's `images`: a row per name, newest images first. */
+export async function listImages(worker: Worker, _options: ListImagesOptions = {}): Promise<ImageListEntry[]> {
+  const known = await readLayerSizes(worker.store);
+  const rows: ImageListEntry[] = [];
+  for (const summary of await worker.store.images.list()) {
+    let size = summary.size;
+    try {
+      size = imageSize(await resolveImage(worker.store, summary.digest), known);
+    } catch {
+      // An index without this platform's manifest: show what its blobs take.
+    }
+    const base = { id: summary.id, shortId: summary.shortId, manifestDigest: summary.digest, size, ...(summary.created === undefined ? {} : { created: summary.created }) };
+    if (summary.names.length === 0) rows.push({ ...base, repository: "<none>", tag: "<none>" });
+    for (const name of summary.names) {
+      const reference = parseReference(name);
+      rows.push({ ...base, repository: familiarName(reference), tag: reference.tag ?? "<none>" });
+    }
+  }
+  return rows;
+}

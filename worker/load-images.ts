@@ -1,0 +1,130 @@
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { TsbuildError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
+import { readImageArchive, type ArchiveImageContents } from "../oci/archive-reader.js";
+import { createDescriptor, createImageManifest, serializeJson, type Descriptor } from "../oci/image-types.js";
+import { DOCKER_MEDIA_TYPES, OCI_MEDIA_TYPES } from "../oci/media-types.js";
+import { familiarString, parseReference, withDefaultTag } from "../oci/reference.js";
+import { removeCreated, unpackLayers } from "./unpack-image.js";
+import { checkImageName } from "./write-image.js";
+import type { Worker } from "./worker.js";
+
+export interface LoadImagesOptions {
+  /** Also unpack every image into snapshots (checking that its layers are safe). Default true. */
+  unpack?: boolean;
+  /** Names the archive in errors; default the path, or "stream". */
+  label?: string;
+  /** Where the archive is extracted while it loads; default the OS temp dir. */
+  tempDir?: string;
+  signal?: AbortSignal;
+}
+
+/** One image that was loaded. */
+export interface LoadedImage {
+  /** The image id (config digest). */
+  id: Digest;
+  manifestDigest: Digest;
+  /** Names as docker shows them (`busybox:latest`); empty for an image loaded nameless. */
+  names: string[];
+}
+
+export interface LoadImagesResult {
+  images: LoadedImage[];
+}
+
+/**
+ * docker's `load`: reads a docker-archive or an OCI archive (oci/archive-reader.ts checks
+ * every blob), unpacks each image's layers (where unsafe layers are refused, before anything
+ * reaches the content store), then stores the blobs and names the images. A docker-archive
+ * image without a manifest gets an OCI manifest over its blobs as they are (gzip stays gzip).
+ * On failure the snapshots made are removed and no image is recorded.
+ */
+export async function loadImages(worker: Worker, source: string | Readable, options: LoadImagesOptions = {}): Promise<LoadImagesResult> {
+  const unpack = options.unpack ?? true;
+  const store = worker.store;
+  const archive = await readImageArchive(source, {
+    // An unpack checks each layer against its diff id anyway; do not decompress twice.
+    verifyDiffIDs: !unpack,
+    ...(options.tempDir === undefined ? {} : { tempDir: options.tempDir }),
+    ...(options.label === undefined ? {} : { label: options.label }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  const label = options.label ?? (typeof source === "string" ? source : "stream");
+  const lease = await store.refs.acquireLease();
+  const created: string[] = [];
+  try {
+    const plans = archive.images.map((image) => ({ image, names: namesOf(image, label) }));
+    if (unpack) {
+      for (const { image } of plans) {
+        const layers = image.layers.map((layer) => ({ diffId: layer.diffID, open: () => layer.open() }));
+        created.push(...(await unpackLayers(worker, layers, { lease, ...(options.signal === undefined ? {} : { signal: options.signal }) })).created);
+      }
+    }
+    const loaded: LoadedImage[] = [];
+    for (const { image, names } of plans) {
+      for (const layer of image.layers) {
+        await store.content.write(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
+      }
+      await store.content.write(image.config.bytes, { digest: image.config.digest });
+      const manifestDigest = await writeManifest(worker, image);
+      for (const name of names) await store.images.tag(name, manifestDigest);
+      if (names.length === 0) await store.images.keep(manifestDigest);
+      loaded.push({ id: image.config.digest, manifestDigest, names: names.map((name) => familiarString(parseReference(name))) });
+    }
+    return { images: loaded };
+  } catch (error) {
+    if (created.length > 0) await removeCreated(await worker.snapshotter(), created);
+    throw error;
+  } finally {
+    await lease.release().catch(() => undefined);
+    await archive.dispose();
+  }
+}
+
+/** Stores the archive's manifest as it is, or writes an OCI one over the stored blobs. */
+async function writeManifest(worker: Worker, image: ArchiveImageContents): Promise<Digest> {
+  if (image.manifest !== undefined) {
+    await worker.store.content.write(image.manifest.bytes, { digest: image.manifest.digest });
+    return image.manifest.digest;
+  }
+  const config: Descriptor = { mediaType: OCI_MEDIA_TYPES.config, digest: image.config.digest, size: image.config.bytes.byteLength };
+  const layers: Descriptor[] = image.layers.map((layer) => ({ mediaType: ociLayerType(layer.mediaType), digest: layer.digest, size: layer.size }));
+  const bytes = serializeJson(createImageManifest(config, layers));
+  const descriptor = createDescriptor(OCI_MEDIA_TYPES.manifest, bytes);
+  await worker.store.content.write(bytes, { digest: descriptor.digest, size: descriptor.size });
+  return descriptor.digest;
+}
+
+function ociLayerType(mediaType: string): string {
+  return mediaType === DOCKER_MEDIA_TYPES.layerGzip ? OCI_MEDIA_TYPES.layerGzip : mediaType;
+}
+
+/**
+ * The full names to give an image: docker's RepoTags, containerd's name annotations, or a
+ * `ref.name` that is a whole `name:tag` (skopeo writes what it was given after the archive
+ * path; a bare tag such as `latest` names no repository and is left out).
+ */
+function namesOf(image: ArchiveImageContents, label: string): string[] {
+  const names = new Set<string>();
+  const add = (text: string): void => {
+    try {
+      names.add(checkImageName(text));
+    } catch (error) {
+      throw new TsbuildError("INVALID_ARCHIVE", `Invalid image archive "${label}": image name "${text}" is not a valid reference`, { cause: error });
+    }
+  };
+  for (const name of image.names) add(name);
+  if (image.names.length === 0) {
+    for (const refName of image.refNames) {
+      if (!/[:/]/.test(refName)) continue;
+      try {
+        const reference = parseReference(refName);
+        if (reference.digest === undefined) names.add(checkImageName(familiarString(withDefaultTag(reference))));
+      } catch {
+        // Not a reference: a tag only some tools understand; the image stays nameless.
+      }
+    }
+  }
+  return [...names];
+}

@@ -1,0 +1,71 @@
+import { TsbuildError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
+import {
+  parseImageConfig,
+  parseImageManifest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from "../oci/image-types.js";
+import { isManifestMediaType } from "../oci/media-types.js";
+import type { ImageSummary } from "../store/image-store.js";
+import type { Store } from "../store/store.js";
+
+/** An image of the store with its manifest and config read and parsed. */
+export interface ResolvedImage {
+  summary: ImageSummary;
+  /** The image manifest's digest (for a multi-platform image, the chosen platform's). */
+  manifestDigest: Digest;
+  manifestBytes: Buffer;
+  manifest: ImageManifest;
+  /** The image id. */
+  configDigest: Digest;
+  configBytes: Buffer;
+  config: ImageConfig;
+}
+
+export interface ResolveImageOptions {
+  /** For a multi-platform image: the platform to pick. Default: this host's. */
+  platform?: Platform;
+}
+
+// Node's process.arch names, as Go (and so OCI) names them.
+const GO_ARCH: Record<string, string> = { x64: "amd64", ia32: "386", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+
+/** This host's platform in OCI terms (`linux`/`amd64`). */
+export function hostPlatform(): Platform {
+  return { os: "linux", architecture: GO_ARCH[process.arch] ?? process.arch };
+}
+
+/**
+ * Finds an image by name, id, id prefix or digest and reads its manifest and config; for
+ * an index, the manifest of the wanted platform that the store holds.
+ */
+export async function resolveImage(store: Store, text: string, options: ResolveImageOptions = {}): Promise<ResolvedImage> {
+  const summary = await store.images.get(text);
+  let manifestDigest = summary.digest;
+  let parsed = await store.images.readManifest(manifestDigest);
+  if (parsed.kind === "index") {
+    const wanted = options.platform ?? hostPlatform();
+    const candidates: Descriptor[] = [];
+    for (const entry of parsed.index.manifests) {
+      if (isManifestMediaType(entry.mediaType) && (await store.content.has(entry.digest))) candidates.push(entry);
+    }
+    const chosen =
+      candidates.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ??
+      (options.platform === undefined && candidates.length === 1 ? candidates[0] : undefined);
+    if (chosen === undefined) {
+      throw new TsbuildError("NOT_FOUND", `Image "${text}" has no manifest for platform "${wanted.os}/${wanted.architecture}" in the store`);
+    }
+    manifestDigest = chosen.digest;
+    parsed = await store.images.readManifest(manifestDigest);
+  }
+  if (parsed.kind !== "manifest") throw new TsbuildError("INVALID_ARCHIVE", `Image "${text}" is an index of indexes`);
+  const manifestBytes = await store.content.read(manifestDigest);
+  const manifest = parseImageManifest(manifestBytes, `manifest "${manifestDigest}"`);
+  const configDigest = manifest.config.digest;
+  const configBytes = await store.content.read(configDigest);
+  const config = parseImageConfig(configBytes, `image config "${configDigest}"`);
+  return { summary, manifestDigest, manifestBytes, manifest, configDigest, configBytes, config };
+}

@@ -1,0 +1,78 @@
+import type { Writable } from "node:stream";
+import type { ArchiveFormat } from "../oci/archive-format.js";
+import { writeImageArchive, type ArchiveImage } from "../oci/archive-writer.js";
+import type { Digest } from "../oci/digest.js";
+import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { resolveImage } from "./resolve-image.js";
+import type { Worker } from "./worker.js";
+
+export interface SaveImagesOptions {
+  /** `docker` (default, as `docker save`) or `oci`. */
+  format?: ArchiveFormat;
+  /** Member mtimes in seconds (SOURCE_DATE_EPOCH); default 0. */
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+}
+
+export interface SaveImagesResult {
+  /** Each image saved, with the names it carries in the archive. */
+  images: Array<{ id: Digest; manifestDigest: Digest; names: string[] }>;
+}
+
+/**
+ * docker's `save`: writes images to a docker-archive (default) or an OCI archive, to a path
+ * (replaced only once complete) or a stream. An image named by name carries that name; one
+ * named by id carries none, as docker does. Layers go out as the store holds them.
+ */
+export async function saveImages(
+  worker: Worker,
+  references: readonly string[],
+  target: string | Writable,
+  options: SaveImagesOptions = {},
+): Promise<SaveImagesResult> {
+  const byManifest = new Map<Digest, { image: ArchiveImage; id: Digest; names: string[] }>();
+  for (const reference of references) {
+    const resolved = await resolveImage(worker.store, reference);
+    const name = nameIn(reference, resolved.summary.names);
+    const entry = byManifest.get(resolved.manifestDigest) ?? {
+      id: resolved.configDigest,
+      names: [] as string[],
+      image: {
+        names: [],
+        config: resolved.configBytes,
+        manifest: resolved.manifestBytes,
+        layers: resolved.manifest.layers.map((layer) => ({
+          digest: layer.digest,
+          mediaType: layer.mediaType,
+          size: layer.size,
+          open: () => worker.store.content.openStream(layer.digest),
+        })),
+      },
+    };
+    if (name !== undefined && !entry.names.includes(name)) entry.names.push(name);
+    byManifest.set(resolved.manifestDigest, entry);
+  }
+  const entries = [...byManifest.entries()];
+  await writeImageArchive(
+    target,
+    entries.map(([, entry]) => ({ ...entry.image, names: entry.names })),
+    {
+      format: options.format ?? "docker",
+      ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    },
+  );
+  return { images: entries.map(([manifestDigest, entry]) => ({ id: entry.id, manifestDigest, names: entry.names })) };
+}
+
+/** The full name `text` stands for when it is one of `names` (not an id or digest). */
+function nameIn(text: string, names: readonly string[]): string | undefined {
+  try {
+    const reference = parseReference(text);
+    if (reference.digest !== undefined) return undefined;
+    const name = formatReference(withDefaultTag(reference));
+    return names.includes(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
