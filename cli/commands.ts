@@ -20,6 +20,61 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Expand a word as a Dockerfile instruction would ($VAR, ${VAR:-x}, quotes)",
     load: async () => (await import("./commands/debug-expand.js")).debugExpandCommand,
   },
+  {
+    name: "import",
+    summary: "Create an image from a root file system tar",
+    load: async () => (await import("./commands/import.js")).importCommand,
+  },
+  {
+    name: "load",
+    summary: "Load images from a docker-archive or OCI archive",
+    load: async () => (await import("./commands/load.js")).loadCommand,
+  },
+  {
+    name: "save",
+    summary: "Save images to a docker-archive or OCI archive",
+    load: async () => (await import("./commands/save.js")).saveCommand,
+  },
+  {
+    name: "images",
+    summary: "List images",
+    load: async () => (await import("./commands/images.js")).imagesCommand,
+  },
+  {
+    name: "tag",
+    summary: "Give an image another name",
+    load: async () => (await import("./commands/tag.js")).tagCommand,
+  },
+  {
+    name: "rmi",
+    summary: "Remove images",
+    load: async () => (await import("./commands/rmi.js")).rmiCommand,
+  },
+  {
+    name: "inspect",
+    summary: "Show images as docker's JSON",
+    load: async () => (await import("./commands/inspect.js")).inspectCommand,
+  },
+  {
+    name: "history",
+    summary: "Show the history of an image",
+    load: async () => (await import("./commands/history.js")).historyCommand,
+  },
+  {
+    name: "prune",
+    summary: "Remove dangling images and unused build cache",
+    load: async () => (await import("./commands/prune.js")).pruneCommand,
+  },
+  {
+    name: "system df",
+    summary: "Show disk usage of images, containers and build cache",
+    load: async () => (await import("./commands/system-df.js")).systemDfCommand,
+  },
+  {
+    name: "fsck",
+    summary: "Verify every blob, image record and snapshot of the store",
+    load: async () => (await import("./commands/fsck.js")).fsckCommand,
+  },
 ];
 
 /** Finds the longest command name that `argv` starts with (`debug parse` before `debug`). */

@@ -1,0 +1,28 @@
+import { TsbuildError } from "../../errors.js";
+import type { SnapshotterName } from "../../snapshotter/types.js";
+import { openWorker, type Worker } from "../../worker/worker.js";
+import type { CommandContext, OptionSpec } from "../command.js";
+
+/** The `--root` flag every image command takes. */
+export const ROOT_OPTION: OptionSpec = {
+  name: "root",
+  type: "string",
+  valueName: "DIR",
+  description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)",
+};
+
+/**
+ * Opens the worker for a command: `--root`, else $TSBUILD_ROOT ...; $TSBUILD_SNAPSHOTTER
+ * (overlayfs or native) skips the overlayfs probe.
+ */
+export async function openCommandWorker(context: CommandContext): Promise<Worker> {
+  const snapshotter = context.env.TSBUILD_SNAPSHOTTER;
+  if (snapshotter !== undefined && snapshotter !== "" && snapshotter !== "overlayfs" && snapshotter !== "native") {
+    throw new TsbuildError("USAGE", `Unknown snapshotter "${snapshotter}" in TSBUILD_SNAPSHOTTER`, { hint: "Use overlayfs or native" });
+  }
+  return openWorker({
+    env: context.env,
+    ...(typeof context.options.root === "string" ? { root: context.options.root } : {}),
+    ...(snapshotter === "overlayfs" || snapshotter === "native" ? { snapshotter: snapshotter as SnapshotterName } : {}),
+  });
+}
