@@ -1,0 +1,40 @@
+import { execFileSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { openWorker, type Worker } from "../../worker/worker.js";
+import { importRootfs } from "../../worker/import-rootfs.js";
+import { makeBusyboxRootfs } from "../helpers/busybox-rootfs.js";
+import { cleanupRoot, makeRoot } from "../snapshotter/tree-fixtures.js";
+
+/** Helpers shared by the worker tests: temp roots with a worker, busybox images, shell steps. */
+
+/** Runs `fn` with a fresh temp directory holding a worker root at `<dir>/root`; unmounts and removes it afterwards. */
+export async function withWorker<T>(fn: (worker: Worker, dir: string) => Promise<T>): Promise<T> {
+  const dir = await makeRoot();
+  try {
+    const worker = await openWorker({ root: join(dir, "root"), snapshotter: "overlayfs" });
+    return await fn(worker, dir);
+  } finally {
+    await cleanupRoot(dir);
+  }
+}
+
+/** A busybox rootfs under `<dir>/rootfs` packed as `<dir>/rootfs.tar` (numeric owners). */
+export async function busyboxTar(dir: string): Promise<string> {
+  const rootfs = join(dir, "rootfs");
+  await mkdir(rootfs, { recursive: true });
+  await makeBusyboxRootfs(rootfs);
+  const tar = join(dir, "rootfs.tar");
+  execFileSync("tar", ["--numeric-owner", "-C", rootfs, "-cf", tar, "."]);
+  return tar;
+}
+
+/** Imports a busybox rootfs as `name`. */
+export async function importBusybox(worker: Worker, dir: string, name: string): Promise<Awaited<ReturnType<typeof importRootfs>>> {
+  return importRootfs(worker, await busyboxTar(dir), { name });
+}
+
+/** Runs a shell script with /bin/sh in `cwd`; throws with its stderr when it fails. */
+export function sh(script: string, cwd: string): string {
+  return execFileSync("/bin/sh", ["-ec", script], { cwd, encoding: "utf8" });
+}
