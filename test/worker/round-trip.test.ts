@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { lstatSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -9,7 +10,7 @@ import { saveImages } from "../../worker/save-images.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker, type Worker } from "../../worker/worker.js";
 import { describeTree, mountsUnder } from "../snapshotter/tree-fixtures.js";
-import { importBusybox, sh, withWorker } from "./worker-fixture.js";
+import { importBusybox, shIn, withWorker } from "./worker-fixture.js";
 
 const hasSetcap = (() => {
   try {
@@ -21,7 +22,7 @@ const hasSetcap = (() => {
 })();
 
 /** Prepares a snapshot on `image`'s top layer, mounts it, runs `script` in it and returns the tree, unmounted. */
-async function change(worker: Worker, dir: string, options: { image: string; key: string; script: string }): Promise<string[]> {
+async function change(worker: Worker, dir: string, options: { image: string; key: string; script: string; host?: (rootfs: string) => void }): Promise<string[]> {
   const snapshotter = await worker.snapshotter();
   const { top } = await unpackImage(worker, options.image);
   await snapshotter.prepare(options.key, top);
@@ -29,7 +30,8 @@ async function change(worker: Worker, dir: string, options: { image: string; key
   await mkdir(target);
   await snapshotter.mount(options.key, target);
   try {
-    sh(options.script, target);
+    shIn(target, options.script);
+    options.host?.(target);
     return await describeTree(target);
   } finally {
     await snapshotter.unmount(target);
@@ -53,10 +55,14 @@ async function unpackedTree(worker: Worker, dir: string, name: string): Promise<
   }
 }
 
-const capability = hasSetcap
-  ? "cp /bin/busybox data/ping && setcap cap_net_raw+ep data/ping"
-  : // A version 2 capability value granting cap_net_raw (bit 13) permitted and effective.
-    "cp /bin/busybox data/ping && setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 data/ping";
+/** Gives the regular file data/ping of `rootfs` cap_net_raw, with the host's setcap (or setfattr). */
+function addCapability(rootfs: string): void {
+  const file = join(rootfs, "data/ping");
+  if (!lstatSync(file).isFile()) throw new Error(`${file} is not a regular file`);
+  if (hasSetcap) execFileSync("setcap", ["cap_net_raw+ep", file]);
+  // A version 2 capability value granting cap_net_raw (bit 13) permitted and effective.
+  else execFileSync("setfattr", ["-n", "security.capability", "-v", "0x0100000200200000000000000000000000000000", file]);
+}
 
 const FIRST_CHANGES = `
   rm etc/group
@@ -65,20 +71,20 @@ const FIRST_CHANGES = `
   ln -s ../bin/busybox data/rel-link && ln -s /etc/passwd data/abs-link
   echo suid > data/suid && chown 0:0 data/suid && chmod 4755 data/suid
   echo alice > data/alice && chown 1000:1000 data/alice && chmod 0640 data/alice
-  ${capability}
+  cp /bin/busybox data/ping
 `;
 
 const SECOND_CHANGES = `
   rm -rf data/sub && mkdir data/sub && echo new > data/sub/fresh
   rm data/h1 && ln data/h2 data/h3
-  rm bin/ls && echo replaced > usr/bin/env
+  rm bin/ls && rm usr/bin/env && echo replaced > usr/bin/env
   chmod 0700 data/keep && chown 1001:50 data/keep/file
 `;
 
 test("an image with deletions, recreated directories, hard links, symlinks, setuid and capabilities survives save and load into a fresh root", async () => {
   await withWorker(async (worker, dir) => {
     await importBusybox(worker, dir, "rt/base:1");
-    await change(worker, dir, { image: "rt/base:1", key: "c1", script: FIRST_CHANGES });
+    await change(worker, dir, { image: "rt/base:1", key: "c1", script: FIRST_CHANGES, host: addCapability });
     await commitImage(worker, { parentImage: "rt/base:1", activeSnapshotKey: "c1", history: { createdBy: "first changes" }, name: "rt/app:1" });
     const expected = await change(worker, dir, { image: "rt/app:1", key: "c2", script: SECOND_CHANGES });
     const committed = await commitImage(worker, {

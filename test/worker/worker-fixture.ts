@@ -34,7 +34,11 @@ export async function importBusybox(worker: Worker, dir: string, name: string): 
   return importRootfs(worker, await busyboxTar(dir), { name });
 }
 
-/** Runs a shell script with /bin/sh in `cwd`; throws with its stderr when it fails. */
-export function sh(script: string, cwd: string): string {
-  return execFileSync("/bin/sh", ["-ec", script], { cwd, encoding: "utf8" });
+/**
+ * Runs a shell script with the rootfs' own /bin/sh chrooted into `rootfs`, from its `/`, so
+ * that absolute symlinks of the image (`/usr/bin/env -> /bin/busybox`) resolve inside it and
+ * never reach the host's files. Throws with its stderr when it fails.
+ */
+export function shIn(rootfs: string, script: string): string {
+  return execFileSync("chroot", [rootfs, "/bin/sh", "-ec", `cd /\n${script}`], { encoding: "utf8" });
 }
