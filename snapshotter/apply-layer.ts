@@ -80,7 +80,8 @@ class LayerApplier {
   readonly #deleted = new Set<string>();
   readonly #whiteouts = new Set<string>();
   readonly #nodes = new Map<string, PendingNode>();
-  readonly #xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
+  /** Capabilities to set once every owner is final (chown clears them), by path. */
+  readonly #xattrs = new Map<string, Array<{ name: string; value: Buffer }>>();
   readonly #dirTimes = new Map<string, number>();
   readonly #lowerStats = new Map<string, Stats | null>();
   /** Directories known to exist in the target, reached without symlinks (saves lstat calls). */
@@ -109,7 +110,7 @@ class LayerApplier {
 
   async finish(): Promise<void> {
     await this.#flushNodes();
-    const items = [...this.#xattrs];
+    const items = [...this.#xattrs].flatMap(([rel, list]) => list.map((item) => ({ path: this.#abs(rel), ...item })));
     for (const dir of this.#opaque) items.push({ path: this.#abs(dir), name: OVERLAY_OPAQUE_XATTR, value: Buffer.from("y") });
     await writeXattrs(items);
     // Deepest first, so that setting a child's time never changes its parent's afterwards.
@@ -170,9 +171,8 @@ class LayerApplier {
     // chmod after chown: chown clears the setuid and setgid bits.
     if (entry.type !== "symlink") await chmod(abs, entry.mode);
     if (entry.type !== "symlink") {
-      for (const [name, value] of entry.xattrs) {
-        if (name === "security.capability") this.#xattrs.push({ path: abs, name, value });
-      }
+      const kept = [...entry.xattrs].filter(([name]) => name === "security.capability").map(([name, value]) => ({ name, value }));
+      if (kept.length > 0) this.#xattrs.set(rel, kept);
     }
     if (entry.type === "directory") this.#dirTimes.set(rel, entry.mtime);
     else await lutimes(abs, entry.mtime, entry.mtime);
@@ -303,10 +303,16 @@ class LayerApplier {
     return result;
   }
 
-  /** Removes a path of the target (recursively) and forgets the directories it held. */
+  /** Removes a path of the target (recursively) and forgets what was pending below it. */
   async #remove(rel: string): Promise<void> {
     await rm(this.#abs(rel), { recursive: true, force: true });
-    for (const dir of this.#knownDirs) if (dir === rel || dir.startsWith(`${rel}/`)) this.#knownDirs.delete(dir);
+    const under = (path: string) => path === rel || path.startsWith(`${rel}/`);
+    for (const dir of this.#knownDirs) if (under(dir)) this.#knownDirs.delete(dir);
+    for (const dir of this.#opaque) if (under(dir)) this.#opaque.delete(dir);
+    for (const path of this.#xattrs.keys()) if (under(path)) this.#xattrs.delete(path);
+    for (const path of this.#dirTimes.keys()) if (under(path)) this.#dirTimes.delete(path);
+    for (const path of this.#nodes.keys()) if (under(path)) this.#nodes.delete(path);
+    for (const path of this.#whiteouts) if (under(path)) this.#whiteouts.delete(path);
   }
 
   async #copyUpDir(rel: string, stat: Stats): Promise<void> {

@@ -94,6 +94,22 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
     assert.equal(tree, ["d file:10", "f dir", "f/inside file:1"]);
   });
 
+  test("an entry replaced later in the same layer leaves no pending capability, time or opaque mark behind", async () => {
+    const capability = new Map([["security.capability", Buffer.from("0100000200200000000000000000000000000000", "hex")]]);
+    const tree = await treeAfter([
+      lower,
+      [
+        { path: "c", body: "cap", xattrs: capability },
+        { path: "c", type: "symlink", linkpath: "f" },
+        { path: "d/" },
+        { path: "d/.wh..wh..opq" },
+        { path: "d/inner/" },
+        { path: "d", body: "now a file" },
+      ],
+    ]);
+    assert.equal(tree, ["c link->f", "d file:10", "f file:1"]);
+  });
+
   test("a layer whose content is not the expected diffID is removed with DIGEST_MISMATCH", async () => {
     const root = await makeRoot();
     try {
