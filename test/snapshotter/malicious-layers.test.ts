@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,6 +116,14 @@ const cases: Case[] = [
       return whole.subarray(0, Math.floor(whole.length / 2));
     },
     message: /gzip data is corrupt or truncated|ends in the middle/,
+  },
+  {
+    name: "a truncated zstd stream",
+    layer: () => {
+      const whole = execFileSync("zstd", ["-q", "-c"], { input: tarOf([{ path: "a", body: "a".repeat(300_000) }, { path: "b", body: "b" }]) });
+      return whole.subarray(0, Math.floor(whole.length / 2));
+    },
+    message: /zstd data is corrupt or truncated|ends in the middle/,
   },
   {
     name: "garbage",
