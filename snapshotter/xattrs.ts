@@ -1,3 +1,4 @@
+import { TsbuildError } from "../errors.js";
 import { runCommand } from "./run-command.js";
 
 /**
@@ -22,7 +23,7 @@ export async function readTreeXattrs(dir: string, names: string[]): Promise<Xatt
   const { stdout } = await runCommand("getfattr", ["-R", "-P", "-h", "-d", "-m", pattern, "-e", "hex", "--absolute-names", dir], {
     // getfattr reports 1 when some file had no readable attributes; its output is still whole.
     okStatuses: [0, 1],
-  });
+  }).catch(explainMissing);
   const table: XattrTable = new Map();
   let current: Map<string, Buffer> | undefined;
   for (const line of stdout.toString("latin1").split("\n")) {
@@ -45,7 +46,17 @@ export async function writeXattrs(items: Array<{ path: string; name: string; val
   for (const item of items) {
     lines.push(`# file: ${escapeName(item.path)}`, `${item.name}=0x${item.value.toString("hex")}`, "");
   }
-  await runCommand("setfattr", ["-h", "--restore=-"], { input: Buffer.from(lines.join("\n"), "latin1") });
+  await runCommand("setfattr", ["-h", "--restore=-"], { input: Buffer.from(lines.join("\n"), "latin1") }).catch(explainMissing);
+}
+
+function explainMissing(error: unknown): never {
+  if (error instanceof TsbuildError && error.message.includes("program not found")) {
+    throw new TsbuildError("SYSTEM", `${error.message}: layers keep file capabilities through the attr tools`, {
+      cause: error,
+      hint: "Install the attr package (apt-get install attr)",
+    });
+  }
+  throw error;
 }
 
 /** getfattr writes file names byte by byte, escaping backslash and unprintable bytes as `\ooo`. */
