@@ -96,6 +96,7 @@ export async function unpackLayers(worker: Worker, layers: UnpackLayer[], option
           labels: { [DIFF_ID_LABEL]: layer.diffId },
         });
       } catch (error) {
+        counted.stream.destroy(); // close the blob when apply stopped before its end
         // Another process may have unpacked the same layer meanwhile.
         if (isTsbuildError(error, "CONFLICT") && (await isCommitted(snapshotter, key))) continue;
         throw error;
