@@ -1,0 +1,184 @@
+import { constants } from "node:fs";
+import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { TsbuildError } from "../errors.js";
+import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { resolveRootfsUser } from "../executor/rootfs-user.js";
+import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../frontend/graph.js";
+import { applyChmod } from "./apply-chmod.js";
+import { collectCopySources, type SourceEntry, type SourceMatch } from "./copy-sources.js";
+
+/** Where a copy action reads: the build context, or a mounted snapshot. */
+export type CopySource = { kind: "context"; path: string; ignore: readonly string[] } | { kind: "rootfs"; path: string };
+
+export interface ApplyFileActionsOptions {
+  /** By input index; input 0 is the tree being changed and has no entry. */
+  sources: ReadonlyArray<CopySource | undefined>;
+  /** Matches collected earlier (for the cache key), by action index, reused as they are. */
+  collected?: ReadonlyMap<number, SourceMatch[]>;
+  signal?: AbortSignal;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Applies a file op's actions (COPY/ADD, WORKDIR's mkdir, heredoc files) to `root`, a
+ * mounted snapshot, in order. Every destination path is resolved inside `root` as the
+ * container would see it, so a symlink in the image can never send a write to the host.
+ */
+export async function applyFileActions(root: string, actions: readonly FileAction[], options: ApplyFileActionsOptions): Promise<void> {
+  const writer = new TreeWriter(root);
+  for (const [index, action] of actions.entries()) {
+    if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "The build was cancelled");
+    if (action.action === "copy") await copy(writer, action, options.sources[action.source], options.collected?.get(index));
+    else if (action.action === "mkdir") await makeDirectory(writer, action);
+    else await makeFile(writer, action);
+  }
+}
+
+async function copy(writer: TreeWriter, action: CopyAction, source: CopySource | undefined, collected: SourceMatch[] | undefined): Promise<void> {
+  if (source === undefined) throw new TsbuildError("INTERNAL", `Cannot copy "${action.src}": input ${action.source} has no files`);
+  const matches =
+    collected ??
+    (await collectCopySources(source.path, action, source.kind === "context" ? { kind: "context", ignore: source.ignore } : { kind: "rootfs" }));
+  const owner = action.chown === undefined ? undefined : await writer.resolveOwner(action.chown);
+  const dest = posix.normalize(`/${action.dest}`);
+  const destIsDir = action.dest.endsWith("/") || matches.length > 1 || (await writer.isDirectory(dest));
+  const fromContext = source.kind === "context";
+  const write = (entry: SourceEntry, path: string) =>
+    writer.write(path, entry, {
+      owner: owner ?? (fromContext ? { uid: 0, gid: 0 } : { uid: entry.stat.uid, gid: entry.stat.gid }),
+      mode: action.chmod === undefined ? entry.stat.mode & 0o7777 : applyChmod(action.chmod, entry.stat.mode, { isDirectory: entry.stat.isDirectory() }),
+    });
+
+  for (const match of matches) {
+    const top = match.entries[0];
+    const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
+    const base = contentsOnly ? dest : destIsDir ? posix.join(dest, match.name) : dest;
+    if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
+    for (const entry of match.entries) {
+      if (entry.rel === "" && contentsOnly) {
+        // The directory itself is not copied, but its metadata lands on the destination.
+        await write(entry, base);
+        continue;
+      }
+      await write(entry, entry.rel === "" ? base : posix.join(base, entry.rel));
+    }
+  }
+}
+
+async function makeDirectory(writer: TreeWriter, action: MkdirAction): Promise<void> {
+  const owner = action.chown === undefined ? undefined : await writer.resolveOwner(action.chown);
+  const path = posix.normalize(`/${action.path}`);
+  if (action.makeParents) await writer.makeParents(posix.dirname(path), owner);
+  const host = await writer.hostPath(path);
+  const existing = await lstat(host).catch(() => undefined);
+  if (existing?.isDirectory()) return;
+  if (existing !== undefined) throw new TsbuildError("CONFLICT", `Cannot create directory "${path}": a file of that name exists`);
+  await mkdir(host, { mode: action.mode });
+  await chmod(host, action.mode);
+  if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
+  if (action.createdTime !== undefined) {
+    const time = new Date(action.createdTime);
+    await lutimes(host, time, time);
+  }
+  writer.remember(path, host);
+}
+
+async function makeFile(writer: TreeWriter, action: MkfileAction): Promise<void> {
+  const path = posix.normalize(`/${action.path}`);
+  await writer.makeParents(posix.dirname(path), undefined);
+  const host = await writer.hostPath(path);
+  await removeExisting(host, false);
+  await writeFile(host, action.data, { mode: action.mode });
+  await chmod(host, action.mode);
+}
+
+/** Writes into a root, remembering the directories it resolved so deep trees cost one lstat a level. */
+class TreeWriter {
+  readonly #root: string;
+  readonly #dirs = new Map<string, string>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async resolveOwner(spec: string): Promise<Owner> {
+    const user = await resolveRootfsUser(this.#root, spec);
+    return { uid: user.uid, gid: user.gid };
+  }
+
+  remember(path: string, host: string): void {
+    this.#dirs.set(path, host);
+  }
+
+  /** The host path of container path `path`: its parent resolved inside the root, its last component as is. */
+  async hostPath(path: string): Promise<string> {
+    if (path === "/") return this.#root;
+    const parent = posix.dirname(path);
+    const parentHost = this.#dirs.get(parent) ?? (await resolveInRoot(this.#root, parent));
+    return join(parentHost, posix.basename(path));
+  }
+
+  async isDirectory(path: string): Promise<boolean> {
+    const stat = await lstat(await resolveInRoot(this.#root, path)).catch(() => undefined);
+    return stat?.isDirectory() ?? false;
+  }
+
+  /** mkdir -p inside the root; directories it creates get `owner` (COPY --chown's rule). */
+  async makeParents(path: string, owner: Owner | undefined): Promise<void> {
+    let current = "/";
+    for (const part of path.split("/").filter((p) => p !== "")) {
+      current = posix.join(current, part);
+      if (this.#dirs.has(current)) continue;
+      const host = await resolveInRoot(this.#root, current);
+      const stat = await lstat(host).catch(() => undefined);
+      if (stat === undefined) {
+        await mkdir(host, { mode: 0o755 });
+        if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
+      } else if (!stat.isDirectory()) {
+        throw new TsbuildError("CONFLICT", `Cannot copy to "${path}": "${current}" is not a directory`);
+      }
+      this.#dirs.set(current, host);
+    }
+  }
+
+  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
+    const host = await this.hostPath(path);
+    const { stat } = entry;
+    if (stat.isDirectory()) {
+      const existing = await lstat(host).catch(() => undefined);
+      if (!existing?.isDirectory()) {
+        if (existing !== undefined) await removeExisting(host, false);
+        await mkdir(host, { mode: 0o700 });
+      }
+      this.#dirs.set(path, host);
+    } else if (stat.isSymbolicLink()) {
+      await removeExisting(host, true);
+      await symlink(entry.linkTarget!, host);
+    } else if (stat.isFile()) {
+      await removeExisting(host, true);
+      await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
+    } else {
+      return; // Sockets, fifos and devices are not copied, as BuildKit's copy skips them.
+    }
+    await lchown(host, meta.owner.uid, meta.owner.gid);
+    if (!stat.isSymbolicLink()) await chmod(host, meta.mode);
+    await lutimes(host, stat.atime, stat.mtime);
+  }
+}
+
+/** Makes room for a new entry; a directory in the way goes only when `directories` says so. */
+async function removeExisting(host: string, directories: boolean): Promise<void> {
+  const existing = await lstat(host).catch(() => undefined);
+  if (existing === undefined) return;
+  if (existing.isDirectory()) {
+    if (!directories) throw new TsbuildError("CONFLICT", `Cannot replace directory "${host}" with a file`);
+    await rm(host, { recursive: true, force: true });
+  } else {
+    await unlink(host);
+  }
+}

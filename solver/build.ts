@@ -1,0 +1,158 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { TsbuildError } from "../errors.js";
+import type { SecretSource } from "../executor/types.js";
+import { convertDockerfile } from "../frontend/convert-dockerfile.js";
+import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
+import type { BuildWarning } from "../frontend/graph.js";
+import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
+import type { Digest } from "../oci/digest.js";
+import type { ImageConfig } from "../oci/image-types.js";
+import { parseDockerfile } from "../parser/parse-dockerfile.js";
+import { hostPlatform } from "../worker/resolve-image.js";
+import { CacheIndex } from "./cache-index.js";
+import { exportImage } from "./export-image.js";
+import { openBuildWorker } from "./open-build-worker.js";
+import { solveGraph, type StepReport } from "./solve-graph.js";
+import type { ProgressListener, Worker } from "./types.js";
+
+export interface BuildOptions {
+  /** The build context directory. */
+  context: string;
+  /** The Dockerfile's path; default `<context>/Dockerfile`. */
+  dockerfile?: string;
+  /** `-t`: names for the image; none leaves it dangling. */
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  /** `--no-cache`: every stage, or the named ones. */
+  noCache?: boolean | string[];
+  network?: "default" | "none" | "host";
+  labels?: Record<string, string>;
+  /** `--secret`: where each secret id's bytes come from. */
+  secrets?: Record<string, SecretSource>;
+  /** Named contexts (`--build-context name=DIR`). */
+  contexts?: Record<string, string>;
+  /** The tsbuild root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root). Ignored when `worker` is given. */
+  root?: string;
+  /** A worker to build with (tests, embedders); default: one over `root`. */
+  worker?: Worker;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Steps running at once; default the core count. */
+  concurrency?: number;
+  /** Write the image id here (`--iidfile`). */
+  iidfile?: string;
+  /** Write buildx's metadata JSON here (`--metadata-file`). */
+  metadataFile?: string;
+  /** The environment `root` is resolved in. Default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface BuildResult {
+  /** The image id: its config's digest. */
+  imageId: Digest;
+  manifestDigest: Digest;
+  /** The full names it was tagged with. */
+  names: string[];
+  config: ImageConfig;
+  /** Every step, in the order it was reported, with its cache status and duration. */
+  steps: StepReport[];
+  warnings: BuildWarning[];
+  durationMs: number;
+}
+
+/**
+ * Builds a Dockerfile into an image in the store, as `docker build` would: parse, convert to
+ * a graph, solve it against the build cache, export the image and tag it.
+ *
+ * @example
+ * const result = await build({ context: ".", tags: ["app:1.0"], onProgress: (e) => console.log(e.type) });
+ * console.log(result.imageId, result.steps.filter((s) => s.status === "cached").length);
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const started = performance.now();
+  const context = resolve(options.context);
+  const dockerfile = resolve(options.dockerfile ?? join(context, "Dockerfile"));
+  const text = await readFile(dockerfile, "utf8").catch((error: NodeJS.ErrnoException) => {
+    const reason = error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "it is a directory" : error.message;
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot read Dockerfile "${dockerfile}": ${reason}`, { cause: error });
+  });
+  const file = basename(dockerfile);
+  const ast = parseDockerfile(text, { file });
+  const instructions = parseInstructions(ast);
+  const dockerignore = await readDockerignore(dockerfile, context);
+
+  const opened = options.worker === undefined ? await openBuildWorker({ ...(options.root === undefined ? {} : { root: options.root }), ...(options.env === undefined ? {} : { env: options.env }) }) : undefined;
+  const worker = options.worker ?? opened!.worker;
+  try {
+    const platform = hostPlatform();
+    const graph = await convertDockerfile(instructions, {
+      resolver: worker.images,
+      file,
+      escapeToken: ast.escapeToken,
+      platform: { os: platform.os, architecture: platform.architecture },
+      ...(options.buildArgs === undefined ? {} : { buildArgs: options.buildArgs }),
+      ...(options.target === undefined ? {} : { target: options.target }),
+      ...(options.labels === undefined ? {} : { labels: options.labels }),
+      ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
+      ...(options.network === undefined ? {} : { network: options.network }),
+      dockerignore,
+    });
+    for (const warning of graph.warnings) {
+      options.onProgress?.({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
+    }
+    const cache = new CacheIndex(worker.store, worker.snapshotter);
+    const lease = await worker.store.refs.acquireLease();
+    try {
+      const solved = await solveGraph(graph, {
+        worker,
+        cache,
+        lease,
+        contexts: { ...(options.contexts ?? {}), context },
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      });
+      const exported = await exportImage(graph, {
+        worker,
+        cache,
+        keys: solved.keys,
+        ...(options.tags === undefined ? {} : { names: options.tags }),
+        ...(graph.epoch === undefined ? {} : { epoch: graph.epoch }),
+      });
+      if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
+      if (options.metadataFile !== undefined) {
+        const metadata = {
+          "containerimage.config.digest": exported.imageId,
+          "containerimage.digest": exported.manifestDigest,
+          ...(exported.names.length > 0 ? { "image.name": exported.names.join(",") } : {}),
+        };
+        await writeFile(options.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
+      }
+      return {
+        imageId: exported.imageId,
+        manifestDigest: exported.manifestDigest,
+        names: exported.names,
+        config: exported.config,
+        steps: solved.steps,
+        warnings: graph.warnings,
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+  } finally {
+    await opened?.close();
+  }
+}
+
+/** `<Dockerfile>.dockerignore` or the context's `.dockerignore`, first found, as patterns. */
+async function readDockerignore(dockerfile: string, context: string): Promise<string[]> {
+  for (const path of dockerignorePaths({ dockerfile, context })) {
+    const text = await readFile(path, "utf8").catch(() => undefined);
+    if (text !== undefined) return parseDockerignore(text);
+  }
+  return [];
+}

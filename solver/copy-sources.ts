@@ -1,0 +1,199 @@
+import { createHash } from "node:crypto";
+import { createReadStream, type Stats } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { TsbuildError } from "../errors.js";
+import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { DockerignoreMatcher } from "../frontend/dockerignore.js";
+import type { CopyAction } from "../frontend/graph.js";
+import { resolveInContext } from "./resolve-in-context.js";
+
+/** One file, directory or symlink a COPY reads. */
+export interface SourceEntry {
+  hostPath: string;
+  /** Relative to its match (`""` for the match itself), `/`-separated. */
+  rel: string;
+  /** lstat, except for a match followed through a symlink. */
+  stat: Stats;
+  linkTarget?: string;
+}
+
+/** One path the COPY's source pattern matched, with everything below it. */
+export interface SourceMatch {
+  /** The base name the match is copied under. */
+  name: string;
+  entries: SourceEntry[];
+}
+
+export interface CollectOptions {
+  /** `context`: symlinks out are errors and ignore patterns apply; `rootfs`: a snapshot, `/` is its root. */
+  kind: "context" | "rootfs";
+  /** `.dockerignore` patterns of the context (relative to its root). */
+  ignore?: readonly string[];
+}
+
+const GLOB_META = /[*?[\\]/;
+
+/**
+ * The files a copy action reads from `root`, in a stable order: its source (a path or a
+ * wildcard pattern, as Go's filepath.Match reads it) resolved inside the root without
+ * leaving it, each directory walked, ignored paths and `--exclude` patterns left out.
+ */
+export async function collectCopySources(root: string, action: CopyAction, options: CollectOptions): Promise<SourceMatch[]> {
+  const ignore = options.ignore && options.ignore.length > 0 ? new DockerignoreMatcher(options.ignore) : undefined;
+  const exclude = action.excludePatterns.length > 0 ? new DockerignoreMatcher(action.excludePatterns) : undefined;
+  const resolveIn = (path: string, followFinal: boolean) =>
+    options.kind === "context" ? resolveInContext(root, path, { followFinal }) : resolveRootfs(root, path, followFinal);
+
+  const src = posix.normalize(`/${action.src}`);
+  const paths = action.allowWildcard && GLOB_META.test(src) ? await expandPattern(src, resolveIn, ignore) : [src];
+  if (paths.length === 0 && !action.allowEmptyWildcard) {
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${action.src}": no source files were specified`);
+  }
+  const matches: SourceMatch[] = [];
+  for (const path of paths) {
+    if (ignore?.isExcluded(path) && !(path === "/")) {
+      if (paths.length === 1) throw notFound(action.src, options.kind, true);
+      continue;
+    }
+    const hostPath = await resolveIn(path, action.followSymlinks);
+    const stat = await lstat(hostPath).catch(() => undefined);
+    if (stat === undefined) throw notFound(action.src, options.kind, false);
+    const entries: SourceEntry[] = [];
+    const top: SourceEntry = { hostPath, rel: "", stat };
+    if (stat.isSymbolicLink()) top.linkTarget = await readlink(hostPath);
+    entries.push(top);
+    if (stat.isDirectory()) await walk(hostPath, "", path, entries, { ignore, exclude });
+    matches.push({ name: posix.basename(path) || "/", entries });
+  }
+  return matches;
+}
+
+/**
+ * A digest of exactly what `matches` would copy from a context: names, types, modes, link
+ * targets and contents. No times, and no owners: a context's files land owned by root.
+ */
+export async function checksumSources(matches: readonly SourceMatch[]): Promise<string> {
+  const hash = createHash("sha256");
+  for (const match of matches) {
+    hash.update(`match ${match.name}\n`);
+    for (const entry of match.entries) {
+      const { stat } = entry;
+      const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
+      let content = "";
+      if (stat.isFile()) content = await fileDigest(entry.hostPath, stat);
+      else if (entry.linkTarget !== undefined) content = entry.linkTarget;
+      hash.update(`${JSON.stringify(entry.rel)} ${type} ${(stat.mode & 0o7777).toString(8)} ${content}\n`);
+    }
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
+
+// Contents are remembered by path, size, mtime and inode for the life of the process, so
+// a build that reads a file twice (a COPY and a bind mount) hashes it once.
+const digestMemo = new Map<string, string>();
+
+async function fileDigest(path: string, stat: Stats): Promise<string> {
+  const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ino}\0${stat.dev}`;
+  const known = digestMemo.get(memoKey);
+  if (known !== undefined) return known;
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const digest = hash.digest("hex");
+  digestMemo.set(memoKey, digest);
+  return digest;
+}
+
+async function walk(
+  dir: string,
+  rel: string,
+  containerPath: string,
+  entries: SourceEntry[],
+  filters: { ignore: DockerignoreMatcher | undefined; exclude: DockerignoreMatcher | undefined },
+): Promise<void> {
+  const names = (await readdir(dir)).sort();
+  for (const name of names) {
+    const childRel = rel === "" ? name : `${rel}/${name}`;
+    const childPath = posix.join(containerPath, name);
+    const hostPath = join(dir, name);
+    const stat = await lstat(hostPath);
+    const ignored = filters.ignore?.isExcluded(childPath) || filters.exclude?.isExcluded(childRel);
+    if (ignored) {
+      // An excluded directory may still hold a re-included path (`!dir/keep`).
+      const mayInclude = (filters.ignore?.mayIncludeBelow(childPath) ?? false) || (filters.exclude?.mayIncludeBelow(childRel) ?? false);
+      if (stat.isDirectory() && mayInclude) await walk(hostPath, childRel, childPath, entries, filters);
+      continue;
+    }
+    const entry: SourceEntry = { hostPath, rel: childRel, stat };
+    if (stat.isSymbolicLink()) entry.linkTarget = await readlink(hostPath);
+    entries.push(entry);
+    if (stat.isDirectory()) await walk(hostPath, childRel, childPath, entries, filters);
+  }
+}
+
+/** Expands a wildcard path component by component (Go's filepath.Glob), sorted. */
+async function expandPattern(
+  pattern: string,
+  resolveIn: (path: string, followFinal: boolean) => Promise<string>,
+  ignore: DockerignoreMatcher | undefined,
+): Promise<string[]> {
+  let current = ["/"];
+  for (const part of pattern.split("/").filter((p) => p !== "")) {
+    const next: string[] = [];
+    for (const dir of current) {
+      if (!GLOB_META.test(part)) {
+        next.push(posix.join(dir, part.replace(/\\(.)/g, "$1")));
+        continue;
+      }
+      const hostDir = await resolveIn(dir, true);
+      const names = await readdir(hostDir).catch(() => [] as string[]);
+      const matcher = compileGlob(part);
+      for (const name of names.sort()) {
+        const path = posix.join(dir, name);
+        if (matcher(name) && !ignore?.isExcluded(path)) next.push(path);
+      }
+    }
+    current = next;
+  }
+  const existing: string[] = [];
+  for (const path of current) {
+    if (await lstat(await resolveIn(path, false)).catch(() => undefined)) existing.push(path);
+  }
+  return existing;
+}
+
+/** Go's path.Match for one component: `*`, `?`, `[a-z]`, `[^x]`, `\` escapes. */
+export function compileGlob(pattern: string): (name: string) => boolean {
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "*") source += "[^/]*";
+    else if (ch === "?") source += "[^/]";
+    else if (ch === "\\" && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]);
+    else if (ch === "[") {
+      const end = pattern.indexOf("]", i + 2);
+      if (end === -1) throw new TsbuildError("DOCKERFILE_SYNTAX", `Cannot match "${pattern}": syntax error in pattern`);
+      let body = pattern.slice(i + 1, end);
+      if (body.startsWith("^") || body.startsWith("!")) body = `^${body.slice(1)}`;
+      source += `[${body.replace(/\\/g, "\\\\")}]`;
+      i = end;
+    } else source += escapeRegExp(ch);
+  }
+  const regex = new RegExp(`^${source}$`, "s");
+  return (name) => regex.test(name);
+}
+
+function escapeRegExp(ch: string): string {
+  return /[.*+?^${}()|[\]\\/]/.test(ch) ? `\\${ch}` : ch;
+}
+
+async function resolveRootfs(root: string, path: string, followFinal: boolean): Promise<string> {
+  if (followFinal || path === "/") return resolveInRoot(root, path);
+  const parent = await resolveInRoot(root, posix.dirname(path));
+  return join(parent, posix.basename(path));
+}
+
+function notFound(src: string, kind: CollectOptions["kind"], ignored: boolean): TsbuildError {
+  const where = kind === "context" ? "the build context" : "the source stage";
+  return new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${src}": no such file or directory in ${where}${ignored ? " (it is excluded by .dockerignore)" : ""}`);
+}

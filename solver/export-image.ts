@@ -1,0 +1,132 @@
+import { PassThrough } from "node:stream";
+import { TsbuildError } from "../errors.js";
+import type { BuildGraph, Vertex } from "../frontend/graph.js";
+import type { Digest } from "../oci/digest.js";
+import type { Descriptor, HistoryEntry, ImageConfig } from "../oci/image-types.js";
+import { recordLayerSize } from "../worker/layer-sizes.js";
+import { writeImage } from "../worker/write-image.js";
+import type { CacheIndex } from "./cache-index.js";
+import { rootInputOf } from "./root-input.js";
+import type { LayerRecord, Worker } from "./types.js";
+
+export interface ExportImageOptions {
+  worker: Worker;
+  cache: CacheIndex;
+  /** Cache keys of the solved vertices. */
+  keys: ReadonlyMap<string, Digest>;
+  /** Names to tag the image with (`-t`); none leaves it dangling. */
+  names?: readonly string[];
+  /** SOURCE_DATE_EPOCH: created times and layer mtimes are clamped to it. */
+  epoch?: number;
+  now?: Date;
+}
+
+export interface ExportedImage {
+  /** The config digest. */
+  imageId: Digest;
+  manifestDigest: Digest;
+  /** Full names, as the store recorded them. */
+  names: string[];
+  config: ImageConfig;
+  layers: Descriptor[];
+}
+
+function formatTime(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** A tar of no entries: two zero blocks. A step that changed nothing diffs to this. */
+const EMPTY_TAR_SIZE = 1024;
+
+/**
+ * Writes the image of a solved graph: the base image's layers, then one layer per step of
+ * the output's chain (diffed from its snapshot the first time, then taken from the cache
+ * record), the config from the graph with rootfs.diff_ids and history dates, a manifest,
+ * and a tag per name. A step that changed nothing adds no layer and its history entry is
+ * marked empty_layer, as BuildKit does.
+ */
+export async function exportImage(graph: BuildGraph, options: ExportImageOptions): Promise<ExportedImage> {
+  const { worker, cache } = options;
+  const vertices = new Map(graph.vertices.map((vertex) => [vertex.id, vertex]));
+  const chain: Vertex[] = [];
+  let vertex = vertices.get(graph.output);
+  while (vertex !== undefined && (vertex.definition.op === "exec" || vertex.definition.op === "file")) {
+    chain.unshift(vertex);
+    const root = rootInputOf(vertex.definition);
+    vertex = vertices.get(vertex.inputs[root]);
+  }
+  const layers: Descriptor[] = [];
+  const diffIds: Digest[] = [];
+  if (vertex?.definition.op === "source" && vertex.definition.kind === "image") {
+    const base = await worker.images.describe(vertex.definition.ref);
+    layers.push(...base.layers);
+    diffIds.push(...base.config.rootfs.diff_ids);
+  } else if (vertex !== undefined && !(vertex.definition.op === "source" && vertex.definition.kind === "scratch")) {
+    throw new TsbuildError("USAGE", `Cannot export "${vertex.name}" as an image: it is not a file system`);
+  }
+
+  const stepLayers: Array<LayerRecord & { created: string }> = [];
+  for (const step of chain) stepLayers.push(await layerOf(step, options));
+  for (const layer of stepLayers) {
+    if (layer.empty) continue;
+    layers.push(layer.descriptor);
+    diffIds.push(layer.diffId);
+  }
+
+  const history: HistoryEntry[] = (graph.image.history ?? []).map((entry) => ({ ...entry }));
+  // The last history entries that add a layer belong to the chain's steps, in order. They
+  // are dated when their step ran (kept in the cache record), so a cached rebuild writes
+  // the same config, and the same image id, as BuildKit does.
+  const withLayer = history.map((entry, i) => (entry.empty_layer ? -1 : i)).filter((i) => i >= 0);
+  const paired = withLayer.slice(Math.max(0, withLayer.length - stepLayers.length));
+  const offset = stepLayers.length - paired.length;
+  const stepTimes = new Map<number, string>();
+  paired.forEach((historyIndex, i) => {
+    const layer = stepLayers[offset + i];
+    if (layer.empty) history[historyIndex].empty_layer = true;
+    stepTimes.set(historyIndex, layer.created);
+  });
+  const fallback = options.epoch !== undefined ? formatTime(new Date(options.epoch * 1000)) : undefined;
+  // Entries without a layer take the date of the step before them (or after, at the start).
+  let previous = stepTimes.get(Math.min(...stepTimes.keys()));
+  history.forEach((entry, i) => {
+    previous = stepTimes.get(i) ?? previous;
+    entry.created ??= fallback ?? previous ?? formatTime(options.now ?? new Date());
+  });
+  const createdText = fallback ?? history.reduce<string | undefined>((latest, entry) => (latest === undefined || (entry.created ?? "") > latest ? entry.created : latest), undefined) ?? formatTime(options.now ?? new Date());
+
+  const config: ImageConfig = {
+    ...graph.image,
+    created: createdText,
+    rootfs: { type: "layers", diff_ids: diffIds },
+    history,
+  };
+  const names = [...(options.names ?? [])];
+  const written = await writeImage(worker.store, config, { layers, ...(names.length > 0 ? { name: names[0] } : {}) });
+  const tagged = written.name === undefined ? [] : [written.name];
+  for (const name of names.slice(1)) tagged.push((await worker.store.images.tag(name, written.manifestDigest)).name ?? name);
+  return { imageId: written.id, manifestDigest: written.manifestDigest, names: tagged, config, layers };
+}
+
+/** A step's layer: from its cache record, or diffed from its snapshot and recorded there. */
+async function layerOf(step: Vertex, options: ExportImageOptions): Promise<LayerRecord & { created: string }> {
+  const { worker, cache } = options;
+  const key = options.keys.get(step.id);
+  const entry = key === undefined ? undefined : await cache.lookup(key);
+  if (entry === undefined) throw new TsbuildError("INTERNAL", `Step ${step.name} has no cache record to export`);
+  if (entry.layer !== undefined) return { ...entry.layer, created: entry.created };
+  const pass = new PassThrough();
+  const [written, blob] = await Promise.all([
+    worker.snapshotter.diff(entry.snapshot, pass, { sourceDateEpoch: options.epoch ?? null }),
+    worker.store.content.write(pass),
+  ]);
+  if (blob.digest !== written.digest) throw new TsbuildError("INTERNAL", `Layer of ${step.name} was stored as "${blob.digest}", written as "${written.digest}"`);
+  const layer: LayerRecord = {
+    diffId: written.diffId,
+    descriptor: { mediaType: written.mediaType, digest: written.digest, size: written.size },
+    empty: written.uncompressedSize <= EMPTY_TAR_SIZE,
+  };
+  await recordLayerSize(worker.store, written.diffId, written.uncompressedSize);
+  await cache.put({ ...entry, layer }, { name: step.name });
+  return { ...layer, created: entry.created };
+}

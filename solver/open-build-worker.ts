@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Executor, type ExecutorOptions } from "../executor/executor.js";
+import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { resolveImage } from "../worker/resolve-image.js";
+import { unpackImage } from "../worker/unpack-image.js";
+import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
+import type { ImageSource, Worker } from "./types.js";
+
+export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
+  /** Passed to `Executor.create` (runtime, default network ...). */
+  executor?: Omit<ExecutorOptions, "root">;
+  /** Where steps mount their snapshots; default a new directory in the OS temp dir, removed by `close`. */
+  tempDir?: string;
+}
+
+/** A solver worker and how to let go of it. */
+export interface BuildWorker {
+  worker: Worker;
+  /** The root's own worker (worker/), for image operations around the build. */
+  root: RootWorker;
+  /** Removes the worker's temporary directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * The solver's worker over a tsbuild root: the root's store and snapshotter (worker/), an
+ * executor, and base images resolved in the store, pinned by digest so a retagged base
+ * changes every cache key above it.
+ */
+export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Promise<BuildWorker> {
+  const { executor: executorOptions, tempDir: givenTempDir, ...workerOptions } = options;
+  const root = await openWorker(workerOptions);
+  const snapshotter = await root.snapshotter();
+  const executor = await Executor.create({ ...executorOptions, root: root.root });
+  const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
+  const images: ImageSource = {
+    async resolveImageConfig(ref) {
+      const image = await resolveImage(root.store, ref);
+      const reference = parseReference(ref);
+      const name = reference.digest === undefined ? `${formatReference(withDefaultTag(reference))}@${image.summary.digest}` : ref;
+      return { ref: name, config: image.config };
+    },
+    async unpack(ref, unpackOptions) {
+      const unpacked = await unpackImage(root, ref, unpackOptions.signal === undefined ? {} : { signal: unpackOptions.signal });
+      return { top: unpacked.top, layers: unpacked.image.manifest.layers, config: unpacked.image.config };
+    },
+    async describe(ref) {
+      const image = await resolveImage(root.store, ref);
+      return { layers: image.manifest.layers, config: image.config };
+    },
+  };
+  return {
+    worker: { store: root.store, snapshotter, executor, images, tempDir },
+    root,
+    close: async () => {
+      if (givenTempDir === undefined) await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,332 @@
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import PQueue from "p-queue";
+import { isTsbuildError, TsbuildError } from "../errors.js";
+import type { SecretSource } from "../executor/types.js";
+import type { BuildGraph, CopyAction, ExecDefinition, FileDefinition, Vertex } from "../frontend/graph.js";
+import { digestOf, type Digest } from "../oci/digest.js";
+import type { Lease } from "../store/ref-store.js";
+import { applyFileActions, type CopySource } from "./apply-file-actions.js";
+import { BuildFailure } from "./build-failure.js";
+import type { CacheIndex } from "./cache-index.js";
+import { computeCacheKey } from "./cache-key.js";
+import { checksumSources, collectCopySources, type SourceMatch } from "./copy-sources.js";
+import { rootInputOf } from "./root-input.js";
+import { runExec } from "./run-exec.js";
+import { SnapshotMounts } from "./snapshot-mounts.js";
+import type { ProgressEvent, ProgressListener, StepStatus, VertexResult, Worker } from "./types.js";
+
+export interface SolveGraphOptions {
+  worker: Worker;
+  cache: CacheIndex;
+  /** Holds what this build commits until cache records (and the image) hold it. */
+  lease: Lease;
+  /** Local context directories by name; `context` is the main build context. */
+  contexts: Record<string, string>;
+  secrets?: Record<string, SecretSource>;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Steps running at once. Default: the core count. */
+  concurrency?: number;
+}
+
+/** One step of the build as the result reports it. */
+export interface StepReport {
+  vertex: string;
+  name: string;
+  status: StepStatus;
+  /** 0 for cached steps. */
+  durationMs: number;
+  cacheKey: Digest;
+}
+
+export interface SolvedGraph {
+  /** The cache key of every vertex the output needs. */
+  keys: Map<string, Digest>;
+  /** Steps in the order they were reported. */
+  steps: StepReport[];
+}
+
+/**
+ * Executes the part of a build graph the output needs. First every needed vertex gets its
+ * cache key (definition, input keys, checksums of the context files it reads), in
+ * topological order; then the output is solved top-down: a vertex whose key is in the cache
+ * index is done without looking at its inputs, others solve their inputs and run on a
+ * p-queue. Vertices with one key run once; a failure aborts the steps still running.
+ */
+export async function solveGraph(graph: BuildGraph, options: SolveGraphOptions): Promise<SolvedGraph> {
+  return new GraphSolver(graph, options).solve();
+}
+
+class GraphSolver {
+  readonly #graph: BuildGraph;
+  readonly #options: SolveGraphOptions;
+  readonly #vertices = new Map<string, Vertex>();
+  readonly #keys = new Map<string, Digest>();
+  readonly #collected = new Map<string, Map<number, SourceMatch[]>>();
+  readonly #contextResults = new Map<string, VertexResult>();
+  readonly #byVertex = new Map<string, Promise<VertexResult>>();
+  readonly #byKey = new Map<Digest, Promise<VertexResult>>();
+  readonly #steps: StepReport[] = [];
+  readonly #stepNumbers = new Map<string, number>();
+  readonly #queue: PQueue;
+  readonly #abort = new AbortController();
+  readonly #signal: AbortSignal;
+
+  constructor(graph: BuildGraph, options: SolveGraphOptions) {
+    this.#graph = graph;
+    this.#options = options;
+    for (const vertex of graph.vertices) this.#vertices.set(vertex.id, vertex);
+    this.#queue = new PQueue({ concurrency: options.concurrency ?? availableParallelism() });
+    this.#signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
+  }
+
+  async solve(): Promise<SolvedGraph> {
+    const needed = this.#needed();
+    for (const vertex of this.#graph.vertices) {
+      if (needed.has(vertex.id)) await this.#computeKey(vertex);
+    }
+    try {
+      await this.#solveVertex(this.#graph.output);
+    } catch (error) {
+      this.#abort.abort();
+      await this.#queue.onIdle();
+      throw error;
+    }
+    // Steps the output did not need to look at (a later step was cached) are cached too.
+    for (const vertex of this.#graph.vertices) {
+      if (!needed.has(vertex.id) || this.#byVertex.has(vertex.id) || !isStep(vertex)) continue;
+      this.#report(vertex, "cached", 0);
+    }
+    return { keys: this.#keys, steps: this.#steps };
+  }
+
+  /** The output and every vertex it reads, transitively. */
+  #needed(): Set<string> {
+    const needed = new Set<string>();
+    const visit = (id: string) => {
+      if (needed.has(id)) return;
+      const vertex = this.#vertices.get(id);
+      if (vertex === undefined) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${id}"`);
+      needed.add(id);
+      vertex.inputs.forEach(visit);
+    };
+    visit(this.#graph.output);
+    return needed;
+  }
+
+  async #computeKey(vertex: Vertex): Promise<void> {
+    const definition = vertex.definition;
+    const inputs = vertex.inputs.map((id) => this.#keys.get(id)!);
+    const checksums: string[] = [];
+    try {
+      if (definition.op === "source" && definition.kind === "local") {
+        const path = this.#options.contexts[definition.name];
+        if (path === undefined) throw new TsbuildError("USAGE", `Cannot find build context "${definition.name}"`, { hint: `Pass it with --build-context ${definition.name}=DIR` });
+        this.#contextResults.set(vertex.id, { kind: "directory", path, exclude: definition.excludePatterns });
+      } else if (definition.op === "file") {
+        const collected = new Map<number, SourceMatch[]>();
+        for (const [index, action] of definition.actions.entries()) {
+          if (action.action !== "copy") continue;
+          const context = this.#contextResults.get(vertex.inputs[action.source]);
+          if (context?.kind !== "directory") continue;
+          const matches = await collectCopySources(context.path, action, { kind: "context", ignore: context.exclude });
+          collected.set(index, matches);
+          checksums.push(`${index}:${await checksumSources(matches)}`);
+        }
+        this.#collected.set(vertex.id, collected);
+      } else if (definition.op === "exec") {
+        for (const [index, mount] of definition.mounts.entries()) {
+          if (mount.type !== "bind" && mount.type !== "layer") continue;
+          const context = this.#contextResults.get(vertex.inputs[mount.input]);
+          if (context?.kind !== "directory") continue;
+          const matches = await collectCopySources(context.path, selectorAction(mount.selector), { kind: "context", ignore: context.exclude });
+          checksums.push(`${index}:${await checksumSources(matches)}`);
+        }
+      }
+    } catch (error) {
+      this.#fail(vertex, error, 0);
+    }
+    this.#keys.set(vertex.id, computeCacheKey(definition, { inputs, checksums }));
+  }
+
+  #solveVertex(id: string): Promise<VertexResult> {
+    const existing = this.#byVertex.get(id);
+    if (existing !== undefined) return existing;
+    const vertex = this.#vertices.get(id)!;
+    const key = this.#keys.get(id)!;
+    let promise: Promise<VertexResult>;
+    const same = isStep(vertex) ? this.#byKey.get(key) : undefined;
+    if (same !== undefined) {
+      // An identical step elsewhere in the graph: its result serves both.
+      promise = same.then((result) => {
+        this.#report(vertex, "cached", 0);
+        return result;
+      });
+    } else {
+      promise = this.#solveNew(vertex, key);
+      if (isStep(vertex)) this.#byKey.set(key, promise);
+    }
+    this.#byVertex.set(id, promise);
+    // Failures are handled by whoever awaits; this keeps an unawaited sibling from crashing the process.
+    promise.catch(() => undefined);
+    return promise;
+  }
+
+  async #solveNew(vertex: Vertex, key: Digest): Promise<VertexResult> {
+    const definition = vertex.definition;
+    if (definition.op === "source") {
+      if (definition.kind === "scratch") return { kind: "empty" };
+      if (definition.kind === "local") return this.#contextResults.get(vertex.id)!;
+      if (definition.kind !== "image") {
+        return this.#fail(vertex, new TsbuildError("USAGE", `Cannot read ${definition.kind} sources yet`), 0);
+      }
+      return this.#queue.add(() =>
+        this.#timed(vertex, async () => {
+          const image = await this.#options.worker.images.unpack(definition.ref, { signal: this.#signal });
+          return image.top === undefined ? { kind: "empty" as const } : { kind: "snapshot" as const, key: image.top, image };
+        }),
+      ) as Promise<VertexResult>;
+    }
+    if (!vertex.ignoreCache) {
+      const entry = await this.#options.cache.lookup(key);
+      if (entry !== undefined) {
+        this.#report(vertex, "cached", 0);
+        return { kind: "snapshot", key: entry.snapshot };
+      }
+    }
+    const inputs = await Promise.all(vertex.inputs.map((id) => this.#solveVertex(id)));
+    return this.#queue.add(() => this.#timed(vertex, () => this.#run(vertex, key, inputs))) as Promise<VertexResult>;
+  }
+
+  /** Runs an exec or file vertex in a fresh snapshot over its first input, and commits it under its cache key. */
+  async #run(vertex: Vertex, key: Digest, inputs: VertexResult[]): Promise<VertexResult> {
+    const { worker, lease } = this.#options;
+    const definition = vertex.definition as ExecDefinition | FileDefinition;
+    const rootInput = rootInputOf(definition);
+    const parent = inputs[rootInput];
+    if (parent.kind === "directory") throw new TsbuildError("INTERNAL", `Step ${vertex.name} builds on a context directory`);
+    const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
+    try {
+      const active = await mounts.active(parent.kind === "snapshot" ? parent.key : undefined);
+      if (definition.op === "exec") {
+        await runExec(active.path, definition, {
+          executor: worker.executor,
+          inputs,
+          mounts,
+          ...(vertex.proxyEnv === undefined ? {} : { proxyEnv: vertex.proxyEnv }),
+          ...(this.#options.secrets === undefined ? {} : { secrets: this.#options.secrets }),
+          signal: this.#signal,
+          onOutput: (stream, data) => this.#emit({ type: "vertex-log", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), stream, data }),
+        });
+      } else {
+        const sources: Array<CopySource | undefined> = [];
+        for (const [index, input] of inputs.entries()) {
+          if (index === 0 || !definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
+          if (input.kind === "directory") sources[index] = { kind: "context", path: input.path, ignore: input.exclude };
+          else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
+          else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
+        }
+        await applyFileActions(active.path, definition.actions, { sources, collected: this.#collected.get(vertex.id), signal: this.#signal });
+      }
+      const name = await this.#snapshotName(key);
+      await lease.hold({ snapshots: [name] });
+      await mounts.commit(active.key, name);
+      await this.#options.cache.put({ key, snapshot: name, layer: undefined, created: formatTime(new Date()) }, { name: vertex.name });
+      return { kind: "snapshot", key: name };
+    } finally {
+      await mounts.release();
+    }
+  }
+
+  /** The cache key itself, unless a snapshot of that name exists (a --no-cache rerun). */
+  async #snapshotName(key: Digest): Promise<string> {
+    const exists = await this.#options.worker.snapshotter.stat(key).then(
+      () => true,
+      (error: unknown) => {
+        if (isTsbuildError(error, "NOT_FOUND")) return false;
+        throw error;
+      },
+    );
+    return exists ? digestOf(`${key}\n${randomBytes(16).toString("hex")}`) : key;
+  }
+
+  async #timed(vertex: Vertex, work: () => Promise<VertexResult>): Promise<VertexResult> {
+    if (this.#signal.aborted) throw new TsbuildError("CANCELLED", "The build was cancelled");
+    const started = performance.now();
+    this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location });
+    try {
+      const result = await work();
+      this.#report(vertex, "done", performance.now() - started);
+      return result;
+    } catch (error) {
+      return this.#fail(vertex, error, performance.now() - started);
+    }
+  }
+
+  #fail(vertex: Vertex, error: unknown, durationMs: number): never {
+    if (error instanceof BuildFailure) throw error;
+    const cancelled = isTsbuildError(error, "CANCELLED") || (this.#abort.signal.aborted && !(error instanceof TsbuildError));
+    const failure = new BuildFailure({ vertex: vertex.id, name: vertex.name, location: vertex.location }, error);
+    if (!cancelled || this.#options.signal?.aborted) {
+      this.#steps.push({ vertex: vertex.id, name: vertex.name, status: "failed", durationMs, cacheKey: this.#keys.get(vertex.id) ?? digestOf(vertex.id) });
+      this.#emit({ type: "vertex-failed", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), error: failure, durationMs });
+    }
+    this.#abort.abort();
+    throw failure;
+  }
+
+  #report(vertex: Vertex, status: "cached" | "done", durationMs: number): void {
+    this.#steps.push({ vertex: vertex.id, name: vertex.name, status, durationMs, cacheKey: this.#keys.get(vertex.id)! });
+    const step = this.#stepOf(vertex);
+    if (status === "cached") this.#emit({ type: "vertex-cached", vertex: vertex.id, name: vertex.name, step });
+    else this.#emit({ type: "vertex-completed", vertex: vertex.id, name: vertex.name, step, durationMs });
+  }
+
+  #stepOf(vertex: Vertex): number {
+    let step = this.#stepNumbers.get(vertex.id);
+    if (step === undefined) {
+      step = this.#stepNumbers.size + 1;
+      this.#stepNumbers.set(vertex.id, step);
+    }
+    return step;
+  }
+
+  #emit(event: ProgressEvent): void {
+    try {
+      this.#options.onProgress?.(event);
+    } catch {
+      // A listener's bug must not break the build.
+    }
+  }
+}
+
+/** RFC 3339 in UTC with whole seconds, as Go writes image times. */
+function formatTime(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+function isStep(vertex: Vertex): boolean {
+  return vertex.definition.op === "exec" || vertex.definition.op === "file";
+}
+
+/** A bind mount's selector as a copy of one path, so it is checksummed as COPY sources are. */
+function selectorAction(selector: string): CopyAction {
+  return {
+    action: "copy",
+    source: 0,
+    src: selector,
+    dest: "/",
+    followSymlinks: true,
+    dirContentsOnly: true,
+    attemptUnpack: false,
+    createDestPath: false,
+    allowWildcard: false,
+    allowEmptyWildcard: false,
+    includePatterns: [],
+    excludePatterns: [],
+    requiredPaths: [],
+    chown: undefined,
+    chmod: undefined,
+  };
+}
