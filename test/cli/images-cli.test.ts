@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { builtRoot } from "../helpers/repo-root.js";
+import { killChild, moduleUrl, startScript, waitForOutput } from "../store/child-process.js";
 import { busyboxTar } from "../worker/worker-fixture.js";
 import { cleanupRoot, mountsUnder } from "../snapshotter/tree-fixtures.js";
 
@@ -142,6 +143,35 @@ test("prune asks first, system df and fsck report, and a corrupt blob makes fsck
     const broken = tsbuild(["fsck", ...root]);
     assert.is(broken.status, 1);
     assert.match(broken.stdout, new RegExp(`^broken: blob ${inspect[0].Id}: content has digest sha256:`));
+  });
+});
+
+test("rmi collects at once, yet spares the blobs of another process's lease until that process is gone; import reads standard input", async () => {
+  await withDir(async (dir, tar) => {
+    const rootDir = join(dir, "root");
+    const root = ["--root", rootDir];
+    const stdinImport = tsbuild(["import", "-", "piped:1", ...root], { input: await readFile(tar) });
+    assert.is(stdinImport.status, 0, stdinImport.stderr);
+    const build = startScript(`
+      const { openStore } = await import(${JSON.stringify(moduleUrl("store/store.js", import.meta.url))});
+      const store = await openStore({ root: ${JSON.stringify(rootDir)} });
+      await store.refs.acquireLease();
+      const blob = await store.content.write("a layer a concurrent build has written");
+      console.log(blob.digest);
+      setInterval(() => undefined, 1000);
+    `);
+    try {
+      await waitForOutput(build, "sha256:");
+      const digest = build.stdout().trim();
+      const blob = join(rootDir, "content", "blobs", "sha256", digest.slice(7));
+      assert.is(tsbuild(["rmi", "piped:1", ...root]).status, 0);
+      assert.ok(await readFile(blob).then(() => true, () => false), "the build's blob survives rmi");
+      await killChild(build);
+      assert.is(tsbuild(["prune", "-f", ...root]).status, 0);
+      assert.not.ok(await readFile(blob).then(() => true, () => false), "once its process is gone the blob is collected");
+    } finally {
+      await killChild(build);
+    }
   });
 });
 
