@@ -6,6 +6,11 @@ import type { CommandEntry } from "./command.js";
  */
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: "build",
+    summary: "Build an image from a Dockerfile and a context directory",
+    load: async () => (await import("./commands/build.js")).buildCommand,
+  },
+  {
     name: "info",
     summary: "Show the root, the snapshotter and the OCI runtimes this host gives tsbuild",
     load: async () => (await import("./commands/info.js")).infoCommand,

@@ -1,0 +1,217 @@
+import { readFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import { TsbuildError } from "../../errors.js";
+import type { SecretSource } from "../../executor/types.js";
+import { BuildFailure } from "../../solver/build-failure.js";
+import type { ProgressEvent } from "../../solver/types.js";
+import { codeFrame } from "../code-frame.js";
+import type { Command, CommandContext } from "../command.js";
+
+export const buildCommand: Command = {
+  name: "build",
+  summary: "Build an image from a Dockerfile and a context directory",
+  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress plain|json] [--secret SPEC]... CONTEXT",
+  description: 'Also runs as "tsbuild [OPTIONS] CONTEXT". Progress goes to stderr; -q prints only the image id on stdout.',
+  options: [
+    { name: "file", short: "f", type: "string", valueName: "FILE", description: "The Dockerfile (default CONTEXT/Dockerfile)" },
+    { name: "tag", short: "t", type: "string", multiple: true, valueName: "NAME", description: "Name the image (name:tag)" },
+    { name: "build-arg", type: "string", multiple: true, valueName: "K=V", description: "Set a build argument" },
+    { name: "label", type: "string", multiple: true, valueName: "K=V", description: "Set a label on the image" },
+    { name: "target", type: "string", valueName: "STAGE", description: "Build this stage (default the last)" },
+    { name: "no-cache", type: "boolean", description: "Run every step, even when the cache has it" },
+    { name: "progress", type: "string", valueName: "TYPE", description: "plain (default) or json: one event a line" },
+    { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
+    { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
+    { name: "iidfile", type: "string", valueName: "FILE", description: "Write the image id to FILE" },
+    { name: "metadata-file", type: "string", valueName: "FILE", description: "Write the build's result as JSON to FILE" },
+    { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
+    { name: "root", type: "string", valueName: "DIR", description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)" },
+  ],
+  positionals: { min: 1, max: 1 },
+  async run(context) {
+    const { options } = context;
+    const contextDir = resolve(context.cwd, context.positionals[0]);
+    const dockerfile = resolve(context.cwd, (options.file as string | undefined) ?? join(contextDir, "Dockerfile"));
+    const source = await readFile(dockerfile, "utf8").catch(() => undefined);
+    if (source !== undefined) context.registerSource(basename(dockerfile), source);
+    const progress = (options.progress as string | undefined) ?? "plain";
+    if (progress !== "plain" && progress !== "json" && progress !== "auto" && progress !== "tty") {
+      throw new TsbuildError("USAGE", `Cannot use --progress "${progress}": use plain or json`);
+    }
+    const network = options.network as string | undefined;
+    if (network !== undefined && !["default", "none", "host"].includes(network)) {
+      throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
+    }
+    const renderer = options.quiet ? undefined : progress === "json" ? jsonRenderer(context.stderr) : new PlainRenderer(context.stderr);
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    const { build } = await import("../../solver/build.js");
+    const env = context.env;
+    const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
+    if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
+    try {
+      const result = await build({
+        context: contextDir,
+        dockerfile,
+        tags: (options.tag as string[] | undefined) ?? [],
+        buildArgs,
+        labels: keyValues(options.label, "--label", env),
+        ...(options.target === undefined ? {} : { target: options.target as string }),
+        ...(options["no-cache"] ? { noCache: true } : {}),
+        ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
+        secrets: parseSecrets((options.secret as string[] | undefined) ?? []),
+        ...(options.root === undefined ? {} : { root: options.root as string }),
+        env,
+        ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
+        ...(options["metadata-file"] === undefined ? {} : { metadataFile: resolve(context.cwd, options["metadata-file"] as string) }),
+        signal: abort.signal,
+        ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
+      });
+      if (renderer instanceof PlainRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
+      if (options.quiet) context.stdout.write(`${result.imageId}\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof BuildFailure && renderer instanceof PlainRenderer) renderer.failure(error, source);
+      throw error;
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  },
+};
+
+/** BuildKit's plain progress: `#N [stage 1/3] RUN ...`, its output, then `#N DONE 0.3s` or `#N CACHED`. */
+class PlainRenderer {
+  readonly #out: Writable;
+  readonly #partial = new Map<number, string>();
+  #steps = 0;
+
+  constructor(out: Writable) {
+    this.#out = out;
+  }
+
+  event(event: ProgressEvent): void {
+    switch (event.type) {
+      case "vertex-started":
+        this.#steps = Math.max(this.#steps, event.step);
+        this.#write(`#${event.step} ${event.name}`);
+        break;
+      case "vertex-cached":
+        this.#steps = Math.max(this.#steps, event.step);
+        this.#write(`#${event.step} ${event.name}`);
+        this.#write(`#${event.step} CACHED`);
+        break;
+      case "vertex-log": {
+        // Whole lines only, so the output of steps running side by side does not interleave mid-line.
+        const text = (this.#partial.get(event.step) ?? "") + event.data.toString("utf8");
+        const lines = text.split("\n");
+        this.#partial.set(event.step, lines.pop()!);
+        for (const line of lines) this.#write(`#${event.step} ${line}`);
+        break;
+      }
+      case "vertex-completed":
+        this.#flush(event.step);
+        this.#write(`#${event.step} DONE ${seconds(event.durationMs)}`);
+        break;
+      case "vertex-failed":
+        this.#flush(event.step);
+        this.#write(`#${event.step} ERROR: ${(event.error.cause as Error | undefined)?.message ?? event.error.message}`);
+        break;
+      case "warning": {
+        const at = event.location === undefined ? "" : ` (${event.location.file}:${event.location.range.start.line})`;
+        this.#write(`WARNING: ${event.message}${at}`);
+        break;
+      }
+    }
+  }
+
+  finish(names: string[], imageId: string, durationMs: number): void {
+    const step = this.#steps + 1;
+    this.#write(`#${step} exporting to image`);
+    this.#write(`#${step} writing image ${imageId} done`);
+    for (const name of names) this.#write(`#${step} naming to ${name} done`);
+    this.#write(`#${step} DONE ${seconds(durationMs)} total`);
+  }
+
+  /** The failing step, its log's tail, and its Dockerfile line in a code frame. */
+  failure(error: BuildFailure, source: string | undefined): void {
+    const lines = ["------", ` > ${error.step.name}:`];
+    if (error.logTail) lines.push(...error.logTail.replace(/\n$/, "").split("\n"));
+    lines.push("------");
+    const location = error.step.location;
+    if (location !== undefined && source !== undefined) {
+      lines.push(`${location.file}:${location.range.start.line}`, "--------------------");
+      lines.push(codeFrame(source, { line: location.range.start.line, column: location.range.start.column, endLine: location.range.end.line }));
+      lines.push("--------------------");
+    }
+    if (error.exitCode !== undefined) lines.push(`exit status: ${error.exitCode}`);
+    this.#out.write(`${lines.join("\n")}\n`);
+  }
+
+  #flush(step: number): void {
+    const rest = this.#partial.get(step);
+    if (rest) this.#write(`#${step} ${rest}`);
+    this.#partial.delete(step);
+  }
+
+  #write(line: string): void {
+    this.#out.write(`${line}\n`);
+  }
+}
+
+/** One JSON object a line; errors as their message, logs as text. */
+function jsonRenderer(out: Writable): { event(event: ProgressEvent): void } {
+  return {
+    event(event) {
+      const record: Record<string, unknown> = { ...event, time: new Date().toISOString() };
+      if (event.type === "vertex-log") record.data = event.data.toString("utf8");
+      if (event.type === "vertex-failed") record.error = event.error.message;
+      out.write(`${JSON.stringify(record)}\n`);
+    },
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** `K=V` flags; a bare `K` takes the value from the environment, as docker's --build-arg does. */
+function keyValues(values: CommandContext["options"][string], flag: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const text of (values as string[] | undefined) ?? []) {
+    const eq = text.indexOf("=");
+    const key = eq === -1 ? text : text.slice(0, eq);
+    if (key === "") throw new TsbuildError("USAGE", `Cannot parse flag "${flag}": "${text}" has no name`);
+    if (eq === -1) {
+      const value = env[key];
+      if (value !== undefined) result[key] = value;
+    } else {
+      result[key] = text.slice(eq + 1);
+    }
+  }
+  return result;
+}
+
+/** `--secret id=ID,src=FILE` / `id=ID,env=VAR` / `id=ID` (the variable of that name), as buildx reads them. */
+export function parseSecrets(specs: readonly string[]): Record<string, SecretSource> {
+  const secrets: Record<string, SecretSource> = {};
+  for (const spec of specs) {
+    const fields: Record<string, string> = {};
+    for (const part of spec.split(",")) {
+      const eq = part.indexOf("=");
+      if (eq === -1) throw new TsbuildError("USAGE", `Cannot parse flag "--secret": "${part}" is not key=value`, { hint: "Use --secret id=ID,src=FILE" });
+      fields[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1);
+    }
+    const id = fields.id;
+    if (id === undefined || id === "") throw new TsbuildError("USAGE", `Cannot parse flag "--secret": "${spec}" has no id`, { hint: "Use --secret id=ID,src=FILE" });
+    const file = fields.src ?? fields.source;
+    for (const key of Object.keys(fields)) {
+      if (!["id", "src", "source", "env", "type"].includes(key)) throw new TsbuildError("USAGE", `Cannot parse flag "--secret": unknown key "${key}"`);
+    }
+    secrets[id] = file !== undefined ? { file: resolve(file) } : { env: fields.env ?? id };
+  }
+  return secrets;
+}

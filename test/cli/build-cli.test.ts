@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { builtRoot } from "../helpers/repo-root.js";
+import { mountsUnder, withBuildRoot } from "../solver/build-fixture.js";
+
+const main = join(builtRoot(), "cli", "main.js");
+
+/** Runs the CLI as a user would, in `cwd`. Asynchronous, so the test process stays responsive. */
+function tsbuild(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...process.env, SOURCE_DATE_EPOCH: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test("tsbuild -t NAME . builds, then reports every step CACHED on a rebuild", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("multi-stage");
+    const store = join(root.dir, "root");
+    const iidfile = join(root.dir, "iid");
+    const first = await tsbuild(["--root", store, "-t", "app:1", "--iidfile", iidfile, "."], context);
+    assert.is(first.status, 0, first.stderr);
+    assert.match(first.stderr, /#\d+ \[stage-2 5\/5\] RUN echo "home is \/srv\/app"/);
+    assert.match(first.stderr, /#\d+ DONE \d+\.\ds/);
+    assert.match(first.stderr, "naming to docker.io/library/app:1 done");
+    const imageId = await readFile(iidfile, "utf8");
+    assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
+
+    const second = await tsbuild(["build", "--root", store, "-t", "app:1", "-q", "."], context);
+    assert.is(second.status, 0, second.stderr);
+    assert.is(second.stdout, `${imageId}\n`);
+    const again = await tsbuild(["--root", store, "-t", "app:1", "."], context);
+    const steps = again.stderr.split("\n").filter((line) => /^#\d+ \[/.test(line)).length;
+    const cached = again.stderr.split("\n").filter((line) => /^#\d+ CACHED$/.test(line)).length;
+    assert.is(cached, steps, again.stderr);
+    assert.ok(cached >= 6);
+  });
+});
+
+test("a failing RUN prints the step, its Dockerfile line, the exit status and the log tail, and exits 1", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "failing");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo first\nRUN echo the disk is on fire >&2; exit 4\n");
+    const result = await tsbuild(["--root", join(root.dir, "root"), "-t", "bad:1", "."], context);
+    assert.is(result.status, 1);
+    assert.match(result.stderr, " > [3/3] RUN echo the disk is on fire >&2; exit 4:");
+    assert.match(result.stderr, "the disk is on fire");
+    assert.match(result.stderr, "Dockerfile:3");
+    assert.match(result.stderr, "> 3 | RUN echo the disk is on fire");
+    assert.match(result.stderr, "exit status: 4");
+    assert.match(result.stderr, /error: Step \[3\/3\] RUN .* failed/);
+    assert.equal(await mountsUnder(root.dir), []);
+  });
+});
+
+test("a bad --secret is a usage error", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("multi-stage");
+    const result = await tsbuild(["--root", join(root.dir, "root"), "--secret", "src=/x", "."], context);
+    assert.is(result.status, 64);
+    assert.match(result.stderr, 'Cannot parse flag "--secret"');
+  });
+});
+
+test.run();
