@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
@@ -27,7 +29,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       stdout.write(globalHelp());
       return 0;
     }
-    const found = findCommand(argv);
+    // `tsbuild -t x .` and `tsbuild .` build, as `docker build` would; a word that is
+    // neither a flag nor an existing directory is still a mistyped command.
+    const found = findCommand(argv) ?? (isBuildArgument(argv[0], io.cwd) ? findCommand(["build", ...argv]) : undefined);
     if (!found) throw unknownCommand(argv[0]);
     const command = await found.entry.load();
     const context = parseCommandLine(command, found.rest, { ...io, stdout, stderr });
@@ -83,6 +87,15 @@ function usageError(command: Command, specs: OptionSpec[], error: unknown): Tsbu
     });
   }
   return new TsbuildError("USAGE", `${message.replace(/\.$/, "")}`, { hint: `Usage: tsbuild ${command.usage}` });
+}
+
+function isBuildArgument(word: string, cwd: string | undefined): boolean {
+  if (word.startsWith("-")) return true;
+  try {
+    return statSync(resolve(cwd ?? process.cwd(), word)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function unknownCommand(word: string): TsbuildError {
