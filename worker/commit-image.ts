@@ -1,12 +1,12 @@
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { computeChainIds, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig } from "../oci/image-types.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
 import { recordLayerSize } from "./layer-sizes.js";
+import { makeStagingDir } from "./staging-dir.js";
 import { hostPlatform, resolveImage, type ResolvedImage } from "./resolve-image.js";
 import { checkImageName, writeImage, type WrittenImage } from "./write-image.js";
 import type { Worker } from "./worker.js";
@@ -31,7 +31,7 @@ export interface CommitImageOptions {
   sourceDateEpoch?: number | null;
   /** The new image's creation time. Default: now. */
   created?: Date;
-  /** Where the layer is staged before it enters the store; default the OS temp dir. */
+  /** Where the layer is staged before it enters the store; default `<root>/tmp`. */
   tempDir?: string;
 }
 
@@ -62,7 +62,7 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
   await checkSnapshotParent(worker, options.activeSnapshotKey, parent);
 
   const lease = await store.refs.acquireLease();
-  const staging = await mkdtemp(join(options.tempDir ?? tmpdir(), "tsbuild-commit-"));
+  const staging = options.tempDir === undefined ? await makeStagingDir(worker.root, "commit") : await mkdtemp(join(options.tempDir, "tsbuild-commit-"));
   try {
     const file = join(staging, "layer");
     const diff = await snapshotter.diff(options.activeSnapshotKey, file, {

@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,6 +9,7 @@ import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../oci/
 import { createCompressor, LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
 import { LayerReader } from "../oci/layer-reader.js";
 import { recordLayerSize } from "./layer-sizes.js";
+import { makeStagingDir } from "./staging-dir.js";
 import { hostPlatform } from "./resolve-image.js";
 import { removeCreated, unpackLayers } from "./unpack-image.js";
 import { checkImageName, writeImage, type WrittenImage } from "./write-image.js";
@@ -28,7 +28,7 @@ export interface ImportRootfsOptions {
   unpack?: boolean;
   /** Names the source in the history comment and in errors; default the path, or "-". */
   label?: string;
-  /** Where the uncompressed tar is staged; default the OS temp dir. */
+  /** Where the uncompressed tar is staged; default `<root>/tmp`. */
   tempDir?: string;
   /** The image's creation time. Default: now. */
   created?: Date;
@@ -51,7 +51,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
   const label = options.label ?? (typeof source === "string" ? source : "-");
   const name = options.name === undefined ? undefined : checkImageName(options.name);
   const store = worker.store;
-  const staging = await mkdtemp(join(options.tempDir ?? tmpdir(), "tsbuild-import-"));
+  const staging = options.tempDir === undefined ? await makeStagingDir(worker.root, "import") : await mkdtemp(join(options.tempDir, "tsbuild-import-"));
   const lease = await store.refs.acquireLease();
   const created: string[] = [];
   try {

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
@@ -6,6 +7,7 @@ import { readImageArchive, type ArchiveImageContents } from "../oci/archive-read
 import { createDescriptor, createImageManifest, serializeJson, type Descriptor } from "../oci/image-types.js";
 import { DOCKER_MEDIA_TYPES, OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { familiarString, parseReference, withDefaultTag } from "../oci/reference.js";
+import { makeStagingDir } from "./staging-dir.js";
 import { removeCreated, unpackLayers } from "./unpack-image.js";
 import { checkImageName } from "./write-image.js";
 import type { Worker } from "./worker.js";
@@ -15,7 +17,7 @@ export interface LoadImagesOptions {
   unpack?: boolean;
   /** Names the archive in errors; default the path, or "stream". */
   label?: string;
-  /** Where the archive is extracted while it loads; default the OS temp dir. */
+  /** Where the archive is extracted while it loads; default `<root>/tmp`. */
   tempDir?: string;
   signal?: AbortSignal;
 }
@@ -43,12 +45,17 @@ export interface LoadImagesResult {
 export async function loadImages(worker: Worker, source: string | Readable, options: LoadImagesOptions = {}): Promise<LoadImagesResult> {
   const unpack = options.unpack ?? true;
   const store = worker.store;
+  // The reader makes its own directory inside; a staging one of ours marks it as this process's.
+  const staging = options.tempDir === undefined ? await makeStagingDir(worker.root, "load") : undefined;
   const archive = await readImageArchive(source, {
     // An unpack checks each layer against its diff id anyway; do not decompress twice.
     verifyDiffIDs: !unpack,
-    ...(options.tempDir === undefined ? {} : { tempDir: options.tempDir }),
+    tempDir: staging ?? options.tempDir,
     ...(options.label === undefined ? {} : { label: options.label }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+  }).catch(async (error: unknown) => {
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+    throw error;
   });
   const label = options.label ?? (typeof source === "string" ? source : "stream");
   const lease = await store.refs.acquireLease();
@@ -79,6 +86,7 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
   } finally {
     await lease.release().catch(() => undefined);
     await archive.dispose();
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
 import { openStore, type Store } from "../store/store.js";
+import { cleanStagingDirs } from "./staging-dir.js";
 
 export interface OpenWorkerOptions {
   /** `--root`; else $TSBUILD_ROOT, else /var/lib/tsbuild as root (see store/resolve-root.ts). */
@@ -46,8 +47,8 @@ export class Worker {
 }
 
 /**
- * Opens the worker of a root: opens (and repairs) the store; the snapshotter follows on
- * first use.
+ * Opens the worker of a root: opens (and repairs) the store and removes the staging
+ * directories of dead processes; the snapshotter follows on first use.
  *
  * @example
  * const worker = await openWorker({ root: "/var/lib/tsbuild" });
@@ -59,5 +60,6 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Worke
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
   });
+  await cleanStagingDirs(store.root);
   return new Worker(store, options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter });
 }

@@ -106,6 +106,7 @@ test(`${KILLS} SIGKILLs of load, import and rmi at seeded random moments leave a
     assert.equal(keys, []);
     assert.equal(await readdir(worker.store.paths.ingest), []);
     assert.equal(await readdir(worker.store.paths.blobs), []);
+    assert.equal(await readdir(join(rootDir, "tmp")), [], "the staging directories of killed runs are gone");
     assert.equal(await mountsUnder(dir), []);
   } finally {
     await cleanupRoot(dir);
