@@ -29,6 +29,8 @@ export interface LoadedImage {
   manifestDigest: Digest;
   /** Names as docker shows them (`busybox:latest`); empty for an image loaded nameless. */
   names: string[];
+  /** Names that pointed at another image before, which stays, nameless (as docker does). */
+  renamed: Array<{ name: string; previousId: Digest }>;
 }
 
 export interface LoadImagesResult {
@@ -75,9 +77,14 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
       }
       await store.content.write(image.config.bytes, { digest: image.config.digest });
       const manifestDigest = await writeManifest(worker, image);
-      for (const name of names) await store.images.tag(name, manifestDigest);
+      const renamed: LoadedImage["renamed"] = [];
+      for (const name of names) {
+        const previous = await store.images.find(name);
+        if (previous !== undefined && previous.digest !== manifestDigest) renamed.push({ name: familiarString(parseReference(name)), previousId: previous.id });
+        await store.images.tag(name, manifestDigest);
+      }
       if (names.length === 0) await store.images.keep(manifestDigest);
-      loaded.push({ id: image.config.digest, manifestDigest, names: names.map((name) => familiarString(parseReference(name))) });
+      loaded.push({ id: image.config.digest, manifestDigest, names: names.map((name) => familiarString(parseReference(name))), renamed });
     }
     return { images: loaded };
   } catch (error) {

@@ -1,3 +1,5 @@
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
 import { openStore, type Store } from "../store/store.js";
@@ -38,12 +40,38 @@ export class Worker {
   /** The root's snapshotter; a first call also removes what killed processes left in it. */
   async snapshotter(): Promise<Snapshotter> {
     this.#snapshotter ??= (async () => {
-      const snapshotter = await createSnapshotter(this.root, this.#implementation === undefined ? {} : { implementation: this.#implementation });
+      const implementation = this.#implementation ?? (await implementationInUse(this.root));
+      const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
       await snapshotter.cleanup();
       return snapshotter;
     })();
     return this.#snapshotter;
   }
+}
+
+/**
+ * The implementation whose snapshots a root already holds: overlay snapshots have a `work`
+ * directory beside `fs`, native ones do not. A root must keep its implementation (overlay
+ * over native full copies would resurrect deleted files), and knowing it spares the probe,
+ * which mounts something a killed process would leave behind. Undefined for a fresh root.
+ */
+async function implementationInUse(root: string): Promise<SnapshotterName | undefined> {
+  const snapshots = join(root, "snapshots");
+  let table: { snapshots?: Record<string, { id: number; kind: string }> };
+  try {
+    table = JSON.parse(await readFile(join(snapshots, "metadata.json"), "utf8")) as typeof table;
+  } catch {
+    return undefined;
+  }
+  for (const record of Object.values(table.snapshots ?? {})) {
+    if (record.kind === "view") continue;
+    const hasWork = await access(join(snapshots, String(record.id), "work")).then(
+      () => true,
+      () => false,
+    );
+    return hasWork ? "overlayfs" : "native";
+  }
+  return undefined;
 }
 
 /**

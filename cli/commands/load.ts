@@ -22,6 +22,9 @@ export const loadCommand: Command = {
     const source = input === undefined || input === "-" ? context.stdin : resolve(context.cwd, input);
     const result = await loadImages(worker, source, { label: input ?? "stdin" });
     for (const image of result.images) {
+      for (const { name, previousId } of image.renamed) {
+        context.stdout.write(`The image ${name} already exists, renaming the old one with ID ${previousId} to empty string\n`);
+      }
       if (image.names.length === 0) context.stdout.write(`Loaded image ID: ${image.id}\n`);
       for (const name of image.names) context.stdout.write(`Loaded image: ${name}\n`);
     }

@@ -20,6 +20,7 @@ import { removeImages } from "../../worker/remove-images.js";
 import { saveImages } from "../../worker/save-images.js";
 import { tagImage } from "../../worker/tag-image.js";
 import { unpackImage } from "../../worker/unpack-image.js";
+import { openWorker } from "../../worker/worker.js";
 import { busyboxTar, shIn, withWorker } from "./worker-fixture.js";
 
 async function snapshotKeys(worker: Worker): Promise<string[]> {
@@ -209,6 +210,37 @@ test("loading an archive twice is harmless, and save by id writes no name", asyn
     assert.equal((await loadImages(worker, byId)).images[0].names, []);
     assert.equal(await snapshotKeys(worker), [imported.diffId]);
     assert.is((await listImages(worker)).length, 1, "the same manifest, listed once");
+  });
+});
+
+test("load of a name held by another image renames the old one, as docker says", async () => {
+  await withWorker(async (worker, dir) => {
+    const tar = await busyboxTar(dir);
+    const first = await importRootfs(worker, tar, { name: "moving:1", message: "first" });
+    const archive = join(dir, "second.tar");
+    const other = await openWorker({ root: join(dir, "other"), snapshotter: "overlayfs" });
+    const second = await importRootfs(other, tar, { name: "moving:1", message: "second" });
+    await saveImages(other, ["moving:1"], archive);
+    const loaded = await loadImages(worker, archive);
+    assert.equal(loaded.images[0].renamed, [{ name: "moving:1", previousId: first.id }]);
+    assert.equal(
+      (await listImages(worker)).map((row) => [row.repository, row.tag, row.id]).sort(),
+      [["<none>", "<none>", first.id], ["moving", "1", second.id]].sort(),
+    );
+  });
+});
+
+test("a worker opened without naming the snapshotter keeps the implementation the root already uses", async () => {
+  await withWorker(async (worker, dir) => {
+    await importRootfs(worker, await busyboxTar(dir), { name: "kept:1" });
+    const again = await openWorker({ root: worker.root });
+    const snapshotter = await again.snapshotter();
+    assert.is(snapshotter.name, "overlayfs");
+    assert.is(snapshotter.reason, "forced by option", "no probe was needed");
+
+    const native = await openWorker({ root: join(dir, "native"), snapshotter: "native" });
+    await importRootfs(native, await busyboxTar(dir), { name: "kept:1" });
+    assert.is((await (await openWorker({ root: native.root })).snapshotter()).name, "native");
   });
 });
 

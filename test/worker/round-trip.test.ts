@@ -106,7 +106,7 @@ test("an image with deletions, recreated directories, hard links, symlinks, setu
       await saveImages(worker, ["rt/app:2"], archive, { format });
       const fresh = await openWorker({ root: join(dir, `fresh-${format}`), snapshotter: "overlayfs" });
       const loaded = await loadImages(fresh, archive);
-      assert.equal(loaded.images, [{ id: committed.id, manifestDigest: committed.manifestDigest, names: ["rt/app:2"] }]);
+      assert.equal(loaded.images, [{ id: committed.id, manifestDigest: committed.manifestDigest, names: ["rt/app:2"], renamed: [] }]);
       assert.equal(await unpackedTree(fresh, dir, "rt/app:2"), expected, `the ${format} archive unpacks to the same tree`);
       assert.ok((await fresh.store.fsck()).ok);
     }
