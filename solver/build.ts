@@ -12,6 +12,7 @@ import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import { CacheIndex } from "./cache-index.js";
 import { exportImage } from "./export-image.js";
+import { exportLocal } from "./export-local.js";
 import { openBuildWorker } from "./open-build-worker.js";
 import { solveGraph, type StepReport } from "./solve-graph.js";
 import type { ProgressListener, Worker } from "./types.js";
@@ -45,6 +46,8 @@ export interface BuildOptions {
   iidfile?: string;
   /** Write buildx's metadata JSON here (`--metadata-file`). */
   metadataFile?: string;
+  /** `--output type=local,dest=DIR`: also copy the final file system into `dest`. */
+  output?: { type: "local"; dest: string };
   /** The environment `root` is resolved in. Default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -122,6 +125,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.tags === undefined ? {} : { names: options.tags }),
         ...(graph.epoch === undefined ? {} : { epoch: graph.epoch }),
       });
+      if (options.output?.type === "local") await exportLocal(graph, resolve(options.output.dest), { worker, cache, keys: solved.keys });
       if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
       if (options.metadataFile !== undefined) {
         const metadata = {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { TsbuildError } from "../errors.js";
 import type { Snapshotter } from "../snapshotter/types.js";
 
 /**
@@ -11,7 +12,7 @@ export class SnapshotMounts {
   readonly #snapshotter: Snapshotter;
   readonly #tempDir: string;
   /** Mounted targets and the keys to remove afterwards, in creation order. */
-  readonly #mounted: Array<{ key: string; target: string }> = [];
+  readonly #mounted: Array<{ key: string; target: string; unmounted?: boolean }> = [];
 
   constructor(snapshotter: Snapshotter, tempDir: string) {
     this.#snapshotter = snapshotter;
@@ -32,13 +33,17 @@ export class SnapshotMounts {
     return this.#mount(key);
   }
 
-  /** Unmounts the active snapshot `key` and commits it as `name`. */
+  /** Unmounts the active snapshot `key` and commits it as `name`; after a failure it may be tried again under another name. */
   async commit(key: string, name: string): Promise<void> {
-    const index = this.#mounted.findIndex((m) => m.key === key);
-    const [entry] = this.#mounted.splice(index, 1);
-    await this.#snapshotter.unmount(entry.target);
-    await rm(entry.target, { recursive: true, force: true });
+    const entry = this.#mounted.find((m) => m.key === key);
+    if (entry === undefined) throw new TsbuildError("INTERNAL", `Cannot commit snapshot "${key}": this step did not prepare it`);
+    if (!entry.unmounted) {
+      await this.#snapshotter.unmount(entry.target);
+      await rm(entry.target, { recursive: true, force: true });
+      entry.unmounted = true;
+    }
     await this.#snapshotter.commit(name, key);
+    this.#mounted.splice(this.#mounted.indexOf(entry), 1);
   }
 
   /** Unmounts and removes everything not committed, last first. Best effort after the first error. */
@@ -46,8 +51,10 @@ export class SnapshotMounts {
     let first: unknown;
     for (const entry of this.#mounted.splice(0).reverse()) {
       try {
-        await this.#snapshotter.unmount(entry.target);
-        await rm(entry.target, { recursive: true, force: true });
+        if (!entry.unmounted) {
+          await this.#snapshotter.unmount(entry.target);
+          await rm(entry.target, { recursive: true, force: true });
+        }
         await this.#snapshotter.remove(entry.key);
       } catch (error) {
         first ??= error;

@@ -229,9 +229,17 @@ class GraphSolver {
         }
         await applyFileActions(active.path, definition.actions, { sources, collected: this.#collected.get(vertex.id), signal: this.#signal });
       }
-      const name = await this.#snapshotName(key);
+      let name = await this.#snapshotName(key);
       await lease.hold({ snapshots: [name] });
-      await mounts.commit(active.key, name);
+      try {
+        await mounts.commit(active.key, name);
+      } catch (error) {
+        // Another build committed the same step meanwhile: keep ours under a name of its own.
+        if (!isTsbuildError(error, "CONFLICT") || name !== key) throw error;
+        name = digestOf(`${key}\n${randomBytes(16).toString("hex")}`);
+        await lease.hold({ snapshots: [name] });
+        await mounts.commit(active.key, name);
+      }
       await this.#options.cache.put({ key, snapshot: name, layer: undefined, created: formatTime(new Date()) }, { name: vertex.name });
       return { kind: "snapshot", key: name };
     } finally {

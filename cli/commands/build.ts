@@ -23,6 +23,7 @@ export const buildCommand: Command = {
     { name: "progress", type: "string", valueName: "TYPE", description: "plain (default) or json: one event a line" },
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
+    { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export the file system: type=local,dest=DIR (or just DIR)" },
     { name: "iidfile", type: "string", valueName: "FILE", description: "Write the image id to FILE" },
     { name: "metadata-file", type: "string", valueName: "FILE", description: "Write the build's result as JSON to FILE" },
     { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
@@ -62,9 +63,10 @@ export const buildCommand: Command = {
         ...(options.target === undefined ? {} : { target: options.target as string }),
         ...(options["no-cache"] ? { noCache: true } : {}),
         ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
-        secrets: parseSecrets((options.secret as string[] | undefined) ?? []),
+        secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
         ...(options.root === undefined ? {} : { root: options.root as string }),
         env,
+        ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
         ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
         ...(options["metadata-file"] === undefined ? {} : { metadataFile: resolve(context.cwd, options["metadata-file"] as string) }),
         signal: abort.signal,
@@ -195,8 +197,19 @@ function keyValues(values: CommandContext["options"][string], flag: string, env:
   return result;
 }
 
+/** `--output type=local,dest=DIR`, or a bare directory, as buildx reads it. */
+function parseOutput(spec: string, cwd: string): { type: "local"; dest: string } {
+  if (!spec.includes("=")) return { type: "local", dest: resolve(cwd, spec) };
+  const fields = Object.fromEntries(spec.split(",").map((part) => [part.slice(0, part.indexOf("=")).trim(), part.slice(part.indexOf("=") + 1)]));
+  if (fields.type !== "local") {
+    throw new TsbuildError("USAGE", `Cannot use --output "${spec}": type "${fields.type ?? ""}" is not supported yet`, { hint: "Use type=local,dest=DIR" });
+  }
+  if (!fields.dest) throw new TsbuildError("USAGE", `Cannot parse flag "--output": "${spec}" has no dest`);
+  return { type: "local", dest: resolve(cwd, fields.dest) };
+}
+
 /** `--secret id=ID,src=FILE` / `id=ID,env=VAR` / `id=ID` (the variable of that name), as buildx reads them. */
-export function parseSecrets(specs: readonly string[]): Record<string, SecretSource> {
+export function parseSecrets(specs: readonly string[], cwd: string): Record<string, SecretSource> {
   const secrets: Record<string, SecretSource> = {};
   for (const spec of specs) {
     const fields: Record<string, string> = {};
@@ -211,7 +224,7 @@ export function parseSecrets(specs: readonly string[]): Record<string, SecretSou
     for (const key of Object.keys(fields)) {
       if (!["id", "src", "source", "env", "type"].includes(key)) throw new TsbuildError("USAGE", `Cannot parse flag "--secret": unknown key "${key}"`);
     }
-    secrets[id] = file !== undefined ? { file: resolve(file) } : { env: fields.env ?? id };
+    secrets[id] = file !== undefined ? { file: resolve(cwd, file) } : { env: fields.env ?? id };
   }
   return secrets;
 }
