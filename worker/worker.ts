@@ -1,5 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { TsbuildError } from "../errors.js";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
 import { openStore, type Store } from "../store/store.js";
@@ -40,7 +41,13 @@ export class Worker {
   /** The root's snapshotter; a first call also removes what killed processes left in it. */
   async snapshotter(): Promise<Snapshotter> {
     this.#snapshotter ??= (async () => {
-      const implementation = this.#implementation ?? (await implementationInUse(this.root));
+      const inUse = await implementationInUse(this.root);
+      if (inUse !== undefined && this.#implementation !== undefined && inUse !== this.#implementation) {
+        throw new TsbuildError("CONFLICT", `Cannot use the ${this.#implementation} snapshotter on root "${this.root}": its snapshots were made by ${inUse}`, {
+          hint: `Use ${inUse} for this root, or another root`,
+        });
+      }
+      const implementation = inUse ?? this.#implementation;
       const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
       await snapshotter.cleanup();
       return snapshotter;

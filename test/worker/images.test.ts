@@ -241,6 +241,13 @@ test("a worker opened without naming the snapshotter keeps the implementation th
     const native = await openWorker({ root: join(dir, "native"), snapshotter: "native" });
     await importRootfs(native, await busyboxTar(dir), { name: "kept:1" });
     assert.is((await (await openWorker({ root: native.root })).snapshotter()).name, "native");
+    try {
+      await (await openWorker({ root: native.root, snapshotter: "overlayfs" })).snapshotter();
+      assert.unreachable("overlayfs was used on a native root");
+    } catch (error) {
+      assert.ok(isTsbuildError(error, "CONFLICT"));
+      assert.match(error.message, /Cannot use the overlayfs snapshotter on root ".*": its snapshots were made by native/);
+    }
   });
 });
 
