@@ -7,6 +7,7 @@ import { readImageArchive, type ArchiveImageContents } from "../oci/archive-read
 import { createDescriptor, createImageManifest, serializeJson, type Descriptor } from "../oci/image-types.js";
 import { DOCKER_MEDIA_TYPES, OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { familiarString, parseReference, withDefaultTag } from "../oci/reference.js";
+import { hostPlatform } from "./resolve-image.js";
 import { makeStagingDir } from "./staging-dir.js";
 import { removeCreated, unpackLayers } from "./unpack-image.js";
 import { checkImageName } from "./write-image.js";
@@ -63,7 +64,7 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
   const lease = await store.refs.acquireLease();
   const created: string[] = [];
   try {
-    const plans = archive.images.map((image) => ({ image, names: namesOf(image, label) }));
+    const plans = forThisPlatform(archive.images.map((image) => ({ image, names: namesOf(image, label) })));
     if (unpack) {
       for (const { image } of plans) {
         const layers = image.layers.map((layer) => ({ diffId: layer.diffID, open: () => layer.open() }));
@@ -113,6 +114,21 @@ async function writeManifest(worker: Worker, image: ArchiveImageContents): Promi
 
 function ociLayerType(mediaType: string): string {
   return mediaType === DOCKER_MEDIA_TYPES.layerGzip ? OCI_MEDIA_TYPES.layerGzip : mediaType;
+}
+
+/**
+ * A multi-platform image comes out of an archive as one image per platform, all with the
+ * same names; the store records single images, so of those only this host's platform is
+ * loaded (or the first, when none is this host's).
+ */
+function forThisPlatform<T extends { image: ArchiveImageContents; names: string[] }>(plans: T[]): T[] {
+  const host = hostPlatform();
+  const isHost = (plan: T): boolean => plan.image.platform.os === host.os && plan.image.platform.architecture === host.architecture;
+  return plans.filter((plan, i) => {
+    if (plan.names.length === 0 || isHost(plan)) return true;
+    const rivals = plans.filter((other, j) => j !== i && other.names.some((name) => plan.names.includes(name)));
+    return !rivals.some((other) => isHost(other) || plans.indexOf(other) < i);
+  });
 }
 
 /**

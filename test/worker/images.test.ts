@@ -230,6 +230,59 @@ test("load of a name held by another image renames the old one, as docker says",
   });
 });
 
+test("a multi-platform OCI archive loads this host's platform under its name", async () => {
+  await withWorker(async (worker) => {
+    const { encodeTarHeader, endOfArchive, paddingFor } = await import("../../oci/layer-tar-header.js");
+    const { digestOf } = await import("../../oci/digest.js");
+    const { hostPlatform } = await import("../../worker/resolve-image.js");
+    const members = new Map<string, Buffer>();
+    const blob = (data: Buffer | string): { digest: `sha256:${string}`; size: number } => {
+      const bytes = Buffer.from(data);
+      const digest = digestOf(bytes);
+      members.set(`blobs/sha256/${digest.slice(7)}`, bytes);
+      return { digest, size: bytes.length };
+    };
+    const header = { mode: 0o644, uid: 0, gid: 0, mtime: 0, linkpath: "", devmajor: 0, devminor: 0, xattrs: new Map<string, Buffer>() };
+    const manifests = [];
+    for (const architecture of ["riscv64", hostPlatform().architecture, "s390x"]) {
+      const body = Buffer.from(architecture);
+      const layerTar = Buffer.concat([encodeTarHeader({ ...header, type: "file", path: "arch", size: body.length }), body, paddingFor(body.length), endOfArchive()]);
+      const layer = blob(gzipSync(layerTar));
+      const config = blob(JSON.stringify({ architecture, os: "linux", rootfs: { type: "layers", diff_ids: [digestOf(layerTar)] } }));
+      const manifest = blob(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+          layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }],
+        }),
+      );
+      manifests.push({ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest, platform: { architecture, os: "linux" }, config: config.digest });
+    }
+    const index = blob(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: manifests.map(({ config: _c, ...entry }) => entry) }));
+    members.set("oci-layout", Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    members.set(
+      "index.json",
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", ...index, annotations: { "io.containerd.image.name": "docker.io/library/multi:1", "org.opencontainers.image.ref.name": "1" } }],
+        }),
+      ),
+    );
+    const parts: Buffer[] = [];
+    for (const [path, data] of members) parts.push(encodeTarHeader({ ...header, type: "file", path, size: data.length }), data, paddingFor(data.length));
+    parts.push(endOfArchive());
+    const archive = join(worker.root, "..", "multi.tar");
+    await writeFile(archive, Buffer.concat(parts));
+
+    const loaded = await loadImages(worker, archive);
+    assert.equal(loaded.images.map((image) => [image.id, image.names]), [[manifests[1].config, ["multi:1"]]]);
+    assert.equal((await listImages(worker)).map((row) => [row.repository, row.id]), [["multi", manifests[1].config]]);
+    assert.is((await snapshotKeys(worker)).length, 1, "only this platform's layer is unpacked");
+  });
+});
+
 test("a worker opened without naming the snapshotter keeps the implementation the root already uses", async () => {
   await withWorker(async (worker, dir) => {
     await importRootfs(worker, await busyboxTar(dir), { name: "kept:1" });
