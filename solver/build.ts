@@ -113,6 +113,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         cache,
         lease,
         contexts: { ...(options.contexts ?? {}), context },
+        historyScope: `${context}\0${dockerfile}`,
         ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),

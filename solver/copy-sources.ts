@@ -74,19 +74,34 @@ export async function collectCopySources(root: string, action: CopyAction, optio
  * targets and contents. No times, and no owners: a context's files land owned by root.
  */
 export async function checksumSources(matches: readonly SourceMatch[]): Promise<string> {
+  return checksumLines(await sourceLines(matches));
+}
+
+/** The digest of lines from `sourceLines`. */
+export function checksumLines(lines: readonly string[]): string {
   const hash = createHash("sha256");
+  for (const line of lines) hash.update(`${line}\n`);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/**
+ * One line per entry: `<match>/<path> <type> <mode> <sha256 or link target>`, the facts a
+ * checksum covers, kept so a cache miss can say which file changed.
+ */
+export async function sourceLines(matches: readonly SourceMatch[]): Promise<string[]> {
+  const lines: string[] = [];
   for (const match of matches) {
-    hash.update(`match ${match.name}\n`);
     for (const entry of match.entries) {
       const { stat } = entry;
       const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
       let content = "";
       if (stat.isFile()) content = await fileDigest(entry.hostPath, stat);
       else if (entry.linkTarget !== undefined) content = entry.linkTarget;
-      hash.update(`${JSON.stringify(entry.rel)} ${type} ${(stat.mode & 0o7777).toString(8)} ${content}\n`);
+      const path = entry.rel === "" ? match.name : `${match.name}/${entry.rel}`;
+      lines.push(`${JSON.stringify(path)} ${type} ${(stat.mode & 0o7777).toString(8)} ${content}`);
     }
   }
-  return `sha256:${hash.digest("hex")}`;
+  return lines;
 }
 
 // Contents are remembered by path, size, mtime and inode for the life of the process, so

@@ -9,8 +9,10 @@ import type { Lease } from "../store/ref-store.js";
 import { applyFileActions, type CopySource } from "./apply-file-actions.js";
 import { BuildFailure } from "./build-failure.js";
 import type { CacheIndex } from "./cache-index.js";
-import { computeCacheKey } from "./cache-key.js";
-import { checksumSources, collectCopySources, type SourceMatch } from "./copy-sources.js";
+import { canonicalJson, computeCacheKey } from "./cache-key.js";
+import { checksumLines, collectCopySources, sourceLines, type SourceMatch } from "./copy-sources.js";
+import { explainMiss, type StepComponents } from "./explain-miss.js";
+import { StepHistory } from "./step-history.js";
 import { rootInputOf } from "./root-input.js";
 import { runExec } from "./run-exec.js";
 import { SnapshotMounts } from "./snapshot-mounts.js";
@@ -28,6 +30,11 @@ export interface SolveGraphOptions {
   onProgress?: ProgressListener;
   /** Steps running at once. Default: the core count. */
   concurrency?: number;
+  /**
+   * Names this build's steps across builds (context and Dockerfile paths, say), so a cache
+   * miss can be explained against the step's last run. Without it misses say nothing.
+   */
+  historyScope?: string;
 }
 
 /** One step of the build as the result reports it. */
@@ -38,6 +45,8 @@ export interface StepReport {
   /** 0 for cached steps. */
   durationMs: number;
   cacheKey: Digest;
+  /** For a step that ran: why the cache could not serve it. */
+  missReason?: string;
 }
 
 export interface SolvedGraph {
@@ -72,6 +81,10 @@ class GraphSolver {
   readonly #queue: PQueue;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
+  readonly #components = new Map<string, StepComponents>();
+  readonly #slots = new Map<string, string>();
+  readonly #reasons = new Map<string, string>();
+  readonly #history: StepHistory | undefined;
 
   constructor(graph: BuildGraph, options: SolveGraphOptions) {
     this.#graph = graph;
@@ -79,6 +92,16 @@ class GraphSolver {
     for (const vertex of graph.vertices) this.#vertices.set(vertex.id, vertex);
     this.#queue = new PQueue({ concurrency: options.concurrency ?? availableParallelism() });
     this.#signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
+    if (options.historyScope !== undefined) {
+      this.#history = new StepHistory(options.worker.store);
+      const ordinals = new Map<string, number>();
+      for (const vertex of graph.vertices) {
+        if (!isStep(vertex)) continue;
+        const n = ordinals.get(vertex.stage ?? "") ?? 0;
+        ordinals.set(vertex.stage ?? "", n + 1);
+        this.#slots.set(vertex.id, `${options.historyScope}\0${vertex.stage ?? ""}\0${n}`);
+      }
+    }
   }
 
   async solve(): Promise<SolvedGraph> {
@@ -119,6 +142,7 @@ class GraphSolver {
     const definition = vertex.definition;
     const inputs = vertex.inputs.map((id) => this.#keys.get(id)!);
     const checksums: string[] = [];
+    const files: string[][] = [];
     try {
       if (definition.op === "source" && definition.kind === "local") {
         const path = this.#options.contexts[definition.name];
@@ -132,7 +156,9 @@ class GraphSolver {
           if (context?.kind !== "directory") continue;
           const matches = await collectCopySources(context.path, action, { kind: "context", ignore: context.exclude });
           collected.set(index, matches);
-          checksums.push(`${index}:${await checksumSources(matches)}`);
+          const lines = await sourceLines(matches);
+          files.push(lines);
+          checksums.push(`${index}:${checksumLines(lines)}`);
         }
         this.#collected.set(vertex.id, collected);
       } else if (definition.op === "exec") {
@@ -141,13 +167,19 @@ class GraphSolver {
           const context = this.#contextResults.get(vertex.inputs[mount.input]);
           if (context?.kind !== "directory") continue;
           const matches = await collectCopySources(context.path, selectorAction(mount.selector), { kind: "context", ignore: context.exclude });
-          checksums.push(`${index}:${await checksumSources(matches)}`);
+          const lines = await sourceLines(matches);
+          files.push(lines);
+          checksums.push(`${index}:${checksumLines(lines)}`);
         }
       }
     } catch (error) {
       this.#fail(vertex, error, 0);
     }
     this.#keys.set(vertex.id, computeCacheKey(definition, { inputs, checksums }));
+    if (isStep(vertex)) {
+      const inputNames = vertex.inputs.map((id) => this.#vertices.get(id)?.name ?? id);
+      this.#components.set(vertex.id, { definition: canonicalJson(definition), inputs, inputNames, files });
+    }
   }
 
   #solveVertex(id: string): Promise<VertexResult> {
@@ -195,8 +227,21 @@ class GraphSolver {
         return { kind: "snapshot", key: entry.snapshot };
       }
     }
+    await this.#explain(vertex);
     const inputs = await Promise.all(vertex.inputs.map((id) => this.#solveVertex(id)));
-    return this.#queue.add(() => this.#timed(vertex, () => this.#run(vertex, key, inputs))) as Promise<VertexResult>;
+    const result = (await this.#queue.add(() => this.#timed(vertex, () => this.#run(vertex, key, inputs)))) as VertexResult;
+    const slot = this.#slots.get(vertex.id);
+    if (slot !== undefined) await this.#history?.put(slot, this.#components.get(vertex.id)!).catch(() => undefined);
+    return result;
+  }
+
+  /** Works out why `vertex` missed the cache, from its last run's key components. */
+  async #explain(vertex: Vertex): Promise<void> {
+    const slot = this.#slots.get(vertex.id);
+    const components = this.#components.get(vertex.id);
+    if (slot === undefined || components === undefined || this.#history === undefined) return;
+    const previous = await this.#history.get(slot).catch(() => undefined);
+    this.#reasons.set(vertex.id, explainMiss(previous, components, { ignoreCache: vertex.ignoreCache }));
   }
 
   /** Runs an exec or file vertex in a fresh snapshot over its first input, and commits it under its cache key. */
@@ -262,7 +307,8 @@ class GraphSolver {
   async #timed(vertex: Vertex, work: () => Promise<VertexResult>): Promise<VertexResult> {
     if (this.#signal.aborted) throw new TsbuildError("CANCELLED", "The build was cancelled");
     const started = performance.now();
-    this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location });
+    const reason = this.#reasons.get(vertex.id);
+    this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location, ...(reason === undefined ? {} : { missReason: reason }) });
     try {
       const result = await work();
       this.#report(vertex, "done", performance.now() - started);
@@ -285,7 +331,8 @@ class GraphSolver {
   }
 
   #report(vertex: Vertex, status: "cached" | "done", durationMs: number): void {
-    this.#steps.push({ vertex: vertex.id, name: vertex.name, status, durationMs, cacheKey: this.#keys.get(vertex.id)! });
+    const reason = status === "done" ? this.#reasons.get(vertex.id) : undefined;
+    this.#steps.push({ vertex: vertex.id, name: vertex.name, status, durationMs, cacheKey: this.#keys.get(vertex.id)!, ...(reason === undefined ? {} : { missReason: reason }) });
     const step = this.#stepOf(vertex);
     if (status === "cached") this.#emit({ type: "vertex-cached", vertex: vertex.id, name: vertex.name, step });
     else this.#emit({ type: "vertex-completed", vertex: vertex.id, name: vertex.name, step, durationMs });

@@ -56,7 +56,8 @@ interface VertexEventBase {
 }
 
 export type ProgressEvent =
-  | (VertexEventBase & { type: "vertex-started"; location: VertexLocation | undefined })
+  /** `missReason`: for a step the cache could not serve, why (a changed file, build arg, instruction or parent). */
+  | (VertexEventBase & { type: "vertex-started"; location: VertexLocation | undefined; missReason?: string })
   | (VertexEventBase & { type: "vertex-cached" })
   | (VertexEventBase & { type: "vertex-log"; stream: "stdout" | "stderr"; data: Buffer })
   | (VertexEventBase & { type: "vertex-completed"; durationMs: number })

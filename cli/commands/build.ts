@@ -100,6 +100,7 @@ class PlainRenderer {
       case "vertex-started":
         this.#steps = Math.max(this.#steps, event.step);
         this.#write(`#${event.step} ${event.name}`);
+        if (event.missReason !== undefined) this.#write(`#${event.step} cache miss: ${event.missReason}`);
         break;
       case "vertex-cached":
         this.#steps = Math.max(this.#steps, event.step);

@@ -99,6 +99,10 @@ test("touching one copied file rebuilds that COPY and what follows, nothing else
     const ran = changed.steps.filter((step) => step.status === "done").map((step) => step.name);
     assert.equal(ran, ["[stage-2 4/5] COPY --chown=alice:alice app/ ./", "[stage-2 5/5] RUN echo \"home is /srv/app\" > home.txt && ls -n > listing.txt"]);
     assert.is(root.runs(), runs + 1, "only the RUN after the COPY ran");
+    assert.equal(
+      changed.steps.filter((step) => step.status === "done").map((step) => step.missReason),
+      ['file "app/app.conf" changed', 'it builds on "[stage-2 4/5] COPY --chown=alice:alice app/ ./", which changed'],
+    );
     await withImageFiles(root, "app:1", async (rootfs) => {
       assert.is(await readFile(join(rootfs, "srv/app/app.conf"), "utf8"), "config=2\n");
     });
@@ -129,6 +133,23 @@ test("a failing RUN names the step, its line, the exit status and the log tail, 
     await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo preparing > /prep\nRUN cat /prep\n");
     const fixed = await build({ context, worker: root.worker, tags: ["bad:1"] });
     assert.equal(fixed.steps.map((step) => step.status), ["cached", "done"]);
+  });
+});
+
+test("a step that misses says why: first build, a changed build arg, a changed command", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "args");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nARG FLAVOUR=plain\nRUN echo $FLAVOUR > /flavour\n");
+    const first = await build({ context, worker: root.worker });
+    assert.equal(first.steps.map((step) => step.missReason), [undefined, "no earlier build of this step"]);
+    const second = await build({ context, worker: root.worker, buildArgs: { FLAVOUR: "spicy" } });
+    assert.is(second.steps[second.steps.length - 1].missReason, 'variable "FLAVOUR" changed (build arg or ENV)');
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nARG FLAVOUR=plain\nRUN echo $FLAVOUR >> /flavour\n");
+    const third = await build({ context, worker: root.worker });
+    assert.is(third.steps[third.steps.length - 1].missReason, "its command changed");
+    const fourth = await build({ context, worker: root.worker, noCache: true });
+    assert.is(fourth.steps[fourth.steps.length - 1].missReason, "--no-cache");
   });
 });
 
