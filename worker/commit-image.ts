@@ -70,7 +70,7 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
       ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
     });
     await store.content.write(createReadStream(file), { digest: diff.digest, size: diff.size });
-    await recordLayerSize(store, diff.diffId, diff.uncompressedSize);
+    await recordLayerSize(store, { diffId: diff.diffId, size: diff.uncompressedSize });
     const layer: Descriptor = { mediaType: diff.mediaType, digest: diff.digest, size: diff.size };
 
     const created = (options.created ?? new Date()).toISOString();
@@ -88,7 +88,7 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
     };
     if (options.history?.author !== undefined) config.author = options.history.author;
     const layers = [...(parent?.manifest.layers ?? []), layer];
-    const written = await writeImage(store, config, { layers, ...(name === undefined ? {} : { name }) });
+    const written = await writeImage(store, { config, layers, ...(name === undefined ? {} : { name }) });
     const chainIds = computeChainIds(config.rootfs.diff_ids);
     return { ...written, diffId: diff.diffId, chainId: chainIds[chainIds.length - 1], layer, uncompressedSize: diff.uncompressedSize };
   } finally {

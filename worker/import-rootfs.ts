@@ -58,11 +58,11 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     const tar = join(staging, "layer.tar");
     const { diffId, size } = await stageUncompressed(source, tar, label);
     if (options.unpack === false) await readThrough(tar, label);
-    else created.push(...(await unpackLayers(worker, [{ diffId, open: () => createReadStream(tar) }], { lease })).created);
+    else created.push(...(await unpackLayers(worker, { layers: [{ diffId, open: () => createReadStream(tar) }], lease })).created);
 
     const gzip = createCompressor("gzip");
     const [blob] = await Promise.all([store.content.write(gzip), pipeline(createReadStream(tar), gzip)]);
-    await recordLayerSize(store, diffId, size);
+    await recordLayerSize(store, { diffId, size });
     const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.gzip, digest: blob.digest, size: blob.size };
 
     const createdAt = (options.created ?? new Date()).toISOString();
@@ -74,7 +74,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
       rootfs: { type: "layers", diff_ids: [diffId] },
       history: [{ created: createdAt, comment: options.message ?? `Imported from ${label}` }],
     };
-    const written = await writeImage(store, config, { layers: [layer], ...(name === undefined ? {} : { name }) });
+    const written = await writeImage(store, { config, layers: [layer], ...(name === undefined ? {} : { name }) });
     return { ...written, diffId, layer, uncompressedSize: size };
   } catch (error) {
     if (created.length > 0) await removeCreated(await worker.snapshotter(), created);

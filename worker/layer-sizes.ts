@@ -11,7 +11,7 @@ export const LAYER_SIZE_REF_KIND = "layer-size";
 const SIZE_LABEL = "tsbuild.uncompressed-size";
 
 /** Notes the uncompressed size of the layer `diffId`. */
-export async function recordLayerSize(store: Store, diffId: Digest, size: number): Promise<void> {
+export async function recordLayerSize(store: Store, { diffId, size }: { diffId: Digest; size: number }): Promise<void> {
   const existing = await store.refs.get(LAYER_SIZE_REF_KIND, diffId);
   if (existing?.labels?.[SIZE_LABEL] === String(size)) return;
   await store.refs.put(LAYER_SIZE_REF_KIND, diffId, { labels: { [SIZE_LABEL]: String(size) } });

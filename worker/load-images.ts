@@ -68,7 +68,7 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
     if (unpack) {
       for (const { image } of plans) {
         const layers = image.layers.map((layer) => ({ diffId: layer.diffID, open: () => layer.open() }));
-        created.push(...(await unpackLayers(worker, layers, { lease, ...(options.signal === undefined ? {} : { signal: options.signal }) })).created);
+        created.push(...(await unpackLayers(worker, { layers, lease, ...(options.signal === undefined ? {} : { signal: options.signal }) })).created);
       }
     }
     const loaded: LoadedImage[] = [];

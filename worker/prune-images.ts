@@ -24,11 +24,10 @@ export interface PruneImagesResult {
  * protect running builds) and the unpacked layers nothing holds any more.
  */
 export async function pruneImages(worker: Worker, options: PruneImagesOptions = {}): Promise<PruneImagesResult> {
-  const { result, collection } = await collectSnapshots(
-    worker,
-    (seam) => worker.store.prune({ ...seam, all: options.all === true, cache: options.cache !== false, graceMs: 0 }),
-    (report) => report.gc,
-  );
+  const { result, collection } = await collectSnapshots(worker, {
+    operation: (seam) => worker.store.prune({ ...seam, all: options.all === true, cache: options.cache !== false, graceMs: 0 }),
+    reportOf: (report) => report.gc,
+  });
   return {
     untagged: result.untagged,
     deleted: result.deleted.map((image) => image.id),

@@ -29,11 +29,10 @@ export async function removeImages(worker: Worker, references: readonly string[]
   const results: RemovedImage[] = [];
   for (const reference of references) {
     try {
-      const { result, collection } = await collectSnapshots(
-        worker,
-        (seam) => worker.store.removeImage(reference, { ...seam, force: options.force === true, graceMs: 0 }),
-        (removal) => removal.gc,
-      );
+      const { result, collection } = await collectSnapshots(worker, {
+        operation: (seam) => worker.store.removeImage(reference, { ...seam, force: options.force === true, graceMs: 0 }),
+        reportOf: (removal) => removal.gc,
+      });
       results.push({
         reference,
         untagged: result.untagged,

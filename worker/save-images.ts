@@ -7,6 +7,8 @@ import { resolveImage } from "./resolve-image.js";
 import type { Worker } from "./worker.js";
 
 export interface SaveImagesOptions {
+  /** A path (replaced only once the archive is complete) or a stream. */
+  output: string | Writable;
   /** `docker` (default, as `docker save`) or `oci`. */
   format?: ArchiveFormat;
   /** Member mtimes in seconds (SOURCE_DATE_EPOCH); default 0. */
@@ -24,12 +26,7 @@ export interface SaveImagesResult {
  * (replaced only once complete) or a stream. An image named by name carries that name; one
  * named by id carries none, as docker does. Layers go out as the store holds them.
  */
-export async function saveImages(
-  worker: Worker,
-  references: readonly string[],
-  target: string | Writable,
-  options: SaveImagesOptions = {},
-): Promise<SaveImagesResult> {
+export async function saveImages(worker: Worker, references: readonly string[], options: SaveImagesOptions): Promise<SaveImagesResult> {
   const byManifest = new Map<Digest, { image: ArchiveImage; id: Digest; names: string[] }>();
   for (const reference of references) {
     const resolved = await resolveImage(worker.store, reference);
@@ -54,7 +51,7 @@ export async function saveImages(
   }
   const entries = [...byManifest.entries()];
   await writeImageArchive(
-    target,
+    options.output,
     entries.map(([, entry]) => ({ ...entry.image, names: entry.names })),
     {
       format: options.format ?? "docker",

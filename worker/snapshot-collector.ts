@@ -27,8 +27,7 @@ export interface SnapshotCollection {
  */
 export async function collectSnapshots<T>(
   worker: Worker,
-  operation: (seam: SnapshotSeam) => Promise<T>,
-  reportOf: (result: T) => GcReport | undefined,
+  { operation, reportOf }: { operation: (seam: SnapshotSeam) => Promise<T>; reportOf: (result: T) => GcReport | undefined },
 ): Promise<{ result: T; collection: SnapshotCollection }> {
   const snapshotter = await worker.snapshotter();
   const store = worker.store;

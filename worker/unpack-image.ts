@@ -16,6 +16,8 @@ export interface UnpackLayer {
 }
 
 export interface UnpackLayersOptions {
+  /** Base layer first. */
+  layers: UnpackLayer[];
   /** A lease to hold the chain ids with; default: one taken and released here. */
   lease?: Lease;
   signal?: AbortSignal;
@@ -28,7 +30,7 @@ export interface UnpackLayersResult {
   created: Digest[];
 }
 
-export interface UnpackImageOptions extends UnpackLayersOptions {
+export interface UnpackImageOptions extends Omit<UnpackLayersOptions, "layers"> {
   /** For a multi-platform image: the platform to unpack. Default: this host's. */
   platform?: Platform;
 }
@@ -67,7 +69,7 @@ export async function unpackImage(worker: Worker, reference: string, options: Un
     diffId: config.rootfs.diff_ids[i],
     open: () => worker.store.content.openStream(layer.digest),
   }));
-  const result = await unpackLayers(worker, layers, options);
+  const result = await unpackLayers(worker, { ...options, layers });
   return { ...result, image, top: result.chainIds[result.chainIds.length - 1] };
 }
 
@@ -76,7 +78,8 @@ export async function unpackImage(worker: Worker, reference: string, options: Un
  * present. Each layer is checked against its diff id; on any failure the snapshots made
  * here are removed again, so nothing is left behind.
  */
-export async function unpackLayers(worker: Worker, layers: UnpackLayer[], options: UnpackLayersOptions = {}): Promise<UnpackLayersResult> {
+export async function unpackLayers(worker: Worker, options: UnpackLayersOptions): Promise<UnpackLayersResult> {
+  const { layers } = options;
   const snapshotter = await worker.snapshotter();
   const chainIds = computeChainIds(layers.map((layer) => layer.diffId));
   const lease = options.lease ?? (await worker.store.refs.acquireLease());
@@ -102,7 +105,7 @@ export async function unpackLayers(worker: Worker, layers: UnpackLayer[], option
         throw error;
       }
       created.push(key);
-      await recordLayerSize(worker.store, layer.diffId, counted.size());
+      await recordLayerSize(worker.store, { diffId: layer.diffId, size: counted.size() });
     }
     return { chainIds, created };
   } catch (error) {

@@ -18,11 +18,8 @@ export interface WrittenImage {
  * image (or records it nameless, a dangling image): the last step, so that a crash before
  * it leaves only unreferenced blobs for garbage collection.
  */
-export async function writeImage(
-  store: Store,
-  config: ImageConfig,
-  options: { layers: Descriptor[]; name?: string },
-): Promise<WrittenImage> {
+export async function writeImage(store: Store, options: { config: ImageConfig; layers: Descriptor[]; name?: string }): Promise<WrittenImage> {
+  const { config } = options;
   const configBytes = serializeJson(config);
   const configDescriptor = createDescriptor(OCI_MEDIA_TYPES.config, configBytes);
   await store.content.write(configBytes, { digest: configDescriptor.digest, size: configDescriptor.size });

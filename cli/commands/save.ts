@@ -25,7 +25,7 @@ export const saveCommand: Command = {
       throw new TsbuildError("USAGE", "Cannot write an archive to a terminal", { hint: "Give a file with -o, or redirect standard output" });
     }
     const worker = await openCommandWorker(context);
-    await saveImages(worker, context.positionals, output === undefined ? context.stdout : resolve(context.cwd, output), { format });
+    await saveImages(worker, context.positionals, { output: output === undefined ? context.stdout : resolve(context.cwd, output), format });
     return 0;
   },
 };

@@ -10,7 +10,7 @@ export const tagCommand: Command = {
   positionals: { min: 2, max: 2 },
   async run(context) {
     const [source, target] = context.positionals;
-    await tagImage(await openCommandWorker(context), source, target);
+    await tagImage(await openCommandWorker(context), { source, target });
     return 0;
   },
 };

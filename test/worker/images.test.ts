@@ -92,7 +92,7 @@ test("rmi untags first, then deletes the image, its blobs and the unpacked layer
     const base = await importRootfs(worker, await busyboxTar(dir), { name: "base:1" });
     const child = await commitOn(worker, dir, { parent: "base:1", name: "child:1", script: "echo hi > /hello" });
     await unpackImage(worker, "child:1");
-    await tagImage(worker, "child:1", "child:alias");
+    await tagImage(worker, { source: "child:1", target: "child:alias" });
     assert.equal((await snapshotKeys(worker)).sort(), [base.diffId, child.chainId].sort());
 
     let removed = await removeImages(worker, ["child:alias"]);
@@ -201,8 +201,8 @@ test("loading an archive twice is harmless, and save by id writes no name", asyn
     const imported = await importRootfs(worker, await busyboxTar(dir), { name: "twice:1" });
     const named = join(dir, "named.tar");
     const byId = join(dir, "by-id.tar");
-    await saveImages(worker, ["twice:1"], named);
-    const saved = await saveImages(worker, [imported.id.slice(7, 19)], byId);
+    await saveImages(worker, ["twice:1"], { output: named });
+    const saved = await saveImages(worker, [imported.id.slice(7, 19)], { output: byId });
     assert.equal(saved.images[0].names, []);
     const first = await loadImages(worker, named);
     const second = await loadImages(worker, named);
@@ -220,7 +220,7 @@ test("load of a name held by another image renames the old one, as docker says",
     const archive = join(dir, "second.tar");
     const other = await openWorker({ root: join(dir, "other"), snapshotter: "overlayfs" });
     const second = await importRootfs(other, tar, { name: "moving:1", message: "second" });
-    await saveImages(other, ["moving:1"], archive);
+    await saveImages(other, ["moving:1"], { output: archive });
     const loaded = await loadImages(worker, archive);
     assert.equal(loaded.images[0].renamed, [{ name: "moving:1", previousId: first.id }]);
     assert.equal(

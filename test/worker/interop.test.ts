@@ -68,8 +68,8 @@ test("skopeo inspects the docker-archive and OCI archive tsbuild saves, and umoc
 
     const docker = join(dir, "app-docker.tar");
     const oci = join(dir, "app-oci.tar");
-    await saveImages(worker, ["interop/app:2"], docker);
-    await saveImages(worker, ["interop/app:2"], oci, { format: "oci" });
+    await saveImages(worker, ["interop/app:2"], { output: docker });
+    await saveImages(worker, ["interop/app:2"], { output: oci, format: "oci" });
 
     const fromDocker = JSON.parse(run("skopeo", ["inspect", `docker-archive:${docker}`])) as Record<string, unknown>;
     assert.equal(fromDocker.RepoTags, []);
@@ -101,7 +101,7 @@ test("archives skopeo writes (docker-archive and OCI archive) load, named, and u
     await makeImage(worker, dir);
     const ours = await unpackedTree(worker, dir, "interop/app:2");
     const oci = join(dir, "app-oci.tar");
-    await saveImages(worker, ["interop/app:2"], oci, { format: "oci" });
+    await saveImages(worker, ["interop/app:2"], { output: oci, format: "oci" });
 
     const skopeoDocker = join(dir, "skopeo-docker.tar");
     const skopeoOci = join(dir, "skopeo-oci.tar");

@@ -103,7 +103,7 @@ test("an image with deletions, recreated directories, hard links, symlinks, setu
 
     for (const format of ["docker", "oci"] as const) {
       const archive = join(dir, `app-${format}.tar`);
-      await saveImages(worker, ["rt/app:2"], archive, { format });
+      await saveImages(worker, ["rt/app:2"], { output: archive, format });
       const fresh = await openWorker({ root: join(dir, `fresh-${format}`), snapshotter: "overlayfs" });
       const loaded = await loadImages(fresh, archive);
       assert.equal(loaded.images, [{ id: committed.id, manifestDigest: committed.manifestDigest, names: ["rt/app:2"], renamed: [] }]);
