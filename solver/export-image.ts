@@ -102,7 +102,7 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
     history,
   };
   const names = [...(options.names ?? [])];
-  const written = await writeImage(worker.store, config, { layers, ...(names.length > 0 ? { name: names[0] } : {}) });
+  const written = await writeImage(worker.store, { config, layers, ...(names.length > 0 ? { name: names[0] } : {}) });
   const tagged = written.name === undefined ? [] : [written.name];
   for (const name of names.slice(1)) tagged.push((await worker.store.images.tag(name, written.manifestDigest)).name ?? name);
   return { imageId: written.id, manifestDigest: written.manifestDigest, names: tagged, config, layers };
@@ -126,7 +126,7 @@ async function layerOf(step: Vertex, options: ExportImageOptions): Promise<Layer
     descriptor: { mediaType: written.mediaType, digest: written.digest, size: written.size },
     empty: written.uncompressedSize <= EMPTY_TAR_SIZE,
   };
-  await recordLayerSize(worker.store, written.diffId, written.uncompressedSize);
+  await recordLayerSize(worker.store, { diffId: written.diffId, size: written.uncompressedSize });
   await cache.put({ ...entry, layer }, { name: step.name });
   return { ...layer, created: entry.created };
 }
