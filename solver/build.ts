@@ -11,6 +11,7 @@ import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import { CacheIndex } from "./cache-index.js";
+import { ContextDigests } from "./context-digests.js";
 import { exportImage } from "./export-image.js";
 import { exportLocal } from "./export-local.js";
 import { openBuildWorker } from "./open-build-worker.js";
@@ -107,6 +108,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
     const cache = new CacheIndex(worker.store, worker.snapshotter);
     const lease = await worker.store.refs.acquireLease();
+    const digests = await ContextDigests.load(worker.store, context);
     try {
       const solved = await solveGraph(graph, {
         worker,
@@ -114,6 +116,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         lease,
         contexts: { ...(options.contexts ?? {}), context },
         historyScope: `${context}\0${dockerfile}`,
+        digests,
         ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
@@ -146,6 +149,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         durationMs: performance.now() - started,
       };
     } finally {
+      await digests.save(worker.store, context).catch(() => undefined);
       await lease.release().catch(() => undefined);
     }
   } finally {

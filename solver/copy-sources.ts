@@ -73,8 +73,14 @@ export async function collectCopySources(root: string, action: CopyAction, optio
  * A digest of exactly what `matches` would copy from a context: names, types, modes, link
  * targets and contents. No times, and no owners: a context's files land owned by root.
  */
-export async function checksumSources(matches: readonly SourceMatch[]): Promise<string> {
-  return checksumLines(await sourceLines(matches));
+export async function checksumSources(matches: readonly SourceMatch[], digests?: DigestCache): Promise<string> {
+  return checksumLines(await sourceLines(matches, digests));
+}
+
+/** Remembers file contents' digests across builds, by what stat says of the file. */
+export interface DigestCache {
+  lookup(path: string, stat: Stats): string | undefined;
+  remember(path: string, stat: Stats, digest: string): void;
 }
 
 /** The digest of lines from `sourceLines`. */
@@ -88,16 +94,16 @@ export function checksumLines(lines: readonly string[]): string {
  * One line per entry: `<match>/<path> <type> <mode> <sha256 or link target>`, the facts a
  * checksum covers, kept so a cache miss can say which file changed.
  */
-export async function sourceLines(matches: readonly SourceMatch[]): Promise<string[]> {
+export async function sourceLines(matches: readonly SourceMatch[], digests?: DigestCache): Promise<string[]> {
   const lines: string[] = [];
   for (const match of matches) {
     for (const entry of match.entries) {
       const { stat } = entry;
       const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
       let content = "";
-      if (stat.isFile()) content = await fileDigest(entry.hostPath, stat);
+      if (stat.isFile()) content = await fileDigest(entry.hostPath, stat, digests);
       else if (entry.linkTarget !== undefined) content = entry.linkTarget;
-      const path = entry.rel === "" ? match.name : `${match.name}/${entry.rel}`;
+      const path = entry.rel === "" ? match.name : match.name === "/" ? entry.rel : `${match.name}/${entry.rel}`;
       lines.push(`${JSON.stringify(path)} ${type} ${(stat.mode & 0o7777).toString(8)} ${content}`);
     }
   }
@@ -107,15 +113,21 @@ export async function sourceLines(matches: readonly SourceMatch[]): Promise<stri
 // Contents are remembered by path, size, mtime and inode for the life of the process, so
 // a build that reads a file twice (a COPY and a bind mount) hashes it once.
 const digestMemo = new Map<string, string>();
+const MAX_MEMO_ENTRIES = 200_000;
 
-async function fileDigest(path: string, stat: Stats): Promise<string> {
-  const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ino}\0${stat.dev}`;
-  const known = digestMemo.get(memoKey);
-  if (known !== undefined) return known;
+async function fileDigest(path: string, stat: Stats, digests: DigestCache | undefined): Promise<string> {
+  const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ctimeMs}\0${stat.ino}\0${stat.dev}`;
+  const known = digestMemo.get(memoKey) ?? digests?.lookup(path, stat);
+  if (known !== undefined) {
+    digests?.remember(path, stat, known);
+    return known;
+  }
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   const digest = hash.digest("hex");
+  if (digestMemo.size >= MAX_MEMO_ENTRIES) digestMemo.clear();
   digestMemo.set(memoKey, digest);
+  digests?.remember(path, stat, digest);
   return digest;
 }
 

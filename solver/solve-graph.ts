@@ -10,7 +10,7 @@ import { applyFileActions, type CopySource } from "./apply-file-actions.js";
 import { BuildFailure } from "./build-failure.js";
 import type { CacheIndex } from "./cache-index.js";
 import { canonicalJson, computeCacheKey } from "./cache-key.js";
-import { checksumLines, collectCopySources, sourceLines, type SourceMatch } from "./copy-sources.js";
+import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "./copy-sources.js";
 import { explainMiss, type StepComponents } from "./explain-miss.js";
 import { StepHistory } from "./step-history.js";
 import { rootInputOf } from "./root-input.js";
@@ -35,6 +35,8 @@ export interface SolveGraphOptions {
    * miss can be explained against the step's last run. Without it misses say nothing.
    */
   historyScope?: string;
+  /** Context file digests remembered from earlier builds. */
+  digests?: DigestCache;
 }
 
 /** One step of the build as the result reports it. */
@@ -156,7 +158,7 @@ class GraphSolver {
           if (context?.kind !== "directory") continue;
           const matches = await collectCopySources(context.path, action, { kind: "context", ignore: context.exclude });
           collected.set(index, matches);
-          const lines = await sourceLines(matches);
+          const lines = await sourceLines(matches, this.#options.digests);
           files.push(lines);
           checksums.push(`${index}:${checksumLines(lines)}`);
         }
@@ -167,7 +169,7 @@ class GraphSolver {
           const context = this.#contextResults.get(vertex.inputs[mount.input]);
           if (context?.kind !== "directory") continue;
           const matches = await collectCopySources(context.path, selectorAction(mount.selector), { kind: "context", ignore: context.exclude });
-          const lines = await sourceLines(matches);
+          const lines = await sourceLines(matches, this.#options.digests);
           files.push(lines);
           checksums.push(`${index}:${checksumLines(lines)}`);
         }
