@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
-import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { copyFile, chmod, lchown, lstat, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
+import { extract } from "tar";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
@@ -56,6 +57,12 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
 
   for (const match of matches) {
     const top = match.entries[0];
+    if (action.attemptUnpack && top.stat.isFile() && (await isTarArchive(top.hostPath))) {
+      // ADD of a local archive: its contents land in the destination directory.
+      await writer.makeParents(dest, owner);
+      await extract({ file: top.hostPath, cwd: await writer.hostPath(dest), preserveOwner: true, strict: true });
+      continue;
+    }
     const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
     const base = contentsOnly ? dest : destIsDir ? posix.join(dest, match.name) : dest;
     if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
@@ -168,6 +175,24 @@ class TreeWriter {
     await lchown(host, meta.owner.uid, meta.owner.gid);
     if (!stat.isSymbolicLink()) await chmod(host, meta.mode);
     await lutimes(host, stat.atime, stat.mtime);
+  }
+}
+
+/**
+ * True for a tar archive, plain, gzip or zstd compressed (what ADD unpacks and node-tar
+ * reads; bzip2 and xz archives are copied as files). node-tar refuses entries with `..` or
+ * that would be written through a symlink, so an archive cannot write outside `cwd`.
+ */
+async function isTarArchive(path: string): Promise<boolean> {
+  const handle = await open(path, "r");
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(head, 0, 512, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+    if (bytesRead >= 4 && head.readUInt32BE(0) === 0x28b52ffd) return true;
+    return bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar";
+  } finally {
+    await handle.close();
   }
 }
 

@@ -67,7 +67,7 @@ export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Pro
       events,
       fixture: async (name) => {
         const target = join(dir, "contexts", name);
-        await cp(fixturesDir(name), target, { recursive: true });
+        await cp(fixturesDir(name), target, { recursive: true, verbatimSymlinks: true });
         return target;
       },
     });

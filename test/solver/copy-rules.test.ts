@@ -1,0 +1,52 @@
+import { execFileSync } from "node:child_process";
+import { readFile, readlink } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { build } from "../../solver/build.js";
+import { withBuildRoot } from "./build-fixture.js";
+
+/** `path type mode uid:gid` for everything under `dir`, sorted. */
+function listing(dir: string): string[] {
+  return execFileSync("find", [".", "-mindepth", "1", "-printf", "%P %y %m %U:%G\\n"], { cwd: dir, encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .sort();
+}
+
+test("COPY and ADD follow Docker's rules for directories, globs, renames, several sources, modes, symlinks and archives", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("copy-rules");
+    const out = join(root.dir, "out");
+    await build({ context, worker: root.worker, output: { type: "local", dest: out } });
+    const under = (prefix: string) => listing(out).filter((line) => line.startsWith(prefix));
+
+    assert.equal(under("all"), [
+      "all d 755 0:0",
+      "all/.dockerignore f 644 0:0",
+      "all/Dockerfile f 644 0:0",
+      "all/archive.tar.gz f 644 0:0",
+      "all/dir d 755 0:0",
+      "all/dir/nested d 755 0:0",
+      "all/dir/nested/deep.txt f 644 0:0",
+      "all/dir/top.md f 644 0:0",
+      "all/link-to-one l 777 0:0",
+      "all/one.txt f 644 0:0",
+      "all/two.txt f 644 0:0",
+    ], "COPY . copies the context's contents, without what .dockerignore names");
+    assert.is(await readlink(join(out, "all/link-to-one")), "one.txt", "a symlink inside a copied directory stays a symlink");
+    assert.equal(under("globbed"), ["globbed d 755 0:0", "globbed/one.txt f 644 0:0", "globbed/two.txt f 644 0:0"]);
+    assert.equal(under("renamed"), ["renamed.txt f 644 0:0"]);
+    assert.equal(under("into-dir"), ["into-dir d 755 0:0", "into-dir/nested d 755 0:0", "into-dir/nested/deep.txt f 644 0:0", "into-dir/top.md f 644 0:0"]);
+    assert.equal(under("multi"), ["multi d 755 0:0", "multi/one.txt f 644 0:0", "multi/two.txt f 644 0:0"]);
+    assert.equal(under("modes/"), ["modes/octal f 600 0:0", "modes/symbolic f 700 0:0"]);
+    assert.equal(under("links"), ["links d 755 0:0", "links/link-to-one f 644 0:0"], "a symlink named as the source is followed");
+    assert.is(await readFile(join(out, "links/link-to-one"), "utf8"), "one\n");
+    assert.equal(under("unpacked"), ["unpacked d 755 0:0", "unpacked/pkg d 755 0:0", "unpacked/pkg/packed.txt f 644 0:0"], "ADD unpacks a local tar.gz");
+    assert.is(await readFile(join(out, "unpacked/pkg/packed.txt"), "utf8"), "packed\n");
+    assert.equal(under("added"), ["added d 755 0:0", "added/one.txt f 644 0:0"]);
+    assert.equal(under("work"), ["work d 755 0:0", "work/sub d 755 0:0"]);
+  });
+});
+
+test.run();
