@@ -48,7 +48,8 @@ export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Pro
     await mkdir(tempDir);
     const opened = await openBuildWorker({ root: join(dir, "root"), snapshotter: "overlayfs", tempDir });
     const { worker: base } = opened;
-    await importRootfs(opened.root, await busybox(), { name: "busybox:latest" });
+    // A fixed date, so two roots hold the same base image (reproducibility tests compare them).
+    await importRootfs(opened.root, await busybox(), { name: "busybox:latest", created: new Date("2020-01-01T00:00:00Z") });
     let runs = 0;
     const worker: Worker = {
       ...base,
