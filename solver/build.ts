@@ -47,8 +47,11 @@ export interface BuildOptions {
   iidfile?: string;
   /** Write buildx's metadata JSON here (`--metadata-file`). */
   metadataFile?: string;
-  /** `--output type=local,dest=DIR`: also copy the final file system into `dest`. */
-  output?: { type: "local"; dest: string };
+  /**
+   * `--output`: also copy the final file system into a directory (`local`), or write the
+   * image as a docker-archive or OCI archive file (`docker`, `oci`).
+   */
+  output?: { type: "local" | "docker" | "oci"; dest: string };
   /** The environment `root` is resolved in. Default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -102,6 +105,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
       ...(options.network === undefined ? {} : { network: options.network }),
       dockerignore,
+      contexts: Object.fromEntries(Object.keys(options.contexts ?? {}).map((name) => [name, { kind: "local" as const, name }])),
     });
     for (const warning of graph.warnings) {
       options.onProgress?.({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
@@ -130,6 +134,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(graph.epoch === undefined ? {} : { epoch: graph.epoch }),
       });
       if (options.output?.type === "local") await exportLocal(graph, resolve(options.output.dest), { worker, cache, keys: solved.keys });
+      if (options.output?.type === "docker" || options.output?.type === "oci") {
+        await worker.images.save(exported.names.length > 0 ? exported.names : [exported.imageId], {
+          output: resolve(options.output.dest),
+          format: options.output.type,
+          ...(graph.epoch === undefined ? {} : { sourceDateEpoch: graph.epoch }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      }
       if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
       if (options.metadataFile !== undefined) {
         const metadata = {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import { resolveImage } from "../worker/resolve-image.js";
+import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
 import type { ImageSource, Worker } from "./types.js";
@@ -45,6 +46,9 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
     async unpack(ref, unpackOptions) {
       const unpacked = await unpackImage(root, ref, unpackOptions.signal === undefined ? {} : { signal: unpackOptions.signal });
       return { top: unpacked.top, layers: unpacked.image.manifest.layers, config: unpacked.image.config };
+    },
+    async save(references, saveOptions) {
+      await saveImages(root, references, saveOptions);
     },
     async describe(ref) {
       const image = await resolveImage(root.store, ref);

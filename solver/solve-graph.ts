@@ -86,6 +86,7 @@ class GraphSolver {
   readonly #components = new Map<string, StepComponents>();
   readonly #slots = new Map<string, string>();
   readonly #reasons = new Map<string, string>();
+  readonly #ignoredBelow = new Map<string, boolean>();
   readonly #history: StepHistory | undefined;
 
   constructor(graph: BuildGraph, options: SolveGraphOptions) {
@@ -225,6 +226,8 @@ class GraphSolver {
     if (!vertex.ignoreCache) {
       const entry = await this.#options.cache.lookup(key);
       if (entry !== undefined) {
+        // --no-cache-filter: the named stages' steps run even under a cached step.
+        if (this.#reachesIgnored(vertex.id)) await Promise.all(vertex.inputs.map((id) => this.#solveVertex(id)));
         this.#report(vertex, "cached", 0);
         return { kind: "snapshot", key: entry.snapshot };
       }
@@ -234,6 +237,16 @@ class GraphSolver {
     const result = (await this.#queue.add(() => this.#timed(vertex, () => this.#run(vertex, key, inputs)))) as VertexResult;
     const slot = this.#slots.get(vertex.id);
     if (slot !== undefined) await this.#history?.put(slot, this.#components.get(vertex.id)!).catch(() => undefined);
+    return result;
+  }
+
+  /** True when a step below `id` (not `id` itself) must run whatever the cache says. */
+  #reachesIgnored(id: string): boolean {
+    const known = this.#ignoredBelow.get(id);
+    if (known !== undefined) return known;
+    const vertex = this.#vertices.get(id)!;
+    const result = vertex.inputs.some((input) => (isStep(this.#vertices.get(input)!) && this.#vertices.get(input)!.ignoreCache) || this.#reachesIgnored(input));
+    this.#ignoredBelow.set(id, result);
     return result;
   }
 

@@ -31,6 +31,8 @@ export interface ImageSource extends ImageConfigResolver {
   unpack(ref: string, options: { signal?: AbortSignal }): Promise<UnpackedImage>;
   /** The image's layers and config, without unpacking anything. */
   describe(ref: string): Promise<Omit<UnpackedImage, "top">>;
+  /** Writes images of the store as a docker or OCI archive (`--output type=docker|oci`). */
+  save(references: readonly string[], options: { output: string; format: "docker" | "oci"; sourceDateEpoch?: number; signal?: AbortSignal }): Promise<void>;
 }
 
 /** What the solver needs of the machine: BuildKit's worker. */

@@ -23,7 +23,9 @@ export const buildCommand: Command = {
     { name: "progress", type: "string", valueName: "TYPE", description: "plain (default) or json: one event a line" },
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
-    { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export the file system: type=local,dest=DIR (or just DIR)" },
+    { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
+    { name: "no-cache-filter", type: "string", multiple: true, valueName: "STAGE", description: "Run every step of this stage, even when the cache has it" },
+    { name: "build-context", type: "string", multiple: true, valueName: "NAME=DIR", description: "A named context directory (COPY --from=NAME, FROM NAME)" },
     { name: "iidfile", type: "string", valueName: "FILE", description: "Write the image id to FILE" },
     { name: "metadata-file", type: "string", valueName: "FILE", description: "Write the build's result as JSON to FILE" },
     { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
@@ -61,7 +63,8 @@ export const buildCommand: Command = {
         buildArgs,
         labels: keyValues(options.label, "--label", env),
         ...(options.target === undefined ? {} : { target: options.target as string }),
-        ...(options["no-cache"] ? { noCache: true } : {}),
+        ...(options["no-cache"] ? { noCache: true } : options["no-cache-filter"] ? { noCache: options["no-cache-filter"] as string[] } : {}),
+        contexts: namedContexts((options["build-context"] as string[] | undefined) ?? [], context.cwd),
         ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
         secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
         ...(options.root === undefined ? {} : { root: options.root as string }),
@@ -198,15 +201,27 @@ function keyValues(values: CommandContext["options"][string], flag: string, env:
   return result;
 }
 
+/** `--build-context name=DIR` (directories only, for now). */
+function namedContexts(specs: readonly string[], cwd: string): Record<string, string> {
+  const contexts: Record<string, string> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    if (eq <= 0 || eq === spec.length - 1) throw new TsbuildError("USAGE", `Cannot parse flag "--build-context": "${spec}" is not NAME=DIR`);
+    contexts[spec.slice(0, eq)] = resolve(cwd, spec.slice(eq + 1));
+  }
+  return contexts;
+}
+
 /** `--output type=local,dest=DIR`, or a bare directory, as buildx reads it. */
-function parseOutput(spec: string, cwd: string): { type: "local"; dest: string } {
+function parseOutput(spec: string, cwd: string): { type: "local" | "docker" | "oci"; dest: string } {
   if (!spec.includes("=")) return { type: "local", dest: resolve(cwd, spec) };
   const fields = Object.fromEntries(spec.split(",").map((part) => [part.slice(0, part.indexOf("=")).trim(), part.slice(part.indexOf("=") + 1)]));
-  if (fields.type !== "local") {
-    throw new TsbuildError("USAGE", `Cannot use --output "${spec}": type "${fields.type ?? ""}" is not supported yet`, { hint: "Use type=local,dest=DIR" });
+  const type = fields.type ?? "local";
+  if (type !== "local" && type !== "docker" && type !== "oci") {
+    throw new TsbuildError("USAGE", `Cannot use --output "${spec}": type "${type}" is not supported`, { hint: "Use type=local,dest=DIR or type=docker|oci,dest=FILE" });
   }
   if (!fields.dest) throw new TsbuildError("USAGE", `Cannot parse flag "--output": "${spec}" has no dest`);
-  return { type: "local", dest: resolve(cwd, fields.dest) };
+  return { type, dest: resolve(cwd, fields.dest) };
 }
 
 /** `--secret id=ID,src=FILE` / `id=ID,env=VAR` / `id=ID` (the variable of that name), as buildx reads them. */

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -59,6 +59,28 @@ test("a failing RUN prints the step, its Dockerfile line, the exit status and th
     assert.match(result.stderr, "exit status: 4");
     assert.match(result.stderr, /error: Step \[3\/3\] RUN .* failed/);
     assert.equal(await mountsUnder(root.dir), []);
+  });
+});
+
+test("--build-context names a directory for COPY --from, -o type=docker writes an archive, --no-cache-filter reruns one stage", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "ctx");
+    const extra = join(root.dir, "extra");
+    await mkdir(context);
+    await mkdir(extra);
+    await writeFile(join(extra, "hello.txt"), "from the named context\n");
+    await writeFile(join(context, "Dockerfile"), "FROM busybox AS base\nRUN echo base > /base.txt\n\nFROM base\nCOPY --from=extra hello.txt /\n");
+    const store = join(root.dir, "root");
+    const archive = join(root.dir, "image.tar");
+    const first = await tsbuild(["--root", store, "--build-context", `extra=${extra}`, "-t", "named:1", "-o", `type=docker,dest=${archive}`, "."], context);
+    assert.is(first.status, 0, first.stderr);
+    const manifest = JSON.parse(execFileSync("tar", ["-xOf", archive, "manifest.json"], { encoding: "utf8" })) as Array<{ RepoTags: string[] }>;
+    assert.equal(manifest[0].RepoTags, ["named:1"]);
+
+    const again = await tsbuild(["--root", store, "--build-context", `extra=${extra}`, "--no-cache-filter", "base", "."], context);
+    assert.is(again.status, 0, again.stderr);
+    assert.match(again.stderr, /#\d+ \[base 2\/2\] RUN echo base > \/base.txt\n#\d+ cache miss: --no-cache/);
+    assert.match(again.stderr, /COPY --from=extra hello.txt \/\n#\d+ CACHED/);
   });
 });
 
