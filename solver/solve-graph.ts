@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import PQueue from "p-queue";
 import { isTsbuildError, TsbuildError } from "../errors.js";
 import type { SecretSource } from "../executor/types.js";
@@ -11,6 +13,7 @@ import { BuildFailure } from "./build-failure.js";
 import type { CacheIndex } from "./cache-index.js";
 import { canonicalJson, computeCacheKey } from "./cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "./copy-sources.js";
+import { downloadUrl } from "./download-url.js";
 import { explainMiss, type StepComponents } from "./explain-miss.js";
 import { StepHistory } from "./step-history.js";
 import { rootInputOf } from "./root-input.js";
@@ -87,6 +90,7 @@ class GraphSolver {
   readonly #slots = new Map<string, string>();
   readonly #reasons = new Map<string, string>();
   readonly #ignoredBelow = new Map<string, boolean>();
+  readonly #downloads: string[] = [];
   readonly #history: StepHistory | undefined;
 
   constructor(graph: BuildGraph, options: SolveGraphOptions) {
@@ -108,6 +112,14 @@ class GraphSolver {
   }
 
   async solve(): Promise<SolvedGraph> {
+    try {
+      return await this.#solve();
+    } finally {
+      for (const dir of this.#downloads) await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #solve(): Promise<SolvedGraph> {
     const needed = this.#needed();
     for (const vertex of this.#graph.vertices) {
       if (needed.has(vertex.id)) await this.#computeKey(vertex);
@@ -151,6 +163,15 @@ class GraphSolver {
         const path = this.#options.contexts[definition.name];
         if (path === undefined) throw new TsbuildError("USAGE", `Cannot find build context "${definition.name}"`, { hint: `Pass it with --build-context ${definition.name}=DIR` });
         this.#contextResults.set(vertex.id, { kind: "directory", path, exclude: definition.excludePatterns });
+      } else if (definition.op === "source" && definition.kind === "http") {
+        // Downloaded now: the ADD that copies it checksums the file like a context file.
+        const dir = join(this.#options.worker.tempDir, `http-${randomBytes(8).toString("hex")}`);
+        this.#downloads.push(dir);
+        await downloadUrl(definition.url, dir, definition.filename, {
+          ...(definition.checksum === undefined ? {} : { checksum: definition.checksum }),
+          signal: this.#signal,
+        });
+        this.#contextResults.set(vertex.id, { kind: "directory", path: dir, exclude: [] });
       } else if (definition.op === "file") {
         const collected = new Map<number, SourceMatch[]>();
         for (const [index, action] of definition.actions.entries()) {
@@ -212,7 +233,7 @@ class GraphSolver {
     const definition = vertex.definition;
     if (definition.op === "source") {
       if (definition.kind === "scratch") return { kind: "empty" };
-      if (definition.kind === "local") return this.#contextResults.get(vertex.id)!;
+      if (definition.kind === "local" || definition.kind === "http") return this.#contextResults.get(vertex.id)!;
       if (definition.kind !== "image") {
         return this.#fail(vertex, new TsbuildError("USAGE", `Cannot read ${definition.kind} sources yet`), 0);
       }
