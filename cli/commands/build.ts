@@ -1,6 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, open, readFile, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
 import { BuildFailure } from "../../solver/build-failure.js";
@@ -11,8 +15,8 @@ import type { Command, CommandContext } from "../command.js";
 export const buildCommand: Command = {
   name: "build",
   summary: "Build an image from a Dockerfile and a context directory",
-  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress plain|json] [--secret SPEC]... CONTEXT",
-  description: 'Also runs as "tsbuild [OPTIONS] CONTEXT". Progress goes to stderr; -q prints only the image id on stdout.',
+  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress plain|json] [--secret SPEC]... CONTEXT|-",
+  description: 'Also runs as "tsbuild [OPTIONS] CONTEXT". CONTEXT "-" reads a tar of the context (or a Dockerfile alone) from standard input. Progress goes to stderr; -q prints only the image id on stdout.',
   options: [
     { name: "file", short: "f", type: "string", valueName: "FILE", description: "The Dockerfile (default CONTEXT/Dockerfile)" },
     { name: "tag", short: "t", type: "string", multiple: true, valueName: "NAME", description: "Name the image (name:tag)" },
@@ -34,59 +38,93 @@ export const buildCommand: Command = {
   positionals: { min: 1, max: 1 },
   async run(context) {
     const { options } = context;
-    const contextDir = resolve(context.cwd, context.positionals[0]);
-    const dockerfile = resolve(context.cwd, (options.file as string | undefined) ?? join(contextDir, "Dockerfile"));
-    const source = await readFile(dockerfile, "utf8").catch(() => undefined);
-    if (source !== undefined) context.registerSource(basename(dockerfile), source);
-    const progress = (options.progress as string | undefined) ?? "plain";
-    if (progress !== "plain" && progress !== "json" && progress !== "auto" && progress !== "tty") {
-      throw new TsbuildError("USAGE", `Cannot use --progress "${progress}": use plain or json`);
-    }
-    const network = options.network as string | undefined;
-    if (network !== undefined && !["default", "none", "host"].includes(network)) {
-      throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
-    }
-    const renderer = options.quiet ? undefined : progress === "json" ? jsonRenderer(context.stderr) : new PlainRenderer(context.stderr);
-    const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    const { build } = await import("../../solver/build.js");
-    const env = context.env;
-    const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
-    if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
+    let stdinDir: string | undefined;
     try {
-      const result = await build({
-        context: contextDir,
-        dockerfile,
-        tags: (options.tag as string[] | undefined) ?? [],
-        buildArgs,
-        labels: keyValues(options.label, "--label", env),
-        ...(options.target === undefined ? {} : { target: options.target as string }),
-        ...(options["no-cache"] ? { noCache: true } : options["no-cache-filter"] ? { noCache: options["no-cache-filter"] as string[] } : {}),
-        contexts: namedContexts((options["build-context"] as string[] | undefined) ?? [], context.cwd),
-        ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
-        secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
-        ...(options.root === undefined ? {} : { root: options.root as string }),
-        env,
-        ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
-        ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
-        ...(options["metadata-file"] === undefined ? {} : { metadataFile: resolve(context.cwd, options["metadata-file"] as string) }),
-        signal: abort.signal,
-        ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
-      });
-      if (renderer instanceof PlainRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
-      if (options.quiet) context.stdout.write(`${result.imageId}\n`);
-      return 0;
-    } catch (error) {
-      if (error instanceof BuildFailure && renderer instanceof PlainRenderer) renderer.failure(error, source);
-      throw error;
+      let contextDir = resolve(context.cwd, context.positionals[0]);
+      if (context.positionals[0] === "-") {
+        stdinDir = await mkdtemp(join(tmpdir(), "tsbuild-stdin-"));
+        contextDir = await readStdinContext(context.stdin, stdinDir);
+      }
+      // -f names a file of the working directory, or of the tar when the context came on stdin.
+      const file = options.file as string | undefined;
+      const dockerfile = file === undefined ? join(contextDir, "Dockerfile") : resolve(stdinDir === undefined ? context.cwd : contextDir, file);
+      return await runBuild(context, contextDir, dockerfile);
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      if (stdinDir !== undefined) await rm(stdinDir, { recursive: true, force: true });
     }
   },
 };
+
+async function runBuild(context: CommandContext, contextDir: string, dockerfile: string): Promise<number> {
+  const { options } = context;
+  const source = await readFile(dockerfile, "utf8").catch(() => undefined);
+  if (source !== undefined) context.registerSource(basename(dockerfile), source);
+  const progress = (options.progress as string | undefined) ?? "plain";
+  if (progress !== "plain" && progress !== "json" && progress !== "auto" && progress !== "tty") {
+    throw new TsbuildError("USAGE", `Cannot use --progress "${progress}": use plain or json`);
+  }
+  const network = options.network as string | undefined;
+  if (network !== undefined && !["default", "none", "host"].includes(network)) {
+    throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
+  }
+  const renderer = options.quiet ? undefined : progress === "json" ? jsonRenderer(context.stderr) : new PlainRenderer(context.stderr);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const { build } = await import("../../solver/build.js");
+  const env = context.env;
+  const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
+  if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
+  try {
+    const result = await build({
+      context: contextDir,
+      dockerfile,
+      tags: (options.tag as string[] | undefined) ?? [],
+      buildArgs,
+      labels: keyValues(options.label, "--label", env),
+      ...(options.target === undefined ? {} : { target: options.target as string }),
+      ...(options["no-cache"] ? { noCache: true } : options["no-cache-filter"] ? { noCache: options["no-cache-filter"] as string[] } : {}),
+      contexts: namedContexts((options["build-context"] as string[] | undefined) ?? [], context.cwd),
+      ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
+      secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
+      ...(options.root === undefined ? {} : { root: options.root as string }),
+      env,
+      ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
+      ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
+      ...(options["metadata-file"] === undefined ? {} : { metadataFile: resolve(context.cwd, options["metadata-file"] as string) }),
+      signal: abort.signal,
+      ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
+    });
+    if (renderer instanceof PlainRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
+    if (options.quiet) context.stdout.write(`${result.imageId}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof BuildFailure && renderer instanceof PlainRenderer) renderer.failure(error, source);
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * `tsbuild build -`: standard input is a tar of the context (plain or gzip), or else the
+ * Dockerfile itself with an empty context, as docker reads it. Returns the context dir.
+ */
+async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
+  const staged = join(dir, "stdin");
+  await pipeline(stdin, createWriteStream(staged, { mode: 0o600 }));
+  const context = join(dir, "context");
+  await mkdir(context);
+  const head = Buffer.alloc(512);
+  const handle = await open(staged, "r");
+  const { bytesRead } = await handle.read(head, 0, 512, 0).finally(() => handle.close());
+  const isTar = (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) || (bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar");
+  if (isTar) await extract({ file: staged, cwd: context, strict: true });
+  else await rename(staged, join(context, "Dockerfile"));
+  return context;
+}
 
 /** BuildKit's plain progress: `#N [stage 1/3] RUN ...`, its output, then `#N DONE 0.3s` or `#N CACHED`. */
 class PlainRenderer {

@@ -9,9 +9,10 @@ import { mountsUnder, withBuildRoot } from "../solver/build-fixture.js";
 const main = join(builtRoot(), "cli", "main.js");
 
 /** Runs the CLI as a user would, in `cwd`. Asynchronous, so the test process stays responsive. */
-function tsbuild(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function tsbuild(args: string[], cwd: string, input?: Buffer | string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...process.env, SOURCE_DATE_EPOCH: "" } });
+    child.stdin.end(input ?? "");
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
@@ -81,6 +82,23 @@ test("--build-context names a directory for COPY --from, -o type=docker writes a
     assert.is(again.status, 0, again.stderr);
     assert.match(again.stderr, /#\d+ \[base 2\/2\] RUN echo base > \/base.txt\n#\d+ cache miss: --no-cache/);
     assert.match(again.stderr, /COPY --from=extra hello.txt \/\n#\d+ CACHED/);
+  });
+});
+
+test("tsbuild - reads the context as a tar, or a lone Dockerfile, from standard input", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("multi-stage");
+    const store = join(root.dir, "root");
+    const tar = execFileSync("tar", ["-C", context, "-c", "."]);
+    const fromTar = await tsbuild(["--root", store, "-t", "piped:1", "-q", "-"], root.dir, tar);
+    assert.is(fromTar.status, 0, fromTar.stderr);
+    assert.match(fromTar.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    const fromDir = await tsbuild(["--root", store, "-q", "."], context);
+    assert.is(fromDir.stdout, fromTar.stdout, "the same context gives the same image, cached");
+
+    const lone = await tsbuild(["--root", store, "-t", "lone:1", "-"], root.dir, "FROM busybox\nRUN echo alone > /alone.txt\n");
+    assert.is(lone.status, 0, lone.stderr);
+    assert.match(lone.stderr, "naming to docker.io/library/lone:1 done");
   });
 });
 
