@@ -36,9 +36,9 @@ import type { SourceRange } from "../parser/ast.js";
 export interface ConvertOptions {
   /** Looks up base images' configs (FROM, COPY --from, RUN --mount from=). */
   resolver: ImageConfigResolver;
-  /** The Dockerfile's name, for locations (default `Dockerfile`). */
+  /** The Dockerfile's name, for locations (default: the instructions' own). */
   file?: string;
-  /** The Dockerfile's escape token, from its AST (default `\`). */
+  /** The Dockerfile's escape token (default: the instructions' own). */
   escapeToken?: "\\" | "`";
   /** `--build-arg` values. */
   buildArgs?: Record<string, string>;
@@ -72,8 +72,8 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
   const buildArgs = { ...(options.buildArgs ?? {}) };
   const stages = instructions.stages;
   const ctx: ConvertContext = {
-    file: options.file ?? "Dockerfile",
-    expander: new WordExpander(options.escapeToken ?? "\\"),
+    file: options.file ?? instructions.file,
+    expander: new WordExpander(options.escapeToken ?? instructions.escapeToken),
     graph: new GraphBuilder(),
     states: [],
     statesByName: new Map(),

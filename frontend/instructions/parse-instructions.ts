@@ -66,7 +66,7 @@ export function parseInstructions(ast: DockerfileAst): DockerfileInstructions {
       hint: "Add a FROM instruction",
     });
   }
-  return { metaArgs, stages };
+  return { file: ast.file, escapeToken: ast.escapeToken, metaArgs, stages };
 }
 
 /** Parses one instruction node (also used for `commit -c` changes and ONBUILD triggers). */

@@ -200,6 +200,10 @@ export interface Stage {
 
 /** A whole Dockerfile in typed form. */
 export interface DockerfileInstructions {
+  /** The file name the Dockerfile came from, for messages. */
+  file: string;
+  /** The escape character of the Dockerfile (its `# escape=` directive), for expansion. */
+  escapeToken: "\\" | "`";
   /** ARGs before the first FROM: the only variables FROM lines can see. */
   metaArgs: ArgInstruction[];
   stages: Stage[];
