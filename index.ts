@@ -51,3 +51,45 @@ export { ExecError } from "./executor/exec-error.js";
 export { detectDefaultRuntime, probeRuntimes } from "./executor/runtime-probe.js";
 export type { RuntimeProbe } from "./executor/runtime-probe.js";
 export type { ExecProcess, ExecResult, ExecRunOptions, NetworkMode, RunMount } from "./executor/types.js";
+
+// Image operations on a root (docker import/load/save/images/tag/rmi/inspect/history/prune/system df)
+export {
+  openWorker,
+  Worker,
+  importRootfs,
+  loadImages,
+  saveImages,
+  listImages,
+  tagImage,
+  removeImages,
+  inspectImage,
+  imageHistory,
+  pruneImages,
+  diskUsage,
+  fsck,
+  unpackImage,
+  commitImage,
+} from "./worker/index.js";
+export type {
+  OpenWorkerOptions,
+  ImportRootfsOptions,
+  ImportRootfsResult,
+  LoadImagesOptions,
+  LoadImagesResult,
+  SaveImagesOptions,
+  SaveImagesResult,
+  ListImagesOptions,
+  ImageListEntry,
+  RemoveImagesOptions,
+  RemoveImagesResult,
+  ImageInspect,
+  HistoryRow,
+  PruneImagesOptions,
+  PruneImagesResult,
+  DiskUsageRow,
+  WorkerFsckReport,
+  UnpackImageOptions,
+  UnpackImageResult,
+  CommitImageOptions,
+  CommitImageResult,
+} from "./worker/index.js";
