@@ -359,6 +359,10 @@ class GraphSolver {
     const cancelled = isTsbuildError(error, "CANCELLED") || (this.#abort.signal.aborted && !(error instanceof TsbuildError));
     const failure = new BuildFailure({ vertex: vertex.id, name: vertex.name, location: vertex.location }, error);
     if (!cancelled || this.#options.signal?.aborted) {
+      // A step that failed before it ran (a missing COPY source) is still shown as a step.
+      if (!this.#stepNumbers.has(vertex.id)) {
+        this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location });
+      }
       this.#steps.push({ vertex: vertex.id, name: vertex.name, status: "failed", durationMs, cacheKey: this.#keys.get(vertex.id) ?? digestOf(vertex.id) });
       this.#emit({ type: "vertex-failed", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), error: failure, durationMs });
     }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ChalkInstance } from "chalk";
 import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
@@ -24,7 +25,7 @@ export const buildCommand: Command = {
     { name: "label", type: "string", multiple: true, valueName: "K=V", description: "Set a label on the image" },
     { name: "target", type: "string", valueName: "STAGE", description: "Build this stage (default the last)" },
     { name: "no-cache", type: "boolean", description: "Run every step, even when the cache has it" },
-    { name: "progress", type: "string", valueName: "TYPE", description: "plain (default) or json: one event a line" },
+    { name: "progress", type: "string", valueName: "TYPE", description: "auto (default: tty on a terminal, else plain), tty, plain, or json: one event a line" },
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
     { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
@@ -59,15 +60,23 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   const { options } = context;
   const source = await readFile(dockerfile, "utf8").catch(() => undefined);
   if (source !== undefined) context.registerSource(basename(dockerfile), source);
-  const progress = (options.progress as string | undefined) ?? "plain";
-  if (progress !== "plain" && progress !== "json" && progress !== "auto" && progress !== "tty") {
-    throw new TsbuildError("USAGE", `Cannot use --progress "${progress}": use plain or json`);
+  const asked = (options.progress as string | undefined) ?? "auto";
+  if (asked !== "plain" && asked !== "json" && asked !== "auto" && asked !== "tty") {
+    throw new TsbuildError("USAGE", `Cannot use --progress "${asked}": use auto, tty, plain or json`);
   }
+  // auto: the live view on a terminal, plain lines for CI logs and pipes, as BuildKit chooses.
+  const progress = asked === "auto" ? ((context.stderr as { isTTY?: boolean }).isTTY ? "tty" : "plain") : asked;
   const network = options.network as string | undefined;
   if (network !== undefined && !["default", "none", "host"].includes(network)) {
     throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
   }
-  const renderer = options.quiet ? undefined : progress === "json" ? jsonRenderer(context.stderr) : new PlainRenderer(context.stderr);
+  const renderer = options.quiet
+    ? undefined
+    : progress === "json"
+      ? jsonRenderer(context.stderr)
+      : progress === "tty"
+        ? new TtyRenderer(context.stderr, (await import("chalk")).default)
+        : new PlainRenderer(context.stderr);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
@@ -96,11 +105,12 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       signal: abort.signal,
       ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
     });
-    if (renderer instanceof PlainRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
+    if (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
     if (options.quiet) context.stdout.write(`${result.imageId}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof BuildFailure && renderer instanceof PlainRenderer) renderer.failure(error, source);
+    if (renderer instanceof TtyRenderer) renderer.stop();
+    if (error instanceof BuildFailure && (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer)) renderer.failure(error, source);
     throw error;
   } finally {
     process.off("SIGINT", onSignal);
@@ -205,6 +215,113 @@ class PlainRenderer {
     this.#out.write(`${line}\n`);
   }
 }
+
+interface TtyStep {
+  name: string;
+  state: "running" | "done" | "cached" | "failed";
+  started: number;
+  durationMs: number;
+  lines: string[];
+  partial: string;
+  missReason: string | undefined;
+}
+
+/**
+ * The live view on a terminal, in BuildKit's spirit: a header with the elapsed time and
+ * counts, a line per step with its state and time, and the last lines of each running step,
+ * redrawn in place (at most ten times a second) with ANSI cursor moves.
+ */
+class TtyRenderer {
+  readonly #out: Writable;
+  readonly #chalk: ChalkInstance;
+  readonly #steps = new Map<number, TtyStep>();
+  readonly #warnings: string[] = [];
+  readonly #started = performance.now();
+  #drawn = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(out: Writable, chalk: ChalkInstance) {
+    this.#out = out;
+    this.#chalk = chalk;
+    this.#timer = setInterval(() => this.#draw(), 100);
+    this.#timer.unref();
+  }
+
+  event(event: ProgressEvent): void {
+    if (event.type === "warning") {
+      this.#warnings.push(event.message);
+      return;
+    }
+    let step = this.#steps.get(event.step);
+    if (step === undefined) {
+      step = { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined };
+      this.#steps.set(event.step, step);
+    }
+    if (event.type === "vertex-started") step.missReason = event.missReason;
+    else if (event.type === "vertex-cached") step.state = "cached";
+    else if (event.type === "vertex-completed") Object.assign(step, { state: "done", durationMs: event.durationMs });
+    else if (event.type === "vertex-failed") Object.assign(step, { state: "failed", durationMs: event.durationMs });
+    else if (event.type === "vertex-log") {
+      const lines = (step.partial + event.data.toString("utf8")).split("\n");
+      step.partial = lines.pop()!;
+      step.lines.push(...lines);
+      if (step.lines.length > TAIL_LINES) step.lines.splice(0, step.lines.length - TAIL_LINES);
+    }
+  }
+
+  finish(names: string[], imageId: string, durationMs: number): void {
+    this.stop();
+    const c = this.#chalk;
+    this.#out.write(`${c.blue(` => exporting to image ${c.dim(imageId.slice(0, 19))}`)}\n`);
+    for (const name of names) this.#out.write(`${c.blue(` => naming to ${name}`)}\n`);
+    this.#out.write(`${c.green(`Built in ${seconds(durationMs)}`)}\n`);
+  }
+
+  /** Stops redrawing, leaving the last frame on the screen. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#draw();
+    for (const warning of this.#warnings.splice(0)) this.#out.write(`${this.#chalk.yellow(`WARNING: ${warning}`)}\n`);
+  }
+
+  failure(error: BuildFailure, source: string | undefined): void {
+    new PlainRenderer(this.#out).failure(error, source);
+  }
+
+  /** Cuts `text` so it and `reserved` more columns fit one terminal line: a wrapped line would break the redraw. */
+  #fit(text: string, reserved: number): string {
+    const columns = (this.#out as { columns?: number }).columns ?? 120;
+    const room = Math.max(10, columns - 1 - reserved);
+    const flat = text.replace(/[\x00-\x1f\x7f]/g, " ");
+    return flat.length > room ? `${flat.slice(0, room - 1)}…` : flat;
+  }
+
+  #draw(): void {
+    const c = this.#chalk;
+    const now = performance.now();
+    const steps = [...this.#steps.values()];
+    const finished = steps.filter((step) => step.state !== "running").length;
+    const lines = [c.bold(`[+] Building ${seconds(now - this.#started)} (${finished}/${steps.length})`)];
+    for (const step of steps) {
+      const time = step.state === "running" ? seconds(now - step.started) : step.state === "cached" ? "CACHED" : seconds(step.durationMs);
+      const text = ` => ${step.name}`;
+      const colour = step.state === "failed" ? c.red : step.state === "running" ? c.blue : step.state === "cached" ? c.dim : (s: string) => s;
+      lines.push(colour(`${this.#fit(text, time.length + 1)} ${time}`));
+      if (step.state === "running") {
+        if (step.missReason !== undefined) lines.push(c.dim(this.#fit(`    cache miss: ${step.missReason}`, 0)));
+        for (const line of [...step.lines, ...(step.partial ? [step.partial] : [])].slice(-TAIL_LINES)) lines.push(c.dim(this.#fit(`    ${line}`, 0)));
+      }
+    }
+    // Back to the top of the last frame, clear it, draw the new one.
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}F\x1b[J` : "";
+    this.#out.write(`${up}${lines.join("\n")}\n`);
+    this.#drawn = lines.length;
+  }
+}
+
+/** How many lines of a running step's output the live view shows. */
+const TAIL_LINES = 5;
 
 /** One JSON object a line; errors as their message, logs as text. */
 function jsonRenderer(out: Writable): { event(event: ProgressEvent): void } {

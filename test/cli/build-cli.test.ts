@@ -102,6 +102,22 @@ test("tsbuild - reads the context as a tar, or a lone Dockerfile, from standard 
   });
 });
 
+test("--progress json writes one event a line; --progress tty draws the live view", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("multi-stage");
+    const store = join(root.dir, "root");
+    const json = await tsbuild(["--root", store, "--progress", "json", "."], context);
+    assert.is(json.status, 0, json.stderr);
+    const events = json.stderr.trim().split("\n").map((line) => JSON.parse(line) as { type: string; name?: string; data?: string });
+    assert.ok(events.some((event) => event.type === "vertex-started" && event.name?.includes("RUN tr a-z A-Z")));
+    assert.ok(events.some((event) => event.type === "vertex-completed"));
+    const tty = await tsbuild(["--root", store, "--progress", "tty", "."], context);
+    assert.is(tty.status, 0, tty.stderr);
+    assert.match(tty.stderr, /\[\+\] Building \d+\.\ds \(\d+\/\d+\)/);
+    assert.match(tty.stderr, /=> \[stage-2 5\/5\] RUN echo "home is \/srv\/app".*CACHED/, tty.stderr);
+  });
+});
+
 test("a bad --secret is a usage error", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
