@@ -50,8 +50,14 @@ export async function collectCopySources(root: string, action: CopyAction, optio
   if (paths.length === 0 && !action.allowEmptyWildcard) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${action.src}": no source files were specified`);
   }
+  for (const required of action.requiredPaths) {
+    const host = await resolveIn(posix.normalize(`/${required}`), false);
+    if ((await lstat(host).catch(() => undefined)) === undefined) throw notFound(required, options.kind, false);
+  }
+  const include = action.includePatterns.length > 0 ? new DockerignoreMatcher(action.includePatterns) : undefined;
   const matches: SourceMatch[] = [];
   for (const path of paths) {
+    if (exclude?.isExcluded(posix.basename(path)) && paths.length > 1) continue;
     if (ignore?.isExcluded(path) && !(path === "/")) {
       if (paths.length === 1) throw notFound(action.src, options.kind, true);
       continue;
@@ -64,7 +70,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
     if (stat.isSymbolicLink()) top.linkTarget = await readlink(hostPath);
     entries.push(top);
     if (stat.isDirectory()) await walk(hostPath, "", path, entries, { ignore, exclude });
-    matches.push({ name: posix.basename(path) || "/", entries });
+    matches.push({ name: posix.basename(path) || "/", entries: include === undefined ? entries : onlyIncluded(entries, include) });
   }
   return matches;
 }
@@ -156,6 +162,19 @@ async function walk(
     entries.push(entry);
     if (stat.isDirectory()) await walk(hostPath, childRel, childPath, entries, filters);
   }
+}
+
+/**
+ * `COPY --parents`: the entries a pattern matches (or that lie below a matched directory),
+ * with the directories leading to them, so their paths are kept.
+ */
+function onlyIncluded(entries: SourceEntry[], include: DockerignoreMatcher): SourceEntry[] {
+  // The matcher's "excluded" is "matches or a parent matches": what --parents keeps.
+  const kept = new Set(entries.filter((entry) => entry.rel !== "" && include.isExcluded(entry.rel)).map((entry) => entry.rel));
+  for (const rel of [...kept]) {
+    for (let dir = posix.dirname(rel); dir !== "."; dir = posix.dirname(dir)) kept.add(dir);
+  }
+  return entries.filter((entry) => entry.rel === "" || kept.has(entry.rel));
 }
 
 /** Expands a wildcard path component by component (Go's filepath.Glob), sorted. */

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFile, readlink } from "node:fs/promises";
+import { readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -46,6 +46,27 @@ test("COPY and ADD follow Docker's rules for directories, globs, renames, severa
     assert.is(await readFile(join(out, "unpacked/pkg/packed.txt"), "utf8"), "packed\n");
     assert.equal(under("added"), ["added d 755 0:0", "added/one.txt f 644 0:0"]);
     assert.equal(under("work"), ["work d 755 0:0", "work/sub d 755 0:0"]);
+  });
+});
+
+test("COPY --parents keeps the matched paths' directories and --exclude leaves matches out", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("copy-parents");
+    const out = join(root.dir, "out");
+    await build({ context, worker: root.worker, output: { type: "local", dest: out } });
+    const under = (prefix: string) => listing(out).filter((line) => line.startsWith(prefix));
+    assert.equal(under("dest"), ["dest d 755 0:0", "dest/a d 755 0:0", "dest/a/b d 755 0:0", "dest/a/b/c.txt f 644 0:0", "dest/x d 755 0:0", "dest/x/1.txt f 644 0:0"]);
+    assert.equal(under("x"), ["x d 755 0:0", "x/keep.txt f 644 0:0"]);
+  });
+});
+
+test("COPY --parents of a path that does not exist fails before anything runs", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("copy-parents");
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN true\nCOPY --parents a/missing.txt /dest/\n");
+    const error = await build({ context, worker: root.worker }).catch((e: unknown) => e);
+    assert.match(String(error), 'Cannot copy "/a/missing.txt": no such file or directory in the build context');
+    assert.is(root.runs(), 0);
   });
 });
 
