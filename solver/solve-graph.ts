@@ -13,6 +13,7 @@ import { BuildFailure } from "./build-failure.js";
 import type { CacheIndex } from "./cache-index.js";
 import { canonicalJson, computeCacheKey } from "./cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "./copy-sources.js";
+import { cloneGit } from "./clone-git.js";
 import { downloadUrl } from "./download-url.js";
 import { explainMiss, type StepComponents } from "./explain-miss.js";
 import { StepHistory } from "./step-history.js";
@@ -172,6 +173,11 @@ class GraphSolver {
           signal: this.#signal,
         });
         this.#contextResults.set(vertex.id, { kind: "directory", path: dir, exclude: [] });
+      } else if (definition.op === "source" && definition.kind === "git") {
+        const dir = join(this.#options.worker.tempDir, `git-${randomBytes(8).toString("hex")}`);
+        this.#downloads.push(dir);
+        const path = await cloneGit(definition.remote, dir, { ref: definition.ref, subdir: definition.subdir, keepGitDir: definition.keepGitDir, signal: this.#signal });
+        this.#contextResults.set(vertex.id, { kind: "directory", path, exclude: [] });
       } else if (definition.op === "file") {
         const collected = new Map<number, SourceMatch[]>();
         for (const [index, action] of definition.actions.entries()) {
@@ -233,10 +239,7 @@ class GraphSolver {
     const definition = vertex.definition;
     if (definition.op === "source") {
       if (definition.kind === "scratch") return { kind: "empty" };
-      if (definition.kind === "local" || definition.kind === "http") return this.#contextResults.get(vertex.id)!;
-      if (definition.kind !== "image") {
-        return this.#fail(vertex, new TsbuildError("USAGE", `Cannot read ${definition.kind} sources yet`), 0);
-      }
+      if (definition.kind !== "image") return this.#contextResults.get(vertex.id)!;
       return this.#queue.add(() =>
         this.#timed(vertex, async () => {
           const image = await this.#options.worker.images.unpack(definition.ref, { signal: this.#signal });
