@@ -1,11 +1,10 @@
-import { PassThrough } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { BuildGraph, Vertex } from "../frontend/graph.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor, HistoryEntry, ImageConfig } from "../oci/image-types.js";
-import { recordLayerSize } from "../worker/layer-sizes.js";
 import { writeImage } from "../worker/write-image.js";
 import type { CacheIndex } from "./cache-index.js";
+import { diffLayer } from "./diff-layer.js";
 import { rootInputOf } from "./root-input.js";
 import type { LayerRecord, Worker } from "./types.js";
 
@@ -35,8 +34,6 @@ function formatTime(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
 }
 
-/** A tar of no entries: two zero blocks. A step that changed nothing diffs to this. */
-const EMPTY_TAR_SIZE = 1024;
 
 /**
  * Writes the image of a solved graph: the base image's layers, then one layer per step of
@@ -114,19 +111,8 @@ async function layerOf(step: Vertex, options: ExportImageOptions): Promise<Layer
   const key = options.keys.get(step.id);
   const entry = key === undefined ? undefined : await cache.lookup(key);
   if (entry === undefined) throw new TsbuildError("INTERNAL", `Step ${step.name} has no cache record to export`);
-  if (entry.layer !== undefined) return { ...entry.layer, created: entry.created };
-  const pass = new PassThrough();
-  const [written, blob] = await Promise.all([
-    worker.snapshotter.diff(entry.snapshot, pass, { sourceDateEpoch: options.epoch ?? null }),
-    worker.store.content.write(pass),
-  ]);
-  if (blob.digest !== written.digest) throw new TsbuildError("INTERNAL", `Layer of ${step.name} was stored as "${blob.digest}", written as "${written.digest}"`);
-  const layer: LayerRecord = {
-    diffId: written.diffId,
-    descriptor: { mediaType: written.mediaType, digest: written.digest, size: written.size },
-    empty: written.uncompressedSize <= EMPTY_TAR_SIZE,
-  };
-  await recordLayerSize(worker.store, { diffId: written.diffId, size: written.uncompressedSize });
+  if (entry.layer !== undefined && entry.layer.epoch === options.epoch) return { ...entry.layer, created: entry.created };
+  const layer = await diffLayer(worker, entry.snapshot, options.epoch === undefined ? {} : { epoch: options.epoch });
   await cache.put({ ...entry, layer }, { name: step.name });
   return { ...layer, created: entry.created };
 }

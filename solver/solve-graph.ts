@@ -14,6 +14,7 @@ import type { CacheIndex } from "./cache-index.js";
 import { canonicalJson, computeCacheKey } from "./cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "./copy-sources.js";
 import { cloneGit } from "./clone-git.js";
+import { diffLayer } from "./diff-layer.js";
 import { downloadUrl } from "./download-url.js";
 import { explainMiss, type StepComponents } from "./explain-miss.js";
 import { StepHistory } from "./step-history.js";
@@ -92,6 +93,7 @@ class GraphSolver {
   readonly #reasons = new Map<string, string>();
   readonly #ignoredBelow = new Map<string, boolean>();
   readonly #downloads: string[] = [];
+  readonly #linkKeys = new Map<string, Digest>();
   readonly #history: StepHistory | undefined;
 
   constructor(graph: BuildGraph, options: SolveGraphOptions) {
@@ -205,7 +207,15 @@ class GraphSolver {
     } catch (error) {
       this.#fail(vertex, error, 0);
     }
-    this.#keys.set(vertex.id, computeCacheKey(definition, { inputs, checksums }));
+    if (definition.op === "file" && definition.link) {
+      // COPY --link: the copied files form a layer of their own, keyed without the base, so
+      // a changed base only re-applies that layer; the step's key still covers the base.
+      const linkKey = computeCacheKey(definition, { inputs: ["link", ...inputs.slice(1)], checksums });
+      this.#linkKeys.set(vertex.id, linkKey);
+      this.#keys.set(vertex.id, digestOf(`${linkKey}\n${inputs[0]}`));
+    } else {
+      this.#keys.set(vertex.id, computeCacheKey(definition, { inputs, checksums }));
+    }
     if (isStep(vertex)) {
       const inputNames = vertex.inputs.map((id) => this.#vertices.get(id)?.name ?? id);
       this.#components.set(vertex.id, { definition: canonicalJson(definition), inputs, inputNames, files });
@@ -290,6 +300,7 @@ class GraphSolver {
     const rootInput = rootInputOf(definition);
     const parent = inputs[rootInput];
     if (parent.kind === "directory") throw new TsbuildError("INTERNAL", `Step ${vertex.name} builds on a context directory`);
+    if (definition.op === "file" && definition.link) return this.#runLinked(vertex, definition, key, inputs);
     const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
     try {
       const active = await mounts.active(parent.kind === "snapshot" ? parent.key : undefined);
@@ -304,14 +315,7 @@ class GraphSolver {
           onOutput: (stream, data) => this.#emit({ type: "vertex-log", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), stream, data }),
         });
       } else {
-        const sources: Array<CopySource | undefined> = [];
-        for (const [index, input] of inputs.entries()) {
-          if (index === 0 || !definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
-          if (input.kind === "directory") sources[index] = { kind: "context", path: input.path, ignore: input.exclude };
-          else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
-          else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
-        }
-        await applyFileActions(active.path, definition.actions, { sources, collected: this.#collected.get(vertex.id), signal: this.#signal });
+        await this.#applyFileOp(vertex, definition, active.path, inputs, mounts);
       }
       let name = await this.#snapshotName(key);
       await lease.hold({ snapshots: [name] });
@@ -329,6 +333,59 @@ class GraphSolver {
     } finally {
       await mounts.release();
     }
+  }
+
+  async #applyFileOp(vertex: Vertex, definition: FileDefinition, root: string, inputs: VertexResult[], mounts: SnapshotMounts): Promise<void> {
+    const sources: Array<CopySource | undefined> = [];
+    for (const [index, input] of inputs.entries()) {
+      if (index === 0 || !definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
+      if (input.kind === "directory") sources[index] = { kind: "context", path: input.path, ignore: input.exclude };
+      else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
+      else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
+    }
+    await applyFileActions(root, definition.actions, { sources, collected: this.#collected.get(vertex.id), signal: this.#signal });
+  }
+
+  /**
+   * COPY --link: the files are copied into an empty snapshot whose layer is cached under the
+   * base-free key (so a changed base reuses it: no file is copied again), then that layer is
+   * applied on the base to give the snapshot later steps build on.
+   */
+  async #runLinked(vertex: Vertex, definition: FileDefinition, key: Digest, inputs: VertexResult[]): Promise<VertexResult> {
+    const { worker, lease, cache } = this.#options;
+    const linkKey = this.#linkKeys.get(vertex.id)!;
+    let linked = vertex.ignoreCache ? undefined : await cache.lookup(linkKey);
+    if (linked?.layer === undefined) {
+      const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
+      try {
+        const active = await mounts.active(undefined);
+        await this.#applyFileOp(vertex, definition, active.path, inputs, mounts);
+        const name = await this.#snapshotName(linkKey);
+        await lease.hold({ snapshots: [name] });
+        await mounts.commit(active.key, name);
+        const layer = await diffLayer(worker, name, this.#graph.epoch === undefined ? {} : { epoch: this.#graph.epoch });
+        await lease.hold({ blobs: [layer.descriptor.digest] });
+        linked = { key: linkKey, snapshot: name, layer, created: formatTime(new Date()) };
+        await cache.put(linked, { name: vertex.name });
+      } finally {
+        await mounts.release();
+      }
+    }
+    const layer = linked.layer!;
+    const parent = inputs[0];
+    if (layer.empty) {
+      if (parent.kind !== "snapshot") return { kind: "empty" };
+      await cache.put({ key, snapshot: parent.key, layer, created: linked.created }, { name: vertex.name });
+      return parent;
+    }
+    const name = await this.#snapshotName(key);
+    await lease.hold({ snapshots: [name] });
+    await worker.snapshotter.apply(name, await worker.store.content.openStream(layer.descriptor.digest), {
+      ...(parent.kind === "snapshot" ? { parent: parent.key } : {}),
+      expectedDiffId: layer.diffId,
+    });
+    await cache.put({ key, snapshot: name, layer, created: linked.created }, { name: vertex.name });
+    return { kind: "snapshot", key: name };
   }
 
   /** The cache key itself, unless a snapshot of that name exists (a --no-cache rerun). */

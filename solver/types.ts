@@ -83,4 +83,6 @@ export interface LayerRecord {
   descriptor: Descriptor;
   /** True when the step changed nothing: the layer is left out and history says so. */
   empty: boolean;
+  /** The SOURCE_DATE_EPOCH its mtimes were clamped to, if any: another epoch needs another diff. */
+  epoch?: number;
 }

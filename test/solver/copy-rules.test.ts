@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFile, readlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -67,6 +67,33 @@ test("COPY --parents of a path that does not exist fails before anything runs", 
     const error = await build({ context, worker: root.worker }).catch((e: unknown) => e);
     assert.match(String(error), 'Cannot copy "/a/missing.txt": no such file or directory in the build context');
     assert.is(root.runs(), 0);
+  });
+});
+
+test("COPY --link keeps its layer when the base changes: the files are not copied again", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "link");
+    const other = join(root.dir, "other-base");
+    await mkdir(context);
+    await mkdir(other);
+    await writeFile(join(context, "one.txt"), "one\n");
+    await writeFile(join(context, "Dockerfile"), "FROM base:1\nCOPY --link one.txt /linked/\nRUN cat /linked/one.txt /base.txt > /both.txt\n");
+    await writeFile(join(other, "Dockerfile"), "FROM busybox\nARG V\nRUN echo $V > /base.txt\n");
+    await build({ context: other, worker: root.worker, tags: ["base:1"], buildArgs: { V: "first" } });
+    const first = await build({ context, worker: root.worker, output: { type: "local", dest: join(root.dir, "out1") } });
+    await build({ context: other, worker: root.worker, tags: ["base:1"], buildArgs: { V: "second" } });
+    const linkRecords = async () => (await root.worker.store.refs.list("cache")).filter((record) => record.labels?.["tsbuild.vertex"]?.includes("COPY --link"));
+    const before = (await linkRecords()).map((record) => `${record.id} ${record.updatedAt}`);
+    assert.is(before.length, 2, "the linked layer's record and the step's");
+    const second = await build({ context, worker: root.worker, output: { type: "local", dest: join(root.dir, "out2") } });
+    const after = (await linkRecords()).map((record) => `${record.id} ${record.updatedAt}`);
+    assert.is(after.length, 3, "one more record: the step over the new base");
+    assert.ok(before.every((line) => after.includes(line)), "the linked layer's record was not rewritten: nothing was copied again");
+
+    const linkLayer = (result: typeof first) => result.config.rootfs.diff_ids[result.config.rootfs.diff_ids.length - 2];
+    assert.is(linkLayer(second), linkLayer(first), "the same layer over a different base");
+    assert.is(await readFile(join(root.dir, "out2/both.txt"), "utf8"), "one\nsecond\n");
+    assert.is(await readFile(join(root.dir, "out1/both.txt"), "utf8"), "one\nfirst\n");
   });
 });
 
