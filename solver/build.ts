@@ -6,6 +6,7 @@ import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
 import type { BuildWarning } from "../frontend/graph.js";
 import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
+import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
 import type { Digest } from "../oci/digest.js";
 import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
@@ -52,6 +53,8 @@ export interface BuildOptions {
    * image as a docker-archive or OCI archive file (`docker`, `oci`).
    */
   output?: { type: "local" | "docker" | "oci"; dest: string };
+  /** `--platform`: only this host's platform can be built (there is no emulation). */
+  platform?: string;
   /** The environment `root` is resolved in. Default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -93,12 +96,22 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const opened = options.worker === undefined ? await openBuildWorker({ ...(options.root === undefined ? {} : { root: options.root }), ...(options.env === undefined ? {} : { env: options.env }) }) : undefined;
   const worker = options.worker ?? opened!.worker;
   try {
-    const platform = hostPlatform();
+    const host = hostPlatform();
+    const platform = { os: host.os, architecture: host.architecture };
+    if (options.platform !== undefined) {
+      const asked = parsePlatform(options.platform, platform);
+      if (asked === undefined) throw new TsbuildError("USAGE", `Cannot parse flag "--platform": "${options.platform}" is not a platform`, { hint: "Use os/arch, such as linux/amd64" });
+      if (!samePlatform(asked, normalizePlatform(platform))) {
+        throw new TsbuildError("USAGE", `Cannot build for "${formatPlatform(asked)}": only this host's platform "${formatPlatform(platform)}" can be built`, {
+          hint: "tsbuild runs steps natively, without emulation",
+        });
+      }
+    }
     const graph = await convertDockerfile(instructions, {
       resolver: worker.images,
       file,
       escapeToken: ast.escapeToken,
-      platform: { os: platform.os, architecture: platform.architecture },
+      platform,
       ...(options.buildArgs === undefined ? {} : { buildArgs: options.buildArgs }),
       ...(options.target === undefined ? {} : { target: options.target }),
       ...(options.labels === undefined ? {} : { labels: options.labels }),

@@ -118,12 +118,16 @@ test("--progress json writes one event a line; --progress tty draws the live vie
   });
 });
 
-test("a bad --secret is a usage error", async () => {
+test("a bad --secret or a foreign --platform is a usage error", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
     const result = await tsbuild(["--root", join(root.dir, "root"), "--secret", "src=/x", "."], context);
     assert.is(result.status, 64);
     assert.match(result.stderr, 'Cannot parse flag "--secret"');
+    const foreign = process.arch === "s390x" ? "linux/amd64" : "linux/s390x";
+    const platform = await tsbuild(["--root", join(root.dir, "root"), "--platform", foreign, "."], context);
+    assert.is(platform.status, 64);
+    assert.match(platform.stderr, `Cannot build for "${foreign}": only this host's platform`);
   });
 });
 

@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { build, type BuildResult } from "../../solver/build.js";
 import { BuildFailure } from "../../solver/build-failure.js";
+import { buildWithEvents } from "../../solver/build-events.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
 import { mountsUnder, withBuildRoot, type BuildRoot } from "./build-fixture.js";
@@ -150,6 +151,18 @@ test("a step that misses says why: first build, a changed build arg, a changed c
     assert.is(third.steps[third.steps.length - 1].missReason, "its command changed");
     const fourth = await build({ context, worker: root.worker, noCache: true });
     assert.is(fourth.steps[fourth.steps.length - 1].missReason, "--no-cache");
+  });
+});
+
+test("buildWithEvents gives the progress as an async iterator that ends with the build", async () => {
+  await withBuildRoot(async (root) => {
+    const context = await root.fixture("multi-stage");
+    const run = buildWithEvents({ context, worker: root.worker });
+    const types: string[] = [];
+    for await (const event of run.events) types.push(event.type);
+    const result = await run.result;
+    assert.is(types.filter((type) => type === "vertex-completed").length, result.steps.filter((step) => step.status === "done").length);
+    assert.ok(types.includes("vertex-log") || types.includes("vertex-started"));
   });
 });
 
