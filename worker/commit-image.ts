@@ -19,6 +19,11 @@ export interface CommitImageOptions {
    * parent); undefined for an image from scratch.
    */
   parentImage?: string;
+  /**
+   * The committed snapshot the active one sits on when that is not the parent image's top
+   * layer but a layer of mount points only over it (a container's init layer).
+   */
+  snapshotParent?: string;
   /** The new history entry. */
   history?: { createdBy?: string; comment?: string; author?: string };
   /** Run-time settings merged over the parent's (docker's `commit --change`, as data). */
@@ -59,7 +64,7 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
   const store = worker.store;
   const snapshotter = await worker.snapshotter();
   const parent = options.parentImage === undefined ? undefined : await resolveImage(store, options.parentImage);
-  await checkSnapshotParent(worker, options.activeSnapshotKey, parent);
+  await checkSnapshotParent(worker, options.activeSnapshotKey, parent, options.snapshotParent);
 
   const lease = await store.refs.acquireLease();
   const staging = options.tempDir === undefined ? await makeStagingDir(worker.root, "commit") : await mkdtemp(join(options.tempDir, "tsbuild-commit-"));
@@ -98,11 +103,14 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
 }
 
 /** The snapshot must be active and sit on the parent image's top layer (or on nothing). */
-async function checkSnapshotParent(worker: Worker, key: string, parent: ResolvedImage | undefined): Promise<void> {
-  const info = await (await worker.snapshotter()).stat(key);
+async function checkSnapshotParent(worker: Worker, key: string, parent: ResolvedImage | undefined, snapshotParent: string | undefined): Promise<void> {
+  const snapshotter = await worker.snapshotter();
+  const info = await snapshotter.stat(key);
   if (info.kind !== "active") throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${info.kind}, not active`);
   const chainIds = computeChainIds(parent?.config.rootfs.diff_ids ?? []);
-  const expected = chainIds[chainIds.length - 1];
+  const top = chainIds[chainIds.length - 1];
+  // Through a given intermediate layer, that layer must sit on the image's top in turn.
+  const expected = snapshotParent !== undefined && (await snapshotter.stat(snapshotParent)).parent === top ? snapshotParent : top;
   if (info.parent !== expected) {
     throw new TsbuildError(
       "CONFLICT",
