@@ -7,7 +7,8 @@ import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
 import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../frontend/graph.js";
 import { applyChmod } from "./apply-chmod.js";
-import { collectCopySources, type SourceEntry, type SourceMatch } from "./copy-sources.js";
+import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
+import { mapLimit } from "./map-limit.js";
 
 /** Where a copy action reads: the build context, or a mounted snapshot. */
 export type CopySource = { kind: "context"; path: string; ignore: readonly string[] } | { kind: "rootfs"; path: string };
@@ -66,14 +67,18 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
     const base = contentsOnly ? dest : destIsDir ? posix.join(dest, match.name) : dest;
     if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
-    for (const entry of match.entries) {
-      if (entry.rel === "" && contentsOnly) {
-        // The directory itself is not copied, but its metadata lands on the destination.
-        await write(entry, base);
-        continue;
-      }
-      await write(entry, entry.rel === "" ? base : posix.join(base, entry.rel));
-    }
+    // (A directory copied "contents only" still gives its metadata to the destination.)
+    const pathOf = (entry: SourceEntry) => (entry.rel === "" ? base : posix.join(base, entry.rel));
+    // Directories first, parents before children; then everything else side by side; then
+    // the directories' metadata, since adding entries to a directory changes its mtime.
+    const directories = match.entries.filter((entry) => entry.stat.isDirectory());
+    for (const entry of directories) await writer.placeDirectory(pathOf(entry));
+    await mapLimit(
+      match.entries.filter((entry) => !entry.stat.isDirectory()),
+      IO_PARALLELISM,
+      (entry) => write(entry, pathOf(entry)),
+    );
+    await mapLimit(directories, IO_PARALLELISM, (entry) => write(entry, pathOf(entry)));
   }
 }
 
@@ -153,16 +158,23 @@ class TreeWriter {
     }
   }
 
-  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
+  /** Makes sure a directory is at `path` (keeping one that is there), before anything is put in it. */
+  async placeDirectory(path: string): Promise<void> {
     const host = await this.hostPath(path);
+    const existing = await lstat(host).catch(() => undefined);
+    if (!existing?.isDirectory()) {
+      if (existing !== undefined) await removeExisting(host, false);
+      await mkdir(host, { mode: 0o700 });
+    }
+    this.#dirs.set(path, host);
+  }
+
+  /** Writes a file or symlink at `path`; for a directory (placed before), sets its metadata. */
+  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
     const { stat } = entry;
+    const host = stat.isDirectory() ? (this.#dirs.get(path) ?? (await this.hostPath(path))) : await this.hostPath(path);
     if (stat.isDirectory()) {
-      const existing = await lstat(host).catch(() => undefined);
-      if (!existing?.isDirectory()) {
-        if (existing !== undefined) await removeExisting(host, false);
-        await mkdir(host, { mode: 0o700 });
-      }
-      this.#dirs.set(path, host);
+      // Placed by placeDirectory: only its metadata is left.
     } else if (stat.isSymbolicLink()) {
       await removeExisting(host, true);
       await symlink(entry.linkTarget!, host);

@@ -6,6 +6,7 @@ import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { CopyAction } from "../frontend/graph.js";
+import { mapLimit } from "./map-limit.js";
 import { resolveInContext } from "./resolve-in-context.js";
 
 /** One file, directory or symlink a COPY reads. */
@@ -33,6 +34,8 @@ export interface CollectOptions {
 }
 
 const GLOB_META = /[*?[\\]/;
+/** File operations in flight at once while walking, hashing and copying. */
+export const IO_PARALLELISM = 32;
 
 /**
  * The files a copy action reads from `root`, in a stable order: its source (a path or a
@@ -103,14 +106,14 @@ export function checksumLines(lines: readonly string[]): string {
 export async function sourceLines(matches: readonly SourceMatch[], digests?: DigestCache): Promise<string[]> {
   const lines: string[] = [];
   for (const match of matches) {
-    for (const entry of match.entries) {
+    const contents = await mapLimit(match.entries, IO_PARALLELISM, async (entry) =>
+      entry.stat.isFile() ? fileDigest(entry.hostPath, entry.stat, digests) : (entry.linkTarget ?? ""),
+    );
+    for (const [i, entry] of match.entries.entries()) {
       const { stat } = entry;
       const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
-      let content = "";
-      if (stat.isFile()) content = await fileDigest(entry.hostPath, stat, digests);
-      else if (entry.linkTarget !== undefined) content = entry.linkTarget;
       const path = entry.rel === "" ? match.name : match.name === "/" ? entry.rel : `${match.name}/${entry.rel}`;
-      lines.push(`${JSON.stringify(path)} ${type} ${(stat.mode & 0o7777).toString(8)} ${content}`);
+      lines.push(`${JSON.stringify(path)} ${type} ${(stat.mode & 0o7777).toString(8)} ${contents[i]}`);
     }
   }
   return lines;
@@ -145,11 +148,13 @@ async function walk(
   filters: { ignore: DockerignoreMatcher | undefined; exclude: DockerignoreMatcher | undefined },
 ): Promise<void> {
   const names = (await readdir(dir)).sort();
-  for (const name of names) {
+  // Stat a directory's entries side by side, then descend in order, so entries stay sorted.
+  const stats = await mapLimit(names, IO_PARALLELISM, (name) => lstat(join(dir, name)));
+  for (const [i, name] of names.entries()) {
     const childRel = rel === "" ? name : `${rel}/${name}`;
     const childPath = posix.join(containerPath, name);
     const hostPath = join(dir, name);
-    const stat = await lstat(hostPath);
+    const stat = stats[i];
     const ignored = filters.ignore?.isExcluded(childPath) || filters.exclude?.isExcluded(childRel);
     if (ignored) {
       // An excluded directory may still hold a re-included path (`!dir/keep`).
