@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isTsbuildError, TsbuildError } from "../errors.js";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import { resolveImage } from "../worker/resolve-image.js";
@@ -38,7 +39,13 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
   const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
   const images: ImageSource = {
     async resolveImageConfig(ref) {
-      const image = await resolveImage(root.store, ref);
+      const image = await resolveImage(root.store, ref).catch((error: unknown) => {
+        if (!isTsbuildError(error, "NOT_FOUND")) throw error;
+        throw new TsbuildError("NOT_FOUND", `Cannot use base image "${ref}": it is not in the store`, {
+          cause: error,
+          hint: `Put it there first: tsbuild pull ${ref}, tsbuild load -i IMAGE.tar (from docker save), or tsbuild import ROOTFS.tar NAME`,
+        });
+      });
       const reference = parseReference(ref);
       const name = reference.digest === undefined ? `${formatReference(withDefaultTag(reference))}@${image.summary.digest}` : ref;
       return { ref: name, config: image.config };

@@ -198,9 +198,8 @@ class PlainRenderer {
 
   /** The failing step, its log's tail, and its Dockerfile line in a code frame. */
   failure(error: BuildFailure, source: string | undefined): void {
-    const lines = ["------", ` > ${error.step.name}:`];
-    if (error.logTail) lines.push(...error.logTail.replace(/\n$/, "").split("\n"));
-    lines.push("------");
+    const lines: string[] = [];
+    if (error.logTail) lines.push("------", ` > ${error.step.name}:`, ...error.logTail.replace(/\n$/, "").split("\n"), "------");
     const location = error.step.location;
     if (location !== undefined && source !== undefined) {
       lines.push(`${location.file}:${location.range.start.line}`, "--------------------");

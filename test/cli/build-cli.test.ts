@@ -118,7 +118,7 @@ test("--progress json writes one event a line; --progress tty draws the live vie
   });
 });
 
-test("a bad --secret or a foreign --platform is a usage error", async () => {
+test("a bad --secret or a foreign --platform is a usage error; a base image not in the store says how to get it", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
     const result = await tsbuild(["--root", join(root.dir, "root"), "--secret", "src=/x", "."], context);
@@ -128,6 +128,13 @@ test("a bad --secret or a foreign --platform is a usage error", async () => {
     const platform = await tsbuild(["--root", join(root.dir, "root"), "--platform", foreign, "."], context);
     assert.is(platform.status, 64);
     assert.match(platform.stderr, `Cannot build for "${foreign}": only this host's platform`);
+    const missing = join(root.dir, "missing-base");
+    await mkdir(missing);
+    await writeFile(join(missing, "Dockerfile"), "FROM alpine:3.19\nRUN true\n");
+    const noBase = await tsbuild(["--root", join(root.dir, "root"), "."], missing);
+    assert.is(noBase.status, 1);
+    assert.match(noBase.stderr, 'Cannot use base image "docker.io/library/alpine:3.19": it is not in the store');
+    assert.match(noBase.stderr, "hint: Put it there first: tsbuild pull");
   });
 });
 
