@@ -35,9 +35,14 @@ test("tsbuild -t NAME . builds, then reports every step CACHED on a rebuild", as
     const imageId = await readFile(iidfile, "utf8");
     assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
 
-    const second = await tsbuild(["build", "--root", store, "-t", "app:1", "-q", "."], context);
+    const metadataFile = join(root.dir, "metadata.json");
+    const second = await tsbuild(["build", "--root", store, "-t", "app:1", "-q", "--metadata-file", metadataFile, "."], context);
     assert.is(second.status, 0, second.stderr);
     assert.is(second.stdout, `${imageId}\n`);
+    const metadata = JSON.parse(await readFile(metadataFile, "utf8")) as Record<string, string>;
+    assert.is(metadata["containerimage.config.digest"], imageId);
+    assert.match(metadata["containerimage.digest"], /^sha256:[0-9a-f]{64}$/);
+    assert.is(metadata["image.name"], "docker.io/library/app:1");
     const again = await tsbuild(["--root", store, "-t", "app:1", "."], context);
     const steps = again.stderr.split("\n").filter((line) => /^#\d+ \[/.test(line)).length;
     const cached = again.stderr.split("\n").filter((line) => /^#\d+ CACHED$/.test(line)).length;
