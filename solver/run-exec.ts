@@ -26,6 +26,11 @@ export interface RunExecOptions {
  * cwd, user and network.
  */
 export async function runExec(rootfs: string, definition: ExecDefinition, options: RunExecOptions): Promise<void> {
+  if (definition.security === "insecure") {
+    throw new TsbuildError("USAGE", "Cannot run a step with --security=insecure: privileged steps are not supported", {
+      hint: "Drop --security=insecure from the RUN",
+    });
+  }
   const mounts: RunMount[] = [];
   const env = [...definition.env];
   for (const [key, value] of Object.entries(options.proxyEnv ?? {})) env.push(`${key}=${value}`);
