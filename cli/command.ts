@@ -37,6 +37,11 @@ export interface Command {
   options: OptionSpec[];
   /** Allowed positional count. */
   positionals: { min: number; max: number };
+  /**
+   * Flags end at the first positional: the rest is a command line of its own
+   * (`tsbuild run IMAGE ls -l`, as docker parses run and exec).
+   */
+  stopAtFirstPositional?: boolean;
   /** Longer help shown under the usage, optional. */
   description?: string;
   /** Resolves to the exit status. Throws TsbuildError for failures the CLI reports. */

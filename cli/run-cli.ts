@@ -52,13 +52,15 @@ function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout
   for (const spec of specs) {
     config[spec.name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
   }
+  const split = command.stopAtFirstPositional ? firstPositional(args, specs) : args.length;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args, options: config, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: args.slice(0, split), options: config, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError(command, specs, error);
   }
-  const { positionals } = parsed;
+  const rest = args.slice(split);
+  const positionals = [...parsed.positionals, ...(rest[0] === "--" ? rest.slice(1) : rest)];
   if (!parsed.values.help && (positionals.length < command.positionals.min || positionals.length > command.positionals.max)) {
     const wanted = command.positionals.min === command.positionals.max ? `${command.positionals.min}` : `${command.positionals.min} to ${command.positionals.max}`;
     throw new TsbuildError("USAGE", `"tsbuild ${command.name}" takes ${wanted} argument(s), got ${positionals.length}`, {
@@ -75,6 +77,29 @@ function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout
     cwd: io.cwd ?? process.cwd(),
     registerSource: () => undefined,
   };
+}
+
+/** The index of the first positional argument, skipping flags and the values of string flags. */
+function firstPositional(args: string[], specs: OptionSpec[]): number {
+  const takesValue = (spec: OptionSpec | undefined) => spec?.type === "string";
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return i;
+    if (arg.startsWith("--")) {
+      if (!arg.includes("=") && takesValue(specs.find((s) => s.name === arg.slice(2)))) i++;
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      // A cluster like -it or -e K=V: a string flag takes the rest of the word, or the next one.
+      for (let j = 1; j < arg.length; j++) {
+        if (takesValue(specs.find((s) => s.short === arg[j]))) {
+          if (j === arg.length - 1) i++;
+          break;
+        }
+      }
+    } else {
+      return i;
+    }
+  }
+  return args.length;
 }
 
 function usageError(command: Command, specs: OptionSpec[], error: unknown): TsbuildError {
