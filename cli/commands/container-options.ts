@@ -1,0 +1,28 @@
+import type { OptionSpec } from "../command.js";
+
+/** The flags `run` shares with `create`-like commands, as docker spells them. */
+export const RUN_OPTIONS: OptionSpec[] = [
+  { name: "name", type: "string", valueName: "NAME", description: "Name the container" },
+  { name: "rm", type: "boolean", description: "Remove the container when it exits" },
+  { name: "detach", short: "d", type: "boolean", description: "Run in the background and print the container id" },
+  { name: "env", short: "e", type: "string", multiple: true, valueName: "KEY=VALUE", description: "Set an environment variable (KEY alone: this shell's value)" },
+  { name: "env-file", type: "string", multiple: true, valueName: "FILE", description: "Read KEY=VALUE lines from a file" },
+  { name: "workdir", short: "w", type: "string", valueName: "DIR", description: "Working directory inside the container" },
+  { name: "user", short: "u", type: "string", valueName: "USER", description: "User name or uid, optionally :group" },
+  { name: "volume", short: "v", type: "string", multiple: true, valueName: "SPEC", description: "HOST:CTR[:ro], NAME:CTR[:ro] or /CTR (anonymous volume)" },
+  { name: "network", type: "string", valueName: "MODE", description: "none or host (default host)" },
+  { name: "hostname", type: "string", valueName: "NAME", description: "The container's host name" },
+  { name: "entrypoint", type: "string", valueName: "CMD", description: "Replace the image's ENTRYPOINT" },
+  { name: "interactive", short: "i", type: "boolean", description: "Keep stdin open" },
+  { name: "tty", short: "t", type: "boolean", description: "Give the process a terminal" },
+];
+
+/** The strings of a repeatable flag. */
+export function listOption(value: string | boolean | string[] | undefined): string[] {
+  return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+}
+
+/** A string flag's value, or undefined. */
+export function stringOption(value: string | boolean | string[] | undefined): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}

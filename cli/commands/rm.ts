@@ -1,0 +1,31 @@
+import { removeContainer } from "../../container/remove-container.js";
+import type { Command } from "../command.js";
+import { reportError } from "../report-error.js";
+import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
+
+export const rmCommand: Command = {
+  name: "rm",
+  summary: "Remove containers",
+  usage: "rm [-f] [-v] CONTAINER... [--root DIR]",
+  description: "Removes the container's writable layer, mounts and records; named volumes stay, and anonymous ones too unless -v.",
+  options: [
+    { name: "force", short: "f", type: "boolean", description: "Kill and remove a running container" },
+    { name: "volumes", short: "v", type: "boolean", description: "Remove the container's anonymous volumes" },
+    ROOT_OPTION,
+  ],
+  positionals: { min: 1, max: Number.POSITIVE_INFINITY },
+  async run(context) {
+    const worker = await openCommandWorker(context);
+    let status = 0;
+    for (const name of context.positionals) {
+      try {
+        await removeContainer(worker, name, { force: context.options.force === true, volumes: context.options.volumes === true });
+        context.stdout.write(`${name}\n`);
+      } catch (error) {
+        // As docker: report each failure and go on with the other containers.
+        status = Math.max(status, reportError(error, { write: (text) => context.stderr.write(text), sources: new Map() }));
+      }
+    }
+    return status;
+  },
+};

@@ -1,0 +1,63 @@
+import { TsbuildError } from "../../errors.js";
+import { createContainer } from "../../container/create-container.js";
+import { startContainer } from "../../container/start-container.js";
+import { killContainer } from "../../container/stop-container.js";
+import type { Command } from "../command.js";
+import { listOption, RUN_OPTIONS, stringOption } from "./container-options.js";
+import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
+
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "Run a command in a new container",
+  usage: "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+  description:
+    "Creates a container (a writable snapshot over the image) and runs the image's ENTRYPOINT/CMD or the given command with the image's Env, WorkingDir and User. " +
+    "Attached, it streams the output, forwards signals and exits with the container's status; with -d the container runs on after tsbuild exits.",
+  options: [...RUN_OPTIONS, ROOT_OPTION],
+  positionals: { min: 1, max: Number.POSITIVE_INFINITY },
+  stopAtFirstPositional: true,
+  async run(context) {
+    const { options } = context;
+    const network = stringOption(options.network);
+    if (network !== undefined && network !== "none" && network !== "host") {
+      throw new TsbuildError("USAGE", `Cannot use network "${network}": tsbuild runs containers with --network none or host`);
+    }
+    const entrypoint = stringOption(options.entrypoint);
+    const worker = await openCommandWorker(context);
+    const [image, ...command] = context.positionals;
+    const record = await createContainer(worker, {
+      image,
+      command,
+      ...(entrypoint === undefined ? {} : { entrypoint: entrypoint === "" ? [] : [entrypoint] }),
+      env: listOption(options.env),
+      envFiles: listOption(options["env-file"]).map((file) => (file.startsWith("/") ? file : `${context.cwd}/${file}`)),
+      volumes: listOption(options.volume),
+      ...(stringOption(options.name) === undefined ? {} : { name: stringOption(options.name) }),
+      ...(stringOption(options.workdir) === undefined ? {} : { workdir: stringOption(options.workdir) }),
+      ...(stringOption(options.user) === undefined ? {} : { user: stringOption(options.user) }),
+      ...(stringOption(options.hostname) === undefined ? {} : { hostname: stringOption(options.hostname) }),
+      ...(network === undefined ? {} : { network }),
+      tty: options.tty === true,
+      interactive: options.interactive === true,
+      autoRemove: options.rm === true,
+    });
+    if (options.detach === true) {
+      await startContainer(worker, record.id);
+      context.stdout.write(`${record.id}\n`);
+      return 0;
+    }
+    const started = await startContainer(worker, record.id, {
+      attach: { inheritStdio: true, onOutput: (stream, chunk) => (stream === "stdout" ? context.stdout : context.stderr).write(chunk) },
+    });
+    // docker's sig-proxy: a signal to tsbuild goes to the container's process.
+    const forward = (signal: NodeJS.Signals) => void killContainer(worker, record.id, { signal }).catch(() => undefined);
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    try {
+      return await started.exited!;
+    } finally {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    }
+  },
+};

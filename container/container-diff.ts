@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, rm } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { PassThrough } from "node:stream";
+import { Parser, type ReadEntry } from "tar";
+import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "../oci/whiteout.js";
+import { makeStagingDir } from "../worker/staging-dir.js";
+import type { Worker } from "../worker/worker.js";
+import { findContainer } from "./container-record.js";
+
+/** One line of docker's `diff`: A added, C changed, D deleted. */
+export interface ContainerChange {
+  kind: "A" | "C" | "D";
+  path: string;
+}
+
+/**
+ * docker's `diff`: the changes of the container's writable layer against its image, read
+ * from the same layer `commit` would write, so both always agree. A path present in the
+ * image (looked up in a read-only view of the init layer) is C, else A; whiteouts are D.
+ */
+export async function containerDiff(worker: Worker, text: string): Promise<ContainerChange[]> {
+  const record = await findContainer(worker, text);
+  const snapshotter = await worker.snapshotter();
+  const entries: Array<{ path: string; deleted: boolean }> = [];
+  const stream = new PassThrough();
+  const parser = new Parser({
+    onReadEntry: (entry: ReadEntry) => {
+      const path = entry.path.replace(/\/$/, "").replace(/^\.\//, "");
+      const name = posix.basename(path);
+      if (name === OPAQUE_WHITEOUT) {
+        // the directory itself is listed as its own entry
+      } else if (name.startsWith(WHITEOUT_PREFIX)) {
+        entries.push({ path: `/${posix.join(posix.dirname(path), name.slice(WHITEOUT_PREFIX.length))}`.replace(/^\/\.\//, "/"), deleted: true });
+      } else if (path !== "" && path !== ".") {
+        entries.push({ path: `/${path}`, deleted: false });
+      }
+      entry.resume();
+    },
+  });
+  const parsed = new Promise<void>((resolve, reject) => {
+    parser.on("end", resolve);
+    parser.on("error", reject);
+  });
+  stream.pipe(parser);
+  await snapshotter.diff(record.snapshotKey, stream, { compression: "none", sourceDateEpoch: null });
+  await parsed;
+
+  const staging = await makeStagingDir(worker.root, "diff");
+  const viewKey = `container-${record.id}-diff-${randomBytes(4).toString("hex")}`;
+  const viewDir = join(staging, "view");
+  await mkdir(viewDir);
+  await snapshotter.view(viewKey, record.initKey);
+  try {
+    await snapshotter.mount(viewKey, viewDir);
+    try {
+      const changes: ContainerChange[] = [];
+      for (const entry of entries) {
+        if (entry.deleted) {
+          changes.push({ kind: "D", path: entry.path });
+          continue;
+        }
+        const parent = await resolveInRoot(viewDir, posix.dirname(entry.path));
+        const existed = await lstat(join(parent, posix.basename(entry.path))).then(() => true, () => false);
+        changes.push({ kind: existed ? "C" : "A", path: entry.path });
+      }
+      return changes.sort((a, b) => a.path.localeCompare(b.path));
+    } finally {
+      await snapshotter.unmount(viewDir);
+    }
+  } finally {
+    await snapshotter.remove(viewKey).catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+  }
+}

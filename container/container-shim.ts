@@ -1,0 +1,76 @@
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { constants } from "node:os";
+import { join } from "node:path";
+import { openContainerRuntime } from "../executor/container-runtime.js";
+import { runtimeLogMessages } from "../executor/runtime-log.js";
+import { currentProcess } from "../store/process-identity.js";
+import { containerPaths, type ContainerRecord } from "./container-record.js";
+import { runtimeStatus, writeStateFile } from "./container-state.js";
+
+/** How the shim's caller watches: attached (its stdio are the caller's) or detached (a log only). */
+export type ShimMode = "attached" | "detached";
+
+/**
+ * The process that stays with a container for its whole life, as containerd's shim does:
+ * it runs the runtime's foreground `run`, writes the output to the container's log (docker's
+ * json-file lines) and, attached, to its own stdout and stderr, then records the exit code
+ * in `state.json` and, for `--rm`, removes the container. It runs in a session of its own,
+ * so it outlives the tsbuild that started it; its exit status is the container's.
+ */
+export async function runShim(root: string, id: string, mode: ShimMode): Promise<number> {
+  const paths = containerPaths(root, id);
+  const record = JSON.parse(await readFile(paths.record, "utf8")) as ContainerRecord;
+  const { runtime } = await openContainerRuntime(root);
+  const startedAt = new Date().toISOString();
+  await writeStateFile(root, id, { status: "running", shim: currentProcess(), startedAt });
+
+  const runtimeLog = join(paths.bundle, "runtime.log");
+  const { file, args } = runtime.command(["run", "--bundle", paths.bundle, record.runtimeId], runtimeLog);
+  const terminalAttached = record.tty && mode === "attached";
+  const stdin = record.interactive && mode === "attached" ? "inherit" : "ignore";
+  const log = terminalAttached ? undefined : createWriteStream(paths.log, { flags: "a" });
+  log?.on("error", () => undefined);
+  // An attached caller may be gone (killed): its pipes then fail, and the log goes on.
+  process.stdout.on("error", () => undefined);
+  process.stderr.on("error", () => undefined);
+
+  const child = spawn(file, args, { stdio: terminalAttached ? "inherit" : [stdin, "pipe", "pipe"] });
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]?.on("data", (chunk: Buffer) => {
+      log?.write(`${JSON.stringify({ log: chunk.toString("utf8"), stream, time: new Date().toISOString() })}\n`);
+      if (mode === "attached") process[stream].write(chunk);
+    });
+  }
+  const { code, signal, error } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+    child.once("error", (error) => done({ code: null, signal: null, error }));
+    child.once("close", (code, signal) => done({ code, signal }));
+  });
+  if (log !== undefined) await new Promise<void>((done) => log.end(done));
+  let exitCode = code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
+  const messages = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
+  const execFailure = exitCode !== 0 ? messages.find((message) => /exec|executable|chdir/i.test(message)) : undefined;
+  const failure = error?.message ?? execFailure ?? (exitCode !== 0 ? messages[0] : undefined);
+  if (error !== undefined || execFailure !== undefined) {
+    // docker's statuses for a command that cannot run: 127 not found, 126 not executable.
+    exitCode = /not found|no such file/i.test(failure!) ? 127 : /permission denied/i.test(failure!) ? 126 : 125;
+  }
+  if (failure !== undefined && mode === "attached") process.stderr.write(`tsbuild: ${failure}\n`);
+  // `run` deletes its container on exit; one left behind (a killed runtime) must not block a restart.
+  if ((await runtimeStatus(runtime, record.runtimeId)) !== undefined) await runtime.delete(record.runtimeId);
+  await writeStateFile(root, id, {
+    status: "exited",
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    exitCode,
+    ...(failure === undefined ? {} : { error: failure }),
+  });
+  if (record.autoRemove) {
+    const { openWorker } = await import("../worker/worker.js");
+    const { removeContainer } = await import("./remove-container.js");
+    const worker = await openWorker({ root });
+    await removeContainer(worker, id, { force: true, volumes: true }).catch(() => undefined);
+  }
+  return exitCode;
+}

@@ -1,0 +1,85 @@
+import { readFile } from "node:fs/promises";
+import type { OciRuntime } from "../executor/oci-runtime.js";
+import { writeFileAtomic } from "../store/atomic-file.js";
+import { isProcessAlive, type ProcessIdentity } from "../store/process-identity.js";
+import { containerPaths, type ContainerRecord } from "./container-record.js";
+
+export type ContainerStatus = "created" | "running" | "exited";
+
+/** What the shim last wrote to `state.json`: its own identity while the container runs, the exit after. */
+export interface ContainerStateFile {
+  status: ContainerStatus;
+  /** The shim process that waits for the container (see container-shim.ts). */
+  shim?: ProcessIdentity;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  /** Why the container could not start. */
+  error?: string;
+}
+
+/** The state as it truly is now, whatever process wrote it last or died meanwhile. */
+export interface ContainerState {
+  status: ContainerStatus;
+  running: boolean;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Undefined when the process's end went unseen (its shim was killed). */
+  exitCode?: number;
+  error?: string;
+}
+
+export async function readStateFile(root: string, id: string): Promise<ContainerStateFile> {
+  try {
+    return JSON.parse(await readFile(containerPaths(root, id).state, "utf8")) as ContainerStateFile;
+  } catch {
+    return { status: "created" };
+  }
+}
+
+export async function writeStateFile(root: string, id: string, state: ContainerStateFile): Promise<void> {
+  await writeFileAtomic(containerPaths(root, id).state, `${JSON.stringify(state)}\n`);
+}
+
+/**
+ * The container's true state. `state.json` says "running" from the moment a shim starts
+ * it; when that shim was killed (a SIGKILL, a reboot) the runtime's own state decides,
+ * so `ps -a` never shows a dead container as up.
+ */
+export async function containerState(root: string, record: ContainerRecord, runtime: OciRuntime): Promise<ContainerState> {
+  const file = await readStateFile(root, record.id);
+  const base = {
+    ...(file.startedAt === undefined ? {} : { startedAt: file.startedAt }),
+    ...(file.finishedAt === undefined ? {} : { finishedAt: file.finishedAt }),
+    ...(file.error === undefined ? {} : { error: file.error }),
+  };
+  if (file.status !== "running") {
+    return { ...base, status: file.status, running: false, ...(file.exitCode === undefined ? {} : { exitCode: file.exitCode }) };
+  }
+  if (file.shim !== undefined && isProcessAlive(file.shim)) return { ...base, status: "running", running: true };
+  if ((await runtimeStatus(runtime, record.runtimeId)) === "running") return { ...base, status: "running", running: true };
+  return { ...base, status: "exited", running: false };
+}
+
+/** The runtime's word for a container (`running`, `stopped`, `created` ...), undefined when it has none. */
+export async function runtimeStatus(runtime: OciRuntime, runtimeId: string): Promise<string | undefined> {
+  const result = await runtime.exec(["state", runtimeId]);
+  if (result.code !== 0) return undefined;
+  try {
+    return (JSON.parse(result.stdout) as { status?: string }).status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the container's init on the host, while it runs. */
+export async function runtimePid(runtime: OciRuntime, runtimeId: string): Promise<number | undefined> {
+  const result = await runtime.exec(["state", runtimeId]);
+  if (result.code !== 0) return undefined;
+  try {
+    const state = JSON.parse(result.stdout) as { status?: string; pid?: number };
+    return state.status === "running" && typeof state.pid === "number" && state.pid > 0 ? state.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,233 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { isAbsolute, posix } from "node:path";
+import { promisify } from "node:util";
+import { TsbuildError } from "../errors.js";
+import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { REF_KINDS } from "../store/ref-store.js";
+import { resolveImage } from "../worker/resolve-image.js";
+import { unpackImage } from "../worker/unpack-image.js";
+import type { Worker } from "../worker/worker.js";
+import { containerPaths, readContainerRecords, writeContainerRecord, type ContainerMount, type ContainerRecord } from "./container-record.js";
+import { writeStateFile } from "./container-state.js";
+import { createMountPoints, STANDARD_MOUNT_POINTS, type MountPoint } from "./mount-points.js";
+import { createVolume } from "./volumes.js";
+
+const execFileAsync = promisify(execFile);
+
+export interface CreateContainerOptions {
+  image: string;
+  /** Unique among containers; default a generated `adjective_noun`. */
+  name?: string;
+  /** Replaces the image's CMD (docker's arguments after the image). */
+  command?: string[];
+  /** Replaces the image's ENTRYPOINT. */
+  entrypoint?: string[];
+  /** `KEY=value` over the image's Env; a bare `KEY` takes this process's value, if any. */
+  env?: string[];
+  /** Files of `KEY=value` lines (docker's --env-file), applied before `env`. */
+  envFiles?: string[];
+  workdir?: string;
+  user?: string;
+  /** docker's `-v`: `HOST:CTR[:ro]`, `NAME:CTR[:ro]` or an anonymous `/CTR`. */
+  volumes?: string[];
+  network?: "host" | "none";
+  /** Default: the first 12 characters of the id, as docker. */
+  hostname?: string;
+  tty?: boolean;
+  interactive?: boolean;
+  /** Remove the container when its process exits (docker's --rm). */
+  autoRemove?: boolean;
+}
+
+/**
+ * docker's `create`: unpacks the image, puts an init layer with the mount points on it and
+ * the container's writable snapshot on that, mounts it, and records the container. A ref
+ * record of kind `container` holds the image and both snapshots, so `rmi` and `prune`
+ * leave them alone.
+ */
+export async function createContainer(worker: Worker, options: CreateContainerOptions): Promise<ContainerRecord> {
+  const existing = await readContainerRecords(worker.root);
+  const name = options.name ?? generateName(new Set(existing.map((record) => record.name)));
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new TsbuildError("USAGE", `Invalid container name "${name}": use letters, digits and "_.-", starting with a letter or digit`);
+  }
+  if (existing.some((record) => record.name === name)) {
+    throw new TsbuildError("CONFLICT", `Cannot create container "${name}": the name is in use`, { hint: "Remove that container, or choose another --name" });
+  }
+  const resolved = await resolveImage(worker.store, options.image);
+  const config = resolved.config.config ?? {};
+  const entrypoint = options.entrypoint ?? config.Entrypoint ?? [];
+  const cmd = options.command !== undefined && options.command.length > 0 ? options.command : options.entrypoint !== undefined ? [] : (config.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw new TsbuildError("USAGE", `Cannot run image "${options.image}": it has no CMD or ENTRYPOINT and no command was given`);
+
+  const id = randomBytes(32).toString("hex");
+  const paths = containerPaths(worker.root, id);
+  const snapshotKey = `container-${id}`;
+  const initKey = `container-${id}-init`;
+  const env = mergeEnv(config.Env ?? [], [...(await readEnvFiles(options.envFiles ?? [])), ...(options.env ?? [])]);
+  const mounts = await resolveMounts(worker, options.volumes ?? [], Object.keys(config.Volumes ?? {}));
+
+  // The ref first: from here on a concurrent rmi or prune spares the image and the snapshots.
+  await worker.store.refs.put(REF_KINDS.container, id, { blobs: [resolved.summary.digest], snapshots: [initKey, snapshotKey], labels: { "tsbuild.name": name } });
+  const snapshotter = await worker.snapshotter();
+  const record: ContainerRecord = {
+    id,
+    name,
+    image: options.image,
+    imageId: resolved.configDigest,
+    manifestDigest: resolved.manifestDigest,
+    created: new Date().toISOString(),
+    snapshotKey,
+    initKey,
+    runtimeId: `tsbuild-ctr-${id.slice(0, 32)}`,
+    args,
+    entrypoint,
+    cmd,
+    env,
+    cwd: posix.resolve("/", options.workdir ?? (config.WorkingDir || "/")),
+    user: options.user ?? config.User ?? "",
+    hostname: options.hostname ?? id.slice(0, 12),
+    network: options.network ?? "host",
+    mounts,
+    tty: options.tty ?? false,
+    interactive: options.interactive ?? false,
+    autoRemove: options.autoRemove ?? false,
+    stopSignal: config.StopSignal ?? "SIGTERM",
+  };
+  try {
+    const { top } = await unpackImage(worker, options.image);
+    if (top !== undefined) record.imageTop = top;
+    await writeContainerRecord(worker.root, record);
+    await writeStateFile(worker.root, id, { status: "created" });
+    await mkdir(paths.rootfs, { recursive: true, mode: 0o755 });
+    await snapshotter.prepare(`${initKey}-active`, top);
+    await snapshotter.mount(`${initKey}-active`, paths.rootfs).catch(async (error: unknown) => {
+      await snapshotter.remove(`${initKey}-active`).catch(() => undefined);
+      throw error;
+    });
+    try {
+      const points: MountPoint[] = [...STANDARD_MOUNT_POINTS];
+      for (const mount of mounts) points.push({ path: mount.target, kind: await mountKind(mount) });
+      await createMountPoints(paths.rootfs, points);
+      for (const mount of mounts) if (mount.anonymous === true) await copyIntoVolume(worker, paths.rootfs, mount);
+    } finally {
+      await snapshotter.unmount(paths.rootfs);
+    }
+    await snapshotter.commit(initKey, `${initKey}-active`);
+    await snapshotter.prepare(snapshotKey, initKey);
+    await snapshotter.mount(snapshotKey, paths.rootfs);
+    return record;
+  } catch (error) {
+    await discardContainer(worker, record);
+    throw error;
+  }
+}
+
+/** Removes what a failed create made, best effort. */
+async function discardContainer(worker: Worker, record: ContainerRecord): Promise<void> {
+  const snapshotter = await worker.snapshotter();
+  const paths = containerPaths(worker.root, record.id);
+  await snapshotter.unmount(paths.rootfs).catch(() => undefined);
+  for (const key of [record.snapshotKey, record.initKey, `${record.initKey}-active`]) await snapshotter.remove(key).catch(() => undefined);
+  await worker.store.refs.remove(REF_KINDS.container, record.id).catch(() => undefined);
+  await rm(paths.dir, { recursive: true, force: true });
+}
+
+/** docker's env rule: later entries replace earlier ones of the same key; a bare key takes this process's value. */
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const entries = new Map<string, string>();
+  const key = (entry: string) => (entry.includes("=") ? entry.slice(0, entry.indexOf("=")) : entry);
+  for (const entry of base) entries.set(key(entry), entry);
+  for (const entry of overrides) {
+    if (entry.includes("=")) entries.set(key(entry), entry);
+    else if (process.env[entry] !== undefined) entries.set(entry, `${entry}=${process.env[entry]}`);
+    else entries.delete(entry);
+  }
+  return [...entries.values()];
+}
+
+async function readEnvFiles(files: string[]): Promise<string[]> {
+  const entries: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      throw new TsbuildError("FILE_NOT_FOUND", `Cannot read env file "${file}": ${(error as Error).message}`, { cause: error });
+    }
+    for (const line of text.split("\n")) {
+      const trimmed = line.replace(/^\s+/, "").replace(/\r$/, "");
+      if (trimmed === "" || trimmed.startsWith("#")) continue;
+      entries.push(trimmed);
+    }
+  }
+  return entries;
+}
+
+/** `-v` specs and the image's VOLUME paths (those no `-v` covers get anonymous volumes). */
+async function resolveMounts(worker: Worker, specs: string[], imageVolumes: string[]): Promise<ContainerMount[]> {
+  const mounts: ContainerMount[] = [];
+  for (const spec of specs) {
+    const parts = spec.split(":");
+    if (parts.length === 1 && parts[0].startsWith("/")) {
+      const volume = await createVolume(worker, undefined, { anonymous: true });
+      mounts.push({ type: "volume", source: volume.name, target: posix.resolve(parts[0]), readonly: false, anonymous: true });
+      continue;
+    }
+    if (parts.length < 2 || parts.length > 3 || parts[0] === "" || !parts[1].startsWith("/") || (parts[2] !== undefined && parts[2] !== "ro" && parts[2] !== "rw")) {
+      throw new TsbuildError("USAGE", `Cannot parse volume "${spec}": use HOST-PATH:CONTAINER-PATH[:ro], NAME:CONTAINER-PATH[:ro] or /CONTAINER-PATH`);
+    }
+    const [source, target, mode] = parts;
+    const readonly = mode === "ro";
+    if (isAbsolute(source)) {
+      if ((await stat(source).catch(() => undefined)) === undefined) {
+        throw new TsbuildError("FILE_NOT_FOUND", `Cannot bind-mount "${source}" at "${target}": source does not exist`);
+      }
+      mounts.push({ type: "bind", source, target: posix.resolve(target), readonly });
+    } else {
+      const volume = await createVolume(worker, source);
+      mounts.push({ type: "volume", source: volume.name, target: posix.resolve(target), readonly });
+    }
+  }
+  for (const path of imageVolumes) {
+    const target = posix.resolve("/", path);
+    if (mounts.some((mount) => mount.target === target)) continue;
+    const volume = await createVolume(worker, undefined, { anonymous: true });
+    mounts.push({ type: "volume", source: volume.name, target, readonly: false, anonymous: true });
+  }
+  return mounts;
+}
+
+async function mountKind(mount: ContainerMount): Promise<"file" | "directory"> {
+  if (mount.type === "volume") return "directory";
+  return (await stat(mount.source)).isDirectory() ? "directory" : "file";
+}
+
+/** docker fills a new anonymous volume with what the image has at its path. */
+async function copyIntoVolume(worker: Worker, rootfs: string, mount: ContainerMount): Promise<void> {
+  const from = await resolveInRoot(rootfs, mount.target);
+  if (!(await stat(from).then((s) => s.isDirectory(), () => false))) return;
+  const volume = containerVolumePath(worker.root, mount.source);
+  // cp -a copies symlinks as links: nothing in the image can make it read host files.
+  await execFileAsync("cp", ["-a", "--", `${from}/.`, volume]);
+}
+
+/** The directory a volume's data lives in. */
+export function containerVolumePath(root: string, name: string): string {
+  return posix.join(root, "volumes", name, "_data");
+}
+
+const ADJECTIVES = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid", "witty", "zealous"];
+const NOUNS = ["babbage", "curie", "darwin", "euler", "fermi", "galois", "hopper", "kepler", "lovelace", "noether", "pascal", "ritchie", "turing", "wozniak"];
+
+function generateName(taken: Set<string>): string {
+  for (;;) {
+    const pick = (list: string[]) => list[randomBytes(1)[0] % list.length];
+    const name = `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
+    const candidate = taken.has(name) ? `${name}${randomBytes(1)[0]}` : name;
+    if (!taken.has(candidate)) return candidate;
+  }
+}

@@ -1,0 +1,42 @@
+import { openContainerRuntime } from "../executor/container-runtime.js";
+import type { Worker } from "../worker/worker.js";
+import { readContainerRecords, type ContainerRecord } from "./container-record.js";
+import { containerState, type ContainerState } from "./container-state.js";
+
+export interface ContainerListEntry {
+  record: ContainerRecord;
+  state: ContainerState;
+}
+
+/** docker's `ps`: running containers, or all with `all`; newest first. States are checked, not trusted. */
+export async function listContainers(worker: Worker, options: { all?: boolean } = {}): Promise<ContainerListEntry[]> {
+  const { runtime } = await openContainerRuntime(worker.root);
+  const entries: ContainerListEntry[] = [];
+  for (const record of await readContainerRecords(worker.root)) {
+    const state = await containerState(worker.root, record, runtime);
+    if (options.all === true || state.running) entries.push({ record, state });
+  }
+  return entries.reverse();
+}
+
+/** docker's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`. */
+export function describeState(state: ContainerState, now: number = Date.now()): string {
+  const ago = (iso: string | undefined) => humanSince(iso, now);
+  if (state.running) return `Up ${ago(state.startedAt)}`;
+  if (state.status === "created") return "Created";
+  const code = state.exitCode === undefined ? "unknown" : String(state.exitCode);
+  return `Exited (${code}) ${ago(state.finishedAt)} ago`;
+}
+
+function humanSince(iso: string | undefined, now: number): string {
+  const time = iso === undefined ? NaN : Date.parse(iso);
+  if (Number.isNaN(time)) return "a while";
+  const seconds = Math.max(0, Math.floor((now - time) / 1000));
+  if (seconds < 1) return "Less than a second";
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} hour${hours === 1 ? "" : "s"}`;
+  return `${Math.floor(hours / 24)} days`;
+}

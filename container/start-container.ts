@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { TsbuildError } from "../errors.js";
+import { createContainerSpec, openContainerRuntime, type ContainerRuntime } from "../executor/container-runtime.js";
+import { createHostsFile, createResolvConf } from "../executor/etc-files.js";
+import { bindMount } from "../executor/run-mounts.js";
+import type { OutputStream } from "../executor/types.js";
+import type { Worker } from "../worker/worker.js";
+import { containerPaths, findContainer, type ContainerRecord } from "./container-record.js";
+import { containerState, readStateFile, runtimeStatus, writeStateFile } from "./container-state.js";
+import { containerVolumePath } from "./create-container.js";
+import { isMountPoint } from "./mount-points.js";
+
+export interface AttachOptions {
+  /**
+   * Give the container this process's own stdin (for `-i`), and for `-t` its terminal as
+   * stdin, stdout and stderr, as the CLI does. Otherwise stdin is closed. Output of a
+   * container without a terminal arrives through `onOutput`.
+   */
+  inheritStdio?: boolean;
+  onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+}
+
+export interface StartContainerOptions {
+  /** Stay attached: resolve `exited` with the exit status. Without it the container runs in the background. */
+  attach?: AttachOptions;
+}
+
+export interface StartedContainer {
+  record: ContainerRecord;
+  /** Attached starts only: the container's exit status. */
+  exited?: Promise<number>;
+}
+
+const SHIM_MAIN = fileURLToPath(new URL("./shim-main.js", import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * docker's `start`: mounts the writable snapshot when it is not (after a reboot), writes the
+ * runtime bundle (config.json, /etc/hosts, /etc/resolv.conf, /etc/hostname) and starts the
+ * container's shim in a session of its own. Detached, it resolves once the process runs (or
+ * has already exited); a container that is running already is left as it is.
+ */
+export async function startContainer(worker: Worker, text: string, options: StartContainerOptions = {}): Promise<StartedContainer> {
+  const record = await findContainer(worker, text);
+  const containerRuntime = await openContainerRuntime(worker.root);
+  const { runtime } = containerRuntime;
+  if ((await containerState(worker.root, record, runtime)).running) return { record };
+  const paths = containerPaths(worker.root, record.id);
+  if (!(await isMountPoint(paths.rootfs))) await (await worker.snapshotter()).mount(record.snapshotKey, paths.rootfs);
+  // A runtime container left by a killed shim would make `run` refuse the id.
+  if ((await runtimeStatus(runtime, record.runtimeId)) !== undefined) await runtime.delete(record.runtimeId);
+  await writeBundle(worker.root, record, containerRuntime);
+  await writeStateFile(worker.root, record.id, { status: "created" });
+
+  const attach = options.attach;
+  const mode = attach === undefined ? "detached" : "attached";
+  const inherit = attach?.inheritStdio === true;
+  const stdio: Array<"inherit" | "ignore" | "pipe"> =
+    attach === undefined ? ["ignore", "ignore", "ignore"] : record.tty && inherit ? ["inherit", "inherit", "inherit"] : [record.interactive && inherit ? "inherit" : "ignore", "pipe", "pipe"];
+  const child = spawn(process.execPath, [SHIM_MAIN, worker.root, record.id, mode], { detached: true, stdio });
+  if (attach === undefined) {
+    child.unref();
+    await waitUntilStarted(worker.root, record, containerRuntime, child);
+    return { record };
+  }
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]?.on("data", (chunk: Buffer) => {
+      try {
+        attach.onOutput?.(stream, chunk);
+      } catch {
+        // A listener's bug must not lose the container's exit status.
+      }
+    });
+  }
+  return { record, exited: exitOf(child) };
+}
+
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once("error", (error) => reject(new TsbuildError("SYSTEM", `Cannot start the container's shim: ${error.message}`, { cause: error })));
+    child.once("close", (code) => resolve(code ?? 125));
+  });
+}
+
+/** Waits until the runtime says the container runs, or the shim has recorded its end. */
+async function waitUntilStarted(root: string, record: ContainerRecord, containerRuntime: ContainerRuntime, child: ChildProcess): Promise<void> {
+  let shimGone = false;
+  child.once("exit", () => (shimGone = true));
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const state = await readStateFile(root, record.id);
+    if (state.status === "exited") {
+      if (state.error !== undefined) throw new TsbuildError("EXEC_FAILED", `Cannot start container "${record.name}": ${state.error}`);
+      return;
+    }
+    if ((await runtimeStatus(containerRuntime.runtime, record.runtimeId)) === "running") return;
+    // A --rm container that already ended has been removed by its shim.
+    if (!(await access(containerPaths(root, record.id).record).then(() => true, () => false))) return;
+    if (shimGone && (await readStateFile(root, record.id)).status !== "exited") {
+      throw new TsbuildError("SYSTEM", `Cannot start container "${record.name}": its shim exited before the container ran`);
+    }
+    await sleep(20);
+  }
+  throw new TsbuildError("SYSTEM", `Cannot start container "${record.name}": it did not start within ${START_TIMEOUT_MS / 1000} s`);
+}
+
+async function writeBundle(root: string, record: ContainerRecord, containerRuntime: ContainerRuntime): Promise<void> {
+  const paths = containerPaths(root, record.id);
+  await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
+  const hosts = join(paths.bundle, "hosts");
+  const resolv = join(paths.bundle, "resolv.conf");
+  const hostname = join(paths.bundle, "hostname");
+  await writeFile(hosts, createHostsFile({ hostname: record.hostname }), { mode: 0o644 });
+  await writeFile(resolv, await createResolvConf(), { mode: 0o644 });
+  await writeFile(hostname, `${record.hostname}\n`, { mode: 0o644 });
+  const mounts = [bindMount(hosts, "/etc/hosts", false), bindMount(resolv, "/etc/resolv.conf", false), bindMount(hostname, "/etc/hostname", false)];
+  for (const mount of record.mounts) {
+    const source = mount.type === "volume" ? containerVolumePath(root, mount.source) : mount.source;
+    mounts.push(bindMount(source, mount.target, mount.readonly));
+  }
+  const spec = await createContainerSpec(paths.rootfs, {
+    args: record.args,
+    env: record.env.some((entry) => entry.startsWith("HOSTNAME=")) ? record.env : [`HOSTNAME=${record.hostname}`, ...record.env],
+    cwd: record.cwd,
+    user: record.user,
+    terminal: record.tty,
+    hostname: record.hostname,
+    network: record.network,
+    mounts,
+    id: record.runtimeId,
+    cgroups: containerRuntime.cgroups,
+  });
+  await writeFile(join(paths.bundle, "config.json"), JSON.stringify(spec));
+}
