@@ -80,6 +80,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Verify every blob, image record and snapshot of the store",
     load: async () => (await import("./commands/fsck.js")).fsckCommand,
   },
+  {
+    name: "run",
+    summary: "Run a command in a new container",
+    load: async () => (await import("./commands/run.js")).runCommand,
+  },
+  {
+    name: "ps",
+    summary: "List containers",
+    load: async () => (await import("./commands/ps.js")).psCommand,
+  },
+  {
+    name: "rm",
+    summary: "Remove containers",
+    load: async () => (await import("./commands/rm.js")).rmCommand,
+  },
+  {
+    name: "commit",
+    summary: "Create a new image from a container's changes",
+    load: async () => (await import("./commands/commit.js")).commitCommand,
+  },
+  {
+    name: "diff",
+    summary: "Show the changes of a container's file system",
+    load: async () => (await import("./commands/diff.js")).diffCommand,
+  },
 ];
 
 /** Finds the longest command name that `argv` starts with (`debug parse` before `debug`). */
