@@ -11,3 +11,6 @@ export { containerDiff, type ContainerChange } from "./container-diff.js";
 export { findContainer, type ContainerRecord, type ContainerMount } from "./container-record.js";
 export { type ContainerState, type ContainerStatus } from "./container-state.js";
 export { createVolume, listVolumes, inspectVolume, removeVolume, pruneVolumes, type Volume, type CreateVolumeOptions } from "./volumes.js";
+export { containerLogs, type ContainerLogsOptions, type LogEntry } from "./container-logs.js";
+export { execInContainer, type ExecContainerOptions } from "./exec-container.js";
+export { restartContainer } from "./restart-container.js";
