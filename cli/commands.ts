@@ -105,6 +105,36 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Show the changes of a container's file system",
     load: async () => (await import("./commands/diff.js")).diffCommand,
   },
+  {
+    name: "logs",
+    summary: "Show a container's output",
+    load: async () => (await import("./commands/logs.js")).logsCommand,
+  },
+  {
+    name: "stop",
+    summary: "Stop running containers",
+    load: async () => (await import("./commands/stop.js")).stopCommand,
+  },
+  {
+    name: "kill",
+    summary: "Send a signal to running containers",
+    load: async () => (await import("./commands/kill.js")).killCommand,
+  },
+  {
+    name: "start",
+    summary: "Start stopped containers",
+    load: async () => (await import("./commands/start.js")).startCommand,
+  },
+  {
+    name: "restart",
+    summary: "Restart containers",
+    load: async () => (await import("./commands/stop.js")).restartCommand,
+  },
+  {
+    name: "exec",
+    summary: "Run a command in a running container",
+    load: async () => (await import("./commands/exec.js")).execCommand,
+  },
 ];
 
 /** Finds the longest command name that `argv` starts with (`debug parse` before `debug`). */
