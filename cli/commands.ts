@@ -135,6 +135,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Run a command in a running container",
     load: async () => (await import("./commands/exec.js")).execCommand,
   },
+  {
+    name: "volume create",
+    summary: "Create a named volume",
+    load: async () => (await import("./commands/volume.js")).volumeCreateCommand,
+  },
+  {
+    name: "volume ls",
+    summary: "List volumes",
+    load: async () => (await import("./commands/volume.js")).volumeLsCommand,
+  },
+  {
+    name: "volume inspect",
+    summary: "Show volumes as docker's JSON",
+    load: async () => (await import("./commands/volume.js")).volumeInspectCommand,
+  },
+  {
+    name: "volume rm",
+    summary: "Remove volumes",
+    load: async () => (await import("./commands/volume.js")).volumeRmCommand,
+  },
+  {
+    name: "volume prune",
+    summary: "Remove unused anonymous volumes",
+    load: async () => (await import("./commands/volume.js")).volumePruneCommand,
+  },
 ];
 
 /** Finds the longest command name that `argv` starts with (`debug parse` before `debug`). */
