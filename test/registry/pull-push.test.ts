@@ -1,0 +1,213 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isTsbuildError } from "../../errors.js";
+import { ensureImage } from "../../registry/ensure-image.js";
+import { pullImage } from "../../registry/pull-image.js";
+import { pushImage } from "../../registry/push-image.js";
+import { registryEndpoint } from "../../registry/registry-endpoint.js";
+import type { TransferProgress } from "../../registry/transfer-progress.js";
+import { resolveImage } from "../../worker/resolve-image.js";
+import { corruptFile, registryBlobPath, startProxy, startRegistry, type TestRegistry } from "./registry-fixture.js";
+import { makeImage, noise, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
+
+/** Runs `fn` with an open registry on 127.0.0.1, stopped afterwards. */
+async function withRegistry(fn: (dir: string, registry: TestRegistry) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    const registry = await startRegistry(dir);
+    try {
+      await fn(dir, registry);
+    } finally {
+      await registry.stop();
+    }
+  });
+}
+
+test("push then pull into a fresh root gives the same digests, and a second push and pull transfer nothing", async () => {
+  await withRegistry(async (dir, registry) => {
+    const source = await workerAt(dir, "a");
+    const name = `${registry.domain}/team/app:1`;
+    const image = await makeImage(source, name, [{ "etc/hello": "hello\n" }, { "bin/tool": noise(200_000) }]);
+    const events: TransferProgress[] = [];
+    const pushed = await pushImage(source, name, { onProgress: (event) => events.push(event) });
+    assert.is(pushed.digest, image.manifest);
+    assert.is(pushed.name, name);
+    assert.equal(pushed.blobs.map((blob) => blob.outcome).sort(), ["uploaded", "uploaded", "uploaded"]);
+    assert.ok(events.some((event) => event.kind === "layer" && event.status === "pushed" && event.current === event.total));
+
+    const again = await pushImage(source, name);
+    assert.equal(again.blobs.map((blob) => blob.outcome), ["exists", "exists", "exists"]);
+
+    const target = await workerAt(dir, "b");
+    const pulled = await pullImage(target, name);
+    assert.is(pulled.digest, image.manifest);
+    assert.is(pulled.manifestDigest, image.manifest);
+    assert.is(pulled.id, image.config);
+    assert.is(pulled.name, name);
+    assert.ok(pulled.updated);
+    const resolved = await resolveImage(target.store, name);
+    assert.is(resolved.configDigest, image.config);
+    for (const layer of image.layers) assert.ok((await target.store.content.verify(layer)).ok);
+    assert.equal((await storeState(target)).blobs, (await storeState(source)).blobs);
+
+    const repeat = await pullImage(target, name);
+    assert.is(repeat.downloadedBytes, 0);
+    assert.not.ok(repeat.updated);
+    const byDigest = await pullImage(await workerAt(dir, "c"), `${registry.domain}/team/app@${image.manifest}`);
+    assert.is(byDigest.name, undefined);
+    assert.is(byDigest.id, image.config);
+  });
+});
+
+test("chunked uploads and cross-repository mounts give the same manifest digest", async () => {
+  await withRegistry(async (dir, registry) => {
+    const worker = await workerAt(dir, "a");
+    const first = `${registry.domain}/one/app:1`;
+    const image = await makeImage(worker, first, [{ big: noise(300_000) }]);
+    const chunked = await pushImage(worker, first, { chunkSize: 64 * 1024 });
+    assert.is(chunked.digest, image.manifest);
+    const second = `${registry.domain}/two/app:1`;
+    await worker.store.images.tag(second, image.manifest);
+    const mounted = await pushImage(worker, second);
+    assert.equal(mounted.blobs.map((blob) => blob.outcome), ["mounted", "mounted"]);
+    const pulled = await pullImage(await workerAt(dir, "b"), second);
+    assert.is(pulled.digest, image.manifest);
+  });
+});
+
+test("a missing tag and a missing repository are NOT_FOUND errors that name them, and leave the store unchanged", async () => {
+  await withRegistry(async (dir, registry) => {
+    const worker = await workerAt(dir, "a");
+    await makeImage(worker, `${registry.domain}/app:1`, [{ a: "a" }]);
+    await pushImage(worker, `${registry.domain}/app:1`);
+    const before = await storeState(worker);
+    for (const missing of [`${registry.domain}/app:2`, `${registry.domain}/nothing:1`]) {
+      try {
+        await pullImage(worker, missing);
+        assert.unreachable("pulled a missing image");
+      } catch (error) {
+        assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
+        assert.match((error as Error).message, /^Cannot get manifest ".*:[12]": registry "127\.0\.0\.1:\d+" has no such manifest \(MANIFEST_UNKNOWN|NAME_UNKNOWN/);
+      }
+    }
+    assert.equal(await storeState(worker), before);
+  });
+});
+
+test("a corrupt blob in the registry is a DIGEST_MISMATCH error, and the pull leaves the store unchanged", async () => {
+  await withRegistry(async (dir, registry) => {
+    const source = await workerAt(dir, "a");
+    const name = `${registry.domain}/app:1`;
+    const image = await makeImage(source, name, [{ small: "x" }, { big: noise(100_000) }]);
+    await pushImage(source, name);
+    await corruptFile(registryBlobPath(registry, image.layers[1]));
+    const target = await workerAt(dir, "b");
+    await makeImage(target, "other:1", [{ kept: "yes" }]);
+    const before = await storeState(target);
+    try {
+      await pullImage(target, name, { retries: 0 });
+      assert.unreachable("pulled a corrupt blob");
+    } catch (error) {
+      assert.ok(isTsbuildError(error, "DIGEST_MISMATCH"), String(error));
+      assert.match((error as Error).message, new RegExp(`^Blob "${image.layers[1]}" of "${registry.domain.replace(/\./g, "\\.")}/app" is corrupt: Blob digest mismatch`));
+    }
+    assert.equal(await storeState(target), before);
+    assert.equal(await readdir(join(target.root, "content", "ingest")), []);
+  });
+});
+
+test("a download cut off half way resumes with a Range request", async () => {
+  await withRegistry(async (dir, registry) => {
+    const source = await workerAt(dir, "a");
+    const image = await makeImage(source, `${registry.domain}/app:1`, [{ big: noise(2_000_000) }]);
+    await pushImage(source, `${registry.domain}/app:1`);
+    let cuts = 0;
+    const proxy = await startProxy(registry.domain, {
+      cutAfter: (req) => (req.method === "GET" && req.url?.includes(image.layers[0]) && cuts++ === 0 ? 700_000 : undefined),
+    });
+    try {
+      const target = await workerAt(dir, "b");
+      const pulled = await pullImage(target, `${proxy.domain}/app:1`, { retryDelayMs: 10 });
+      assert.is(pulled.digest, image.manifest);
+      assert.ok((await target.store.content.verify(image.layers[0])).ok);
+      const gets = proxy.seen.filter((request) => request.path.includes(image.layers[0]) && request.method === "GET");
+      assert.is(gets.length, 2);
+      assert.match(gets[1].range ?? "", /^bytes=\d+-$/);
+      assert.ok(Number(/=(\d+)-/.exec(gets[1].range!)![1]) > 0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+test("5xx and 429 answers are retried with backoff; a registry that keeps failing gives a clear error", async () => {
+  await withRegistry(async (dir, registry) => {
+    const source = await workerAt(dir, "a");
+    const image = await makeImage(source, `${registry.domain}/app:1`, [{ a: "a" }]);
+    await pushImage(source, `${registry.domain}/app:1`);
+    let failures = 0;
+    const flaky = await startProxy(registry.domain, { fail: () => (failures++ < 2 ? (failures === 1 ? 503 : 429) : undefined) });
+    const broken = await startProxy(registry.domain, { fail: (req) => (req.url?.startsWith("/v2/app/manifests/") ? 500 : undefined) });
+    try {
+      const pulled = await pullImage(await workerAt(dir, "b"), `${flaky.domain}/app:1`, { retryDelayMs: 10 });
+      assert.is(pulled.digest, image.manifest);
+      // The first request was answered 503, then 429, then passed: the same request three times.
+      assert.ok(failures > 3);
+      assert.is(flaky.seen[1].path, flaky.seen[0].path);
+      assert.is(flaky.seen[2].path, flaky.seen[0].path);
+      try {
+        await pullImage(await workerAt(dir, "c"), `${broken.domain}/app:1`, { retries: 2, retryDelayMs: 10 });
+        assert.unreachable("pulled through a broken registry");
+      } catch (error) {
+        assert.ok(isTsbuildError(error, "REGISTRY"), String(error));
+        assert.match((error as Error).message, /answered UNAVAILABLE: test proxy says no \(HTTP 500\)$/);
+        assert.is(broken.seen.filter((request) => request.path.startsWith("/v2/app/manifests/")).length, 3);
+      }
+    } finally {
+      await flaky.stop();
+      await broken.stop();
+    }
+  });
+});
+
+test("ensureImage pulls an image the store lacks, and asks the registry again only with pull: always", async () => {
+  await withRegistry(async (dir, registry) => {
+    const source = await workerAt(dir, "a");
+    const image = await makeImage(source, `${registry.domain}/base:1`, [{ a: "a" }]);
+    await pushImage(source, `${registry.domain}/base:1`);
+    const proxy = await startProxy(registry.domain);
+    try {
+      const worker = await workerAt(dir, "b");
+      const name = `${proxy.domain}/base:1`;
+      const first = await ensureImage(worker, name);
+      assert.is(first.manifestDigest, image.manifest);
+      const requests = proxy.seen.length;
+      assert.is((await ensureImage(worker, name, { pull: "missing" })).configDigest, image.config);
+      assert.is(proxy.seen.length, requests);
+      await ensureImage(worker, name, { pull: "always" });
+      assert.ok(proxy.seen.length > requests);
+      try {
+        await ensureImage(worker, `${proxy.domain}/other:1`, { pull: "never" });
+        assert.unreachable();
+      } catch (error) {
+        assert.ok(isTsbuildError(error, "NOT_FOUND"));
+      }
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+test("HTTPS is used except for loopback hosts and registries marked insecure", () => {
+  assert.is(registryEndpoint("docker.io").baseUrl, "https://registry-1.docker.io");
+  assert.is(registryEndpoint("ghcr.io").baseUrl, "https://ghcr.io");
+  assert.is(registryEndpoint("localhost:5000").baseUrl, "http://localhost:5000");
+  assert.is(registryEndpoint("127.0.0.1:5000").baseUrl, "http://127.0.0.1:5000");
+  assert.is(registryEndpoint("[::1]:5000").baseUrl, "http://[::1]:5000");
+  assert.is(registryEndpoint("10.0.0.1:5000").baseUrl, "https://10.0.0.1:5000");
+  assert.is(registryEndpoint("reg.lan:5000", { insecureRegistries: ["reg.lan"] }).baseUrl, "http://reg.lan:5000");
+  assert.is(registryEndpoint("reg.lan:5000", { insecureRegistries: ["reg.lan:6000"] }).baseUrl, "https://reg.lan:5000");
+});
+
+test.run();
