@@ -235,7 +235,7 @@ export class RegistryClient {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#upload(repository, blob, await open(), { ...options, location });
+        await this.#upload(repository, blob, open, { ...options, location });
         return "uploaded";
       } catch (error) {
         location = undefined;
@@ -268,13 +268,29 @@ export class RegistryClient {
     return digest;
   }
 
-  async #upload(repository: string, blob: { digest: Digest; size: number }, content: AsyncIterable<Uint8Array>, options: UploadBlobOptions & { location: string | undefined }): Promise<void> {
+  async #upload(
+    repository: string,
+    blob: { digest: Digest; size: number },
+    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
+    options: UploadBlobOptions & { location: string | undefined },
+  ): Promise<void> {
     let location = options.location;
     if (location === undefined) {
       const started = await this.#request({ method: "POST", url: `/v2/${repository}/blobs/uploads/`, scopes: [pushScope(repository)], what: `start upload of "${blob.digest}"`, accept: (s) => s === 202 });
       await started.body?.cancel();
       location = this.#resolveLocation(started, `/v2/${repository}/blobs/uploads/`);
     }
+    // Opened only once the upload has started, and closed however it ends.
+    const content = await open();
+    try {
+      await this.#send(repository, blob, content, { ...options, location });
+    } finally {
+      (content as { destroy?: () => void }).destroy?.();
+    }
+  }
+
+  async #send(repository: string, blob: { digest: Digest; size: number }, content: AsyncIterable<Uint8Array>, options: UploadBlobOptions & { location: string }): Promise<void> {
+    let location = options.location;
     const what = `upload blob "${blob.digest}" to "${repository}"`;
     let sent = 0;
     const counted = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -1,0 +1,155 @@
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isTsbuildError } from "../../errors.js";
+import { parseAuthChallenges } from "../../registry/auth-challenge.js";
+import { lookupCredentials } from "../../registry/docker-config.js";
+import { login, logout } from "../../registry/login.js";
+import { pullImage } from "../../registry/pull-image.js";
+import { pushImage } from "../../registry/push-image.js";
+import { RegistryError } from "../../registry/registry-error.js";
+import { startRegistry, startTokenServer } from "./registry-fixture.js";
+import { makeImage, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
+
+const USER = "ci";
+const PASSWORD = "s3cret-Pa55word";
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Every text an error shows: message, hint, URL and its causes' messages. */
+function shownText(error: Error): string {
+  const parts = [error.message, (error as { hint?: string }).hint ?? "", (error as { url?: string }).url ?? ""];
+  let cause = error.cause as Error | undefined;
+  while (cause !== undefined) {
+    parts.push(cause.message ?? "");
+    cause = cause.cause as Error | undefined;
+  }
+  return parts.join("\n");
+}
+
+test("WWW-Authenticate challenges are parsed with quoted values, commas and several schemes", () => {
+  assert.equal(parseAuthChallenges('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"'), [
+    { scheme: "bearer", params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" } },
+  ]);
+  assert.equal(parseAuthChallenges('Basic realm="Registry \\"Realm\\"", Bearer realm=x'), [
+    { scheme: "basic", params: { realm: 'Registry "Realm"' } },
+    { scheme: "bearer", params: { realm: "x" } },
+  ]);
+});
+
+test("htpasswd: anonymous access is refused clearly; a wrong password fails login and stores nothing; login, push, pull and logout work", async () => {
+  await withTempDir(async (dir) => {
+    const registry = await startRegistry(dir, { htpasswd: { username: USER, password: PASSWORD } });
+    try {
+      const dockerConfig = { configDir: join(dir, "docker") };
+      const worker = await workerAt(dir, "a");
+      const name = `${registry.domain}/private/app:1`;
+      const image = await makeImage(worker, name, [{ a: "a" }]);
+
+      const anonymous = await rejection(pushImage(worker, name, { dockerConfig }));
+      assert.instance(anonymous, RegistryError);
+      assert.is((anonymous as RegistryError).status, 401);
+      assert.match(anonymous.message, /requires authentication/);
+      assert.is((anonymous as RegistryError).hint, `Log in first: tsbuild login ${registry.domain}`);
+
+      const wrong = await rejection(login(registry.domain, { username: USER, password: "wrong-password" }, { dockerConfig }));
+      assert.ok(isTsbuildError(wrong, "REGISTRY"));
+      assert.match(wrong.message, /refused the credentials/);
+      assert.not.match(shownText(wrong), /wrong-password/);
+      assert.is(await stat(join(dir, "docker", "config.json")).catch(() => undefined), undefined);
+
+      assert.equal(await login(registry.domain, { username: USER, password: PASSWORD }, { dockerConfig }), { domain: registry.domain });
+      const config = JSON.parse(await readFile(join(dir, "docker", "config.json"), "utf8")) as { auths: Record<string, { auth: string }> };
+      assert.is(Buffer.from(config.auths[registry.domain].auth, "base64").toString(), `${USER}:${PASSWORD}`);
+      assert.is((await stat(join(dir, "docker", "config.json"))).mode & 0o777, 0o600);
+
+      assert.is((await pushImage(worker, name, { dockerConfig })).digest, image.manifest);
+      const target = await workerAt(dir, "b");
+      assert.is((await pullImage(target, name, { dockerConfig })).digest, image.manifest);
+
+      // A stored password that no longer works: a clear error, no secret in it, nothing stored.
+      const stale = await workerAt(dir, "c");
+      const before = await storeState(stale);
+      const refused = await rejection(pullImage(stale, name, { credentials: { username: USER, password: "old-password" } }));
+      assert.is((refused as RegistryError).status, 401);
+      assert.not.match(shownText(refused), /old-password|s3cret/);
+      assert.equal(await storeState(stale), before);
+
+      assert.equal(await logout(registry.domain, { dockerConfig }), { domain: registry.domain, removed: true });
+      assert.equal(await logout(registry.domain, { dockerConfig }), { domain: registry.domain, removed: false });
+      assert.is(await lookupCredentials(registry.domain, dockerConfig), undefined);
+    } finally {
+      await registry.stop();
+    }
+  });
+});
+
+test("token auth: anonymous pulls get a pull-only token, pushes a token for the pushed scope; a wrong password is refused at the token server", async () => {
+  await withTempDir(async (dir) => {
+    const tokens = await startTokenServer(dir, { [USER]: PASSWORD });
+    const registry = await startRegistry(dir, { token: tokens });
+    try {
+      const worker = await workerAt(dir, "a");
+      const name = `${registry.domain}/team/app:1`;
+      const image = await makeImage(worker, name, [{ a: "a" }, { b: "b" }]);
+      const credentials = { username: USER, password: PASSWORD };
+
+      const denied = await rejection(pushImage(worker, name));
+      assert.instance(denied, RegistryError);
+      assert.is((denied as RegistryError).status, 401);
+
+      assert.is((await pushImage(worker, name, { credentials })).digest, image.manifest);
+      assert.ok(tokens.requests.some((request) => request.user === USER && request.scopes.includes("repository:team/app:pull,push")));
+
+      const anonymous = await pullImage(await workerAt(dir, "b"), name);
+      assert.is(anonymous.digest, image.manifest);
+      assert.ok(tokens.requests.some((request) => request.user === "" && request.scopes.includes("repository:team/app:pull")));
+
+      const wrong = await rejection(login(registry.domain, { username: USER, password: "nope-nope" }, { dockerConfig: { configDir: join(dir, "docker") } }));
+      assert.match(wrong.message, /refused the login: wrong user name or password/);
+      assert.not.match(shownText(wrong), /nope-nope/);
+      await login(registry.domain, credentials, { dockerConfig: { configDir: join(dir, "docker") } });
+    } finally {
+      await registry.stop();
+      await tokens.stop();
+    }
+  });
+});
+
+test("credentials come from a docker credential helper when config.json names one", async () => {
+  await withTempDir(async (dir) => {
+    const bin = join(dir, "bin");
+    await mkdir(bin);
+    const helper = join(bin, "docker-credential-tsbuildtest");
+    // A helper that knows one server and logs what it is asked (never the secret) to a file.
+    await writeFile(
+      helper,
+      `#!/bin/sh\nread server\necho "$1 $server" >> ${join(dir, "helper.log")}\nif [ "$1" = get ] && [ "$server" = "registry.example:5000" ]; then echo '{"ServerURL":"registry.example:5000","Username":"helped","Secret":"from-helper"}'; exit 0; fi\necho "credentials not found in native keychain"; exit 1\n`,
+    );
+    await chmod(helper, 0o755);
+    const configDir = join(dir, "docker");
+    await mkdir(configDir);
+    await writeFile(join(configDir, "config.json"), JSON.stringify({ credHelpers: { "registry.example:5000": "tsbuildtest" }, auths: { "other.example": { auth: Buffer.from("u:p").toString("base64") } } }));
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      assert.equal(await lookupCredentials("registry.example:5000", { configDir }), { username: "helped", password: "from-helper" });
+      assert.equal(await lookupCredentials("other.example", { configDir }), { username: "u", password: "p" });
+      assert.is(await lookupCredentials("third.example", { configDir }), undefined);
+      assert.equal(await lookupCredentials("registry.example:5000", { env: { DOCKER_CONFIG: configDir } }), { username: "helped", password: "from-helper" });
+      assert.match(await readFile(join(dir, "helper.log"), "utf8"), /^get registry\.example:5000\n/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
+test.run();
