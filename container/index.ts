@@ -14,3 +14,6 @@ export { createVolume, listVolumes, inspectVolume, removeVolume, pruneVolumes, t
 export { containerLogs, type ContainerLogsOptions, type LogEntry } from "./container-logs.js";
 export { execInContainer, type ExecContainerOptions } from "./exec-container.js";
 export { restartContainer } from "./restart-container.js";
+export { inspectContainer, type ContainerInspect } from "./inspect-container.js";
+export { containerTop, type ContainerProcess } from "./container-top.js";
+export { copyFromContainer, copyToContainer } from "./copy-container-files.js";

@@ -1,0 +1,91 @@
+import { openContainerRuntime } from "../executor/container-runtime.js";
+import type { Worker } from "../worker/worker.js";
+import { containerPaths, findContainer } from "./container-record.js";
+import { containerState, runtimePid } from "./container-state.js";
+import { containerVolumePath } from "./create-container.js";
+
+/** A container as docker's `inspect` shows one (the fields tsbuild has). */
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Pid: number;
+    ExitCode: number;
+    Error: string;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Image: string;
+  Name: string;
+  LogPath: string;
+  Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>;
+  Config: {
+    Hostname: string;
+    User: string;
+    Env: string[];
+    Cmd: string[];
+    Entrypoint: string[] | null;
+    Image: string;
+    WorkingDir: string;
+    Tty: boolean;
+    OpenStdin: boolean;
+  };
+  HostConfig: { NetworkMode: string; AutoRemove: boolean; Binds: string[] };
+  GraphDriver: { Name: string; Data: { MergedDir: string } };
+}
+
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** docker's `inspect` of a container, with its true state (and the init's host pid while it runs). */
+export async function inspectContainer(worker: Worker, text: string): Promise<ContainerInspect> {
+  const record = await findContainer(worker, text);
+  const { runtime } = await openContainerRuntime(worker.root);
+  const state = await containerState(worker.root, record, runtime);
+  const paths = containerPaths(worker.root, record.id);
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.args[0],
+    Args: record.args.slice(1),
+    State: {
+      Status: state.status,
+      Running: state.running,
+      Paused: false,
+      Pid: state.running ? ((await runtimePid(runtime, record.runtimeId)) ?? 0) : 0,
+      ExitCode: state.exitCode ?? (state.status === "exited" ? -1 : 0),
+      Error: state.error ?? "",
+      StartedAt: state.startedAt ?? ZERO_TIME,
+      FinishedAt: state.finishedAt ?? ZERO_TIME,
+    },
+    Image: record.imageId,
+    Name: `/${record.name}`,
+    LogPath: paths.log,
+    Mounts: record.mounts.map((mount) =>
+      mount.type === "volume"
+        ? { Type: "volume", Name: mount.source, Source: containerVolumePath(worker.root, mount.source), Destination: mount.target, RW: !mount.readonly }
+        : { Type: "bind", Source: mount.source, Destination: mount.target, RW: !mount.readonly },
+    ),
+    Config: {
+      Hostname: record.hostname,
+      User: record.user,
+      Env: record.env,
+      Cmd: record.cmd,
+      Entrypoint: record.entrypoint.length > 0 ? record.entrypoint : null,
+      Image: record.image,
+      WorkingDir: record.cwd,
+      Tty: record.tty,
+      OpenStdin: record.interactive,
+    },
+    HostConfig: {
+      NetworkMode: record.network,
+      AutoRemove: record.autoRemove,
+      Binds: record.mounts.filter((mount) => mount.type === "bind").map((mount) => `${mount.source}:${mount.target}${mount.readonly ? ":ro" : ""}`),
+    },
+    GraphDriver: { Name: (await worker.snapshotter()).name, Data: { MergedDir: paths.rootfs } },
+  };
+}
