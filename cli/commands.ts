@@ -160,6 +160,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Remove unused anonymous volumes",
     load: async () => (await import("./commands/volume.js")).volumePruneCommand,
   },
+  {
+    name: "cp",
+    summary: "Copy files between a container and the host",
+    load: async () => (await import("./commands/cp.js")).cpCommand,
+  },
+  {
+    name: "top",
+    summary: "Show the processes of a running container",
+    load: async () => (await import("./commands/top.js")).topCommand,
+  },
 ];
 
 /** Finds the longest command name that `argv` starts with (`debug parse` before `debug`). */
