@@ -76,6 +76,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/system-df.js")).systemDfCommand,
   },
   {
+    name: "pull",
+    summary: "Download an image from a registry",
+    load: async () => (await import("./commands/pull.js")).pullCommand,
+  },
+  {
+    name: "push",
+    summary: "Upload an image to a registry",
+    load: async () => (await import("./commands/push.js")).pushCommand,
+  },
+  {
+    name: "login",
+    summary: "Log in to a registry",
+    load: async () => (await import("./commands/login.js")).loginCommand,
+  },
+  {
+    name: "logout",
+    summary: "Forget the login to a registry",
+    load: async () => (await import("./commands/logout.js")).logoutCommand,
+  },
+  {
     name: "fsck",
     summary: "Verify every blob, image record and snapshot of the store",
     load: async () => (await import("./commands/fsck.js")).fsckCommand,
