@@ -143,10 +143,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         worker,
         cache,
         keys: solved.keys,
+        snapshots: solved.snapshots,
         ...(options.tags === undefined ? {} : { names: options.tags }),
         ...(graph.epoch === undefined ? {} : { epoch: graph.epoch }),
       });
-      if (options.output?.type === "local") await exportLocal(graph, resolve(options.output.dest), { worker, cache, keys: solved.keys });
+      if (options.output?.type === "local") await exportLocal(graph, resolve(options.output.dest), { worker, cache, keys: solved.keys, snapshots: solved.snapshots });
       if (options.output?.type === "docker" || options.output?.type === "oci") {
         await worker.images.save(exported.names.length > 0 ? exported.names : [exported.imageId], {
           output: resolve(options.output.dest),

@@ -13,6 +13,12 @@ export interface ExportImageOptions {
   cache: CacheIndex;
   /** Cache keys of the solved vertices. */
   keys: ReadonlyMap<string, Digest>;
+  /**
+   * The snapshot each solved vertex gave this build. A concurrent build may have replaced
+   * the cache record of a step meanwhile; diffing this build's own snapshots keeps every
+   * layer of the image from one consistent chain.
+   */
+  snapshots?: ReadonlyMap<string, string>;
   /** Names to tag the image with (`-t`); none leaves it dangling. */
   names?: readonly string[];
   /** SOURCE_DATE_EPOCH: created times and layer mtimes are clamped to it. */
@@ -62,8 +68,17 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
     throw new TsbuildError("USAGE", `Cannot export "${vertex.name}" as an image: it is not a file system`);
   }
 
-  const stepLayers: Array<LayerRecord & { created: string }> = [];
-  for (const step of chain) stepLayers.push(await layerOf(step, options));
+  // Top down: a step the solver never looked at (below a cached one) is its child's parent.
+  const stepLayers = new Array<LayerRecord & { created: string }>(chain.length);
+  let below = options.snapshots?.get(graph.output);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const step = chain[i];
+    const snapshot = options.snapshots?.get(step.id) ?? below;
+    stepLayers[i] = await layerOf(step, snapshot, options);
+    // An empty COPY --link shares its parent's snapshot instead of having its own.
+    const sharesParent = step.definition.op === "file" && step.definition.link && stepLayers[i].empty;
+    below = snapshot === undefined || sharesParent ? snapshot : (await worker.snapshotter.stat(snapshot)).parent;
+  }
   for (const layer of stepLayers) {
     if (layer.empty) continue;
     layers.push(layer.descriptor);
@@ -105,14 +120,16 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
   return { imageId: written.id, manifestDigest: written.manifestDigest, names: tagged, config, layers };
 }
 
-/** A step's layer: from its cache record, or diffed from its snapshot and recorded there. */
-async function layerOf(step: Vertex, options: ExportImageOptions): Promise<LayerRecord & { created: string }> {
+/** A step's layer: from its cache record when that record is about `snapshot`, else diffed from `snapshot`. */
+async function layerOf(step: Vertex, snapshot: string | undefined, options: ExportImageOptions): Promise<LayerRecord & { created: string }> {
   const { worker, cache } = options;
   const key = options.keys.get(step.id);
   const entry = key === undefined ? undefined : await cache.lookup(key);
-  if (entry === undefined) throw new TsbuildError("INTERNAL", `Step ${step.name} has no cache record to export`);
-  if (entry.layer !== undefined && entry.layer.epoch === options.epoch) return { ...entry.layer, created: entry.created };
-  const layer = await diffLayer(worker, entry.snapshot, options.epoch === undefined ? {} : { epoch: options.epoch });
-  await cache.put({ ...entry, layer }, { name: step.name });
-  return { ...layer, created: entry.created };
+  const source = snapshot ?? entry?.snapshot;
+  if (source === undefined) throw new TsbuildError("INTERNAL", `Step ${step.name} has no snapshot to export`);
+  const recorded = entry !== undefined && entry.snapshot === source ? entry : undefined;
+  if (recorded?.layer !== undefined && recorded.layer.epoch === options.epoch) return { ...recorded.layer, created: recorded.created };
+  const layer = await diffLayer(worker, source, options.epoch === undefined ? {} : { epoch: options.epoch });
+  if (recorded !== undefined) await cache.put({ ...recorded, layer }, { name: step.name });
+  return { ...layer, created: recorded?.created ?? formatTime(options.now ?? new Date()) };
 }

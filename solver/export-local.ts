@@ -14,6 +14,8 @@ export interface ExportLocalOptions {
   worker: Worker;
   cache: CacheIndex;
   keys: ReadonlyMap<string, Digest>;
+  /** The snapshot each solved vertex gave this build. */
+  snapshots?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function exportLocal(graph: BuildGraph, dest: string, options: Expo
     else if (output.definition.kind !== "scratch") throw new TsbuildError("USAGE", `Cannot export "${output.name}" to a directory`);
   } else {
     const key = options.keys.get(output.id);
-    snapshot = key === undefined ? undefined : (await options.cache.lookup(key))?.snapshot;
+    snapshot = options.snapshots?.get(output.id) ?? (key === undefined ? undefined : (await options.cache.lookup(key))?.snapshot);
     if (snapshot === undefined) throw new TsbuildError("INTERNAL", `Step ${output.name} has no snapshot to export`);
   }
   if (snapshot === undefined) return; // scratch: an empty directory

@@ -61,6 +61,8 @@ export interface SolvedGraph {
   keys: Map<string, Digest>;
   /** Steps in the order they were reported. */
   steps: StepReport[];
+  /** The committed snapshot each solved vertex gave this build (the exporter diffs these, not whatever the cache holds by then). */
+  snapshots: Map<string, string>;
 }
 
 /**
@@ -134,12 +136,15 @@ class GraphSolver {
       await this.#queue.onIdle();
       throw error;
     }
-    // Steps the output did not need to look at (a later step was cached) are cached too.
-    for (const vertex of this.#graph.vertices) {
-      if (!needed.has(vertex.id) || this.#byVertex.has(vertex.id) || !isStep(vertex)) continue;
-      this.#report(vertex, "cached", 0);
+    const snapshots = new Map<string, string>();
+    for (const [id, promise] of this.#byVertex) {
+      const result = await promise.catch(() => undefined);
+      if (result?.kind === "snapshot") snapshots.set(id, result.key);
     }
-    return { keys: this.#keys, steps: this.#steps };
+    // Until the image holds them: a concurrent --no-cache build may replace the records of
+    // the cached ones, and a gc then would see them unheld.
+    await this.#options.lease.hold({ snapshots: [...new Set(snapshots.values())] });
+    return { keys: this.#keys, steps: this.#steps, snapshots };
   }
 
   /** The output and every vertex it reads, transitively. */
@@ -262,6 +267,7 @@ class GraphSolver {
       if (entry !== undefined) {
         // --no-cache-filter: the named stages' steps run even under a cached step.
         if (this.#reachesIgnored(vertex.id)) await Promise.all(vertex.inputs.map((id) => this.#solveVertex(id)));
+        await this.#reportCachedBelow(vertex);
         this.#report(vertex, "cached", 0);
         return { kind: "snapshot", key: entry.snapshot };
       }
@@ -272,6 +278,30 @@ class GraphSolver {
     const slot = this.#slots.get(vertex.id);
     if (slot !== undefined) await this.#history?.put(slot, this.#components.get(vertex.id)!).catch(() => undefined);
     return result;
+  }
+
+  /**
+   * The steps below a cached step are never looked at; those the cache holds are reported
+   * cached too (in graph order, before it), so a no-op rebuild lists every step, in order.
+   */
+  async #reportCachedBelow(vertex: Vertex): Promise<void> {
+    const below = new Set<string>();
+    const visit = (id: string) => {
+      for (const input of this.#vertices.get(id)!.inputs) {
+        if (below.has(input)) continue;
+        below.add(input);
+        visit(input);
+      }
+    };
+    visit(vertex.id);
+    for (const candidate of this.#graph.vertices) {
+      if (!below.has(candidate.id) || !isStep(candidate) || candidate.ignoreCache || this.#byVertex.has(candidate.id)) continue;
+      const entry = await this.#options.cache.lookup(this.#keys.get(candidate.id)!);
+      // Checked again after the lookup: another branch may have started on it meanwhile.
+      if (entry === undefined || this.#byVertex.has(candidate.id)) continue;
+      this.#byVertex.set(candidate.id, Promise.resolve({ kind: "snapshot", key: entry.snapshot }));
+      this.#report(candidate, "cached", 0);
+    }
   }
 
   /** True when a step below `id` (not `id` itself) must run whatever the cache says. */

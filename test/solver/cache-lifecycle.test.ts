@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { build } from "../../solver/build.js";
 import { CACHE_REF_KIND } from "../../solver/cache-index.js";
 import { pruneImages } from "../../worker/prune-images.js";
+import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
 import { withBuildRoot } from "./build-fixture.js";
 
@@ -33,14 +34,31 @@ test("prune keeps a named image's layers, drops the build cache, and the next bu
   });
 });
 
-test("two builds of one Dockerfile at once on one root both succeed and agree", async () => {
+test("two builds of one Dockerfile at once on one root each give a consistent image", async () => {
   await withBuildRoot(async (root) => {
     const context = join(root.dir, "ctx");
     await mkdir(context);
-    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo one > /one\nRUN echo two > /two\n");
-    const [a, b] = await Promise.all([build({ context, worker: root.worker, tags: ["race:a"] }), build({ context, worker: root.worker, tags: ["race:b"] })]);
-    assert.is(a.config.rootfs.diff_ids.length, 3);
-    assert.equal(a.config.rootfs.diff_ids, b.config.rootfs.diff_ids, "the same layers");
+    // The second step reads what the first wrote: an image mixing the two builds' layers would show it.
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN date +%s%N > /one\nRUN cat /one > /two\n");
+    const outs = [join(root.dir, "a"), join(root.dir, "b")];
+    const results = await Promise.all(outs.map((dest, i) => build({ context, worker: root.worker, tags: [`race:${i}`], output: { type: "local", dest } })));
+    const imageWorker = await openWorker({ root: join(root.dir, "root") });
+    for (const [i, dest] of outs.entries()) {
+      assert.is(await readFile(join(dest, "two"), "utf8"), await readFile(join(dest, "one"), "utf8"), `build ${i}'s steps agree`);
+      assert.is(results[i].config.rootfs.diff_ids.length, 3);
+      // The image's own layers, unpacked afresh, agree too.
+      const { top } = await unpackImage(imageWorker, `race:${i}`);
+      const target = join(root.dir, `view-${i}`);
+      await mkdir(target);
+      await root.worker.snapshotter.view(`race-view-${i}`, top!);
+      await root.worker.snapshotter.mount(`race-view-${i}`, target);
+      try {
+        assert.is(await readFile(join(target, "two"), "utf8"), await readFile(join(target, "one"), "utf8"), `image ${i}'s layers come from one chain`);
+      } finally {
+        await root.worker.snapshotter.unmount(target);
+        await root.worker.snapshotter.remove(`race-view-${i}`);
+      }
+    }
     const third = await build({ context, worker: root.worker });
     assert.ok(third.steps.every((step) => step.status === "cached"));
   });
