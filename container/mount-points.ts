@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { lstat, mkdir, writeFile } from "node:fs/promises";
-import { posix, resolve } from "node:path";
+import { lstat, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, posix, resolve } from "node:path";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 
 /** A place the runtime will mount something on, and whether it must be a file or a directory. */
@@ -31,8 +30,13 @@ export async function createMountPoints(rootfs: string, points: readonly MountPo
     for (let i = 1; i <= parts.length; i++) {
       const host = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
       if (await lstat(host).then(() => true, () => false)) continue;
-      if (i === parts.length && point.kind === "file") await writeFile(host, "", { flag: "wx", mode: 0o644 });
-      else await mkdir(host, { mode: 0o755 });
+      // Missing components hold no symlinks, so creating the resolved path's parents is safe.
+      if (i === parts.length && point.kind === "file") {
+        await mkdir(dirname(host), { recursive: true, mode: 0o755 });
+        await writeFile(host, "", { flag: "wx", mode: 0o644 });
+      } else {
+        await mkdir(host, { recursive: true, mode: 0o755 });
+      }
     }
   }
 }
