@@ -93,3 +93,41 @@ export type {
   CommitImageOptions,
   CommitImageResult,
 } from "./worker/index.js";
+
+// Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit, volumes)
+export {
+  runContainer,
+  createContainer,
+  startContainer,
+  stopContainer,
+  killContainer,
+  restartContainer,
+  removeContainer,
+  listContainers,
+  commitContainer,
+  containerDiff,
+  containerLogs,
+  containerTop,
+  execInContainer,
+  inspectContainer,
+  copyFromContainer,
+  copyToContainer,
+  createVolume,
+  listVolumes,
+  inspectVolume,
+  removeVolume,
+  pruneVolumes,
+} from "./container/index.js";
+export type {
+  RunContainerOptions,
+  RunContainerResult,
+  CreateContainerOptions,
+  CommitContainerOptions,
+  ContainerListEntry,
+  ContainerRecord,
+  ContainerState,
+  ContainerChange,
+  ContainerInspect,
+  ExecContainerOptions,
+  Volume,
+} from "./container/index.js";
