@@ -8,7 +8,7 @@ import { lookupCredentials } from "../../registry/docker-config.js";
 import { login, logout } from "../../registry/login.js";
 import { pullImage } from "../../registry/pull-image.js";
 import { pushImage } from "../../registry/push-image.js";
-import { RegistryError } from "../../registry/registry-error.js";
+import { RegistryError, redactUrl } from "../../registry/registry-error.js";
 import { startRegistry, startTokenServer } from "./registry-fixture.js";
 import { makeImage, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
 
@@ -43,6 +43,13 @@ test("WWW-Authenticate challenges are parsed with quoted values, commas and seve
     { scheme: "basic", params: { realm: 'Registry "Realm"' } },
     { scheme: "bearer", params: { realm: "x" } },
   ]);
+});
+
+test("URLs in errors lose user info and the query (upload state, signatures)", () => {
+  assert.is(redactUrl("https://user:pw@registry.example/v2/x/blobs/uploads/abc?_state=secret&digest=sha256:1"), "https://registry.example/v2/x/blobs/uploads/abc");
+  const error = new RegistryError("no", { status: 500, url: "https://s3.example/blob?X-Amz-Signature=abc" });
+  assert.is(error.url, "https://s3.example/blob");
+  assert.is(error.code, "REGISTRY");
 });
 
 test("htpasswd: anonymous access is refused clearly; a wrong password fails login and stores nothing; login, push, pull and logout work", async () => {
