@@ -5,7 +5,10 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { openContainerRuntime } from "../executor/container-runtime.js";
 import { runtimeLogMessages } from "../executor/runtime-log.js";
+import { RUNNING_LABEL } from "../store/disk-usage.js";
 import { currentProcess } from "../store/process-identity.js";
+import { REF_KINDS } from "../store/ref-store.js";
+import type { Worker } from "../worker/worker.js";
 import { containerPaths, type ContainerRecord } from "./container-record.js";
 import { runtimeStatus, writeStateFile } from "./container-state.js";
 
@@ -43,10 +46,14 @@ export async function runShim(root: string, id: string, mode: ShimMode): Promise
       if (mode === "attached") process[stream].write(chunk);
     });
   }
-  const { code, signal, error } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
     child.once("error", (error) => done({ code: null, signal: null, error }));
     child.once("close", (code, signal) => done({ code, signal }));
   });
+  const { openWorker } = await import("../worker/worker.js");
+  const worker = await openWorker({ root });
+  const marked = markRunning(worker, record, true).catch(() => undefined);
+  const { code, signal, error } = await ended;
   if (log !== undefined) await new Promise<void>((done) => log.end(done));
   let exitCode = code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
   const messages = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
@@ -59,6 +66,9 @@ export async function runShim(root: string, id: string, mode: ShimMode): Promise
   if (failure !== undefined && mode === "attached") process.stderr.write(`tsbuild: ${failure}\n`);
   // `run` deletes its container on exit; one left behind (a killed runtime) must not block a restart.
   if ((await runtimeStatus(runtime, record.runtimeId)) !== undefined) await runtime.delete(record.runtimeId);
+  await marked;
+  // The ref first: whoever sees the exit in state.json then finds the ref up to date too.
+  if (!record.autoRemove) await markRunning(worker, record, false).catch(() => undefined);
   await writeStateFile(root, id, {
     status: "exited",
     startedAt,
@@ -67,10 +77,22 @@ export async function runShim(root: string, id: string, mode: ShimMode): Promise
     ...(failure === undefined ? {} : { error: failure }),
   });
   if (record.autoRemove) {
-    const { openWorker } = await import("../worker/worker.js");
     const { removeContainer } = await import("./remove-container.js");
-    const worker = await openWorker({ root });
     await removeContainer(worker, id, { force: true, volumes: true }).catch(() => undefined);
   }
   return exitCode;
+}
+
+/**
+ * Keeps the container's ref record up to date for the store's disk usage: labelled running
+ * while the process runs (its layer is not reclaimable), and the writable layer's size.
+ */
+async function markRunning(worker: Worker, record: ContainerRecord, running: boolean): Promise<void> {
+  const ref = await worker.store.refs.get(REF_KINDS.container, record.id);
+  if (ref === undefined) return;
+  const labels = { ...(ref.labels ?? {}) };
+  if (running) labels[RUNNING_LABEL] = "true";
+  else delete labels[RUNNING_LABEL];
+  const size = await (await worker.snapshotter()).usage(record.snapshotKey).then((usage) => usage.size, () => ref.size);
+  await worker.store.refs.put(REF_KINDS.container, record.id, { blobs: ref.blobs, snapshots: ref.snapshots, labels, ...(size === undefined ? {} : { size }) });
 }

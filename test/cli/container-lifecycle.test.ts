@@ -29,6 +29,8 @@ test("a detached container outlives tsbuild; logs, exec, stop, start, restart, k
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match(status(root, "svc"), /^Up /, "the tsbuild that started it has exited; the container runs on");
     await until("the service to start", () => tsbuildOk(root, ["logs", "svc"]) === "started\n");
+    const ref = async () => JSON.parse(await readFile(join(root, "metadata", "refs", "container", `${id}.json`), "utf8")) as { labels: Record<string, string>; size?: number };
+    await until("the ref to say running", async () => (await ref()).labels["tsbuild.running"] === "true");
 
     const exec = tsbuild(root, ["exec", "-e", "X=1", "-w", "/tmp", "svc", "sh", "-c", 'echo "$X $(pwd) $HOSTNAME"; exit 4']);
     assert.is(exec.stdout, `1 /tmp ${id.slice(0, 12)}\n`);
@@ -48,6 +50,8 @@ test("a detached container outlives tsbuild; logs, exec, stop, start, restart, k
       follower.kill("SIGKILL");
     }
     assert.match(status(root, "svc"), /^Exited \(0\) /);
+    assert.is((await ref()).labels["tsbuild.running"], undefined, "a stopped container's layer is reclaimable for system df");
+    assert.ok(((await ref()).size ?? 0) > 0, "the ref records the writable layer's size");
     const notRunning = tsbuild(root, ["exec", "svc", "true"]);
     assert.is(notRunning.status, 1);
     assert.match(notRunning.stderr, /Cannot exec in container "svc": it is not running/);
