@@ -40,9 +40,21 @@ export function htpasswdLine(username: string, password: string): string {
   return `${username}:${hash}\n`;
 }
 
-/** Starts `docker-registry serve` with its config and storage in `dir`; resolves once it answers. */
+/**
+ * Starts `docker-registry serve` with its config and storage in `dir`; resolves once it
+ * answers. A port taken between our probe and the registry's listen is tried again.
+ */
 export async function startRegistry(dir: string, auth: RegistryAuth = {}): Promise<TestRegistry> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(dir, auth, await freePort());
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startRegistryOnce(dir: string, auth: RegistryAuth, port: number): Promise<TestRegistry> {
   const dataDir = join(dir, "registry-data");
   const lines = [
     "version: 0.1",
