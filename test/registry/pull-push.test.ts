@@ -171,6 +171,34 @@ test("5xx and 429 answers are retried with backoff; a registry that keeps failin
   });
 });
 
+test("403 is a clear access error, and an unreachable registry says so after its retries", async () => {
+  await withRegistry(async (dir, registry) => {
+    const worker = await workerAt(dir, "a");
+    const denied = await startProxy(registry.domain, { fail: () => 403 });
+    try {
+      await pullImage(worker, `${denied.domain}/app:1`);
+      assert.unreachable("pulled from a registry that denies");
+    } catch (error) {
+      assert.ok(isTsbuildError(error, "REGISTRY"), String(error));
+      assert.match((error as Error).message, /^Cannot get manifest "app:1": registry "127\.0\.0\.1:\d+" denied access \(UNAVAILABLE: test proxy says no \(HTTP 403\)\)$/);
+      assert.is(denied.seen.length, 1);
+    } finally {
+      await denied.stop();
+    }
+    const closed = await startProxy(registry.domain);
+    const domain = closed.domain;
+    await closed.stop();
+    try {
+      await pullImage(worker, `${domain}/app:1`, { retries: 2, retryDelayMs: 5 });
+      assert.unreachable("pulled from a closed port");
+    } catch (error) {
+      assert.ok(isTsbuildError(error, "REGISTRY"), String(error));
+      assert.match((error as Error).message, /registry "127\.0\.0\.1:\d+" is unreachable \(ECONNREFUSED\)$/);
+      assert.is((error as { status?: number }).status, 0);
+    }
+  });
+});
+
 test("ensureImage pulls an image the store lacks, and asks the registry again only with pull: always", async () => {
   await withRegistry(async (dir, registry) => {
     const source = await workerAt(dir, "a");
