@@ -109,4 +109,23 @@ test("after SIGKILL of tsbuild and of the container's shim, ps -a still shows th
   });
 });
 
+test("an attached run passes tsbuild's signals to the container's process and exits with its status", async () => {
+  await withContainerRoot(async (root) => {
+    const script = 'trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.1; done';
+    const child = spawn(process.execPath, [MAIN, "run", "--root", root, "--rm", "bb:1", "sh", "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const closed = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
+    try {
+      await until("the container to be ready", () => out === "ready\n");
+      child.kill("SIGINT");
+      assert.is(await closed, 5);
+      assert.is(out, "ready\ngot INT\n");
+      assert.is(tsbuildOk(root, ["ps", "-aq"]), "");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 test.run();
