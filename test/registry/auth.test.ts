@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { parseAuthChallenges } from "../../registry/auth-challenge.js";
-import { lookupCredentials } from "../../registry/docker-config.js";
+import { credentialServerKey, lookupCredentials, serverDomain } from "../../registry/docker-config.js";
 import { login, logout } from "../../registry/login.js";
 import { pullImage } from "../../registry/pull-image.js";
 import { pushImage } from "../../registry/push-image.js";
@@ -43,6 +43,14 @@ test("WWW-Authenticate challenges are parsed with quoted values, commas and seve
     { scheme: "basic", params: { realm: 'Registry "Realm"' } },
     { scheme: "bearer", params: { realm: "x" } },
   ]);
+});
+
+test("login servers are named as docker names them: Docker Hub under its v1 index URL", () => {
+  for (const server of ["docker.io", "index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]) assert.is(serverDomain(server), "docker.io");
+  assert.is(credentialServerKey("docker.io"), "https://index.docker.io/v1/");
+  assert.is(serverDomain("https://ghcr.io/"), "ghcr.io");
+  assert.is(serverDomain("localhost:5000"), "localhost:5000");
+  assert.is(credentialServerKey("localhost:5000"), "localhost:5000");
 });
 
 test("URLs in errors lose user info and the query (upload state, signatures)", () => {

@@ -9,6 +9,7 @@ import { pushImage } from "../../registry/push-image.js";
 import { registryEndpoint } from "../../registry/registry-endpoint.js";
 import type { TransferProgress } from "../../registry/transfer-progress.js";
 import { resolveImage } from "../../worker/resolve-image.js";
+import { unpackImage } from "../../worker/unpack-image.js";
 import { corruptFile, registryBlobPath, startProxy, startRegistry, type TestRegistry } from "./registry-fixture.js";
 import { makeImage, noise, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
 
@@ -50,6 +51,10 @@ test("push then pull into a fresh root gives the same digests, and a second push
     assert.is(resolved.configDigest, image.config);
     for (const layer of image.layers) assert.ok((await target.store.content.verify(layer)).ok);
     assert.equal((await storeState(target)).blobs, (await storeState(source)).blobs);
+
+    // What a build does with a pulled base: unpack it into snapshots.
+    const unpacked = await unpackImage(target, name);
+    assert.is(unpacked.chainIds.length, 2);
 
     const repeat = await pullImage(target, name);
     assert.is(repeat.downloadedBytes, 0);
