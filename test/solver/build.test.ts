@@ -98,7 +98,7 @@ test("touching one copied file rebuilds that COPY and what follows, nothing else
     const runs = root.runs();
     const changed = await buildFixture(root, context);
     const ran = changed.steps.filter((step) => step.status === "done").map((step) => step.name);
-    assert.equal(ran, ["[stage-2 4/5] COPY --chown=alice:alice app/ ./", "[stage-2 5/5] RUN echo \"home is /srv/app\" > home.txt && ls -n > listing.txt"]);
+    assert.equal(ran, ["[stage-2 4/5] COPY --chown=alice:alice app/ ./", "[stage-2 5/5] RUN echo \"home is /srv/app\" > home.txt && ls > listing.txt"]);
     assert.is(root.runs(), runs + 1, "only the RUN after the COPY ran");
     assert.equal(
       changed.steps.filter((step) => step.status === "done").map((step) => step.missReason),

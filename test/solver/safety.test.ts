@@ -57,14 +57,17 @@ test("an aborted build stops its running step, leaves nothing mounted and no ima
 
 test("with SOURCE_DATE_EPOCH two builds on separate roots give the same image id", async () => {
   const ids: string[] = [];
+  const configs: unknown[] = [];
   for (let i = 0; i < 2; i++) {
     await withBuildRoot(async (root) => {
       const context = await root.fixture("multi-stage");
       const result = await build({ context, worker: root.worker, buildArgs: { SOURCE_DATE_EPOCH: "1700000000" } });
       assert.is(result.config.created, "2023-11-14T22:13:20Z");
       ids.push(result.imageId);
+      configs.push(result.config);
     });
   }
+  assert.equal(configs[0], configs[1]);
   assert.is(ids[0], ids[1]);
 });
 
