@@ -12,7 +12,8 @@ export interface Credentials {
  * credential helper protocol). Resolves with its standard output; `undefined` when the
  * helper is not installed or has nothing for the server ("credentials not found").
  */
-export async function runCredentialHelper(helper: string, action: "get" | "store" | "erase", input: string): Promise<string | undefined> {
+export async function runCredentialHelper(helper: string, request: { action: "get" | "store" | "erase"; input: string }): Promise<string | undefined> {
+  const { action, input } = request;
   if (!/^[A-Za-z0-9_.-]+$/.test(helper)) {
     throw new TsbuildError("USAGE", `Invalid credential helper name "${helper}" in the docker config`);
   }
@@ -40,7 +41,7 @@ export async function runCredentialHelper(helper: string, action: "get" | "store
 
 /** The credentials a helper holds for `serverUrl`, if any. */
 export async function helperCredentials(helper: string, serverUrl: string): Promise<Credentials | undefined> {
-  const out = await runCredentialHelper(helper, "get", serverUrl);
+  const out = await runCredentialHelper(helper, { action: "get", input: serverUrl });
   if (out === undefined) return undefined;
   let parsed: { Username?: unknown; Secret?: unknown };
   try {

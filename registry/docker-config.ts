@@ -91,7 +91,7 @@ export async function storeCredentials(domain: string, credentials: Credentials,
   const key = credentialServerKey(domain);
   const helper = findEntry(config.credHelpers, domain) ?? config.credsStore;
   if (helper !== undefined && helper !== "") {
-    const stored = await runCredentialHelper(helper, "store", JSON.stringify({ ServerURL: key, Username: credentials.username, Secret: credentials.password }));
+    const stored = await runCredentialHelper(helper, { action: "store", input: JSON.stringify({ ServerURL: key, Username: credentials.username, Secret: credentials.password }) });
     if (stored === undefined) throw new TsbuildError("SYSTEM", `Cannot store the login: credential helper "docker-credential-${helper}" is not installed`);
     // docker leaves an empty entry in auths so that `docker info`-like listings know the server.
     config.auths = { ...config.auths, [key]: {} };
@@ -108,7 +108,7 @@ export async function eraseCredentials(domain: string, options: DockerConfigOpti
   const key = credentialServerKey(domain);
   const helper = findEntry(config.credHelpers, domain) ?? config.credsStore;
   let found = false;
-  if (helper !== undefined && helper !== "") found = (await runCredentialHelper(helper, "erase", key)) !== undefined;
+  if (helper !== undefined && helper !== "") found = (await runCredentialHelper(helper, { action: "erase", input: key })) !== undefined;
   const auths = { ...(config.auths ?? {}) };
   for (const name of Object.keys(auths)) {
     if (serverDomain(name) === domain || name === key) {

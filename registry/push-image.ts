@@ -74,7 +74,7 @@ export async function pushImage(worker: Worker, text: string, options: PushImage
     }
     const bytes = await store.content.read(image.digest);
     const mediaType = top.index.mediaType ?? OCI_MEDIA_TYPES.index;
-    tagged = { bytes, mediaType, digest: await client.putManifest(repository, reference.tag!, { bytes, mediaType }) };
+    tagged = { bytes, mediaType, digest: await client.putManifest(repository, { reference: reference.tag!, bytes, mediaType }) };
   } else {
     const descriptor = top.kind === "index" ? selectPlatformManifest(top.index, options.platform!, text) : { digest: image.digest, mediaType: image.mediaType, size: 0 };
     if (!(await store.content.has(descriptor.digest))) {
@@ -121,8 +121,7 @@ async function pushManifest(pusher: Pusher, descriptor: Pick<Descriptor, "digest
       let started = false;
       const outcome = await client.uploadBlob(
         repository,
-        { digest, size },
-        async () => (await store.content.openStream(digest)) as AsyncIterable<Uint8Array>,
+        { digest, size, open: async () => (await store.content.openStream(digest)) as AsyncIterable<Uint8Array> },
         {
           mountFrom: pusher.mountFrom,
           ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
@@ -147,7 +146,7 @@ async function pushManifest(pusher: Pusher, descriptor: Pick<Descriptor, "digest
     throw error;
   });
   const mediaType = manifest.mediaType ?? descriptor.mediaType;
-  const digest = await client.putManifest(repository, reference, { bytes, mediaType });
+  const digest = await client.putManifest(repository, { reference, bytes, mediaType });
   options.onProgress?.({ digest, kind: "manifest", status: "pushed", current: bytes.byteLength, total: bytes.byteLength });
   return { bytes, mediaType, digest };
 }

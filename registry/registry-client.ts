@@ -26,6 +26,13 @@ export interface FetchedManifest {
   digest: Digest;
 }
 
+/** A blob to upload: its digest and size, and how to read it (again, for a retry). */
+export interface BlobToUpload {
+  digest: Digest;
+  size: number;
+  open(): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
+}
+
 /** How an upload ended. */
 export type UploadOutcome = "exists" | "mounted" | "uploaded";
 
@@ -212,10 +219,12 @@ export class RegistryClient {
 
   /**
    * Uploads a blob unless the repository has it: HEAD, then a cross-repository mount from
-   * each of `mountFrom`, then a monolithic PUT (or PATCH chunks and a closing PUT).
-   * `open` is called again when a broken upload starts over.
+   * the first of `mountFrom` (a registry that cannot mount opens an upload session instead,
+   * which is used), then a monolithic PUT (or PATCH chunks and a closing PUT). `blob.open`
+   * is called again when a broken upload starts over.
    */
-  async uploadBlob(repository: string, blob: { digest: Digest; size: number }, open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>, options: UploadBlobOptions = {}): Promise<UploadOutcome> {
+  async uploadBlob(repository: string, blob: BlobToUpload, options: UploadBlobOptions = {}): Promise<UploadOutcome> {
+    const open = blob.open;
     if (await this.hasBlob(repository, blob.digest, { push: true })) return "exists";
     let location: string | undefined;
     for (const from of options.mountFrom ?? []) {
@@ -235,7 +244,7 @@ export class RegistryClient {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#upload(repository, blob, open, { ...options, location });
+        await this.#upload(repository, { ...options, blob: { digest: blob.digest, size: blob.size }, open, location });
         return "uploaded";
       } catch (error) {
         location = undefined;
@@ -246,7 +255,8 @@ export class RegistryClient {
   }
 
   /** PUTs a manifest or index under a tag or its digest; returns the digest the registry gives it. */
-  async putManifest(repository: string, reference: string, manifest: { bytes: Uint8Array; mediaType: string }): Promise<Digest> {
+  async putManifest(repository: string, manifest: { reference: string; bytes: Uint8Array; mediaType: string }): Promise<Digest> {
+    const { reference } = manifest;
     const response = await this.#request({
       method: "PUT",
       url: `/v2/${repository}/manifests/${reference}`,
@@ -268,13 +278,9 @@ export class RegistryClient {
     return digest;
   }
 
-  async #upload(
-    repository: string,
-    blob: { digest: Digest; size: number },
-    open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>,
-    options: UploadBlobOptions & { location: string | undefined },
-  ): Promise<void> {
-    let location = options.location;
+  async #upload(repository: string, job: UploadBlobOptions & { blob: { digest: Digest; size: number }; open: BlobToUpload["open"]; location: string | undefined }): Promise<void> {
+    const { blob, open } = job;
+    let location = job.location;
     if (location === undefined) {
       const started = await this.#request({ method: "POST", url: `/v2/${repository}/blobs/uploads/`, scopes: [pushScope(repository)], what: `start upload of "${blob.digest}"`, accept: (s) => s === 202 });
       await started.body?.cancel();
@@ -283,14 +289,16 @@ export class RegistryClient {
     // Opened only once the upload has started, and closed however it ends.
     const content = await open();
     try {
-      await this.#send(repository, blob, content, { ...options, location });
+      await this.#send(repository, { ...job, content, location });
     } finally {
       (content as { destroy?: () => void }).destroy?.();
     }
   }
 
-  async #send(repository: string, blob: { digest: Digest; size: number }, content: AsyncIterable<Uint8Array>, options: UploadBlobOptions & { location: string }): Promise<void> {
-    let location = options.location;
+  async #send(repository: string, job: UploadBlobOptions & { blob: { digest: Digest; size: number }; content: AsyncIterable<Uint8Array>; location: string }): Promise<void> {
+    const { blob, content } = job;
+    const options = job;
+    let location = job.location;
     const what = `upload blob "${blob.digest}" to "${repository}"`;
     let sent = 0;
     const counted = async function* (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
