@@ -16,7 +16,7 @@ import type { Command, CommandContext } from "../command.js";
 export const buildCommand: Command = {
   name: "build",
   summary: "Build an image from a Dockerfile and a context directory",
-  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress plain|json] [--secret SPEC]... CONTEXT|-",
+  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress auto|tty|plain|json] [-o SPEC] [--secret SPEC]... CONTEXT|-",
   description: 'Also runs as "tsbuild [OPTIONS] CONTEXT". CONTEXT "-" reads a tar of the context (or a Dockerfile alone) from standard input. Progress goes to stderr; -q prints only the image id on stdout.',
   options: [
     { name: "file", short: "f", type: "string", valueName: "FILE", description: "The Dockerfile (default CONTEXT/Dockerfile)" },
