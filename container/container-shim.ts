@@ -39,7 +39,10 @@ export async function runShim(root: string, id: string, mode: ShimMode): Promise
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
 
-  const child = spawn(file, args, { stdio: terminalAttached ? "inherit" : [stdin, "pipe", "pipe"] });
+  // A detached -t container needs a terminal for the runtime's console: util-linux `script`
+  // gives it one and copies the output to the log (Node cannot receive a console socket's fd).
+  const command = record.tty && mode === "detached" ? { file: "script", args: ["-qefc", [file, ...args].map(shellQuote).join(" "), "/dev/null"] } : { file, args };
+  const child = spawn(command.file, command.args, { stdio: terminalAttached ? "inherit" : [stdin, "pipe", "pipe"] });
   for (const stream of ["stdout", "stderr"] as const) {
     child[stream]?.on("data", (chunk: Buffer) => {
       log?.write(`${JSON.stringify({ log: chunk.toString("utf8"), stream, time: new Date().toISOString() })}\n`);
@@ -95,4 +98,8 @@ async function markRunning(worker: Worker, record: ContainerRecord, running: boo
   else delete labels[RUNNING_LABEL];
   const size = await (await worker.snapshotter()).usage(record.snapshotKey).then((usage) => usage.size, () => ref.size);
   await worker.store.refs.put(REF_KINDS.container, record.id, { blobs: ref.blobs, snapshots: ref.snapshots, labels, ...(size === undefined ? {} : { size }) });
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`;
 }

@@ -20,6 +20,12 @@ test("run -it gives the process a real terminal, reads its keys and exits with i
     assert.match(screen, /^got hello$/m);
     assert.is(status, 7);
     assert.is(tsbuildOk(root, ["ps", "-aq"]), "");
+
+    // Detached with -t: the process still gets a terminal, and its output is logged.
+    tsbuildOk(root, ["run", "-dt", "--name", "tty", "bb:1", "sh", "-c", "tty; echo logged"]);
+    for (let i = 0; i < 200 && !/logged/.test(tsbuildOk(root, ["logs", "tty"])); i++) await new Promise((done) => setTimeout(done, 50));
+    assert.match(tsbuildOk(root, ["logs", "tty"]), /\/dev\/pts\/\d+\r\nlogged\r\n$/);
+    tsbuildOk(root, ["rm", "-f", "tty"]);
   });
 });
 
