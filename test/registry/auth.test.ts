@@ -9,7 +9,9 @@ import { login, logout } from "../../registry/login.js";
 import { pullImage } from "../../registry/pull-image.js";
 import { pushImage } from "../../registry/push-image.js";
 import { RegistryError, redactUrl } from "../../registry/registry-error.js";
-import { startRegistry, startTokenServer } from "./registry-fixture.js";
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { startProxy, startRegistry, startTokenServer } from "./registry-fixture.js";
 import { makeImage, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
 
 const USER = "ci";
@@ -102,6 +104,43 @@ test("htpasswd: anonymous access is refused clearly; a wrong password fails logi
       assert.equal(await logout(registry.domain, { dockerConfig }), { domain: registry.domain, removed: false });
       assert.is(await lookupCredentials(registry.domain, dockerConfig), undefined);
     } finally {
+      await registry.stop();
+    }
+  });
+});
+
+test("a blob redirected to another origin is fetched there without the registry's credentials", async () => {
+  await withTempDir(async (dir) => {
+    const registry = await startRegistry(dir, { htpasswd: { username: USER, password: PASSWORD } });
+    const credentials = { username: USER, password: PASSWORD };
+    const source = await workerAt(dir, "a");
+    const image = await makeImage(source, `${registry.domain}/app:1`, [{ a: "a" }]);
+    const seen: Array<string | undefined> = [];
+    // Blob storage elsewhere (as S3 behind a registry): serves blobs, notes the Authorization it got.
+    const storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const digest = /sha256:[0-9a-f]{64}/.exec(req.url ?? "")?.[0];
+      source.store.content.read(digest as `sha256:${string}`).then(
+        (data) => res.writeHead(200, { "content-length": data.length }).end(data),
+        () => res.writeHead(404).end(),
+      );
+    });
+    storage.listen(0, "127.0.0.2");
+    await once(storage, "listening");
+    const storageUrl = `http://127.0.0.2:${(storage.address() as { port: number }).port}`;
+    const proxy = await startProxy(registry.domain, {
+      redirect: (req) => (req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && req.headers.authorization !== undefined ? `${storageUrl}/blob/${/sha256:[0-9a-f]{64}/.exec(req.url!)![0]}?X-Signature=abc` : undefined),
+    });
+    try {
+      await pushImage(source, `${registry.domain}/app:1`, { credentials });
+      const pulled = await pullImage(await workerAt(dir, "b"), `${proxy.domain}/app:1`, { credentials });
+      assert.is(pulled.digest, image.manifest);
+      assert.is(seen.length, 2); // config and layer
+      assert.equal(seen, [undefined, undefined]);
+    } finally {
+      await proxy.stop();
+      storage.closeAllConnections();
+      storage.close();
       await registry.stop();
     }
   });

@@ -191,6 +191,8 @@ export interface ProxyRules {
   fail?: (req: IncomingMessage) => number | undefined;
   /** Cut the response body off after this many bytes (destroying the connection), while it returns one. */
   cutAfter?: (req: IncomingMessage) => number | undefined;
+  /** Answer `307 Temporary Redirect` to this URL instead of forwarding, while it returns one. */
+  redirect?: (req: IncomingMessage) => string | undefined;
   /** Slow responses down to about this many bytes a second. */
   bytesPerSecond?: number;
 }
@@ -211,6 +213,12 @@ export async function startProxy(target: string, rules: ProxyRules = {}): Promis
     if (status !== undefined) {
       req.resume();
       res.writeHead(status, { "content-type": "application/json", "retry-after": "0" }).end('{"errors":[{"code":"UNAVAILABLE","message":"test proxy says no"}]}');
+      return;
+    }
+    const location = rules.redirect?.(req);
+    if (location !== undefined) {
+      req.resume();
+      res.writeHead(307, { location }).end();
       return;
     }
     const cut = rules.cutAfter?.(req);
