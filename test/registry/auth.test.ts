@@ -116,7 +116,7 @@ test("a blob redirected to another origin is fetched there without the registry'
     const source = await workerAt(dir, "a");
     const image = await makeImage(source, `${registry.domain}/app:1`, [{ a: "a" }]);
     const seen: Array<string | undefined> = [];
-    // Blob storage elsewhere (as S3 behind a registry): serves blobs, notes the Authorization it got.
+    // Blob storage at another origin (another port; as S3 behind a registry): serves blobs, notes the Authorization it got.
     const storage = createServer((req, res) => {
       seen.push(req.headers.authorization);
       const digest = /sha256:[0-9a-f]{64}/.exec(req.url ?? "")?.[0];
@@ -125,9 +125,9 @@ test("a blob redirected to another origin is fetched there without the registry'
         () => res.writeHead(404).end(),
       );
     });
-    storage.listen(0, "127.0.0.2");
+    storage.listen(0, "127.0.0.1");
     await once(storage, "listening");
-    const storageUrl = `http://127.0.0.2:${(storage.address() as { port: number }).port}`;
+    const storageUrl = `http://127.0.0.1:${(storage.address() as { port: number }).port}`;
     const proxy = await startProxy(registry.domain, {
       redirect: (req) => (req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && req.headers.authorization !== undefined ? `${storageUrl}/blob/${/sha256:[0-9a-f]{64}/.exec(req.url!)![0]}?X-Signature=abc` : undefined),
     });
