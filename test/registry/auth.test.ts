@@ -206,4 +206,38 @@ test("credentials come from a docker credential helper when config.json names on
   });
 });
 
+test("login and logout go through the credsStore helper, and config.json keeps no secret", async () => {
+  await withTempDir(async (dir) => {
+    const registry = await startRegistry(dir, { htpasswd: { username: USER, password: PASSWORD } });
+    const bin = join(dir, "bin");
+    await mkdir(bin);
+    const vault = join(dir, "vault.json");
+    // A helper keeping one login in a file: store writes stdin there, get prints it, erase removes it.
+    await writeFile(
+      join(bin, "docker-credential-tsbuildvault"),
+      `#!/bin/sh\ncase "$1" in\nstore) cat > ${vault} ;;\nget) cat > /dev/null; [ -f ${vault} ] && cat ${vault} && exit 0; echo "credentials not found in native keychain"; exit 1 ;;\nerase) cat > /dev/null; rm -f ${vault} ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    const configDir = join(dir, "docker");
+    await mkdir(configDir);
+    await writeFile(join(configDir, "config.json"), JSON.stringify({ credsStore: "tsbuildvault", psFormat: "kept" }));
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await login(registry.domain, { username: USER, password: PASSWORD }, { dockerConfig: { configDir } });
+      const config = await readFile(join(configDir, "config.json"), "utf8");
+      assert.not.match(config, new RegExp(PASSWORD));
+      assert.equal(JSON.parse(config), { credsStore: "tsbuildvault", psFormat: "kept", auths: { [registry.domain]: {} } });
+      assert.equal(JSON.parse(await readFile(vault, "utf8")), { ServerURL: registry.domain, Username: USER, Secret: PASSWORD });
+      assert.equal(await lookupCredentials(registry.domain, { configDir }), { username: USER, password: PASSWORD });
+      assert.equal(await logout(registry.domain, { dockerConfig: { configDir } }), { domain: registry.domain, removed: true });
+      assert.is(await stat(vault).catch(() => undefined), undefined);
+      assert.is(await lookupCredentials(registry.domain, { configDir }), undefined);
+    } finally {
+      process.env.PATH = path;
+      await registry.stop();
+    }
+  });
+});
+
 test.run();
