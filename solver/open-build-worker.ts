@@ -8,7 +8,7 @@ import { resolveImage } from "../worker/resolve-image.js";
 import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
-import type { ImageSource, Worker } from "./types.js";
+import type { ImageSource, ProcessRunner, Worker } from "./types.js";
 
 export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
   /** Passed to `Executor.create` (runtime, default network ...). */
@@ -35,7 +35,12 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
   const { executor: executorOptions, tempDir: givenTempDir, ...workerOptions } = options;
   const root = await openWorker(workerOptions);
   const snapshotter = await root.snapshotter();
-  const executor = await Executor.create({ ...executorOptions, root: root.root });
+  // Created on the first RUN: probing the runtime starts a sandbox, which a fully cached
+  // build (or one of COPYs only) never needs.
+  let created: Promise<Executor> | undefined;
+  const executor: ProcessRunner = {
+    run: async (rootfs, proc, runOptions) => (await (created ??= Executor.create({ ...executorOptions, root: root.root }))).run(rootfs, proc, runOptions),
+  };
   const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
   const images: ImageSource = {
     async resolveImageConfig(ref) {
