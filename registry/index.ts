@@ -2,6 +2,7 @@
 export { pullImage, type PullImageOptions, type PullImageResult } from "./pull-image.js";
 export { pushImage, type PushImageOptions, type PushImageResult } from "./push-image.js";
 export { ensureImage, type EnsureImageOptions } from "./ensure-image.js";
+export { createRegistryImageResolver } from "./registry-image-resolver.js";
 export { login, logout, type LoginOptions } from "./login.js";
 export { openRegistryClient, type RegistryAccessOptions } from "./open-registry-client.js";
 export { RegistryClient, MANIFEST_ACCEPT, pullScope, pushScope, type RegistryClientOptions, type FetchedManifest, type UploadBlobOptions, type UploadOutcome, type BlobToUpload } from "./registry-client.js";

@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { ensureImage } from "../../registry/ensure-image.js";
+import { createRegistryImageResolver } from "../../registry/registry-image-resolver.js";
 import { pullImage } from "../../registry/pull-image.js";
 import { pushImage } from "../../registry/push-image.js";
 import { registryEndpoint } from "../../registry/registry-endpoint.js";
@@ -220,6 +221,11 @@ test("ensureImage pulls an image the store lacks, and asks the registry again on
       assert.is(proxy.seen.length, requests);
       await ensureImage(worker, name, { pull: "always" });
       assert.ok(proxy.seen.length > requests);
+
+      const resolver = createRegistryImageResolver(await workerAt(dir, "c"));
+      const resolved = await resolver.resolveImageConfig(name, { platform: { os: "linux", architecture: "amd64" } });
+      assert.is(resolved.ref, `${name}@${image.manifest}`);
+      assert.equal(resolved.config.rootfs.diff_ids, image.diffIds);
       try {
         await ensureImage(worker, `${proxy.domain}/other:1`, { pull: "never" });
         assert.unreachable();
