@@ -123,6 +123,28 @@ test("--progress json writes one event a line; --progress tty draws the live vie
   });
 });
 
+test("Ctrl-C stops a running build: exit status 130, nothing left mounted", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "slow");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo started && sleep 30\n");
+    const child = spawn(process.execPath, [main, "--root", join(root.dir, "root"), "--progress", "plain", "."], { cwd: context });
+    child.stdin.end();
+    let stderr = "";
+    let interrupted = false;
+    const started = Date.now();
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      // Once: a second Ctrl-C is the user's "kill it now".
+      if (!interrupted && stderr.includes("started\n")) interrupted = child.kill("SIGINT");
+    });
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.is(status, 130, stderr);
+    assert.ok(Date.now() - started < 20_000, "the sleep did not run to its end");
+    assert.equal(await mountsUnder(root.dir), []);
+  });
+});
+
 test("a bad --secret or a foreign --platform is a usage error; a base image not in the store says how to get it", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
