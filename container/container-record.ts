@@ -33,8 +33,6 @@ export interface ContainerRecord {
    * targets ...), like docker's init layer: so they are in no diff and no commit.
    */
   initKey: string;
-  /** The top layer's chain id the init layer sits on; undefined for an image without layers. */
-  imageTop?: string;
   /** The runtime's container id. */
   runtimeId: string;
   /** The process: `entrypoint` then `cmd`, as `args`. */

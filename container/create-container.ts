@@ -53,9 +53,7 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     throw new TsbuildError("USAGE", `Invalid container name "${name}": use letters, digits and "_.-", starting with a letter or digit`);
   }
-  if (existing.some((record) => record.name === name)) {
-    throw new TsbuildError("CONFLICT", `Cannot create container "${name}": the name is in use`, { hint: "Remove that container, or choose another --name" });
-  }
+  if (existing.some((record) => record.name === name)) throw nameInUse(name);
   const resolved = await resolveImage(worker.store, options.image);
   const config = resolved.config.config ?? {};
   const entrypoint = options.entrypoint ?? config.Entrypoint ?? [];
@@ -70,8 +68,6 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
   const env = mergeEnv(config.Env ?? [], [...(await readEnvFiles(options.envFiles ?? [])), ...(options.env ?? [])]);
   const mounts = await resolveMounts(worker, options.volumes ?? [], Object.keys(config.Volumes ?? {}));
 
-  // The ref first: from here on a concurrent rmi or prune spares the image and the snapshots.
-  await worker.store.refs.put(REF_KINDS.container, id, { blobs: [resolved.summary.digest], snapshots: [initKey, snapshotKey], labels: { "tsbuild.name": name } });
   const snapshotter = await worker.snapshotter();
   const record: ContainerRecord = {
     id,
@@ -98,10 +94,17 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
     stopSignal: config.StopSignal ?? "SIGTERM",
   };
   try {
+    // The record first, so a create killed at any later point leaves a container that
+    // `ps -a` lists and `rm -f` removes; then the ref, so a concurrent rmi or prune spares
+    // the image and the snapshots before they are made.
+    await worker.store.withLock(async () => {
+      // Checked again under the lock: two creates of one name must not both succeed.
+      if ((await readContainerRecords(worker.root)).some((other) => other.name === name)) throw nameInUse(name);
+      await writeContainerRecord(worker.root, record);
+      await writeStateFile(worker.root, id, { status: "created" });
+    });
+    await worker.store.refs.put(REF_KINDS.container, id, { blobs: [resolved.summary.digest], snapshots: [initKey, snapshotKey], labels: { "tsbuild.name": name } });
     const { top } = await unpackImage(worker, options.image);
-    if (top !== undefined) record.imageTop = top;
-    await writeContainerRecord(worker.root, record);
-    await writeStateFile(worker.root, id, { status: "created" });
     await mkdir(paths.rootfs, { recursive: true, mode: 0o755 });
     await snapshotter.prepare(`${initKey}-active`, top);
     await snapshotter.mount(`${initKey}-active`, paths.rootfs).catch(async (error: unknown) => {
@@ -124,6 +127,10 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
     await discardContainer(worker, record);
     throw error;
   }
+}
+
+function nameInUse(name: string): TsbuildError {
+  return new TsbuildError("CONFLICT", `Cannot create container "${name}": the name is in use`, { hint: "Remove that container, or choose another --name" });
 }
 
 /** Removes what a failed create made, best effort. */

@@ -109,6 +109,32 @@ test("after SIGKILL of tsbuild and of the container's shim, ps -a still shows th
   });
 });
 
+test("a run killed while it creates its container leaves one that ps -a lists and rm -f removes", async () => {
+  await withContainerRoot(async (root, dir) => {
+    const { readdir, access } = await import("node:fs/promises");
+    const child = spawn(process.execPath, [MAIN, "run", "--root", root, "--name", "half", "-v", "/anon", "bb:1", "true"], { stdio: "ignore" });
+    const closed = new Promise((done) => child.once("close", done));
+    try {
+      await until("the container's record", async () => {
+        for (const id of await readdir(join(root, "containers")).catch(() => [] as string[])) {
+          if (await access(join(root, "containers", id, "container.json")).then(() => true, () => false)) return true;
+        }
+        return false;
+      }, 30_000);
+      child.kill("SIGKILL");
+      await closed;
+    } finally {
+      child.kill("SIGKILL");
+    }
+    assert.match(status(root, "half"), /^(Created|Up .*|Exited \(\w+\) .*)$/);
+    assert.is(tsbuildOk(root, ["rm", "-f", "-v", "half"]), "half\n");
+    assert.is(tsbuildOk(root, ["ps", "-aq"]), "");
+    assert.equal(await runtimeContainers(root), []);
+    assert.equal(await mountsLeft(dir), []);
+    assert.match(tsbuildOk(root, ["rmi", "bb:1"]), /Untagged: bb:1/);
+  });
+});
+
 test("an attached run passes tsbuild's signals to the container's process and exits with its status", async () => {
   await withContainerRoot(async (root) => {
     const script = 'trap "echo got INT; exit 5" INT; echo ready; while :; do sleep 0.1; done';
