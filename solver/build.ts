@@ -9,6 +9,7 @@ import { parseInstructions } from "../frontend/instructions/parse-instructions.j
 import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
 import type { Digest } from "../oci/digest.js";
 import type { ImageConfig } from "../oci/image-types.js";
+import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import { CacheIndex } from "./cache-index.js";
@@ -158,8 +159,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       }
       if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
       if (options.metadataFile !== undefined) {
+        const manifest = await worker.store.content.stat(exported.manifestDigest);
         const metadata = {
           "containerimage.config.digest": exported.imageId,
+          "containerimage.descriptor": { mediaType: OCI_MEDIA_TYPES.manifest, digest: exported.manifestDigest, size: manifest?.size ?? 0 },
           "containerimage.digest": exported.manifestDigest,
           ...(exported.names.length > 0 ? { "image.name": exported.names.join(",") } : {}),
         };

@@ -39,7 +39,9 @@ test("tsbuild -t NAME . builds, then reports every step CACHED on a rebuild", as
     const second = await tsbuild(["build", "--root", store, "-t", "app:1", "-q", "--metadata-file", metadataFile, "."], context);
     assert.is(second.status, 0, second.stderr);
     assert.is(second.stdout, `${imageId}\n`);
-    const metadata = JSON.parse(await readFile(metadataFile, "utf8")) as Record<string, string>;
+    const metadata = JSON.parse(await readFile(metadataFile, "utf8")) as Record<string, string> & { "containerimage.descriptor": { digest: string; size: number } };
+    assert.is(metadata["containerimage.descriptor"].digest, metadata["containerimage.digest"]);
+    assert.ok(metadata["containerimage.descriptor"].size > 0);
     assert.is(metadata["containerimage.config.digest"], imageId);
     assert.match(metadata["containerimage.digest"], /^sha256:[0-9a-f]{64}$/);
     assert.is(metadata["image.name"], "docker.io/library/app:1");
