@@ -94,6 +94,8 @@ test("run takes the image's config and -e, --env-file, -w, -u, --network none an
     assert.is(out.stderr, "");
     assert.is(out.stdout, "1|from file|over|/home/alice\n/work/dir\n1000\n1\n1\n");
     assert.is(tsbuild(root, ["run", "--rm", "bb:1", "sh", "-c", "echo out; echo err >&2; exit 3"]).status, 3);
+    assert.is(tsbuildOk(root, ["run", "-i", "--rm", "bb:1", "sh", "-c", "cat; echo end"], { input: "typed\n" }), "typed\nend\n", "-i gives the container stdin");
+    assert.is(tsbuildOk(root, ["run", "--rm", "bb:1", "sh", "-c", "cat; echo end"], { input: "typed\n" }), "end\n", "without -i stdin is closed");
     const missing = tsbuild(root, ["run", "--rm", "bb:1", "no-such-command"]);
     assert.is(missing.status, 127);
     assert.match(missing.stderr, /no-such-command/);
