@@ -131,3 +131,16 @@ export type {
   ExecContainerOptions,
   Volume,
 } from "./container/index.js";
+
+// Builds: Dockerfile + context → image, cached and in parallel
+export { build } from "./solver/build.js";
+export type { BuildOptions, BuildResult } from "./solver/build.js";
+export { buildWithEvents } from "./solver/build-events.js";
+export type { BuildRun } from "./solver/build-events.js";
+export { BuildFailure } from "./solver/build-failure.js";
+export type { FailedStep } from "./solver/build-failure.js";
+export type { ProgressEvent, ProgressListener, StepStatus } from "./solver/types.js";
+
+// Registries
+export { pullImage, pushImage, ensureImage, login, logout, RegistryError } from "./registry/index.js";
+export type { PullImageOptions, PullImageResult, PushImageOptions, PushImageResult, EnsureImageOptions, LoginOptions } from "./registry/index.js";
