@@ -45,7 +45,7 @@ export async function commitContainer(worker: Worker, text: string, options: Com
   if (config.User === "") delete config.User;
   if (config.Entrypoint === null && base.Entrypoint === undefined) delete config.Entrypoint;
   const { runtime } = await openContainerRuntime(worker.root);
-  const paused = options.pause !== false && (await containerState(worker.root, record, runtime)).running && (await runtime.exec(["pause", record.runtimeId])).code === 0;
+  const paused = options.pause !== false && (await containerState(record, { root: worker.root, runtime })).running && (await runtime.exec(["pause", record.runtimeId])).code === 0;
   try {
     return await commitImage(worker, {
       activeSnapshotKey: record.snapshotKey,

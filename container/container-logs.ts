@@ -36,7 +36,7 @@ export async function* containerLogs(worker: Worker, text: string, options: Cont
   if (options.follow !== true) return;
   const { runtime } = await openContainerRuntime(worker.root);
   for (;;) {
-    const running = (await containerState(worker.root, record, runtime)).running;
+    const running = (await containerState(record, { root: worker.root, runtime })).running;
     const handle = await open(path, "r").catch(() => undefined);
     if (handle !== undefined) {
       try {

@@ -22,12 +22,13 @@ export type ShimMode = "attached" | "detached";
  * in `state.json` and, for `--rm`, removes the container. It runs in a session of its own,
  * so it outlives the tsbuild that started it; its exit status is the container's.
  */
-export async function runShim(root: string, id: string, mode: ShimMode): Promise<number> {
+export async function runShim(root: string, id: string, options: { mode: ShimMode }): Promise<number> {
+  const { mode } = options;
   const paths = containerPaths(root, id);
   const record = JSON.parse(await readFile(paths.record, "utf8")) as ContainerRecord;
   const { runtime } = await openContainerRuntime(root);
   const startedAt = new Date().toISOString();
-  await writeStateFile(root, id, { status: "running", shim: currentProcess(), startedAt });
+  await writeStateFile(containerPaths(root, id).state, { status: "running", shim: currentProcess(), startedAt });
 
   const runtimeLog = join(paths.bundle, "runtime.log");
   const { file, args } = runtime.command(["run", "--bundle", paths.bundle, record.runtimeId], runtimeLog);
@@ -72,7 +73,7 @@ export async function runShim(root: string, id: string, mode: ShimMode): Promise
   await marked;
   // The ref first: whoever sees the exit in state.json then finds the ref up to date too.
   if (!record.autoRemove) await markRunning(worker, record, false).catch(() => undefined);
-  await writeStateFile(root, id, {
+  await writeStateFile(containerPaths(root, id).state, {
     status: "exited",
     startedAt,
     finishedAt: new Date().toISOString(),

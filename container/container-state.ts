@@ -29,16 +29,18 @@ export interface ContainerState {
   error?: string;
 }
 
-export async function readStateFile(root: string, id: string): Promise<ContainerStateFile> {
+/** Reads `state.json` (`containerPaths(...).state`); a missing one means never started. */
+export async function readStateFile(path: string): Promise<ContainerStateFile> {
   try {
-    return JSON.parse(await readFile(containerPaths(root, id).state, "utf8")) as ContainerStateFile;
+    return JSON.parse(await readFile(path, "utf8")) as ContainerStateFile;
   } catch {
     return { status: "created" };
   }
 }
 
-export async function writeStateFile(root: string, id: string, state: ContainerStateFile): Promise<void> {
-  await writeFileAtomic(containerPaths(root, id).state, `${JSON.stringify(state)}\n`);
+/** Replaces `state.json` atomically: readers see the old state or the new one. */
+export async function writeStateFile(path: string, state: ContainerStateFile): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(state)}\n`);
 }
 
 /**
@@ -46,8 +48,9 @@ export async function writeStateFile(root: string, id: string, state: ContainerS
  * it; when that shim was killed (a SIGKILL, a reboot) the runtime's own state decides,
  * so `ps -a` never shows a dead container as up.
  */
-export async function containerState(root: string, record: ContainerRecord, runtime: OciRuntime): Promise<ContainerState> {
-  const file = await readStateFile(root, record.id);
+export async function containerState(record: ContainerRecord, options: { root: string; runtime: OciRuntime }): Promise<ContainerState> {
+  const { root, runtime } = options;
+  const file = await readStateFile(containerPaths(root, record.id).state);
   const base = {
     ...(file.startedAt === undefined ? {} : { startedAt: file.startedAt }),
     ...(file.finishedAt === undefined ? {} : { finishedAt: file.finishedAt }),

@@ -8,13 +8,21 @@ import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer } from "./container-record.js";
 import { isMountPoint } from "./mount-points.js";
 
+export interface CopyOptions {
+  /** Out: a path in the container; in: a host path. */
+  source: string;
+  /** Out: a host path; in: a path in the container. */
+  destination: string;
+}
+
 /**
  * docker's `cp` out of a container: a file or directory of its file system (its layer over
  * the image; not what volumes hold) to a host path. A directory lands inside an existing
  * host directory, or becomes the host path. Paths resolve as in the container, so a
  * symlink of the image never reads a host file.
  */
-export async function copyFromContainer(worker: Worker, text: string, source: string, destination: string): Promise<void> {
+export async function copyFromContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
+  const { source, destination } = options;
   const rootfs = await mountedRootfs(worker, text);
   const from = await resolveInRoot(rootfs, source);
   const info = await lstat(from).catch(() => undefined);
@@ -33,7 +41,8 @@ export async function copyFromContainer(worker: Worker, text: string, source: st
  * destination resolves as in the container; extraction (node-tar) refuses to write through
  * a symlink, and a symlink at a file's destination is replaced, never followed.
  */
-export async function copyToContainer(worker: Worker, text: string, source: string, destination: string): Promise<void> {
+export async function copyToContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
+  const { source, destination } = options;
   const rootfs = await mountedRootfs(worker, text);
   const info = await stat(source).catch(() => undefined);
   if (info === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${source}" into container "${text}": no such file or directory`);

@@ -101,7 +101,7 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
       // Checked again under the lock: two creates of one name must not both succeed.
       if ((await readContainerRecords(worker.root)).some((other) => other.name === name)) throw nameInUse(name);
       await writeContainerRecord(worker.root, record);
-      await writeStateFile(worker.root, id, { status: "created" });
+      await writeStateFile(containerPaths(worker.root, id).state, { status: "created" });
     });
     await worker.store.refs.put(REF_KINDS.container, id, { blobs: [resolved.summary.digest], snapshots: [initKey, snapshotKey], labels: { "tsbuild.name": name } });
     const { top } = await unpackImage(worker, options.image);

@@ -37,7 +37,7 @@ export interface ExecContainerOptions {
 export async function execInContainer(worker: Worker, text: string, options: ExecContainerOptions): Promise<number> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  if (!(await containerState(worker.root, record, runtime)).running) {
+  if (!(await containerState(record, { root: worker.root, runtime })).running) {
     throw new TsbuildError("CONFLICT", `Cannot exec in container "${text}": it is not running`, { hint: `Start it with "tsbuild start ${record.name}"` });
   }
   if (options.args.length === 0) throw new TsbuildError("USAGE", "Cannot exec: no command given");

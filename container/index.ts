@@ -16,4 +16,4 @@ export { execInContainer, type ExecContainerOptions } from "./exec-container.js"
 export { restartContainer } from "./restart-container.js";
 export { inspectContainer, type ContainerInspect } from "./inspect-container.js";
 export { containerTop, type ContainerProcess } from "./container-top.js";
-export { copyFromContainer, copyToContainer } from "./copy-container-files.js";
+export { copyFromContainer, copyToContainer, type CopyOptions } from "./copy-container-files.js";

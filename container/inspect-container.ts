@@ -45,7 +45,7 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 export async function inspectContainer(worker: Worker, text: string): Promise<ContainerInspect> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  const state = await containerState(worker.root, record, runtime);
+  const state = await containerState(record, { root: worker.root, runtime });
   const paths = containerPaths(worker.root, record.id);
   return {
     Id: record.id,

@@ -13,7 +13,7 @@ export async function listContainers(worker: Worker, options: { all?: boolean } 
   const { runtime } = await openContainerRuntime(worker.root);
   const entries: ContainerListEntry[] = [];
   for (const record of await readContainerRecords(worker.root)) {
-    const state = await containerState(worker.root, record, runtime);
+    const state = await containerState(record, { root: worker.root, runtime });
     if (options.all === true || state.running) entries.push({ record, state });
   }
   return entries.reverse();

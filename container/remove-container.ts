@@ -27,15 +27,15 @@ export interface RemoveContainerOptions {
 export async function removeContainer(worker: Worker, text: string, options: RemoveContainerOptions = {}): Promise<ContainerRecord> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  if ((await containerState(worker.root, record, runtime)).running) {
+  if ((await containerState(record, { root: worker.root, runtime })).running) {
     if (options.force !== true) {
       throw new TsbuildError("CONFLICT", `Cannot remove container "${text}": it is running`, { hint: "Stop it first, or use --force" });
     }
     await runtime.kill(record.runtimeId, "KILL");
-    await waitForExit(worker.root, record, runtime, 10_000);
+    await waitForExit(record, { root: worker.root, runtime, timeoutMs: 10_000 });
   }
   // The shim records the exit and may be removing a --rm container itself: let it finish.
-  const shim = (await readStateFile(worker.root, record.id)).shim;
+  const shim = (await readStateFile(containerPaths(worker.root, record.id).state)).shim;
   for (let i = 0; shim !== undefined && shim.pid !== process.pid && isProcessAlive(shim) && i < 200; i++) await sleep(25);
   await runtime.delete(record.runtimeId);
 

@@ -48,13 +48,13 @@ export async function startContainer(worker: Worker, text: string, options: Star
   const record = await findContainer(worker, text);
   const containerRuntime = await openContainerRuntime(worker.root);
   const { runtime } = containerRuntime;
-  if ((await containerState(worker.root, record, runtime)).running) return { record };
+  if ((await containerState(record, { root: worker.root, runtime })).running) return { record };
   const paths = containerPaths(worker.root, record.id);
   if (!(await isMountPoint(paths.rootfs))) await (await worker.snapshotter()).mount(record.snapshotKey, paths.rootfs);
   // A runtime container left by a killed shim would make `run` refuse the id.
   if ((await runtimeStatus(runtime, record.runtimeId)) !== undefined) await runtime.delete(record.runtimeId);
   await writeBundle(worker.root, record, containerRuntime);
-  await writeStateFile(worker.root, record.id, { status: "created" });
+  await writeStateFile(containerPaths(worker.root, record.id).state, { status: "created" });
 
   const attach = options.attach;
   const mode = attach === undefined ? "detached" : "attached";
@@ -92,7 +92,7 @@ async function waitUntilStarted(root: string, record: ContainerRecord, container
   child.once("exit", () => (shimGone = true));
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const state = await readStateFile(root, record.id);
+    const state = await readStateFile(containerPaths(root, record.id).state);
     if (state.status === "exited") {
       if (state.error !== undefined) throw new TsbuildError("EXEC_FAILED", `Cannot start container "${record.name}": ${state.error}`);
       return;
@@ -100,7 +100,7 @@ async function waitUntilStarted(root: string, record: ContainerRecord, container
     if ((await runtimeStatus(containerRuntime.runtime, record.runtimeId)) === "running") return;
     // A --rm container that already ended has been removed by its shim.
     if (!(await access(containerPaths(root, record.id).record).then(() => true, () => false))) return;
-    if (shimGone && (await readStateFile(root, record.id)).status !== "exited") {
+    if (shimGone && (await readStateFile(containerPaths(root, record.id).state)).status !== "exited") {
       throw new TsbuildError("SYSTEM", `Cannot start container "${record.name}": its shim exited before the container ran`);
     }
     await sleep(20);

@@ -17,12 +17,12 @@ export interface StopContainerOptions {
 export async function stopContainer(worker: Worker, text: string, options: StopContainerOptions = {}): Promise<ContainerRecord> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  if (!(await containerState(worker.root, record, runtime)).running) return record;
+  if (!(await containerState(record, { root: worker.root, runtime })).running) return record;
   await runtime.kill(record.runtimeId, (options.signal ?? record.stopSignal).replace(/^SIG/i, "").toUpperCase());
-  const stopped = await waitForExit(worker.root, record, runtime, (options.timeoutSeconds ?? 10) * 1000);
+  const stopped = await waitForExit(record, { root: worker.root, runtime, timeoutMs: (options.timeoutSeconds ?? 10) * 1000 });
   if (!stopped) {
     await runtime.kill(record.runtimeId, "KILL");
-    await waitForExit(worker.root, record, runtime, 10_000);
+    await waitForExit(record, { root: worker.root, runtime, timeoutMs: 10_000 });
   }
   return record;
 }
@@ -31,22 +31,23 @@ export async function stopContainer(worker: Worker, text: string, options: StopC
 export async function killContainer(worker: Worker, text: string, options: { signal?: string } = {}): Promise<ContainerRecord> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  if (!(await containerState(worker.root, record, runtime)).running) {
+  if (!(await containerState(record, { root: worker.root, runtime })).running) {
     throw new TsbuildError("CONFLICT", `Cannot kill container "${text}": it is not running`);
   }
   const signal = options.signal ?? "KILL";
   if (!(await runtime.kill(record.runtimeId, signal.replace(/^SIG/i, "").toUpperCase()))) {
     throw new TsbuildError("SYSTEM", `Cannot send signal "${signal}" to container "${text}"`, { hint: "Give a signal name such as SIGTERM, or its number" });
   }
-  if (/^(SIG)?KILL$|^9$/i.test(signal)) await waitForExit(worker.root, record, runtime, 10_000);
+  if (/^(SIG)?KILL$|^9$/i.test(signal)) await waitForExit(record, { root: worker.root, runtime, timeoutMs: 10_000 });
   return record;
 }
 
 /** Waits until the container's state is no longer running (and its shim recorded the end); false on timeout. */
-export async function waitForExit(root: string, record: ContainerRecord, runtime: OciRuntime, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForExit(record: ContainerRecord, options: { root: string; runtime: OciRuntime; timeoutMs: number }): Promise<boolean> {
+  const { root, runtime } = options;
+  const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const state: ContainerState = await containerState(root, record, runtime);
+    const state: ContainerState = await containerState(record, { root, runtime });
     if (!state.running) return true;
     if (Date.now() > deadline) return false;
     await sleep(25);

@@ -17,8 +17,8 @@ export const cpCommand: Command = {
     }
     const worker = await openCommandWorker(context);
     const host = (path: string) => (path.startsWith("/") ? path : `${context.cwd}/${path}`);
-    if (from.container !== undefined) await copyFromContainer(worker, from.container, from.path, host(to.path));
-    else await copyToContainer(worker, to.container!, host(from.path), to.path);
+    if (from.container !== undefined) await copyFromContainer(worker, from.container, { source: from.path, destination: host(to.path) });
+    else await copyToContainer(worker, to.container!, { source: host(from.path), destination: to.path });
     return 0;
   },
 };
