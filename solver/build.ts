@@ -54,6 +54,8 @@ export interface BuildOptions {
    * image as a docker-archive or OCI archive file (`docker`, `oci`).
    */
   output?: { type: "local" | "docker" | "oci"; dest: string };
+  /** Base images the store lacks: `missing` (default) pulls them, `always` checks the registry every time (`--pull`), `never` fails. */
+  pull?: "missing" | "always" | "never";
   /** `--platform`: only this host's platform can be built (there is no emulation). */
   platform?: string;
   /** The environment `root` is resolved in. Default process.env. */
@@ -94,7 +96,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const instructions = parseInstructions(ast);
   const dockerignore = await readDockerignore(dockerfile, context);
 
-  const opened = options.worker === undefined ? await openBuildWorker({ ...(options.root === undefined ? {} : { root: options.root }), ...(options.env === undefined ? {} : { env: options.env }) }) : undefined;
+  const opened =
+    options.worker === undefined
+      ? await openBuildWorker({
+          ...(options.root === undefined ? {} : { root: options.root }),
+          ...(options.env === undefined ? {} : { env: options.env }),
+          ...(options.pull === undefined ? {} : { pull: options.pull }),
+        })
+      : undefined;
   const worker = options.worker ?? opened!.worker;
   try {
     const host = hostPlatform();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { isTsbuildError, TsbuildError } from "../errors.js";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { createRegistryImageResolver } from "../registry/registry-image-resolver.js";
 import { resolveImage } from "../worker/resolve-image.js";
 import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
@@ -15,6 +16,11 @@ export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
   executor?: Omit<ExecutorOptions, "root">;
   /** Where steps mount their snapshots; default a new directory in the OS temp dir, removed by `close`. */
   tempDir?: string;
+  /**
+   * Base images: `missing` (default) pulls one the store lacks, `always` asks the registry
+   * every time (`--pull`), `never` uses the store only.
+   */
+  pull?: "missing" | "always" | "never";
 }
 
 /** A solver worker and how to let go of it. */
@@ -32,7 +38,7 @@ export interface BuildWorker {
  * changes every cache key above it.
  */
 export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Promise<BuildWorker> {
-  const { executor: executorOptions, tempDir: givenTempDir, ...workerOptions } = options;
+  const { executor: executorOptions, tempDir: givenTempDir, pull = "missing", ...workerOptions } = options;
   const root = await openWorker(workerOptions);
   const snapshotter = await root.snapshotter();
   // Created on the first RUN: probing the runtime starts a sandbox, which a fully cached
@@ -42,8 +48,11 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
     run: async (rootfs, proc, runOptions) => (await (created ??= Executor.create({ ...executorOptions, root: root.root }))).run(rootfs, proc, runOptions),
   };
   const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
+  // A FROM image the store lacks is pulled (registry/), and comes back pinned by digest.
+  const registryResolver = createRegistryImageResolver(root, { pull });
   const images: ImageSource = {
-    async resolveImageConfig(ref) {
+    async resolveImageConfig(ref, resolveOptions) {
+      if (pull !== "never") return registryResolver.resolveImageConfig(ref, resolveOptions);
       const image = await resolveImage(root.store, ref).catch((error: unknown) => {
         if (!isTsbuildError(error, "NOT_FOUND")) throw error;
         throw new TsbuildError("NOT_FOUND", `Cannot use base image "${ref}": it is not in the store`, {

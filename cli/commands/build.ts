@@ -35,7 +35,7 @@ export const buildCommand: Command = {
     { name: "metadata-file", type: "string", valueName: "FILE", description: "Write the build's result as JSON to FILE" },
     { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
     { name: "platform", type: "string", valueName: "PLATFORM", description: "Check the target platform: only the host's can be built" },
-    { name: "pull", type: "boolean", description: "Accepted for docker compatibility: base images come from the store" },
+    { name: "pull", type: "boolean", description: "Check the registry for newer base images (default: pull only those the store lacks)" },
     { name: "root", type: "string", valueName: "DIR", description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)" },
   ],
   positionals: { min: 1, max: 1 },
@@ -84,9 +84,6 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const { build } = await import("../../solver/build.js");
-  if (options.pull && renderer !== undefined) {
-    renderer.event({ type: "warning", code: "pull-unsupported", message: "--pull has no effect: base images come from the store (tsbuild pull is not there yet)", location: undefined });
-  }
   const env = context.env;
   const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
   if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
@@ -104,6 +101,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
       ...(options.root === undefined ? {} : { root: options.root as string }),
       ...(options.platform === undefined ? {} : { platform: options.platform as string }),
+      ...(options.pull ? { pull: "always" as const } : {}),
       env,
       ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
       ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),

@@ -166,6 +166,18 @@ test("buildWithEvents gives the progress as an async iterator that ends with the
   });
 });
 
+test("with pull never, a base image missing from the store says how to get it", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "ctx");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM alpine:3.19\nRUN true\n");
+    const error = await build({ context, root: join(root.dir, "root"), pull: "never" }).catch((e: unknown) => e);
+    assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
+    assert.match((error as Error).message, 'Cannot use base image "docker.io/library/alpine:3.19": it is not in the store');
+    assert.match((error as { hint?: string }).hint ?? "", "tsbuild pull docker.io/library/alpine:3.19");
+  });
+});
+
 test("COPY refuses a symlink that points out of the context", async () => {
   await withBuildRoot(async (root) => {
     const context = join(root.dir, "escape");
