@@ -104,7 +104,7 @@ export async function findContainer(worker: Worker, text: string): Promise<Conta
   if (matches.length > 1) {
     throw new TsbuildError("CONFLICT", `Cannot find container "${text}": the id prefix matches ${matches.length} containers`, { hint: "Give more of the id" });
   }
-  throw new TsbuildError("NOT_FOUND", `No such container: ${text}`, { hint: 'List containers with "tsbuild ps -a"' });
+  throw new TsbuildError("NOT_FOUND", `No such container "${text}"`, { hint: 'List containers with "tsbuild ps -a"' });
 }
 
 async function readRecord(path: string): Promise<ContainerRecord | undefined> {

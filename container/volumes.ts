@@ -57,7 +57,7 @@ export async function listVolumes(worker: Worker): Promise<Volume[]> {
 
 export async function inspectVolume(worker: Worker, name: string): Promise<Volume> {
   const volume = await readVolume(worker.root, name);
-  if (volume === undefined) throw new TsbuildError("NOT_FOUND", `No such volume: ${name}`, { hint: 'List volumes with "tsbuild volume ls"' });
+  if (volume === undefined) throw new TsbuildError("NOT_FOUND", `No such volume "${name}"`, { hint: 'List volumes with "tsbuild volume ls"' });
   return volume;
 }
 

@@ -83,7 +83,7 @@ test("exec -it, top, cp in both directions and inspect work on a running contain
 
     tsbuildOk(root, ["rm", "-f", "box"]);
     const cpGone = tsbuild(root, ["cp", "box:/tmp", dir]);
-    assert.match(cpGone.stderr, /No such container: box/);
+    assert.match(cpGone.stderr, /No such container "box"/);
     assert.equal(await mountsLeft(dir), []);
   });
 });

@@ -42,7 +42,7 @@ test("volume create, ls, inspect, rm and prune; anonymous volumes for VOLUME pat
     assert.is(tsbuildOk(root, ["volume", "ls", "-q"]), "data\n", "rm -v removes the container's anonymous volumes");
     assert.is(tsbuildOk(root, ["volume", "rm", "data"]), "data\n");
     assert.is(tsbuildOk(root, ["volume", "ls", "-q"]), "");
-    assert.match(tsbuild(root, ["volume", "inspect", "data"]).stderr, /No such volume: data/);
+    assert.match(tsbuild(root, ["volume", "inspect", "data"]).stderr, /No such volume "data"/);
     assert.equal(await mountsLeft(dir), []);
   });
 });
