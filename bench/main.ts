@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { benchBuild } from "./build-bench.js";
 import { benchExec } from "./exec-bench.js";
 import { benchLayers } from "./layer-bench.js";
 import { benchParse } from "./parse-bench.js";
@@ -14,6 +15,7 @@ const { values } = parseArgs({
   options: {
     only: { type: "string" },
     "layer-mb": { type: "string" },
+    "context-files": { type: "string" },
     corpus: { type: "string" },
     runs: { type: "string" },
   },
@@ -51,4 +53,14 @@ if (wanted("exec")) {
     const step = f.stepMs === undefined ? `step not measured (${f.snapshotter ?? "no snapshotter"})` : `RUN step with empty layer ${f.stepMs.toFixed(1)} ms`;
     line(`exec      ${f.runtime}${f.hybridWrapper ? " (hybrid wrapper)" : ""}: bare ${f.bareMs.toFixed(1)} ms | sandbox ${f.sandboxMs.toFixed(1)} ms (+${f.overheadMs.toFixed(1)} ms) | ${step} [median of ${f.runs}]`);
   }
+}
+
+if (wanted("build")) {
+  const f = await benchBuild({ files: Number(values["context-files"] ?? 20_000) });
+  const ours = f.results[0];
+  for (const r of f.results) {
+    const ratio = r === ours ? "" : ` | tsbuild is ${(r.coldMs / ours.coldMs).toFixed(2)}x / ${(r.noopMs / ours.noopMs).toFixed(2)}x / ${(r.oneFileMs / ours.oneFileMs).toFixed(2)}x as fast`;
+    line(`build     ${r.builder}, ${f.files} files (${f.contextMB.toFixed(0)} MB): cold ${r.coldMs.toFixed(0)} ms | no-op ${r.noopMs.toFixed(0)} ms | one file changed ${r.oneFileMs.toFixed(0)} ms${ratio}`);
+  }
+  if (f.results.length === 1) line("build     (install docker with a running daemon, or buildah, to compare in the same run)");
 }
