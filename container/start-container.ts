@@ -53,7 +53,17 @@ export async function startContainer(worker: Worker, text: string, options: Star
   if (!(await isMountPoint(paths.rootfs))) await (await worker.snapshotter()).mount(record.snapshotKey, paths.rootfs);
   // A runtime container left by a killed shim would make `run` refuse the id.
   if ((await runtimeStatus(runtime, record.runtimeId)) !== undefined) await runtime.delete(record.runtimeId);
-  await writeBundle(worker.root, record, containerRuntime);
+  try {
+    await writeBundle(worker.root, record, containerRuntime);
+  } catch (error) {
+    // A start that cannot even describe the process (an unknown user, a bad working
+    // directory) leaves a --rm container nothing to clean it up but this.
+    if (record.autoRemove) {
+      const { removeContainer } = await import("./remove-container.js");
+      await removeContainer(worker, record.id, { force: true, volumes: true }).catch(() => undefined);
+    }
+    throw error;
+  }
   await writeStateFile(containerPaths(worker.root, record.id).state, { status: "created" });
 
   const attach = options.attach;

@@ -99,6 +99,9 @@ test("run takes the image's config and -e, --env-file, -w, -u, --network none an
     const missing = tsbuild(root, ["run", "--rm", "bb:1", "no-such-command"]);
     assert.is(missing.status, 127);
     assert.match(missing.stderr, /no-such-command/);
+    const badUser = tsbuild(root, ["run", "--rm", "-u", "nosuchuser", "bb:1", "true"]);
+    assert.is(badUser.status, 1);
+    assert.match(badUser.stderr, /nosuchuser/);
     assert.is(tsbuildOk(root, ["ps", "-aq"]), "", "--rm containers are gone, even failed ones");
     const taken = tsbuild(root, ["run", "--name", "x", "bb:1", "true"]);
     assert.is(taken.status, 0);
