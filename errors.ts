@@ -6,10 +6,8 @@
 
 /** Stable error codes. Add new ones here, with the exit status the CLI uses for them. */
 export const ERROR_CODES = {
-  /** A Dockerfile that does not parse, or an instruction with bad arguments. */
+  /** A Dockerfile that does not parse, an instruction with bad arguments, or a word that does not expand. */
   DOCKERFILE_SYNTAX: 2,
-  /** A shell-word expansion that BuildKit rejects (`${x:?msg}`, `${#x}` ...). */
-  EXPANSION: 2,
   /** A command-line usage error: unknown command or flag, missing argument. */
   USAGE: 64,
   /** An input file that cannot be read. */

@@ -1,6 +1,5 @@
 import type { SourceRange } from "../parser/ast.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
-import { isTsbuildError } from "../errors.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import type { DockerignoreMatcher } from "./dockerignore.js";
 import { EnvList } from "./env-list.js";
@@ -161,7 +160,7 @@ export function expandWordsAt(ctx: ConvertContext, range: SourceRange, word: str
 }
 
 /**
- * Moves a syntax or expansion error that has no place in this Dockerfile (the lexer's,
+ * Moves a syntax error (the lexer's expansion errors are syntax errors too) that has no place in this Dockerfile (the lexer's,
  * an ONBUILD trigger's) to the instruction. Other errors, bugs included, pass unchanged.
  */
 export function relocate(ctx: ConvertContext, range: SourceRange, error: unknown): unknown {
@@ -169,7 +168,6 @@ export function relocate(ctx: ConvertContext, range: SourceRange, error: unknown
     if (error.file === ctx.file && error.line >= range.start.line && error.line <= range.end.line) return error;
     return syntaxError(ctx, range, error.reason, { hint: error.hint, cause: error });
   }
-  if (isTsbuildError(error, "EXPANSION")) return syntaxError(ctx, range, error.message, { hint: error.hint, cause: error });
   return error;
 }
 

@@ -49,7 +49,7 @@ function formatTime(date: Date): string {
  * marked empty_layer, as BuildKit does.
  */
 export async function exportImage(graph: BuildGraph, options: ExportImageOptions): Promise<ExportedImage> {
-  const { worker, cache } = options;
+  const { worker } = options;
   const vertices = new Map(graph.vertices.map((vertex) => [vertex.id, vertex]));
   const chain: Vertex[] = [];
   let vertex = vertices.get(graph.output);
