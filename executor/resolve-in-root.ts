@@ -5,6 +5,20 @@ import { TsbuildError } from "../errors.js";
 /** More symlinks than this in one path is a loop (Linux's own limit is 40). */
 const MAX_SYMLINKS = 255;
 
+export interface ResolveInRootOptions {
+  /** Follow a symlink in the last component (default true); false names the link itself. */
+  followFinal?: boolean;
+  /**
+   * Makes leaving the root an error instead of clamping at it: for a directory of the
+   * user's machine (a build context), where an absolute symlink or a `..` above the root
+   * leads to the host, not to the root's own `/`.
+   */
+  refuse?: {
+    escape(target: string | undefined): TsbuildError;
+    loop(): TsbuildError;
+  };
+}
+
 /**
  * Maps a path as a process inside `root` would see it to a host path inside `root`,
  * following symlinks the way they resolve inside the container: absolute targets start at
@@ -12,26 +26,32 @@ const MAX_SYMLINKS = 255;
  * `/etc/passwd -> /../../host/secret` from reading the host's files. Missing components
  * are kept as written, so the result can name a path that does not exist yet.
  */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
+export async function resolveInRoot(root: string, path: string, options: ResolveInRootOptions = {}): Promise<string> {
   const base = resolve(root);
+  const { refuse } = options;
   const done: string[] = [];
   const queue = path.split("/").filter((part) => part !== "" && part !== ".");
   let links = 0;
   while (queue.length > 0) {
     const part = queue.shift()!;
     if (part === "..") {
+      if (done.length === 0 && refuse) throw refuse.escape(undefined);
       done.pop();
       continue;
     }
     const candidate = join(base, ...done, part);
-    const stat = await lstat(candidate).catch(() => undefined);
+    const follow = queue.length > 0 || options.followFinal !== false;
+    const stat = follow ? await lstat(candidate).catch(() => undefined) : undefined;
     if (stat?.isSymbolicLink()) {
       links += 1;
       if (links > MAX_SYMLINKS) {
-        throw new TsbuildError("INVALID_ARCHIVE", `Cannot resolve "${path}" in "${root}": too many symlinks`);
+        throw refuse ? refuse.loop() : new TsbuildError("INVALID_ARCHIVE", `Cannot resolve "${path}" in "${root}": too many symlinks`);
       }
       const target = await readlink(candidate);
-      if (target.startsWith("/")) done.length = 0;
+      if (target.startsWith("/")) {
+        if (refuse) throw refuse.escape(target);
+        done.length = 0;
+      }
       queue.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
       continue;
     }

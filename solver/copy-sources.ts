@@ -46,7 +46,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
   const ignore = options.ignore && options.ignore.length > 0 ? new DockerignoreMatcher(options.ignore) : undefined;
   const exclude = action.excludePatterns.length > 0 ? new DockerignoreMatcher(action.excludePatterns) : undefined;
   const resolveIn = (path: string, followFinal: boolean) =>
-    options.kind === "context" ? resolveInContext(root, path, { followFinal }) : resolveRootfs(root, path, followFinal);
+    options.kind === "context" ? resolveInContext(root, path, { followFinal }) : resolveInRoot(root, path, { followFinal });
 
   const src = posix.normalize(`/${action.src}`);
   const paths = action.allowWildcard && GLOB_META.test(src) ? await expandPattern(src, resolveIn, ignore) : [src];
@@ -236,12 +236,6 @@ export function compileGlob(pattern: string): (name: string) => boolean {
 
 function escapeRegExp(ch: string): string {
   return /[.*+?^${}()|[\]\\/]/.test(ch) ? `\\${ch}` : ch;
-}
-
-async function resolveRootfs(root: string, path: string, followFinal: boolean): Promise<string> {
-  if (followFinal || path === "/") return resolveInRoot(root, path);
-  const parent = await resolveInRoot(root, posix.dirname(path));
-  return join(parent, posix.basename(path));
 }
 
 function notFound(src: string, kind: CollectOptions["kind"], ignored: boolean): TsbuildError {
