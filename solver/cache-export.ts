@@ -1,0 +1,111 @@
+import { isTsbuildError, TsbuildError } from "../errors.js";
+import type { BuildGraph, Vertex } from "../frontend/graph.js";
+import type { Digest } from "../oci/digest.js";
+import type { Descriptor } from "../oci/image-types.js";
+import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
+import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import type { CacheIndex } from "./cache-index.js";
+import type { CacheConfig, CacheRecord } from "./cache-config.js";
+import { CACHE_CONFIG_MEDIA_TYPE, openCacheLocation, type CacheLocationSpec } from "./cache-location.js";
+import { diffLayer } from "./diff-layer.js";
+import { rootInputOf } from "./root-input.js";
+import type { Worker } from "./types.js";
+
+export interface ExportCacheOptions {
+  worker: Worker;
+  cache: CacheIndex;
+  /** Cache keys of the solved vertices. */
+  keys: ReadonlyMap<string, Digest>;
+  /** SOURCE_DATE_EPOCH: layers diffed for the export are clamped to it, as the image's are. */
+  epoch?: number;
+  registry?: RegistryAccessOptions;
+}
+
+export interface ExportedCache {
+  /** Every step exported, by key. */
+  keys: Digest[];
+  /** Blobs written; those the location had already are skipped. */
+  uploaded: Digest[];
+}
+
+/**
+ * `--cache-to`: writes the build cache of a solved graph as an OCI index of layer blobs plus
+ * a cache config (docs/build-cache.md). mode=min (the default) exports the final image's
+ * chain; mode=max every step this root holds a record of, intermediate stages included.
+ * Blobs the location already has are not sent again; the index is written last.
+ *
+ * @example
+ * await exportCache(graph, { type: "registry", ref: "localhost:5000/app:cache", mode: "max" }, { worker, cache, keys });
+ */
+export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, options: ExportCacheOptions): Promise<ExportedCache> {
+  const { worker, cache } = options;
+  const vertices = new Map(graph.vertices.map((vertex) => [vertex.id, vertex]));
+  const steps: Vertex[] = [];
+  if (spec.mode === "max") {
+    steps.push(...graph.vertices.filter((vertex) => isStep(vertex) && options.keys.has(vertex.id)));
+  } else {
+    for (let vertex = vertices.get(graph.output); vertex !== undefined && isStep(vertex); vertex = vertices.get(vertex.inputs[rootInputOf(vertex.definition as never)])) {
+      steps.unshift(vertex);
+    }
+  }
+  const records = new Map<Digest, CacheRecord>();
+  for (const step of steps) {
+    const key = options.keys.get(step.id);
+    if (key === undefined || records.has(key)) continue;
+    const entry = await cache.lookup(key);
+    // A step this build never looked at (below a cached one in another stage) is not here to export.
+    if (entry === undefined) continue;
+    let layer = entry.layer;
+    if (layer === undefined || layer.epoch !== options.epoch) {
+      layer = await diffLayer(worker, entry.snapshot, options.epoch === undefined ? {} : { epoch: options.epoch });
+      await cache.put({ ...entry, layer }, { name: step.name });
+    }
+    const parentVertex = vertices.get(step.inputs[rootInputOf(step.definition as never)]);
+    const parent = parentVertex !== undefined && isStep(parentVertex) ? options.keys.get(parentVertex.id) : undefined;
+    let base: CacheRecord["base"];
+    if (parentVertex?.definition.op === "source" && parentVertex.definition.kind === "image") {
+      const described = await worker.images.describe(parentVertex.definition.ref);
+      base = { ref: parentVertex.definition.ref, chain: described.config.rootfs.diff_ids };
+    }
+    records.set(key, {
+      key,
+      ...(parent === undefined ? {} : { parent }),
+      ...(base === undefined ? {} : { base }),
+      layer: {
+        digest: layer.descriptor.digest,
+        size: layer.descriptor.size,
+        mediaType: layer.descriptor.mediaType,
+        diffID: layer.diffId,
+        empty: layer.empty,
+        ...(layer.epoch === undefined ? {} : { epoch: layer.epoch }),
+      },
+      created: entry.created,
+      created_by: step.name,
+      empty_layer: layer.empty,
+    });
+  }
+
+  const location = await openCacheLocation(spec, options.registry ?? {});
+  const config: CacheConfig = { schemaVersion: 1, records: [...records.values()] };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configInfo = await worker.store.content.write(configBytes);
+  const configDescriptor: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: configInfo.digest, size: configInfo.size };
+  const layers = new Map<Digest, Descriptor>();
+  for (const record of records.values()) layers.set(record.layer.digest, { mediaType: record.layer.mediaType, digest: record.layer.digest, size: record.layer.size });
+  const uploaded: Digest[] = [];
+  try {
+    for (const descriptor of [...layers.values(), configDescriptor]) {
+      if (await location.putBlob(descriptor, worker.store.content)) uploaded.push(descriptor.digest);
+    }
+    const index = { schemaVersion: 2, mediaType: OCI_MEDIA_TYPES.index, manifests: [...layers.values(), configDescriptor] };
+    const bytes = Buffer.from(JSON.stringify(index));
+    await location.putIndex(bytes);
+  } catch (error) {
+    throw new TsbuildError(isTsbuildError(error) ? error.code : "INTERNAL", `Cannot export the build cache to "${location.name}": ${(error as Error).message}`, { cause: error });
+  }
+  return { keys: [...records.keys()], uploaded };
+}
+
+function isStep(vertex: Vertex): boolean {
+  return vertex.definition.op === "exec" || vertex.definition.op === "file";
+}
