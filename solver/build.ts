@@ -12,7 +12,13 @@ import type { ImageConfig } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import { hostPlatform } from "../worker/resolve-image.js";
+import { pushImage, type PushImageResult } from "../registry/push-image.js";
+import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import { Worker as RootWorker } from "../worker/worker.js";
+import { exportCache, type ExportedCache } from "./cache-export.js";
+import { ImportingCacheIndex, readImportedCaches } from "./cache-import.js";
 import { CacheIndex } from "./cache-index.js";
+import type { CacheLocationSpec } from "./cache-location.js";
 import { ContextDigests } from "./context-digests.js";
 import { exportImage } from "./export-image.js";
 import { exportLocal } from "./export-local.js";
@@ -58,6 +64,14 @@ export interface BuildOptions {
   pull?: "missing" | "always" | "never";
   /** `--platform`: only this host's platform can be built (there is no emulation). */
   platform?: string;
+  /** `--cache-from`: build caches to import (a location that cannot be read is a warning). */
+  cacheFrom?: CacheLocationSpec[];
+  /** `--cache-to`: where to export this build's cache (mode=min by default). */
+  cacheTo?: CacheLocationSpec[];
+  /** `--push`: push every name in `tags` after the build. */
+  push?: boolean;
+  /** How cache import/export and `push` reach registries (credentials, insecure registries). */
+  registry?: RegistryAccessOptions;
   /** The environment `root` is resolved in. Default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -72,6 +86,10 @@ export interface BuildResult {
   /** Every step, in the order it was reported, with its cache status and duration. */
   steps: StepReport[];
   warnings: BuildWarning[];
+  /** With `cacheTo`: what each export wrote. */
+  cacheExports?: ExportedCache[];
+  /** With `push`: what each name was pushed as. */
+  pushed?: PushImageResult[];
   durationMs: number;
 }
 
@@ -133,7 +151,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const warning of graph.warnings) {
       options.onProgress?.({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
     }
-    const cache = new CacheIndex(worker.store, worker.snapshotter);
+    const onCacheWarning = (message: string) => {
+      const warning = { code: "cache-import", message, location: undefined };
+      graph.warnings.push(warning);
+      options.onProgress?.({ type: "warning", ...warning });
+    };
+    const imported = options.cacheFrom === undefined || options.cacheFrom.length === 0 ? [] : await readImportedCaches(options.cacheFrom, { store: worker.store, onWarning: onCacheWarning, ...(options.registry === undefined ? {} : { registry: options.registry }) });
+    const cache = imported.length === 0 ? new CacheIndex(worker.store, worker.snapshotter) : new ImportingCacheIndex(worker, imported, { onWarning: onCacheWarning });
     const lease = await worker.store.refs.acquireLease();
     const digests = await ContextDigests.load(worker.store, context);
     try {
@@ -166,6 +190,22 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
       }
+      const cacheExports: ExportedCache[] = [];
+      for (const spec of options.cacheTo ?? []) {
+        cacheExports.push(await exportCache(graph, spec, {
+          worker,
+          cache,
+          keys: solved.keys,
+          ...(graph.epoch === undefined ? {} : { epoch: graph.epoch }),
+          ...(options.registry === undefined ? {} : { registry: options.registry }),
+        }));
+      }
+      const pushed: PushImageResult[] = [];
+      if (options.push) {
+        if (exported.names.length === 0) throw new TsbuildError("USAGE", "Cannot push the image: it has no name", { hint: "Name it with -t NAME" });
+        const rootWorker = opened?.root ?? new RootWorker(worker.store);
+        for (const name of exported.names) pushed.push(await pushImage(rootWorker, name, { ...(options.registry ?? {}), ...(options.signal === undefined ? {} : { signal: options.signal }) }));
+      }
       if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
       if (options.metadataFile !== undefined) {
         const manifest = await worker.store.content.stat(exported.manifestDigest);
@@ -184,6 +224,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         config: exported.config,
         steps: solved.steps,
         warnings: graph.warnings,
+        ...(options.cacheTo === undefined ? {} : { cacheExports }),
+        ...(options.push ? { pushed } : {}),
         durationMs: performance.now() - started,
       };
     } finally {

@@ -11,6 +11,7 @@ import type { Lease } from "../store/ref-store.js";
 import { applyFileActions, type CopySource } from "./apply-file-actions.js";
 import { BuildFailure } from "./build-failure.js";
 import type { CacheIndex } from "./cache-index.js";
+import { lookupLocal } from "./cache-import.js";
 import { canonicalJson, computeCacheKey } from "./cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "./copy-sources.js";
 import { cloneGit } from "./clone-git.js";
@@ -296,7 +297,8 @@ class GraphSolver {
     visit(vertex.id);
     for (const candidate of this.#graph.vertices) {
       if (!below.has(candidate.id) || !isStep(candidate) || candidate.ignoreCache || this.#byVertex.has(candidate.id)) continue;
-      const entry = await this.#options.cache.lookup(this.#keys.get(candidate.id)!);
+      // Local records only: an imported step below a cached one is fetched only if something needs it.
+      const entry = await lookupLocal(this.#options.cache, this.#keys.get(candidate.id)!);
       // Checked again after the lookup: another branch may have started on it meanwhile.
       if (entry === undefined || this.#byVertex.has(candidate.id)) continue;
       this.#byVertex.set(candidate.id, Promise.resolve({ kind: "snapshot", key: entry.snapshot }));
