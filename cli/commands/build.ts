@@ -36,6 +36,9 @@ export const buildCommand: Command = {
     { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
     { name: "platform", type: "string", valueName: "PLATFORM", description: "Check the target platform: only the host's can be built" },
     { name: "pull", type: "boolean", description: "Check the registry for newer base images (default: pull only those the store lacks)" },
+    { name: "cache-from", type: "string", multiple: true, valueName: "SPEC", description: "Import build cache: type=registry,ref=NAME or type=local,src=DIR" },
+    { name: "cache-to", type: "string", multiple: true, valueName: "SPEC", description: "Export build cache: type=registry,ref=NAME or type=local,dest=DIR, with mode=min (default) or max" },
+    { name: "push", type: "boolean", description: "Push every -t name after the build" },
     { name: "root", type: "string", valueName: "DIR", description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)" },
   ],
   positionals: { min: 1, max: 1 },
@@ -72,6 +75,9 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   if (network !== undefined && !["default", "none", "host"].includes(network)) {
     throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
   }
+  const { parseCacheSpec } = await import("../../solver/cache-location.js");
+  const cacheFrom = ((options["cache-from"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-from", cwd: context.cwd }));
+  const cacheTo = ((options["cache-to"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-to", cwd: context.cwd }));
   const renderer = options.quiet
     ? undefined
     : progress === "json"
@@ -102,6 +108,9 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       ...(options.root === undefined ? {} : { root: options.root as string }),
       ...(options.platform === undefined ? {} : { platform: options.platform as string }),
       ...(options.pull ? { pull: "always" as const } : {}),
+      ...(cacheFrom.length === 0 ? {} : { cacheFrom }),
+      ...(cacheTo.length === 0 ? {} : { cacheTo }),
+      ...(options.push ? { push: true } : {}),
       env,
       ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
       ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
