@@ -1,4 +1,4 @@
-// `npm run bench [-- --only NAME,...] [--layer-mb N] [--corpus DIR]`: every benchmark, in one
+// `npm run bench [-- --only startup,parse,layers,exec,build,registry] [--layer-mb N] [--context-files N] [--registry-mb N] [--corpus DIR]`: every benchmark, in one
 // run, so ratios against the peers (node -e 0, GNU tar, bare runc/crun) are measured under the
 // same machine load. Speed targets live here, never in timed tests.
 import { existsSync } from "node:fs";
@@ -9,6 +9,7 @@ import { benchBuild } from "./build-bench.js";
 import { benchExec } from "./exec-bench.js";
 import { benchLayers } from "./layer-bench.js";
 import { benchParse } from "./parse-bench.js";
+import { benchRegistry, formatRegistryFigures } from "./registry-bench.js";
 import { benchStartup } from "./startup-bench.js";
 
 const { values } = parseArgs({
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     "layer-mb": { type: "string" },
     "context-files": { type: "string" },
+    "registry-mb": { type: "string" },
     corpus: { type: "string" },
     runs: { type: "string" },
   },
@@ -63,4 +65,9 @@ if (wanted("build")) {
     line(`build     ${r.builder}, ${f.files} files (${f.contextMB.toFixed(0)} MB): cold ${r.coldMs.toFixed(0)} ms | no-op ${r.noopMs.toFixed(0)} ms | one file changed ${r.oneFileMs.toFixed(0)} ms${ratio}`);
   }
   if (f.results.length === 1) line("build     (install docker with a running daemon, or buildah, to compare in the same run)");
+}
+
+if (wanted("registry")) {
+  const f = await benchRegistry({ sizeMB: Number(values["registry-mb"] ?? 500) });
+  line(formatRegistryFigures(f));
 }
