@@ -4,6 +4,7 @@ import type { Digest } from "../oci/digest.js";
 import type { Descriptor } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import { RegistryError } from "../registry/registry-error.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheConfig, CacheRecord } from "./cache-config.js";
 import { CACHE_CONFIG_MEDIA_TYPE, openCacheLocation, type CacheLocationSpec } from "./cache-location.js";
@@ -101,7 +102,10 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
     const bytes = Buffer.from(JSON.stringify(index));
     await location.putIndex(bytes);
   } catch (error) {
-    throw new TsbuildError(isTsbuildError(error) ? error.code : "INTERNAL", `Cannot export the build cache to "${location.name}": ${(error as Error).message}`, { cause: error });
+    const message = `Cannot export the build cache to "${location.name}": ${(error as Error).message}`;
+    // The registry's status stays on the error, for callers that tell 401 from 5xx.
+    if (error instanceof RegistryError) throw new RegistryError(message, { status: error.status, url: error.url, code: error.code, cause: error, ...(error.hint === undefined ? {} : { hint: error.hint }) });
+    throw new TsbuildError(isTsbuildError(error) ? error.code : "INTERNAL", message, { cause: error });
   }
   return { keys: [...records.keys()], uploaded };
 }

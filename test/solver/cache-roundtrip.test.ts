@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { pullImage } from "../../registry/pull-image.js";
+import { RegistryError } from "../../registry/registry-error.js";
 import { build, type BuildOptions, type BuildResult } from "../../solver/build.js";
 import { parseCacheSpec } from "../../solver/cache-location.js";
 import { openWorker } from "../../worker/worker.js";
@@ -126,6 +127,30 @@ test("an unreachable --cache-from is a warning and the build goes on; a bad cach
     } catch (error) {
       assert.ok(isTsbuildError(error, "USAGE"), String(error));
     }
+  }
+});
+
+test("an export the registry refuses fails with the registry's status", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-cache-auth-"));
+  try {
+    const registry = await startRegistry(dir, { htpasswd: { username: "dev", password: "s3cret-pass" } });
+    try {
+      await withBuildRoot(async (root) => {
+        const ref = `${registry.domain}/cache/app:cache`;
+        try {
+          await buildMultiStage(root, { cacheTo: [{ type: "registry", ref }], registry: { dockerConfig: { configDir: dir }, retries: 0 } });
+          assert.unreachable("the export was refused");
+        } catch (error) {
+          assert.instance(error, RegistryError);
+          assert.is((error as RegistryError).status, 401);
+          assert.match((error as Error).message, `Cannot export the build cache to "${ref}"`);
+        }
+      });
+    } finally {
+      await registry.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
