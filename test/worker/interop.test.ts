@@ -10,27 +10,10 @@ import { saveImages } from "../../worker/save-images.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker, type Worker } from "../../worker/worker.js";
 import { describeTree, mountsUnder } from "../snapshotter/tree-fixtures.js";
-import { importBusybox, shIn, withWorker } from "./worker-fixture.js";
+import { importBusybox, shIn, unpackedTree, withWorker } from "./worker-fixture.js";
 
 function run(program: string, args: string[]): string {
   return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** The tree of `name` as this worker unpacks it. */
-async function unpackedTree(worker: Worker, dir: string, name: string): Promise<string[]> {
-  const snapshotter = await worker.snapshotter();
-  const { top } = await unpackImage(worker, name);
-  const key = `view-${Math.random().toString(16).slice(2)}`;
-  await snapshotter.view(key, top!);
-  const target = join(dir, key);
-  await mkdir(target);
-  await snapshotter.mount(key, target);
-  try {
-    return await describeTree(target);
-  } finally {
-    await snapshotter.unmount(target);
-    await snapshotter.remove(key);
-  }
 }
 
 /** A two-layer image whose second layer deletes, replaces a directory and adds links. */

@@ -10,7 +10,7 @@ import { saveImages } from "../../worker/save-images.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker, type Worker } from "../../worker/worker.js";
 import { describeTree, mountsUnder } from "../snapshotter/tree-fixtures.js";
-import { importBusybox, shIn, withWorker } from "./worker-fixture.js";
+import { importBusybox, shIn, unpackedTree, withWorker } from "./worker-fixture.js";
 
 const hasSetcap = (() => {
   try {
@@ -35,23 +35,6 @@ async function change(worker: Worker, dir: string, options: { image: string; key
     return await describeTree(target);
   } finally {
     await snapshotter.unmount(target);
-  }
-}
-
-/** The tree of image `name` as the worker unpacks it, through a read-only view. */
-async function unpackedTree(worker: Worker, dir: string, name: string): Promise<string[]> {
-  const snapshotter = await worker.snapshotter();
-  const { top } = await unpackImage(worker, name);
-  const key = `view-${Math.random().toString(16).slice(2)}`;
-  await snapshotter.view(key, top!);
-  const target = join(dir, key);
-  await mkdir(target);
-  await snapshotter.mount(key, target);
-  try {
-    return await describeTree(target);
-  } finally {
-    await snapshotter.unmount(target);
-    await snapshotter.remove(key);
   }
 }
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { openWorker, type Worker } from "../../worker/worker.js";
 import { importRootfs } from "../../worker/import-rootfs.js";
 import { makeBusyboxRootfs } from "../helpers/busybox-rootfs.js";
-import { cleanupRoot, makeRoot } from "../snapshotter/tree-fixtures.js";
+import { unpackImage } from "../../worker/unpack-image.js";
+import { cleanupRoot, describeTree, makeRoot } from "../snapshotter/tree-fixtures.js";
 
 /** Helpers shared by the worker tests: temp roots with a worker, busybox images, shell steps. */
 
@@ -41,4 +42,21 @@ export async function importBusybox(worker: Worker, dir: string, name: string): 
  */
 export function shIn(rootfs: string, script: string): string {
   return execFileSync("chroot", [rootfs, "/bin/sh", "-ec", `cd /\n${script}`], { encoding: "utf8" });
+}
+
+/** The tree of image `name` as the worker unpacks it, through a read-only view. */
+export async function unpackedTree(worker: Worker, dir: string, name: string): Promise<string[]> {
+  const snapshotter = await worker.snapshotter();
+  const { top } = await unpackImage(worker, name);
+  const key = `view-${Math.random().toString(16).slice(2)}`;
+  await snapshotter.view(key, top!);
+  const target = join(dir, key);
+  await mkdir(target);
+  await snapshotter.mount(key, target);
+  try {
+    return await describeTree(target);
+  } finally {
+    await snapshotter.unmount(target);
+    await snapshotter.remove(key);
+  }
 }
