@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
-import type { SecretSource } from "../executor/types.js";
+import type { ResourceLimits, SecretSource } from "../executor/types.js";
 import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
 import type { BuildWarning } from "../frontend/graph.js";
@@ -51,6 +51,8 @@ export interface BuildOptions {
   onProgress?: ProgressListener;
   /** Steps running at once; default the core count. */
   concurrency?: number;
+  /** Memory, pids and CPU limits for every RUN (`--memory`, `--pids-limit`, `--cpus`); where the host's cgroups allow. */
+  limits?: ResourceLimits;
   /** Write the image id here (`--iidfile`). */
   iidfile?: string;
   /** Write buildx's metadata JSON here (`--metadata-file`). */
@@ -172,6 +174,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
       });
       const exported = await exportImage(graph, {
         worker,

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
-import type { OutputStream, RunMount, SecretSource } from "../executor/types.js";
+import type { OutputStream, ResourceLimits, RunMount, SecretSource } from "../executor/types.js";
 import type { ExecDefinition } from "../frontend/graph.js";
 import { resolveInContext } from "./resolve-in-context.js";
 import type { SnapshotMounts } from "./snapshot-mounts.js";
@@ -15,6 +15,8 @@ export interface RunExecOptions {
   /** `HTTP_PROXY` and friends: in the environment, never in the cache key. */
   proxyEnv?: Record<string, string>;
   secrets?: Record<string, SecretSource>;
+  /** Memory, pids and CPU limits of the sandbox: how the step runs, not what it makes (not in the cache key). */
+  limits?: ResourceLimits;
   signal?: AbortSignal;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
@@ -67,7 +69,15 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
   }
   await options.executor.run(
     rootfs,
-    { args: definition.args, env, cwd: definition.cwd, user: definition.user, network: definition.network, mounts },
+    {
+      args: definition.args,
+      env,
+      cwd: definition.cwd,
+      user: definition.user,
+      network: definition.network,
+      mounts,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    },
     {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),

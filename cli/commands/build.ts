@@ -11,6 +11,7 @@ import type { SecretSource } from "../../executor/types.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
+import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
 import type { Command, CommandContext } from "../command.js";
 
 export const buildCommand: Command = {
@@ -28,6 +29,7 @@ export const buildCommand: Command = {
     { name: "progress", type: "string", valueName: "TYPE", description: "auto (default: tty on a terminal, else plain), tty, plain, or json: one event a line" },
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
+    ...RESOURCE_LIMIT_OPTIONS,
     { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
     { name: "no-cache-filter", type: "string", multiple: true, valueName: "STAGE", description: "Run every step of this stage, even when the cache has it" },
     { name: "build-context", type: "string", multiple: true, valueName: "NAME=DIR", description: "A named context directory (COPY --from=NAME, FROM NAME)" },
@@ -75,6 +77,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   if (network !== undefined && !["default", "none", "host"].includes(network)) {
     throw new TsbuildError("USAGE", `Cannot use --network "${network}": use default, none or host`);
   }
+  const limits = parseResourceLimits(options);
   const { parseCacheSpec } = await import("../../solver/cache-location.js");
   const cacheFrom = ((options["cache-from"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-from", cwd: context.cwd }));
   const cacheTo = ((options["cache-to"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-to", cwd: context.cwd }));
@@ -104,6 +107,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       ...(options["no-cache"] ? { noCache: true } : options["no-cache-filter"] ? { noCache: options["no-cache-filter"] as string[] } : {}),
       contexts: namedContexts((options["build-context"] as string[] | undefined) ?? [], context.cwd),
       ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
+      ...(limits === undefined ? {} : { limits }),
       secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
       ...(options.root === undefined ? {} : { root: options.root as string }),
       ...(options.platform === undefined ? {} : { platform: options.platform as string }),

@@ -167,4 +167,22 @@ test("a bad --secret or a foreign --platform is a usage error; a base image that
   });
 });
 
+test("--pids-limit caps the processes of every RUN; a bad --memory is a usage error", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "limits");
+    await mkdir(context);
+    // Twenty sleepers at once need more than ten pids; without the limit the same step passes.
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN for i in $(seq 20); do sleep 2 & done; wait\n");
+    const store = join(root.dir, "root");
+    const limited = await tsbuild(["--root", store, "--pids-limit", "10", "."], context);
+    assert.is(limited.status, 1, limited.stderr);
+    assert.match(limited.stderr, /can't fork|Resource temporarily unavailable|exit (code|status)/i);
+    const free = await tsbuild(["--root", store, "."], context);
+    assert.is(free.status, 0, free.stderr);
+    const bad = await tsbuild(["--root", store, "--memory", "lots", "."], context);
+    assert.is(bad.status, 64);
+    assert.match(bad.stderr, 'Cannot use --memory "lots"');
+  });
+});
+
 test.run();
