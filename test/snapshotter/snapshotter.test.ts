@@ -11,7 +11,7 @@ import { LayerReader } from "../../oci/layer-reader.js";
 import { createSnapshotter } from "../../snapshotter/create-snapshotter.js";
 import { runCommand } from "../../snapshotter/run-command.js";
 import type { Snapshotter, SnapshotterName } from "../../snapshotter/types.js";
-import { cleanupRoot, describeTree, makeRoot, mountsUnder } from "./tree-fixtures.js";
+import { cleanupRoot, describeTree, makeRoot, mountsUnder, withMounted } from "./tree-fixtures.js";
 
 /** The same behaviour, asked of both implementations. */
 for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
@@ -25,17 +25,6 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
       assert.equal(await mountsUnder(root), [], "every mount is undone");
     } finally {
       await cleanupRoot(root);
-    }
-  }
-
-  async function withMounted<T>(snapshotter: Snapshotter, key: string, fn: (dir: string) => Promise<T>): Promise<T> {
-    const target = await mkdtemp(join(snapshotter.root, "mnt-"));
-    await snapshotter.mount(key, target);
-    try {
-      return await fn(target);
-    } finally {
-      await snapshotter.unmount(target);
-      await rmdir(target);
     }
   }
 

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "../../snapshotter/run-command.js";
 import { listMountPoints } from "../../snapshotter/mount-table.js";
+import type { Snapshotter } from "../../snapshotter/types.js";
 
 /** Helpers shared by the snapshotter tests: temp roots, tree descriptions, mount checks. */
 
@@ -73,4 +74,16 @@ export async function describeTree(dir: string, options: { mtimes?: boolean } = 
   };
   await visit("");
   return lines;
+}
+
+/** Mounts snapshot `key` on a fresh directory under the snapshotter's root for `fn`, then unmounts and removes it. */
+export async function withMounted<T>(snapshotter: Snapshotter, key: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const target = await mkdtemp(join(snapshotter.root, "mnt-"));
+  await snapshotter.mount(key, target);
+  try {
+    return await fn(target);
+  } finally {
+    await snapshotter.unmount(target);
+    await rmdir(target);
+  }
 }

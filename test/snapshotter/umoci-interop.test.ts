@@ -1,30 +1,19 @@
 import { execFileSync } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { chmod, link, mkdir, mkdtemp, readFile, rename, rm, rmdir, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { digestOf } from "../../oci/digest.js";
 import type { LayerWriteResult } from "../../oci/layer-writer.js";
 import { createSnapshotter } from "../../snapshotter/create-snapshotter.js";
-import type { Snapshotter, SnapshotterName } from "../../snapshotter/types.js";
-import { cleanupRoot, describeTree, makeRoot, mountsUnder } from "./tree-fixtures.js";
+import type { SnapshotterName } from "../../snapshotter/types.js";
+import { cleanupRoot, describeTree, makeRoot, mountsUnder, withMounted } from "./tree-fixtures.js";
 
 /**
  * Interoperability with an independent implementation of the OCI layer format: umoci
  * unpacks the layers our diff writes, and our apply reads the layers umoci repacks.
  */
-
-async function withMounted<T>(snapshotter: Snapshotter, key: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const target = await mkdtemp(join(snapshotter.root, "mnt-"));
-  await snapshotter.mount(key, target);
-  try {
-    return await fn(target);
-  } finally {
-    await snapshotter.unmount(target);
-    await rmdir(target);
-  }
-}
 
 /** An OCI image layout at `dir` tagged `t`, made of the given layer blobs. */
 async function writeLayout(dir: string, layers: Array<{ path: string; result: LayerWriteResult }>): Promise<void> {
