@@ -71,15 +71,9 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions): RunM
     const raw = field.slice(eq + 1);
     const value = options.expand ? options.expand(raw) : raw;
     switch (key) {
-      case "type": {
-        const type = value.toLowerCase() as RunMountType;
-        if (!TYPES.includes(type)) {
-          const suggestion = didYouMean(value, TYPES);
-          fail(`unsupported mount type "${value}"`, suggestion ? `Did you mean "${suggestion}"?` : `Use one of ${TYPES.join(", ")}`);
-        }
-        mount.type = type;
+      case "type":
+        mount.type = oneOf(value, TYPES, () => fail(`unsupported mount type "${value}"`, choiceHint(value, TYPES)));
         break;
-      }
       case "from":
         mount.from = value;
         break;
@@ -112,15 +106,9 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions): RunM
       case "id":
         mount.id = value;
         break;
-      case "sharing": {
-        const sharing = value.toLowerCase() as CacheSharing;
-        if (!SHARING.includes(sharing)) {
-          const suggestion = didYouMean(value, SHARING);
-          fail(`unsupported sharing value "${value}"`, suggestion ? `Did you mean "${suggestion}"?` : `Use one of ${SHARING.join(", ")}`);
-        }
-        mount.sharing = sharing;
+      case "sharing":
+        mount.sharing = oneOf(value, SHARING, () => fail(`unsupported sharing value "${value}"`, choiceHint(value, SHARING)));
         break;
-      }
       case "mode":
         mount.mode = parseUint(value, 8) ?? fail(`invalid value ${value} for mode`, "Give the mode in octal, such as 0755");
         break;
@@ -235,4 +223,15 @@ function parseRamInBytes(value: string): number | undefined {
   const size = Number.parseFloat(match[1]);
   const power = match[2] ? "kmgtp".indexOf(match[2].toLowerCase()) + 1 : 0;
   return Math.trunc(size * 1024 ** power);
+}
+
+/** `value`, case-insensitively, as one of `allowed`; otherwise whatever `refuse` throws. */
+function oneOf<T extends string>(value: string, allowed: readonly T[], refuse: () => never): T {
+  const lower = value.toLowerCase() as T;
+  return allowed.includes(lower) ? lower : refuse();
+}
+
+function choiceHint(value: string, allowed: readonly string[]): string {
+  const suggestion = didYouMean(value, allowed);
+  return suggestion ? `Did you mean "${suggestion}"?` : `Use one of ${allowed.join(", ")}`;
 }
