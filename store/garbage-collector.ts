@@ -78,9 +78,16 @@ export async function computeReachability(parts: StoreParts): Promise<Reachabili
 }
 
 /**
+ * A lease starts at `Date.now()`, but the kernel stamps file times from a coarse clock that can
+ * run up to a scheduler tick behind it, so a blob written just after the lease began may carry
+ * an earlier mtime. A lease therefore spares blobs from a little before its start.
+ */
+const FS_CLOCK_LAG_MS = 1000;
+
+/**
  * Mark and sweep; the caller holds the store lock. Roots: every index.json entry (named or
  * dangling) and every live ref record. A blob is deleted when no root reaches it and it is
- * older than both the grace period and the oldest live lease.
+ * older than both the grace period and the oldest live lease (less the file clock's lag).
  */
 export async function collectGarbage(parts: StoreParts, options: GcOptions = {}): Promise<GcReport> {
   const started = Date.now();
@@ -98,7 +105,7 @@ export async function collectGarbage(parts: StoreParts, options: GcOptions = {})
   }
   let keepNewerThan = started - (options.graceMs ?? 60_000);
   for (const ref of reach.liveRefs) {
-    if (ref.kind === REF_KINDS.lease) keepNewerThan = Math.min(keepNewerThan, Date.parse(ref.createdAt));
+    if (ref.kind === REF_KINDS.lease) keepNewerThan = Math.min(keepNewerThan, Date.parse(ref.createdAt) - FS_CLOCK_LAG_MS);
   }
   for await (const blob of parts.content.walk()) {
     if (reach.blobs.has(blob.digest) || blob.modifiedAt.getTime() >= keepNewerThan) continue;

@@ -8,6 +8,7 @@ import { digestOf } from "../../oci/digest.js";
 import { REF_NAME_ANNOTATION, computeChainIds } from "../../oci/image-types.js";
 import { openStore, type Store } from "../../store/store.js";
 import { assertRejects } from "./assert-rejects.js";
+import { backdateBlob } from "./backdate-blob.js";
 import { moduleUrl, runScript } from "./child-process.js";
 import { withTempDir } from "./temp-dir.js";
 import { makeLayer, writeTinyImage } from "./tiny-image.js";
@@ -204,6 +205,7 @@ test("gc spares fresh unreferenced blobs for the grace period and blobs written 
   await withStore(async (store) => {
     const fresh = await store.content.write("fresh");
     assert.equal((await store.gc()).removedBlobs, [], "the default grace period keeps a just-written blob");
+    await backdateBlob(store.content, fresh.digest);
     const lease = await store.refs.acquireLease();
     const leased = await store.content.write("written during a build");
     const during = await store.gc({ graceMs: 0 });

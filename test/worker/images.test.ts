@@ -21,6 +21,7 @@ import { saveImages } from "../../worker/save-images.js";
 import { tagImage } from "../../worker/tag-image.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
+import { backdateBlob } from "../store/backdate-blob.js";
 import { busyboxTar, shIn, withWorker } from "./worker-fixture.js";
 
 async function snapshotKeys(worker: Worker): Promise<string[]> {
@@ -117,6 +118,7 @@ test("a build's lease protects the blobs it wrote from rmi, which collects with 
   await withWorker(async (worker, dir) => {
     await importRootfs(worker, await busyboxTar(dir), { name: "victim:1", unpack: false });
     const stray = await worker.store.content.write("written before any lease and held by nothing");
+    await backdateBlob(worker.store.content, stray.digest);
     const lease = await worker.store.refs.acquireLease();
     const building = await worker.store.content.write("a layer a build is still writing");
     await removeImages(worker, ["victim:1"]);
