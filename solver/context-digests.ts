@@ -6,6 +6,12 @@ import type { DigestCache } from "./copy-sources.js";
 /** The ref kind of remembered context file digests, one record per context directory. */
 export const CONTEXT_DIGESTS_REF_KIND = "context-digests";
 
+/**
+ * How old a file's mtime must be for its digest to be remembered. File times come from a
+ * coarse clock (a scheduler tick here, whole seconds or two on some filesystems).
+ */
+const RACY_WINDOW_MS = 2000;
+
 /** size, mtime (ms), ctime (ms), inode, sha256 hex. */
 type Remembered = [number, number, number, number, string];
 
@@ -49,6 +55,9 @@ export class ContextDigests implements DigestCache {
   }
 
   remember(path: string, stat: Stats, digest: string): void {
+    // A file written within the file clock's resolution of now could be written again with
+    // the same size and the same mtime (git's "racy" entries): hash it again next time.
+    if (stat.mtimeMs >= Date.now() - RACY_WINDOW_MS) return;
     const value: Remembered = [stat.size, stat.mtimeMs, stat.ctimeMs, stat.ino, digest];
     const known = this.#known.get(path);
     if (known === undefined || known.some((field, i) => field !== value[i])) this.#changed = true;
