@@ -129,7 +129,7 @@ test("Ctrl-C stops a running build: exit status 130, nothing left mounted", asyn
   await withBuildRoot(async (root) => {
     const context = join(root.dir, "slow");
     await mkdir(context);
-    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo started && sleep 30\n");
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN echo started && sleep 600\n");
     const child = spawn(process.execPath, [main, "--root", join(root.dir, "root"), "--progress", "plain", "."], { cwd: context });
     child.stdin.end();
     let stderr = "";
@@ -142,7 +142,7 @@ test("Ctrl-C stops a running build: exit status 130, nothing left mounted", asyn
     });
     const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
     assert.is(status, 130, stderr);
-    assert.ok(Date.now() - started < 20_000, "the sleep did not run to its end");
+    assert.ok(Date.now() - started < 300_000, "the sleep did not run to its end");
     assert.equal(await mountsUnder(root.dir), []);
   });
 });
