@@ -156,16 +156,18 @@ async function downloadBlobs(
       report("done", size);
     }),
   );
-  // The first failure stops the other downloads; all have ended before the caller cleans up.
-  const results = await Promise.allSettled(
+  // The first failure in time stops the other downloads, whose own errors then only say
+  // "cancelled"; all have ended before the caller cleans up.
+  let firstError: { reason: unknown } | undefined;
+  await Promise.allSettled(
     tasks.map((task) =>
       task.catch((error: unknown) => {
+        firstError ??= { reason: error };
         abort.abort();
         throw error;
       }),
     ),
   );
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-  if (failed !== undefined) throw failed.reason;
+  if (firstError !== undefined) throw firstError.reason;
   return downloaded;
 }
