@@ -17,6 +17,11 @@ export const LAYER_MEDIA_TYPES: Record<LayerCompression, string> = {
 
 /** gzip level used for every layer: fixed so that the same tree gives the same digest. */
 export const GZIP_LEVEL = 6;
+/**
+ * zlib's output buffer: larger than the 16 KiB default, so a layer is fewer chunks through
+ * the hashes and writes. The compressed bytes do not depend on it.
+ */
+const ZLIB_CHUNK = 256 * 1024;
 /** zstd level (the zstd tool's default), single-threaded for reproducible output. */
 export const ZSTD_LEVEL = 3;
 
@@ -40,7 +45,7 @@ export function detectCompression(head: Uint8Array): LayerCompression {
  * mtime 0 and no file name, so the output depends on the input bytes only.
  */
 export function createCompressor(compression: LayerCompression): Duplex {
-  if (compression === "gzip") return createGzip({ level: GZIP_LEVEL });
+  if (compression === "gzip") return createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK });
   if (compression === "zstd") return zstdProcess(["-q", "-c", `-${ZSTD_LEVEL}`, "-T1", "--no-progress"]);
   return new PassThrough();
 }
@@ -48,7 +53,7 @@ export function createCompressor(compression: LayerCompression): Duplex {
 /** A decompressor for `compression`. */
 export function createDecompressor(compression: LayerCompression): Duplex {
   // The default finish flush makes a truncated gzip stream an error, as it must be.
-  if (compression === "gzip") return createGunzip();
+  if (compression === "gzip") return createGunzip({ chunkSize: ZLIB_CHUNK });
   if (compression === "zstd") return zstdProcess(["-q", "-d", "-c", "--no-progress"]);
   return new PassThrough();
 }

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
-import { encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+import { BLOCK_SIZE, encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
 
 /** One entry to write, in archive order (parents before children). */
 export interface LayerWriteEntry {
@@ -109,11 +109,51 @@ export async function writeLayer(
   };
 }
 
+/** A piece of the tar in archive order: bytes, a small file being read, or a large file to stream. */
+type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string };
+
+/** Small files read ahead of the compressor, at most this many bytes and files at once. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const READ_AHEAD_FILES = 64;
+/** The tar is handed on in blocks of about this size: fewer, larger writes to zlib and the hashes. */
+const OUTPUT_BLOCK = 512 * 1024;
+
 async function* tarStream(
   entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>,
   epoch: number | undefined,
 ): AsyncGenerator<Buffer> {
   const firstPathOfInode = new Map<string, string>();
+  // Small files are read side by side while earlier bytes are compressed (zlib runs in the
+  // thread pool), then joined with their headers into large blocks, in archive order.
+  const queue: TarPart[] = [];
+  let queuedBytes = 0;
+  let readsInFlight = 0;
+  let block: Buffer[] = [];
+  let blockBytes = 0;
+  const flush = (): Buffer => {
+    const bytes = block.length === 1 ? block[0] : Buffer.concat(block, blockBytes);
+    block = [];
+    blockBytes = 0;
+    return bytes;
+  };
+  const take = async function* (): AsyncGenerator<Buffer> {
+    const part = queue.shift()!;
+    if (Buffer.isBuffer(part)) {
+      block.push(part);
+      blockBytes += part.length;
+    } else if ("read" in part) {
+      const bytes = await part.read;
+      queuedBytes -= part.size;
+      readsInFlight--;
+      block.push(bytes);
+      blockBytes += bytes.length;
+    } else {
+      if (blockBytes > 0) yield flush();
+      yield* streamFile(part.stream, part.size, part.path);
+    }
+    if (blockBytes >= OUTPUT_BLOCK) yield flush();
+  };
+
   for await (const entry of entries) {
     let mtime = Math.floor(entry.mtime);
     if (epoch !== undefined && mtime > epoch) mtime = epoch;
@@ -130,33 +170,49 @@ async function* tarStream(
     if (entry.inode !== undefined && entry.type !== "directory") {
       const first = firstPathOfInode.get(entry.inode);
       if (first !== undefined) {
-        yield encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first });
+        queue.push(encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first }));
         continue;
       }
       firstPathOfInode.set(entry.inode, entry.path);
     }
     const size = entry.type === "file" ? (entry.size ?? 0) : 0;
-    yield encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" });
+    queue.push(encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" }));
     if (size > 0) {
       if (entry.sourcePath === undefined) {
         throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
       }
-      yield* fileBytes(entry.sourcePath, size, entry.path);
-      yield paddingFor(size);
+      if (size <= SMALL_FILE) {
+        const read = readExactly(entry.sourcePath, size, entry.path);
+        // Awaited in order later; until then a failure must not count as unhandled.
+        read.catch(() => undefined);
+        queue.push({ read, size });
+        queuedBytes += size;
+        readsInFlight++;
+      } else {
+        queue.push({ stream: entry.sourcePath, size, path: entry.path });
+      }
+      queue.push(paddingFor(size));
+    }
+    // Bytes and large files go on at once; a read waits until the read-ahead is full.
+    while (queue.length > 0 && (Buffer.isBuffer(queue[0]) || !("read" in queue[0]) || queuedBytes > READ_AHEAD_BYTES || readsInFlight >= READ_AHEAD_FILES)) {
+      yield* take();
     }
   }
-  yield endOfArchive();
+  while (queue.length > 0) yield* take();
+  block.push(endOfArchive());
+  blockBytes += BLOCK_SIZE * 2;
+  yield flush();
 }
 
-/** Exactly `size` bytes of a file; a file that shrank or grew meanwhile is an error. */
-async function* fileBytes(sourcePath: string, size: number, path: string): AsyncGenerator<Buffer> {
-  if (size <= SMALL_FILE) {
-    // One read call for small files: most files of an image are small, and a stream per file costs more.
-    const bytes = await readFile(sourcePath);
-    if (bytes.length !== size) throw changedSize(path);
-    yield bytes;
-    return;
-  }
+/** A small file's bytes in one read call; a file that shrank or grew meanwhile is an error. */
+async function readExactly(sourcePath: string, size: number, path: string): Promise<Buffer> {
+  const bytes = await readFile(sourcePath);
+  if (bytes.length !== size) throw changedSize(path);
+  return bytes;
+}
+
+/** Exactly `size` bytes of a large file, streamed; a file that shrank or grew meanwhile is an error. */
+async function* streamFile(sourcePath: string, size: number, path: string): AsyncGenerator<Buffer> {
   let read = 0;
   for await (const chunk of createReadStream(sourcePath, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
     read += (chunk as Buffer).length;

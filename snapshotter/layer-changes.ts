@@ -29,10 +29,12 @@ interface Node {
 }
 
 async function* walkUpper(tree: Tree, dir: string): AsyncGenerator<LayerWriteEntry> {
-  for (const name of await sortedNames(join(tree.root, dir))) {
+  const names = await sortedNames(join(tree.root, dir));
+  const stats = await lstatAll(join(tree.root, dir), names);
+  for (const [i, name] of names.entries()) {
     const rel = dir === "" ? name : `${dir}/${name}`;
     const abs = join(tree.root, rel);
-    const stat = await lstat(abs, { bigint: true });
+    const stat = stats[i];
     if (stat.isCharacterDevice() && stat.rdev === 0n) {
       yield marker(dir === "" ? whiteoutName(name) : `${dir}/${whiteoutName(name)}`, stat);
       continue;
@@ -92,10 +94,12 @@ async function* compareDirs(trees: { current: Tree; parent: Tree }, dir: string)
 }
 
 async function* walkAll(tree: Tree, dir: string): AsyncGenerator<LayerWriteEntry> {
-  for (const name of await sortedNames(join(tree.root, dir))) {
+  const names = await sortedNames(join(tree.root, dir));
+  const stats = await lstatAll(join(tree.root, dir), names);
+  for (const [i, name] of names.entries()) {
     const rel = dir === "" ? name : `${dir}/${name}`;
     const abs = join(tree.root, rel);
-    const stat = await lstat(abs, { bigint: true });
+    const stat = stats[i];
     yield await entryOf(rel, { abs, stat, xattrs: tree.xattrs });
     if (stat.isDirectory()) yield* walkAll(tree, rel);
   }
@@ -145,6 +149,17 @@ async function entryOf(rel: string, node: Node): Promise<LayerWriteEntry> {
 /** A whiteout or opaque marker: an empty regular file owned like the thing it stands for. */
 function marker(path: string, stat: BigIntStats): LayerWriteEntry {
   return { path, type: "file", mode: 0, uid: Number(stat.uid), gid: Number(stat.gid), mtime: Number(stat.mtimeNs / 1_000_000_000n), size: 0 };
+}
+
+/** lstats side by side, in batches: each is a round trip to libuv's thread pool. */
+const STAT_BATCH = 64;
+
+async function lstatAll(dir: string, names: readonly string[]): Promise<BigIntStats[]> {
+  const stats: BigIntStats[] = [];
+  for (let i = 0; i < names.length; i += STAT_BATCH) {
+    stats.push(...(await Promise.all(names.slice(i, i + STAT_BATCH).map((name) => lstat(join(dir, name), { bigint: true })))));
+  }
+  return stats;
 }
 
 async function sortedNames(dir: string): Promise<string[]> {
