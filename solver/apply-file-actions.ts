@@ -72,6 +72,7 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     // Directories first, parents before children; then everything else side by side; then
     // the directories' metadata, since adding entries to a directory changes its mtime.
     const directories = match.entries.filter((entry) => entry.stat.isDirectory());
+    writer.forgetMadeDirectories();
     for (const entry of directories) await writer.placeDirectory(pathOf(entry));
     await mapLimit(
       match.entries.filter((entry) => !entry.stat.isDirectory()),
@@ -113,6 +114,8 @@ async function makeFile(writer: TreeWriter, action: MkfileAction): Promise<void>
 class TreeWriter {
   readonly #root: string;
   readonly #dirs = new Map<string, string>();
+  /** Directories placeDirectory made empty for the current match: nothing is in the way in them. */
+  readonly #made = new Set<string>();
 
   constructor(root: string) {
     this.#root = root;
@@ -121,6 +124,11 @@ class TreeWriter {
   async resolveOwner(spec: string): Promise<Owner> {
     const user = await resolveRootfsUser(this.#root, spec);
     return { uid: user.uid, gid: user.gid };
+  }
+
+  /** A match's entries have distinct paths, but the next match may write in the same directories. */
+  forgetMadeDirectories(): void {
+    this.#made.clear();
   }
 
   remember(path: string, host: string): void {
@@ -165,6 +173,7 @@ class TreeWriter {
     if (!existing?.isDirectory()) {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
+      this.#made.add(path);
     }
     this.#dirs.set(path, host);
   }
@@ -173,19 +182,23 @@ class TreeWriter {
   async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
     const { stat } = entry;
     const host = stat.isDirectory() ? (this.#dirs.get(path) ?? (await this.hostPath(path))) : await this.hostPath(path);
+    // In a directory this match made, the path is free: no lstat to find what is in the way.
+    const free = this.#made.has(posix.dirname(path));
     if (stat.isDirectory()) {
       // Placed by placeDirectory: only its metadata is left.
     } else if (stat.isSymbolicLink()) {
-      await removeExisting(host, true);
+      if (!free) await removeExisting(host, true);
       await symlink(entry.linkTarget!, host);
     } else if (stat.isFile()) {
-      await removeExisting(host, true);
+      if (!free) await removeExisting(host, true);
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
     } else {
       return; // Sockets, fifos and devices are not copied, as BuildKit's copy skips them.
     }
     await lchown(host, meta.owner.uid, meta.owner.gid);
-    if (!stat.isSymbolicLink()) await chmod(host, meta.mode);
+    // copyFile gives the copy its source's mode; chown clears set-id bits, so those need chmod again.
+    const modeKept = stat.isFile() && meta.mode === (stat.mode & 0o7777) && (meta.mode & 0o6000) === 0;
+    if (!stat.isSymbolicLink() && !modeKept) await chmod(host, meta.mode);
     await lutimes(host, stat.atime, stat.mtime);
   }
 }

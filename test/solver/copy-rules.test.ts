@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -98,3 +98,22 @@ test("COPY --link keeps its layer when the base changes: the files are not copie
 });
 
 test.run();
+
+test("COPY of two directories into one keeps the later file over the earlier one, and set-id bits survive --chown", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "two-dirs");
+    for (const [dir, text] of [["a", "from a\n"], ["b", "from b\n"]]) {
+      await mkdir(join(context, dir, "sub"), { recursive: true });
+      await writeFile(join(context, dir, "sub", "x"), text);
+    }
+    await writeFile(join(context, "a", "sub", "y"), "a file\n");
+    await symlink("x", join(context, "b", "sub", "y"));
+    await chmod(join(context, "a", "sub", "x"), 0o4755);
+    await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY a b /both/\nCOPY --chown=1:2 a /owned/\n");
+    const out = join(root.dir, "out");
+    await build({ context, worker: root.worker, output: { type: "local", dest: out } });
+    assert.is(await readFile(join(out, "both/sub/x"), "utf8"), "from b\n", "the second source's file replaces the first's");
+    assert.is(await readlink(join(out, "both/sub/y")), "x", "a symlink replaces a file of the same name");
+    assert.equal(listing(join(out, "owned")), ["sub d 755 1:2", "sub/x f 4755 1:2", "sub/y f 644 1:2"]);
+  });
+});
