@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, type Stats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
@@ -123,6 +123,7 @@ export async function sourceLines(matches: readonly SourceMatch[], digests?: Dig
 // a build that reads a file twice (a COPY and a bind mount) hashes it once.
 const digestMemo = new Map<string, string>();
 const MAX_MEMO_ENTRIES = 200_000;
+const SMALL_FILE = 1024 * 1024;
 
 async function fileDigest(path: string, stat: Stats, digests: DigestCache | undefined): Promise<string> {
   const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ctimeMs}\0${stat.ino}\0${stat.dev}`;
@@ -132,7 +133,9 @@ async function fileDigest(path: string, stat: Stats, digests: DigestCache | unde
     return known;
   }
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  // One read call for small files (most of a context): a stream per file costs more.
+  if (stat.size <= SMALL_FILE) hash.update(await readFile(path));
+  else for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   const digest = hash.digest("hex");
   if (digestMemo.size >= MAX_MEMO_ENTRIES) digestMemo.clear();
   digestMemo.set(memoKey, digest);
