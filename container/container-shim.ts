@@ -33,7 +33,11 @@ export async function runShim(root: string, id: string, options: { mode: ShimMod
   const runtimeLog = join(paths.bundle, "runtime.log");
   const { file, args } = runtime.command(["run", "--bundle", paths.bundle, record.runtimeId], runtimeLog);
   const terminalAttached = record.tty && mode === "attached";
-  const stdin = record.interactive && mode === "attached" ? "inherit" : "ignore";
+  // Detached with -t, `script` gets a pipe that stays open: at the end of its stdin (/dev/null)
+  // it would type the terminal's EOF character, a NUL once the runtime made that terminal raw,
+  // which the container's console echoes into the log as "^@".
+  const detachedTty = record.tty && mode === "detached";
+  const stdin = record.interactive && mode === "attached" ? "inherit" : detachedTty ? "pipe" : "ignore";
   const log = terminalAttached ? undefined : createWriteStream(paths.log, { flags: "a" });
   log?.on("error", () => undefined);
   // An attached caller may be gone (killed): its pipes then fail, and the log goes on.
@@ -42,7 +46,7 @@ export async function runShim(root: string, id: string, options: { mode: ShimMod
 
   // A detached -t container needs a terminal for the runtime's console: util-linux `script`
   // gives it one and copies the output to the log (Node cannot receive a console socket's fd).
-  const command = record.tty && mode === "detached" ? { file: "script", args: ["-qefc", [file, ...args].map(shellQuote).join(" "), "/dev/null"] } : { file, args };
+  const command = detachedTty ? { file: "script", args: ["-qefc", [file, ...args].map(shellQuote).join(" "), "/dev/null"] } : { file, args };
   const child = spawn(command.file, command.args, { stdio: terminalAttached ? "inherit" : [stdin, "pipe", "pipe"] });
   for (const stream of ["stdout", "stderr"] as const) {
     child[stream]?.on("data", (chunk: Buffer) => {
@@ -58,6 +62,7 @@ export async function runShim(root: string, id: string, options: { mode: ShimMod
   const worker = await openWorker({ root });
   const marked = markRunning(worker, record, true).catch(() => undefined);
   const { code, signal, error } = await ended;
+  child.stdin?.destroy();
   if (log !== undefined) await new Promise<void>((done) => log.end(done));
   let exitCode = code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
   const messages = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));

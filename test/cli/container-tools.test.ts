@@ -24,8 +24,13 @@ test("run -it gives the process a real terminal, reads its keys and exits with i
     // Detached with -t: the process still gets a terminal, and its output is logged.
     tsbuildOk(root, ["run", "-dt", "--name", "tty", "bb:1", "sh", "-c", "tty; echo logged"]);
     for (let i = 0; i < 200 && !/logged/.test(tsbuildOk(root, ["logs", "tty"])); i++) await new Promise((done) => setTimeout(done, 50));
-    assert.match(tsbuildOk(root, ["logs", "tty"]), /\/dev\/pts\/\d+\r\nlogged\r\n$/);
+    assert.match(tsbuildOk(root, ["logs", "tty"]), /^\/dev\/pts\/\d+\r\nlogged\r\n$/);
     tsbuildOk(root, ["rm", "-f", "tty"]);
+    // Exactly docker's bytes: nothing typed into the terminal (once an EOF echoed as "^@") before the output.
+    tsbuildOk(root, ["run", "-dt", "--name", "hi", "bb:1", "echo", "hi"]);
+    for (let i = 0; i < 200 && !/hi\r\n/.test(tsbuildOk(root, ["logs", "hi"])); i++) await new Promise((done) => setTimeout(done, 50));
+    assert.is(tsbuildOk(root, ["logs", "hi"]), "hi\r\n");
+    tsbuildOk(root, ["rm", "-f", "hi"]);
   });
 });
 
