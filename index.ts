@@ -50,7 +50,7 @@ export type { ExecutorOptions } from "./executor/executor.js";
 export { ExecError } from "./executor/exec-error.js";
 export { detectDefaultRuntime, probeRuntimes } from "./executor/runtime-probe.js";
 export type { RuntimeProbe } from "./executor/runtime-probe.js";
-export type { ExecProcess, ExecResult, ExecRunOptions, NetworkMode, RunMount } from "./executor/types.js";
+export type { ExecProcess, ExecResult, ExecRunOptions, NetworkMode, RunMount, SecretSource, SecurityMode, SshSource } from "./executor/types.js";
 
 // Image operations on a root (docker import/load/save/images/tag/rmi/inspect/history/prune/system df)
 export {
@@ -140,6 +140,7 @@ export type { BuildRun } from "./solver/build-events.js";
 export { BuildFailure } from "./solver/build-failure.js";
 export type { FailedStep } from "./solver/build-failure.js";
 export type { ProgressEvent, ProgressListener, StepStatus } from "./solver/types.js";
+export type { Entitlement } from "./solver/check-entitlements.js";
 
 // Registries
 export { pullImage, pushImage, ensureImage, login, logout, RegistryError } from "./registry/index.js";

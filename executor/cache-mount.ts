@@ -1,9 +1,13 @@
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { isTsbuildError } from "../errors.js";
+import { promisify } from "node:util";
+import { isTsbuildError, TsbuildError } from "../errors.js";
 import { acquireFileLock, releaseFileLock, type FileLockHandle } from "../store/file-lock.js";
 import type { CacheMount } from "./types.js";
+
+const execFileAsync = promisify(execFile);
 
 /** A cache directory held for one run; release it when the run is over. */
 export interface CacheDirLease {
@@ -21,11 +25,12 @@ export interface AcquireCacheDirOptions {
  * `<cacheRoot>/<id-slug>-<hash>/<n>`, where `n` is 0 except for `private` users that found
  * 0 busy. `locked` users hold the cross-process lock on directory 0 for the whole run; a
  * `private` user takes the first directory whose lock is free without waiting; `shared`
- * users take directory 0 and no lock. A new directory gets the mount's uid, gid and mode.
+ * users take directory 0 and no lock. A new directory gets the mount's uid, gid and mode,
+ * or for a seeded cache (`from=`) a copy of the seed, under a key of the id and the seed's.
  */
 export async function acquireCacheDir(cacheRoot: string, mount: CacheMount, options: AcquireCacheDirOptions = {}): Promise<CacheDirLease> {
   const id = mount.id ?? mount.target;
-  const keyDir = join(cacheRoot, cacheKeyName(id));
+  const keyDir = join(cacheRoot, cacheKeyName(mount.seed === undefined ? id : `${id}\0${mount.seed.key}`));
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
   const sharing = mount.sharing ?? "shared";
 
@@ -68,14 +73,18 @@ export function cacheKeyName(id: string): string {
   return `${slug}-${hash}`;
 }
 
-/** Creates `path` with the mount's owner and mode, atomically, so no user sees it half set up. */
+/** Creates `path` with the mount's owner and mode (or as a copy of its seed), atomically, so no user sees it half set up. */
 async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
   if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
   const temp = `${path}.new-${randomBytes(6).toString("hex")}`;
   await mkdir(temp);
   try {
-    await chown(temp, mount.uid ?? 0, mount.gid ?? 0);
-    await chmod(temp, mount.mode ?? 0o755); // after chown, which may clear set-id bits
+    if (mount.seed === undefined) {
+      await chown(temp, mount.uid ?? 0, mount.gid ?? 0);
+      await chmod(temp, mount.mode ?? 0o755); // after chown, which may clear set-id bits
+    } else {
+      await copySeed(mount.seed.path, temp, mount.target);
+    }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
@@ -83,4 +92,16 @@ async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
     if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
     throw error;
   }
+}
+
+/** Copies the seed directory's contents and its own owner, mode and times into `dest` (which exists). */
+async function copySeed(seed: string, dest: string, target: string): Promise<void> {
+  const found = await stat(seed).catch(() => undefined);
+  if (found === undefined || !found.isDirectory()) {
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot seed the cache mount at "${target}": its source ${found === undefined ? "does not exist" : "is not a directory"}`, {
+      hint: "Point source= at a directory of the from= stage or image",
+    });
+  }
+  // `SEED/.` into an existing directory copies the contents and gives it SEED's attributes.
+  await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${seed}/.`, dest]);
 }

@@ -1,3 +1,4 @@
+import type { InsecurePrivileges } from "./insecure-privileges.js";
 import type { ResourceLimits } from "./types.js";
 import type { ResolvedUser } from "./user.js";
 import {
@@ -62,6 +63,13 @@ const ALLOWED_DEVICES: readonly RuntimeDeviceRule[] = [
   { allow: true, type: "c", major: 136, access: "rwm" }, // pts/*
 ];
 
+/** Insecure mode's device rules: every character and block device. */
+const ALL_DEVICES: readonly RuntimeDeviceRule[] = [
+  { allow: false, access: "rwm" },
+  { allow: true, type: "c", access: "rwm" },
+  { allow: true, type: "b", access: "rwm" },
+];
+
 export interface CreateRuntimeSpecOptions {
   args: string[];
   /** Complete environment (`KEY=value`). */
@@ -78,6 +86,12 @@ export interface CreateRuntimeSpecOptions {
   limits?: ResourceLimits;
   /** See `defaultRlimits`. */
   rlimits?: readonly RuntimeRlimit[];
+  /**
+   * `RUN --security=insecure`, as BuildKit's insecure mode (`WithInsecureSpec`,
+   * `WithWriteableSysfs`): these capabilities in every set, nothing masked or read-only,
+   * /sys writable, every character and block device allowed, these device nodes created.
+   */
+  insecure?: InsecurePrivileges;
 }
 
 /**
@@ -88,7 +102,8 @@ export interface CreateRuntimeSpecOptions {
 export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOptions): RuntimeSpec {
   const namespaces: RuntimeNamespace[] = [{ type: "mount" }, { type: "pid" }, { type: "ipc" }, { type: "uts" }];
   if (options.network === "none") namespaces.push({ type: "network" });
-  const capabilities = [...DEFAULT_CAPABILITIES];
+  const insecure = options.insecure;
+  const capabilities = insecure === undefined ? [...DEFAULT_CAPABILITIES] : [...insecure.capabilities];
   const spec: RuntimeSpec = {
     ociVersion: RUNTIME_SPEC_VERSION,
     process: {
@@ -101,27 +116,31 @@ export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOpti
       args: [...options.args],
       env: [...options.env],
       cwd: options.cwd,
-      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
+      capabilities:
+        insecure === undefined
+          ? { bounding: capabilities, effective: capabilities, permitted: capabilities }
+          : { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: capabilities, ambient: capabilities },
       rlimits: (options.rlimits ?? []).map((r) => ({ ...r })),
       noNewPrivileges: true,
     },
     root: { path: rootfs, readonly: false },
     hostname: options.hostname,
-    mounts: [...standardMounts(), ...(options.mounts ?? [])],
+    mounts: [...standardMounts({ writableSys: insecure !== undefined }), ...(options.mounts ?? [])],
     linux: {
       namespaces,
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      maskedPaths: insecure === undefined ? [...MASKED_PATHS] : [],
+      readonlyPaths: insecure === undefined ? [...READONLY_PATHS] : [],
+      ...(insecure === undefined ? {} : { devices: insecure.devices.map((device) => ({ ...device })) }),
     },
   };
   if (options.cgroupsPath !== undefined) {
     spec.linux.cgroupsPath = options.cgroupsPath;
-    spec.linux.resources = createResources(options.limits);
+    spec.linux.resources = createResources(options.limits, insecure === undefined ? ALLOWED_DEVICES : ALL_DEVICES);
   }
   return spec;
 }
 
-function standardMounts(): RuntimeMount[] {
+function standardMounts(options: { writableSys: boolean }): RuntimeMount[] {
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -133,12 +152,12 @@ function standardMounts(): RuntimeMount[] {
     },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", options.writableSys ? "rw" : "ro"] },
   ];
 }
 
-function createResources(limits: ResourceLimits = {}): RuntimeResources {
-  const resources: RuntimeResources = { devices: ALLOWED_DEVICES.map((rule) => ({ ...rule })) };
+function createResources(limits: ResourceLimits = {}, devices: readonly RuntimeDeviceRule[]): RuntimeResources {
+  const resources: RuntimeResources = { devices: devices.map((rule) => ({ ...rule })) };
   if (limits.memoryBytes !== undefined) resources.memory = { limit: limits.memoryBytes };
   if (limits.pids !== undefined) resources.pids = { limit: limits.pids };
   if (limits.cpus !== undefined) {

@@ -11,6 +11,7 @@ import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
 import { defaultRlimits } from "./default-rlimits.js";
 import { ensureWorkdir } from "./ensure-workdir.js";
 import { createHostsFile, createResolvConf } from "./etc-files.js";
+import { insecurePrivileges } from "./insecure-privileges.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
 import { claimMountStubs, releaseMountStubs, removeMountStubs } from "./mount-stubs.js";
@@ -148,6 +149,7 @@ export class Executor {
         scratchDir: bundle,
         cacheMountRoot: this.#cacheMountRoot,
         secrets: options.secrets,
+        ssh: options.ssh,
         signal,
       });
       const spec = createRuntimeSpec(root, {
@@ -161,6 +163,7 @@ export class Executor {
         ...(this.#cgroupParent === null ? {} : { cgroupsPath: `${this.#cgroupParent}/${id}` }),
         limits: proc.limits,
         rlimits: this.#rlimits,
+        ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
       });
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));

@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { posix, join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
 import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
-import type { RunMount, SecretSource } from "./types.js";
+import { checkAgentSocket, startSshAgentProxy, type SshAgentProxy } from "./ssh-agent-proxy.js";
+import type { RunMount, SecretSource, SshSource } from "./types.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -14,15 +16,19 @@ export interface PrepareRunMountsOptions {
   scratchDir: string;
   cacheMountRoot: string;
   secrets?: Record<string, SecretSource>;
+  ssh?: Record<string, SshSource>;
   signal?: AbortSignal;
 }
 
 /** RUN mounts turned into runtime mounts, with what must be given back after the run. */
 export interface PreparedRunMounts {
   mounts: RuntimeMount[];
-  /** Releases cache leases (locks). Scratch files go with the caller's scratch dir. */
+  /** Releases cache leases (locks) and stops ssh agent proxies. Scratch files go with the caller's scratch dir. */
   release(): Promise<void>;
 }
+
+/** A unix socket path may not be longer than this (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 100;
 
 /**
  * Turns RUN --mount descriptions into OCI mounts. Everything a mount needs on the host lives
@@ -31,7 +37,11 @@ export interface PreparedRunMounts {
  */
 export async function prepareRunMounts(runMounts: readonly RunMount[], options: PrepareRunMountsOptions): Promise<PreparedRunMounts> {
   const leases: CacheDirLease[] = [];
+  const proxies: SshAgentProxy[] = [];
+  const socketDirs: string[] = [];
   const release = async () => {
+    for (const proxy of proxies.splice(0)) await proxy.close();
+    for (const dir of socketDirs.splice(0)) await rm(dir, { recursive: true, force: true });
     for (const lease of leases.splice(0)) await lease.release();
   };
   const mounts: RuntimeMount[] = [];
@@ -74,6 +84,25 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
           await chown(file, mount.uid ?? 0, mount.gid ?? 0);
           await chmod(file, mount.mode ?? 0o400);
           mounts.push(bindMount(file, mount.target ?? `/run/secrets/${mount.id}`, true));
+          break;
+        }
+        case "ssh": {
+          const source = options.ssh?.[mount.id];
+          if (source === undefined) {
+            if (!(mount.required ?? false)) break;
+            throw new TsbuildError("NOT_FOUND", `Cannot mount ssh agent "${mount.id}": no ssh agent with this id was given`, {
+              hint: mount.id === "default" ? "Pass one with --ssh default (uses $SSH_AUTH_SOCK) or --ssh default=SOCKET" : `Pass it with --ssh ${mount.id}=SOCKET`,
+            });
+          }
+          await checkAgentSocket(mount.id, source.socket);
+          let path = join(options.scratchDir, `ssh-${counter}.sock`);
+          if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+            const dir = await mkdtemp(join(tmpdir(), "tsbuild-ssh-"));
+            socketDirs.push(dir);
+            path = join(dir, `${counter}.sock`);
+          }
+          proxies.push(await startSshAgentProxy(path, source.socket, { uid: mount.uid ?? 0, gid: mount.gid ?? 0, mode: mount.mode ?? 0o600 }));
+          mounts.push({ destination: absoluteTarget(mount.target), type: "bind", source: path, options: ["rbind", "rw", "nosuid", "nodev"] });
           break;
         }
       }

@@ -79,8 +79,20 @@ export interface RuntimeResources {
   pids?: { limit: number };
 }
 
+/** A device node the runtime creates in the container's /dev. */
+export interface RuntimeDevice {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface RuntimeLinux {
   namespaces: RuntimeNamespace[];
+  devices?: RuntimeDevice[];
   resources?: RuntimeResources;
   cgroupsPath?: string;
   maskedPaths?: string[];

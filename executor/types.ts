@@ -31,10 +31,16 @@ export interface CacheMount {
    */
   sharing?: "shared" | "private" | "locked";
   readonly?: boolean;
-  /** Owner and mode given to the directory when it is first created. */
+  /** Owner and mode given to the directory when it is first created (unless `seed` gives them). */
   uid?: number;
   gid?: number;
   mode?: number;
+  /**
+   * `from=`: a directory copied into the cache directory when it is first created (its
+   * owner and mode included). Caches seeded from different `key`s are different caches,
+   * as BuildKit keys a seeded cache by its id and the seed's ref.
+   */
+  seed?: { path: string; key: string };
 }
 
 /** RUN --mount=type=bind: a host path the caller chose (a context dir, another stage's snapshot). */
@@ -67,10 +73,39 @@ export interface SecretMount {
   mode?: number;
 }
 
-export type RunMount = CacheMount | BindMount | TmpfsMount | SecretMount;
+/**
+ * RUN --mount=type=ssh: a socket at `target` that reaches the ssh agent given for `id`
+ * (a proxy socket owned by `uid`:`gid` with `mode`, so the host's socket is never exposed).
+ */
+export interface SshMount {
+  type: "ssh";
+  id: string;
+  target: string;
+  /** When true, an id missing from the run's ssh sources fails the run; otherwise the mount is skipped. */
+  required?: boolean;
+  uid?: number;
+  gid?: number;
+  /** Defaults to 0o600. */
+  mode?: number;
+}
+
+export type RunMount = CacheMount | BindMount | TmpfsMount | SecretMount | SshMount;
 
 /** Where a secret's bytes come from: a host file or the value of an environment variable. */
 export type SecretSource = { file: string } | { env: string };
+
+/** Where an ssh id leads: the unix socket of a running ssh agent (`$SSH_AUTH_SOCK`). */
+export interface SshSource {
+  socket: string;
+}
+
+/**
+ * `sandbox` (default): Docker's capabilities, masked and read-only /proc paths, a read-only
+ * /sys. `insecure` (`RUN --security=insecure`, BuildKit's entitlement `security.insecure`):
+ * every capability this process has, nothing masked or read-only, /sys writable, every
+ * device allowed and the devices BuildKit adds (fuse, tun, loop ...).
+ */
+export type SecurityMode = "sandbox" | "insecure";
 
 /** One process to run in a sandbox over a rootfs. */
 export interface ExecProcess {
@@ -88,6 +123,8 @@ export interface ExecProcess {
   /** Extra /etc/hosts lines, as `--add-host name:ip` gives them. */
   extraHosts?: Array<{ host: string; ip: string }>;
   limits?: ResourceLimits;
+  /** Default `sandbox`. */
+  security?: SecurityMode;
 }
 
 export type OutputStream = "stdout" | "stderr";
@@ -102,6 +139,8 @@ export interface ExecRunOptions {
   logPath?: string;
   /** Sources for `type: "secret"` mounts, by id. */
   secrets?: Record<string, SecretSource>;
+  /** Agents for `type: "ssh"` mounts, by id. */
+  ssh?: Record<string, SshSource>;
 }
 
 /** A run that exited 0. (A non-zero exit throws an `ExecError`.) */

@@ -170,10 +170,14 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
 
   const nameEnv = secretEnv.keys().length === 0 ? state.env : maskedEnv(state.env, secretEnv);
   const name = stepName(state, uppercaseKeyword(nameText(ctx, customName, nameEnv, { rawQuotes: true, skipUnsetEnv: true })));
+  const env = state.env.toStrings();
+  // BuildKit's ExecOp: the first ssh mount's socket is the agent, unless the stage chose one.
+  const firstSsh = mounts.find((mount) => mount.type === "ssh");
+  if (firstSsh !== undefined && state.env.get("SSH_AUTH_SOCK") === undefined) env.push(`SSH_AUTH_SOCK=${firstSsh.target}`);
   const definition: ExecDefinition = {
     op: "exec",
     args,
-    env: state.env.toStrings(),
+    env,
     cwd: state.dir === "" ? "/" : state.dir,
     user: state.user,
     network,

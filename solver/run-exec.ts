@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
-import type { OutputStream, ResourceLimits, RunMount, SecretSource } from "../executor/types.js";
+import type { OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
 import type { ExecDefinition } from "../frontend/graph.js";
 import { resolveInContext } from "./resolve-in-context.js";
 import type { SnapshotMounts } from "./snapshot-mounts.js";
@@ -15,6 +15,10 @@ export interface RunExecOptions {
   /** `HTTP_PROXY` and friends: in the environment, never in the cache key. */
   proxyEnv?: Record<string, string>;
   secrets?: Record<string, SecretSource>;
+  /** `--ssh`: agents for `--mount=type=ssh`, by id. Only the ids are in definitions and cache keys. */
+  ssh?: Record<string, SshSource>;
+  /** `--allow security.insecure`: whether a `RUN --security=insecure` may run. */
+  allowInsecure?: boolean;
   /** Memory, pids and CPU limits of the sandbox: how the step runs, not what it makes (not in the cache key). */
   limits?: ResourceLimits;
   signal?: AbortSignal;
@@ -24,15 +28,11 @@ export interface RunExecOptions {
 /**
  * Runs a RUN over `rootfs` (its root mount, already mounted writable): the other `--mount`s
  * become executor mounts (bind sources mounted read-only from their snapshots or read in
- * place from the context), secrets are passed by id, and the process gets the RUN's env,
- * cwd, user and network.
+ * place from the context, cache mounts seeded from theirs), secrets and ssh agents are
+ * passed by id, and the process gets the RUN's env, cwd, user, network and security mode.
  */
 export async function runExec(rootfs: string, definition: ExecDefinition, options: RunExecOptions): Promise<void> {
-  if (definition.security === "insecure") {
-    throw new TsbuildError("USAGE", "Cannot run a step with --security=insecure: privileged steps are not supported", {
-      hint: "Drop --security=insecure from the RUN",
-    });
-  }
+  if (definition.security === "insecure" && options.allowInsecure !== true) throw insecureNotAllowed();
   const mounts: RunMount[] = [];
   const env = [...definition.env];
   for (const [key, value] of Object.entries(options.proxyEnv ?? {})) env.push(`${key}=${value}`);
@@ -44,9 +44,11 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
         mounts.push({ type: "bind", target: mount.target, source, readwrite: !mount.readonly });
         break;
       }
-      case "cache":
-        mounts.push({ type: "cache", target: mount.target, id: mount.id, sharing: mount.sharing, readonly: mount.readonly });
+      case "cache": {
+        const seed = await cacheSeed(options.inputs[mount.input], mount.selector, options.mounts);
+        mounts.push({ type: "cache", target: mount.target, id: mount.id, sharing: mount.sharing, readonly: mount.readonly, ...(seed === undefined ? {} : { seed }) });
         break;
+      }
       case "tmpfs":
         mounts.push({ type: "tmpfs", target: mount.target, ...(mount.size > 0 ? { sizeBytes: mount.size } : {}) });
         break;
@@ -61,9 +63,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
         break;
       }
       case "ssh":
-        if (!mount.optional) {
-          throw new TsbuildError("USAGE", `Cannot mount ssh agent "${mount.id}": ssh forwarding is not supported yet`, { hint: "Mark it optional with required=false" });
-        }
+        mounts.push({ type: "ssh", id: mount.id, target: mount.target, required: !mount.optional, uid: mount.uid, gid: mount.gid, mode: mount.mode });
         break;
     }
   }
@@ -75,6 +75,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
       cwd: definition.cwd,
       user: definition.user,
       network: definition.network,
+      security: definition.security,
       mounts,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
@@ -82,8 +83,29 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
       ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+      ...(options.ssh === undefined ? {} : { ssh: options.ssh }),
     },
   );
+}
+
+/** The error for an insecure step without the entitlement, as buildx's `--allow` grants it. */
+export function insecureNotAllowed(step?: string): TsbuildError {
+  const what = step === undefined ? "a step with --security=insecure" : `"${step}"`;
+  return new TsbuildError("USAGE", `Cannot run ${what}: entitlement security.insecure is not allowed`, {
+    hint: "Pass --allow security.insecure to tsbuild build (allow: [\"security.insecure\"] in the API) if you trust this Dockerfile",
+  });
+}
+
+/**
+ * What seeds a new cache directory: the `from=` stage's or image's `source` directory, or
+ * the prepared directory of a cache with uid/gid/mode. Nothing for scratch. The key names
+ * the seed (its committed snapshot and the path), so another seed is another cache.
+ */
+async function cacheSeed(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<{ path: string; key: string } | undefined> {
+  if (input === undefined || input.kind === "empty") return undefined;
+  if (input.kind === "directory") return { path: await resolveInContext(input.path, selector), key: `${input.path}\0${selector}` };
+  const root = await mounts.view(input.key);
+  return { path: await resolveInRoot(root, selector), key: `${input.key}\0${selector}` };
 }
 
 async function bindSource(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<string> {
