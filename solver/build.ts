@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
-import type { ResourceLimits, SecretSource } from "../executor/types.js";
+import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
 import type { BuildWarning } from "../frontend/graph.js";
@@ -19,6 +19,7 @@ import { exportCache, type ExportedCache } from "./cache-export.js";
 import { ImportingCacheIndex, readImportedCaches } from "./cache-import.js";
 import { CacheIndex } from "./cache-index.js";
 import type { CacheLocationSpec } from "./cache-location.js";
+import { checkEntitlements, type Entitlement } from "./check-entitlements.js";
 import { ContextDigests } from "./context-digests.js";
 import { exportImage } from "./export-image.js";
 import { exportLocal } from "./export-local.js";
@@ -41,6 +42,10 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** `--secret`: where each secret id's bytes come from. */
   secrets?: Record<string, SecretSource>;
+  /** `--ssh`: the ssh agent each id of `RUN --mount=type=ssh` reaches (`{ default: { socket: process.env.SSH_AUTH_SOCK } }`). */
+  ssh?: Record<string, SshSource>;
+  /** `--allow`: entitlements; `security.insecure` lets `RUN --security=insecure` run. */
+  allow?: Entitlement[];
   /** Named contexts (`--build-context name=DIR`). */
   contexts?: Record<string, string>;
   /** The tsbuild root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root). Ignored when `worker` is given. */
@@ -150,6 +155,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       dockerignore,
       contexts: Object.fromEntries(Object.keys(options.contexts ?? {}).map((name) => [name, { kind: "local" as const, name }])),
     });
+    checkEntitlements(graph, options.allow ?? []);
     for (const warning of graph.warnings) {
       options.onProgress?.({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
     }
@@ -171,6 +177,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         historyScope: `${context}\0${dockerfile}`,
         digests,
         ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+        ...(options.ssh === undefined ? {} : { ssh: options.ssh }),
+        allowInsecure: (options.allow ?? []).includes("security.insecure"),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import PQueue from "p-queue";
 import { isTsbuildError, TsbuildError } from "../errors.js";
-import type { ResourceLimits, SecretSource } from "../executor/types.js";
+import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import type { BuildGraph, CopyAction, ExecDefinition, FileDefinition, Vertex } from "../frontend/graph.js";
 import { digestOf, type Digest } from "../oci/digest.js";
 import type { Lease } from "../store/ref-store.js";
@@ -32,6 +32,10 @@ export interface SolveGraphOptions {
   /** Local context directories by name; `context` is the main build context. */
   contexts: Record<string, string>;
   secrets?: Record<string, SecretSource>;
+  /** `--ssh`: agents for RUN --mount=type=ssh, by id. */
+  ssh?: Record<string, SshSource>;
+  /** `--allow security.insecure`: RUN --security=insecure may run. */
+  allowInsecure?: boolean;
   /** Resource limits of every RUN's sandbox. */
   limits?: ResourceLimits;
   signal?: AbortSignal;
@@ -345,6 +349,8 @@ class GraphSolver {
           mounts,
           ...(vertex.proxyEnv === undefined ? {} : { proxyEnv: vertex.proxyEnv }),
           ...(this.#options.secrets === undefined ? {} : { secrets: this.#options.secrets }),
+          ...(this.#options.ssh === undefined ? {} : { ssh: this.#options.ssh }),
+          ...(this.#options.allowInsecure === undefined ? {} : { allowInsecure: this.#options.allowInsecure }),
           ...(this.#options.limits === undefined ? {} : { limits: this.#options.limits }),
           signal: this.#signal,
           onOutput: (stream, data) => this.#emit({ type: "vertex-log", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), stream, data }),

@@ -12,12 +12,13 @@ import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
+import { parseAllowFlags, parseSshFlags } from "../entitlement-flags.js";
 import type { Command, CommandContext } from "../command.js";
 
 export const buildCommand: Command = {
   name: "build",
   summary: "Build an image from a Dockerfile and a context directory",
-  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress auto|tty|plain|json] [-o SPEC] [--secret SPEC]... CONTEXT|-",
+  usage: "build [-f FILE] [-t NAME]... [--build-arg K=V]... [--target STAGE] [--no-cache] [--progress auto|tty|plain|json] [-o SPEC] [--secret SPEC]... [--ssh ID[=SOCKET]]... [--allow ENTITLEMENT]... CONTEXT|-",
   description: 'Also runs as "tsbuild [OPTIONS] CONTEXT". CONTEXT "-" reads a tar of the context (or a Dockerfile alone) from standard input. Progress goes to stderr; -q prints only the image id on stdout.',
   options: [
     { name: "file", short: "f", type: "string", valueName: "FILE", description: "The Dockerfile (default CONTEXT/Dockerfile)" },
@@ -28,6 +29,8 @@ export const buildCommand: Command = {
     { name: "no-cache", type: "boolean", description: "Run every step, even when the cache has it" },
     { name: "progress", type: "string", valueName: "TYPE", description: "auto (default: tty on a terminal, else plain), tty, plain, or json: one event a line" },
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
+    { name: "ssh", type: "string", multiple: true, valueName: "ID[=SOCKET]", description: "An ssh agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK), ID=SOCKET" },
+    { name: "allow", type: "string", multiple: true, valueName: "ENTITLEMENT", description: "Allow security.insecure (RUN --security=insecure); network.host is accepted and not needed" },
     { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
     ...RESOURCE_LIMIT_OPTIONS,
     { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
@@ -109,6 +112,8 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       ...(network === undefined ? {} : { network: network as "default" | "none" | "host" }),
       ...(limits === undefined ? {} : { limits }),
       secrets: parseSecrets((options.secret as string[] | undefined) ?? [], context.cwd),
+      ssh: await parseSshFlags((options.ssh as string[] | undefined) ?? [], { cwd: context.cwd, env }),
+      allow: parseAllowFlags((options.allow as string[] | undefined) ?? []),
       ...(options.root === undefined ? {} : { root: options.root as string }),
       ...(options.platform === undefined ? {} : { platform: options.platform as string }),
       ...(options.pull ? { pull: "always" as const } : {}),
