@@ -1,27 +1,15 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { builtRoot } from "../helpers/repo-root.js";
 import { startRegistry } from "../registry/registry-fixture.js";
 import { withBuildRoot } from "../solver/build-fixture.js";
-
-const main = join(builtRoot(), "cli", "main.js");
+import { runTsbuild, type CliResult } from "./run-tsbuild.js";
 
 /** Runs the CLI as a user would, in `cwd`, with docker's config in `dockerConfig` (none of the user's). */
-function tsbuild(args: string[], cwd: string, dockerConfig: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000", DOCKER_CONFIG: dockerConfig } });
-    child.stdin.end();
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function tsbuild(args: string[], cwd: string, dockerConfig: string): Promise<CliResult> {
+  return runTsbuild(args, cwd, { SOURCE_DATE_EPOCH: "1700000000", DOCKER_CONFIG: dockerConfig });
 }
 
 test("build --cache-to and --push on one root; --cache-from on a fresh root runs nothing and gives the same image; pull gives the same manifest", async () => {

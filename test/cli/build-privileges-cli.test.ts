@@ -1,27 +1,14 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { builtRoot } from "../helpers/repo-root.js";
 import { withBuildRoot } from "../solver/build-fixture.js";
+import { runTsbuild, type CliResult } from "./run-tsbuild.js";
 
-const main = join(builtRoot(), "cli", "main.js");
-
-/** Runs the CLI in `cwd` with `env` over this process's environment (SSH_AUTH_SOCK left out unless given). */
-function tsbuild(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const base: Record<string, string | undefined> = { ...process.env, SOURCE_DATE_EPOCH: "" };
-    delete base.SSH_AUTH_SOCK;
-    const child = spawn(process.execPath, [main, ...args], { cwd, env: { ...base, ...env } });
-    child.stdin.end();
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+/** Runs the CLI in `cwd` without the developer's SSH_AUTH_SOCK unless `env` gives one. */
+function tsbuild(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return runTsbuild(args, cwd, { SSH_AUTH_SOCK: undefined, ...env });
 }
 
 test("--ssh and --allow: bad values are usage errors; with them an insecure step and an ssh mount run", async () => {

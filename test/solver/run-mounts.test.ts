@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -6,21 +5,9 @@ import * as assert from "uvu/assert";
 import { build } from "../../solver/build.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { withBuildRoot } from "./build-fixture.js";
+import { filesContaining } from "../helpers/files-containing.js";
 
 const SECRET = "s3cr3t-token-value";
-
-/** Every file under `dir` (blobs, records, logs), searched for `needle` as raw bytes; gzip blobs unpacked first. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    let data = await readFile(path);
-    if (data[0] === 0x1f && data[1] === 0x8b) data = execFileSync("gzip", ["-dc"], { input: data, maxBuffer: 1 << 28 });
-    if (data.includes(needle)) found.push(path);
-  }
-  return found;
-}
 
 test("a cache mount keeps its files between builds, a secret lands nowhere, a bind reads the context", async () => {
   await withBuildRoot(async (root) => {

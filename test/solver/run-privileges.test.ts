@@ -6,19 +6,7 @@ import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { build } from "../../solver/build.js";
 import { withBuildRoot } from "./build-fixture.js";
-
-/** Every file under `dir`, searched for `needle` as raw bytes; gzip blobs unpacked first. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    let data = await readFile(path);
-    if (data[0] === 0x1f && data[1] === 0x8b) data = execFileSync("gzip", ["-dc"], { input: data, maxBuffer: 1 << 28 });
-    if (data.includes(needle)) found.push(path);
-  }
-  return found;
-}
+import { filesContaining } from "../helpers/files-containing.js";
 
 async function writeContext(dir: string, dockerfile: string): Promise<string> {
   await mkdir(dir, { recursive: true });
