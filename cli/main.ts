@@ -8,6 +8,10 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0]
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   process.stdout.write(`tsbuild ${pkg.version}\n`);
 } else {
+  // Crash tests only: see util/crash-point.ts. Nothing is loaded for it otherwise.
+  const crash = process.env.TSBUILD_CRASH_AT === undefined ? undefined : await import("../util/crash-point.js");
+  crash?.armCrashPoints();
   const { runCli } = await import("./run-cli.js");
   process.exitCode = await runCli(argv);
+  crash?.crashAtExit();
 }

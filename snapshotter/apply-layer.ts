@@ -8,6 +8,7 @@ import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
 import { LayerReader, type LayerEntry } from "../oci/layer-reader.js";
 import { classifyWhiteout } from "../oci/whiteout.js";
+import { crashPoint } from "../util/crash-point.js";
 import { runCommand } from "./run-command.js";
 import { OVERLAY_OPAQUE_XATTR, writeXattrs } from "./xattrs.js";
 
@@ -64,6 +65,8 @@ export async function applyLayer(layer: Readable, target: string, options: Apply
   for await (const entry of reader.entries()) {
     entries++;
     await applier.apply(entry);
+    // One kill point a layer, with part of its tree written and nothing recorded yet.
+    if (entries === 2) crashPoint("apply-layer.partial");
   }
   await applier.finish();
   return { diffId: reader.diffId, compression: reader.compression ?? "none", entries };

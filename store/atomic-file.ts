@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
+import { crashPoint } from "../util/crash-point.js";
 import { currentProcess, formatProcessToken, parseProcessToken, type ProcessIdentity } from "./process-identity.js";
 
 /**
@@ -23,6 +24,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
   await handle.close();
+  crashPoint("atomic-file.written");
   try {
     await rename(tmp, path);
   } catch (error) {
@@ -30,6 +32,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
   await syncDirectory(dirname(path));
+  crashPoint("atomic-file.renamed");
 }
 
 /** Makes a rename or unlink in `dir` durable. */

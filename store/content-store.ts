@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { Digester, isDigest, type Digest } from "../oci/digest.js";
 import { syncDirectory } from "./atomic-file.js";
+import { crashPoint } from "../util/crash-point.js";
 import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "./process-identity.js";
 import { blobPath, type StorePaths } from "./store-paths.js";
 
@@ -99,6 +100,7 @@ export class ContentStore {
         });
       }
       await mkdir(this.#paths.blobs, { recursive: true });
+      crashPoint("content.ingested");
       await rename(ingest, blobPath(this.#paths, digest));
     } catch (error) {
       discard(source);
@@ -106,6 +108,7 @@ export class ContentStore {
       throw error;
     }
     await syncDirectory(this.#paths.blobs);
+    crashPoint("content.committed");
     return { digest, size: digester.size, modifiedAt: new Date() };
   }
 

@@ -1,3 +1,4 @@
+import { crashPoint } from "../util/crash-point.js";
 import type { Digest } from "../oci/digest.js";
 import type { BlobGraphWalker, GraphRoot } from "./blob-graph.js";
 import type { ContentStore } from "./content-store.js";
@@ -112,6 +113,7 @@ export async function collectGarbage(parts: StoreParts, options: GcOptions = {})
     if (await parts.content.delete(blob.digest)) {
       report.removedBlobs.push({ digest: blob.digest, size: blob.size });
       report.reclaimedBytes += blob.size;
+      crashPoint("gc.blob-removed");
     }
   }
 
@@ -123,6 +125,7 @@ export async function collectGarbage(parts: StoreParts, options: GcOptions = {})
       try {
         await options.removeSnapshot(key);
         report.removedSnapshots.push(key);
+        crashPoint("gc.snapshot-removed");
       } catch (error) {
         report.snapshotErrors.push({ key, message: error instanceof Error ? error.message : String(error) });
       }

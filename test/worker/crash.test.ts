@@ -35,19 +35,20 @@ function tsbuild(args: string[]): { status: number | null; stdout: string; stder
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Starts the CLI and SIGKILLs it after `delayMs` unless it ended first; resolves to how it ended. */
-async function runAndKill(args: string[], delayMs: number): Promise<string> {
-  const child = spawn(process.execPath, [main, ...args], { env, stdio: "ignore" });
-  const exited = once(child, "exit").then(([code, signal]) => String(signal ?? code));
-  const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
-  try {
-    return await exited;
-  } finally {
-    clearTimeout(timer);
-  }
+/**
+ * Runs the CLI armed to SIGKILL itself at its `point`-th crash point (util/crash-point.ts), or
+ * at its exit if it has fewer: the kill lands at the same place on a fast or a slow machine.
+ * Resolves to how the process ended and the point it died at.
+ */
+async function runAndKill(args: string[], point: number): Promise<{ ended: string; at: string }> {
+  const child = spawn(process.execPath, [main, ...args], { env: { ...env, TSBUILD_CRASH_AT: String(point) }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
+  return { ended: String(signal ?? code), at: /crash point (\S+)/.exec(stderr)?.[1] ?? `none: ${stderr.trim()}` };
 }
 
-test(`${KILLS} SIGKILLs of load, import and rmi at seeded random moments leave a root where every command works and fsck passes`, async () => {
+test(`${KILLS} SIGKILLs of load, import and rmi at seeded crash points leave a root where every command works and fsck passes`, async () => {
   const dir = await mkdtemp(join(tmpdir(), "tsbuild-crash-"));
   try {
     const rootDir = join(dir, "root");
@@ -61,12 +62,13 @@ test(`${KILLS} SIGKILLs of load, import and rmi at seeded random moments leave a
     assert.is(tsbuild(["import", tar, "crash/base:1", ...root]).status, 0);
 
     const next = random(SEED);
-    const outcomes: string[] = [];
+    const kills: string[] = [];
     const names: string[] = ["crash/base:1"];
-    // Runs go on until KILLS of them were killed (some finish before their moment comes).
-    for (let i = 0; outcomes.filter((outcome) => outcome.endsWith(":SIGKILL")).length < KILLS && i < KILLS * 3; i++) {
+    for (let i = 0; i < KILLS; i++) {
       const op = ["load", "import", "rmi"][i % 3];
-      const delay = 20 + Math.floor(next() * 400);
+      // Load and import pass a dozen points or more (blob ingests, index and record writes);
+      // rmi passes three (its index write, then any blob it frees).
+      const point = 1 + Math.floor(next() * (op === "rmi" ? 3 : 12));
       let args: string[];
       if (op === "load") args = ["load", "-i", archive, ...root];
       else if (op === "import") {
@@ -77,10 +79,17 @@ test(`${KILLS} SIGKILLs of load, import and rmi at seeded random moments leave a
         const victim = names.splice(Math.floor(next() * names.length), 1)[0] ?? "crash/archived:1";
         args = ["rmi", "-f", victim, ...root];
       }
-      outcomes.push(`${op}:${await runAndKill(args, delay)}`);
+      const { ended, at } = await runAndKill(args, point);
+      assert.is(ended, "SIGKILL", `${op} run ${i} armed at point ${point} ended with ${ended} (${at})`);
+      kills.push(`${op}@${at}`);
     }
-    assert.is(outcomes.filter((outcome) => outcome.endsWith(":SIGKILL")).length, KILLS, outcomes.join(" "));
-    for (const op of ["load", "import", "rmi"]) assert.ok(outcomes.includes(`${op}:SIGKILL`), `${op} was killed at least once`);
+    // The kills landed inside the work, not only at the exits.
+    for (const op of ["load", "import", "rmi"]) {
+      assert.ok(kills.some((kill) => kill.startsWith(`${op}@`) && !kill.endsWith("@exit")), `${op} was killed mid-way: ${kills.join(" ")}`);
+    }
+    for (const point of ["content.ingested", "content.committed", "atomic-file.written", "atomic-file.renamed"]) {
+      assert.ok(kills.some((kill) => kill.endsWith(`@${point}`)), `a run was killed at ${point}: ${kills.join(" ")}`);
+    }
 
     // Every command still works, and every listed image is whole.
     const fsck = tsbuild(["fsck", ...root]);
