@@ -139,10 +139,23 @@ for (const runtime of RUNTIMES) {
 
 test("cleanStale leaves the sandboxes of live processes alone", async () => {
   await withSandbox("runc", async (sandbox) => {
-    const running = sandbox.executor.run(sandbox.rootfs, { args: ["/bin/sleep", "1"] });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(await sandbox.executor.cleanStale(), { containers: [], bundles: [] });
-    await running;
+    const stop = new AbortController();
+    let started!: () => void;
+    const up = new Promise<void>((resolve) => (started = resolve));
+    const running = sandbox.executor
+      .run(sandbox.rootfs, { args: ["/bin/sh", "-c", "echo started; sleep 600"] }, {
+        signal: stop.signal,
+        onOutput: (_stream, chunk) => chunk.toString().includes("started") && started(),
+      })
+      .catch((e: unknown) => e);
+    try {
+      await up;
+      assert.equal(await sandbox.executor.cleanStale(), { containers: [], bundles: [] });
+      assert.is((await sandbox.executor.runtime.list()).length, 1, "the live sandbox still runs");
+    } finally {
+      stop.abort();
+      await running;
+    }
   });
 });
 

@@ -39,7 +39,8 @@ test("locked cache users run one after the other", async () => {
 test("shared cache users see each other at once", async () => {
   await withSandbox("runc", async (sandbox) => {
     const mount = { type: "cache", target: "/c", id: "shared" } as const;
-    const script = (me: string) => `touch /c/${me}; sleep 0.4; ls /c | wc -l`;
+    // Each waits (up to a minute) for the other's file: they meet only if they share /c.
+    const script = (me: string) => `touch /c/${me}; i=0; while [ $(ls /c | wc -l) -lt 2 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; ls /c | wc -l`;
     const outputs = await Promise.all([runScript(sandbox, script("a"), { mounts: [mount] }), runScript(sandbox, script("b"), { mounts: [mount] })]);
     assert.equal(outputs.map((o) => o.stdout.trim()), ["2", "2"]);
   });
@@ -48,8 +49,11 @@ test("shared cache users see each other at once", async () => {
 test("a private cache gives a concurrent user its own directory", async () => {
   await withSandbox("runc", async (sandbox) => {
     const mount = { type: "cache", target: "/c", id: "private", sharing: "private" } as const;
-    const script = (me: string) => `touch /c/${me}; sleep 0.4; ls /c`;
-    const outputs = await Promise.all([runScript(sandbox, script("a"), { mounts: [mount] }), runScript(sandbox, script("b"), { mounts: [mount] })]);
+    // A shared cache at /s is where the two meet, so both hold /c at the same time.
+    const meet = { type: "cache", target: "/s", id: "meeting" } as const;
+    const script = (me: string) =>
+      `touch /s/${me}; i=0; while [ $(ls /s | wc -l) -lt 2 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; touch /c/${me}; ls /c`;
+    const outputs = await Promise.all([runScript(sandbox, script("a"), { mounts: [mount, meet] }), runScript(sandbox, script("b"), { mounts: [mount, meet] })]);
     assert.equal(outputs.map((o) => o.stdout).sort(), ["a\n", "b\n"]);
   });
 });

@@ -11,7 +11,9 @@ import { makeImage, noise, withTempDir, workerAt } from "./registry-test-helpers
 test("a pull killed half way leaves no image and no ingest file behind, and the next pull completes", async () => {
   await withTempDir(async (dir) => {
     const registry = await startRegistry(dir);
-    const proxy = await startProxy(registry.domain, { bytesPerSecond: 1_000_000 });
+    // Blobs stop after their first 2 MB: the 3 MB layer reports progress (one event a MiB),
+    // then waits, so the pull is mid-way whenever the kill comes.
+    const proxy = await startProxy(registry.domain, { stallAfter: (req) => (req.url?.includes("/blobs/") ? 2_000_000 : undefined) });
     try {
       const source = await workerAt(dir, "a");
       const image = await makeImage(source, `${registry.domain}/app:1`, [{ small: "x" }, { big: noise(3_000_000) }]);

@@ -193,11 +193,11 @@ export interface ProxyRules {
   cutAfter?: (req: IncomingMessage) => number | undefined;
   /** Answer `307 Temporary Redirect` to this URL instead of forwarding, while it returns one. */
   redirect?: (req: IncomingMessage) => string | undefined;
-  /** Slow responses down to about this many bytes a second. */
-  bytesPerSecond?: number;
+  /** Forward this many bytes of the response, then hold the rest until the proxy stops. */
+  stallAfter?: (req: IncomingMessage) => number | undefined;
 }
 
-/** A proxy in front of a registry on 127.0.0.1 that can fail, cut or throttle what it forwards. */
+/** A proxy in front of a registry on 127.0.0.1 that can fail, cut or stall what it forwards. */
 export interface TestProxy {
   domain: string;
   /** Every request seen: method, path, range header. */
@@ -222,6 +222,7 @@ export async function startProxy(target: string, rules: ProxyRules = {}): Promis
       return;
     }
     const cut = rules.cutAfter?.(req);
+    const stall = rules.stallAfter?.(req);
     const [host, port] = target.split(":");
     const upstream = httpRequest({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (response) => {
       const headers = { ...response.headers };
@@ -236,14 +237,16 @@ export async function startProxy(target: string, rules: ProxyRules = {}): Promis
           res.destroy();
           return;
         }
+        if (stall !== undefined && sent + chunk.length > stall) {
+          res.write(chunk.subarray(0, Math.max(0, stall - sent)));
+          sent = stall;
+          response.pause();
+          return;
+        }
         sent += chunk.length;
         if (!res.write(chunk)) {
           response.pause();
           res.once("drain", () => response.resume());
-        }
-        if (rules.bytesPerSecond !== undefined) {
-          response.pause();
-          setTimeout(() => response.resume(), (chunk.length / rules.bytesPerSecond) * 1000);
         }
       });
       response.on("end", () => res.end());
