@@ -133,10 +133,10 @@ export type {
 } from "./container/index.js";
 
 // Builds: Dockerfile + context → image, cached and in parallel
-export { build } from "./solver/build.js";
-export type { BuildOptions, BuildResult } from "./solver/build.js";
-export { buildWithEvents } from "./solver/build-events.js";
-export type { BuildRun } from "./solver/build-events.js";
+export { build } from "./build/build.js";
+export type { BuildOptions, BuildResult } from "./build/build.js";
+export { buildWithEvents } from "./build/build-events.js";
+export type { BuildRun } from "./build/build-events.js";
 export { BuildFailure } from "./solver/build-failure.js";
 export type { FailedStep } from "./solver/build-failure.js";
 export type { ProgressEvent, ProgressListener, StepStatus } from "./solver/types.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { build } from "../solver/build.js";
+import { build } from "../build/build.js";
 import { makeBusyboxRootfs } from "../test/helpers/busybox-rootfs.js";
 import { importRootfs, openWorker, saveImages } from "../worker/index.js";
 

@@ -1,4 +1,5 @@
 import { isTsbuildError, TsbuildError } from "../errors.js";
+import { cancelledError } from "../util/cancelled-error.js";
 import type { BuildGraph, Vertex } from "../frontend/graph.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor } from "../oci/image-types.js";
@@ -20,6 +21,9 @@ export interface ExportCacheOptions {
   /** SOURCE_DATE_EPOCH: layers diffed for the export are clamped to it, as the image's are. */
   epoch?: number;
   registry?: RegistryAccessOptions;
+  signal?: AbortSignal;
+  /** Called as each blob is at the location (sent, or there already). */
+  onBlob?: (digest: Digest, index: number, count: number) => void;
 }
 
 export interface ExportedCache {
@@ -86,7 +90,7 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
     });
   }
 
-  const location = await openCacheLocation(spec, options.registry ?? {});
+  const location = await openCacheLocation(spec, { ...(options.registry ?? {}), ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const config: CacheConfig = { schemaVersion: 1, records: [...records.values()] };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configInfo = await worker.store.content.write(configBytes);
@@ -95,8 +99,11 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
   for (const record of records.values()) layers.set(record.layer.digest, { mediaType: record.layer.mediaType, digest: record.layer.digest, size: record.layer.size });
   const uploaded: Digest[] = [];
   try {
-    for (const descriptor of [...layers.values(), configDescriptor]) {
+    const blobs = [...layers.values(), configDescriptor];
+    for (const [index, descriptor] of blobs.entries()) {
+      if (options.signal?.aborted) throw cancelledError("Exporting the build cache was cancelled", options.signal);
       if (await location.putBlob(descriptor, worker.store.content)) uploaded.push(descriptor.digest);
+      options.onBlob?.(descriptor.digest, index, blobs.length);
     }
     const index = { schemaVersion: 2, mediaType: OCI_MEDIA_TYPES.index, manifests: [...layers.values(), configDescriptor] };
     const bytes = Buffer.from(JSON.stringify(index));

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
+import { cancelledError } from "../util/cancelled-error.js";
 import { resolveInContext } from "./resolve-in-context.js";
 
 const execFileAsync = promisify(execFile);
@@ -10,35 +11,85 @@ const execFileAsync = promisify(execFile);
 export interface CloneGitOptions {
   /** A branch, tag or commit; empty for the remote's default branch. */
   ref: string;
+  /** The commit `ref` names, when known (from `resolveGitCommit`): fetched alone, shallow, where the server allows. */
+  commit?: string;
   /** The directory of the repository to use; empty for all of it. */
   subdir: string;
   keepGitDir: boolean;
   signal?: AbortSignal;
 }
 
+const FULL_COMMIT = /^[0-9a-f]{40}$/;
+
 /**
- * ADD's git source: clones `remote` into `dir` with the git program and checks out `ref`,
- * then answers the directory to copy from (the subdir, which may not leave the checkout).
- * `.git` is removed unless kept, as BuildKit does. The files are then read like a context,
- * so their contents are in the cache key of the ADD that copies them.
+ * The commit `ref` names on `remote`, asked with `git ls-remote` (nothing is cloned): a
+ * branch, a tag (peeled to its commit), a full ref name, or HEAD for an empty ref. A full
+ * commit id is its own answer. Undefined when the remote lists no such ref (an abbreviated
+ * commit, say): only a clone can tell.
  */
-export async function cloneGit(remote: string, dir: string, options: CloneGitOptions): Promise<string> {
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
-  const git = (args: string[]) =>
-    execFileAsync("git", args, { env, maxBuffer: 16 * 1024 * 1024, ...(options.signal === undefined ? {} : { signal: options.signal }) });
-  try {
+export async function resolveGitCommit(remote: string, ref: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+  if (FULL_COMMIT.test(ref)) return ref;
+  const { stdout } = await runGit(["ls-remote", "--", remote, ...(ref === "" ? ["HEAD"] : [])], { remote, ref, ...options });
+  const refs = new Map<string, string>();
+  for (const line of stdout.split("\n")) {
+    const [commit, name] = line.split("\t");
+    if (commit !== undefined && name !== undefined) refs.set(name, commit);
+  }
+  if (ref === "") return refs.get("HEAD");
+  const names = ref.startsWith("refs/") ? [`${ref}^{}`, ref] : [`refs/tags/${ref}^{}`, `refs/tags/${ref}`, `refs/heads/${ref}`];
+  for (const name of names) {
+    const commit = refs.get(name);
+    if (commit !== undefined) return commit;
+  }
+  return undefined;
+}
+
+/**
+ * ADD's git source: gets `remote` at `ref` into `dir` with the git program (the one commit,
+ * shallow, when it is known and the server serves it; else a clone), then answers the
+ * directory to copy from (the subdir, which may not leave the checkout) and the commit.
+ * `.git` is removed unless kept, as BuildKit does.
+ */
+export async function cloneGit(remote: string, dir: string, options: CloneGitOptions): Promise<{ path: string; commit: string }> {
+  const git = (args: string[]) => runGit(args, { remote, ref: options.ref, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const commit = options.commit ?? (FULL_COMMIT.test(options.ref) ? options.ref : undefined);
+  let fetched = false;
+  if (commit !== undefined) {
+    await mkdir(dir, { recursive: true });
+    await git(["init", "--quiet", dir]);
+    // Servers may refuse a commit they do not advertise (and dumb HTTP cannot do shallow): then clone.
+    fetched = await git(["-C", dir, "fetch", "--quiet", "--depth", "1", "--", remote, commit]).then(
+      () => true,
+      (error: unknown) => {
+        if (options.signal?.aborted) throw error;
+        return false;
+      },
+    );
+    if (fetched) await git(["-C", dir, "checkout", "--quiet", "--detach", commit]);
+    else await rm(dir, { recursive: true, force: true });
+  }
+  if (!fetched) {
     await git(["clone", "--quiet", "--no-checkout", "--", remote, dir]);
-    await git(["-C", dir, "checkout", "--quiet", "--detach", options.ref === "" ? "HEAD" : options.ref]);
-    await git(["-C", dir, "submodule", "update", "--quiet", "--init", "--recursive"]).catch(() => undefined);
+    await git(["-C", dir, "checkout", "--quiet", "--detach", commit ?? (options.ref === "" ? "HEAD" : options.ref)]);
+  }
+  // A repository without submodules (or with ones that cannot be fetched) is still usable as it is.
+  await git(["-C", dir, "submodule", "update", "--quiet", "--init", "--recursive", ...(fetched ? ["--depth", "1"] : [])]).catch(() => undefined);
+  const head = (await git(["-C", dir, "rev-parse", "HEAD"])).stdout.trim();
+  if (!options.keepGitDir) await rm(join(dir, ".git"), { recursive: true, force: true });
+  return { path: options.subdir === "" ? dir : await resolveInContext(dir, options.subdir), commit: head };
+}
+
+async function runGit(args: string[], context: { remote: string; ref: string; signal?: AbortSignal }): Promise<{ stdout: string }> {
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
+  try {
+    return await execFileAsync("git", args, { env, maxBuffer: 16 * 1024 * 1024, ...(context.signal === undefined ? {} : { signal: context.signal }) });
   } catch (error) {
-    if (options.signal?.aborted) throw new TsbuildError("CANCELLED", `Cloning "${remote}" was cancelled`, { cause: error });
+    if (context.signal?.aborted) throw cancelledError(`Fetching "${context.remote}" was cancelled`, context.signal, error);
     const stderr = (error as { stderr?: string }).stderr?.trim().split("\n").pop() ?? (error as Error).message;
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw new TsbuildError(missing ? "SYSTEM" : "FILE_NOT_FOUND", `Cannot clone "${remote}"${options.ref === "" ? "" : ` at "${options.ref}"`}: ${missing ? "git is not installed" : stderr}`, {
+    throw new TsbuildError(missing ? "SYSTEM" : "FILE_NOT_FOUND", `Cannot clone "${context.remote}"${context.ref === "" ? "" : ` at "${context.ref}"`}: ${missing ? "git is not installed" : stderr}`, {
       cause: error,
       ...(missing ? { hint: "Install git: apt-get install git" } : {}),
     });
   }
-  if (!options.keepGitDir) await rm(join(dir, ".git"), { recursive: true, force: true });
-  return options.subdir === "" ? dir : resolveInContext(dir, options.subdir);
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
+import { cancelledError } from "../util/cancelled-error.js";
 
 export interface DownloadOptions {
   /** `--checksum=sha256:...`: the download must hash to this. */
@@ -14,22 +15,36 @@ export interface DownloadOptions {
 
 /**
  * ADD's URL source: downloads `url` into `dir/filename`, mode 0600 and its Last-Modified
- * time as BuildKit gives it, checking the checksum when one is given. The file is then
- * read like a context file, so its content is in the cache key of the ADD that copies it.
+ * time as BuildKit gives it, checking the checksum when one is given.
  */
 export async function downloadUrl(url: string, dir: string, filename: string, options: DownloadOptions = {}): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, filename);
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: "follow", ...(options.signal === undefined ? {} : { signal: options.signal }) });
-  } catch (error) {
-    if (options.signal?.aborted) throw new TsbuildError("CANCELLED", `Downloading "${url}" was cancelled`, { cause: error });
-    throw new TsbuildError("SYSTEM", `Cannot download "${url}": ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
-  }
+  const response = await requestUrl(url, options);
   if (!response.ok || response.body === null) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot download "${url}": HTTP ${response.status} ${response.statusText}`.trimEnd());
   }
+  return (await saveDownload(response, url, { dir, filename, ...options })).path;
+}
+
+/** A GET of `url` (redirects followed), with extra headers (`If-None-Match` ...); a network failure is a clear error. */
+export async function requestUrl(url: string, options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  try {
+    return await fetch(url, { redirect: "follow", ...(options.headers === undefined ? {} : { headers: options.headers }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  } catch (error) {
+    if (options.signal?.aborted) throw cancelledError(`Downloading "${url}" was cancelled`, options.signal, error);
+    throw new TsbuildError("SYSTEM", `Cannot download "${url}": ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Writes a successful response's body to `dir/filename` (mode 0600, its Last-Modified time)
+ * and answers its path and sha256 digest, checked against `checksum` when one is given.
+ */
+export async function saveDownload(response: Response, url: string, options: DownloadOptions & { dir: string; filename: string }): Promise<{ path: string; digest: string }> {
+  if (!response.ok || response.body === null) {
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot download "${url}": HTTP ${response.status} ${response.statusText}`.trimEnd());
+  }
+  await mkdir(options.dir, { recursive: true });
+  const path = join(options.dir, options.filename);
   const hash = createHash("sha256");
   await pipeline(
     Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>),
@@ -49,5 +64,5 @@ export async function downloadUrl(url: string, dir: string, filename: string, op
   const modified = response.headers.get("last-modified");
   const time = modified === null ? undefined : new Date(modified);
   if (time !== undefined && !Number.isNaN(time.getTime())) await utimes(path, time, time);
-  return path;
+  return { path, digest };
 }

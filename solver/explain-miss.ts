@@ -14,6 +14,30 @@ export interface StepComponents {
   files: string[][];
 }
 
+/** One file that differs from the last build of a step. */
+export interface FileChange {
+  /** The path as the step reads it (relative to its context or source). */
+  path: string;
+  change: "changed" | "added" | "removed";
+}
+
+/**
+ * Why a step missed, as data (`kind` and what it concerns) and as a sentence (`message`):
+ * - `no-cache`: `--no-cache` (or `--no-cache-filter`) asked for it
+ * - `no-record`: no earlier build of this step here
+ * - `record-gone`: its key is the same as last time but the cache record is gone (pruned)
+ * - `instruction-changed`: its instruction or options changed (`detail` says which part)
+ * - `build-arg-changed`: a variable (build arg or ENV) in its environment changed
+ * - `parent-changed`: a step it builds on changed
+ * - `file-changed`: files it reads changed (at most the first few are listed in `message`)
+ */
+export type MissReason =
+  | { kind: "no-cache" | "no-record" | "record-gone"; message: string }
+  | { kind: "instruction-changed"; detail: "command" | "options" | "instruction"; message: string }
+  | { kind: "build-arg-changed"; names: string[]; message: string }
+  | { kind: "parent-changed"; parent: string; message: string }
+  | { kind: "file-changed"; files: FileChange[]; message: string };
+
 const MAX_FILES_NAMED = 3;
 
 /**
@@ -22,29 +46,33 @@ const MAX_FILES_NAMED = 3;
  * means the step never ran here before. With nothing different, the record was pruned or
  * --no-cache asked for it.
  */
-export function explainMiss(previous: StepComponents | undefined, current: StepComponents, options: { ignoreCache: boolean }): string {
-  if (options.ignoreCache) return "--no-cache";
-  if (previous === undefined) return "no earlier build of this step";
+export function explainMiss(previous: StepComponents | undefined, current: StepComponents, options: { ignoreCache: boolean }): MissReason {
+  if (options.ignoreCache) return { kind: "no-cache", message: "--no-cache" };
+  if (previous === undefined) return { kind: "no-record", message: "no earlier build of this step" };
   if (previous.definition !== current.definition) return describeDefinitionChange(previous.definition, current.definition);
   for (let i = 0; i < current.inputs.length; i++) {
     if (previous.inputs[i] !== current.inputs[i] && current.inputNames[i] !== undefined && !isContext(current.inputNames[i])) {
-      return `it builds on "${current.inputNames[i]}", which changed`;
+      return { kind: "parent-changed", parent: current.inputNames[i], message: `it builds on "${current.inputNames[i]}", which changed` };
     }
   }
-  const changes: string[] = [];
+  const changes: FileChange[] = [];
   for (let i = 0; i < current.files.length; i++) changes.push(...fileChanges(previous.files[i] ?? [], current.files[i]));
   if (changes.length > 0) {
-    const named = changes.slice(0, MAX_FILES_NAMED).join(", ");
-    return changes.length > MAX_FILES_NAMED ? `${named} and ${changes.length - MAX_FILES_NAMED} more changed` : `${named} changed`;
+    const named = changes
+      .slice(0, MAX_FILES_NAMED)
+      .map((file) => `file ${JSON.stringify(file.path)}${file.change === "changed" ? "" : ` (${file.change})`}`)
+      .join(", ");
+    const message = changes.length > MAX_FILES_NAMED ? `${named} and ${changes.length - MAX_FILES_NAMED} more changed` : `${named} changed`;
+    return { kind: "file-changed", files: changes, message };
   }
-  return "its cache record is gone (pruned)";
+  return { kind: "record-gone", message: "its cache record is gone (pruned)" };
 }
 
 function isContext(name: string): boolean {
   return name.startsWith("[internal] load build context") || name.startsWith("[context ");
 }
 
-function describeDefinitionChange(before: string, after: string): string {
+function describeDefinitionChange(before: string, after: string): MissReason {
   const a = JSON.parse(before) as Record<string, unknown>;
   const b = JSON.parse(after) as Record<string, unknown>;
   if (a.op === "exec" && b.op === "exec") {
@@ -52,12 +80,13 @@ function describeDefinitionChange(before: string, after: string): string {
     const envB = envMap(b.env);
     const names = [...new Set([...envA.keys(), ...envB.keys()])].filter((name) => envA.get(name) !== envB.get(name)).sort();
     if (names.length > 0 && JSON.stringify(a.args) === JSON.stringify(b.args)) {
-      return `${names.length === 1 ? "variable" : "variables"} ${names.map((n) => `"${n}"`).join(", ")} changed (build arg or ENV)`;
+      const message = `${names.length === 1 ? "variable" : "variables"} ${names.map((n) => `"${n}"`).join(", ")} changed (build arg or ENV)`;
+      return { kind: "build-arg-changed", names, message };
     }
-    if (JSON.stringify(a.args) !== JSON.stringify(b.args)) return "its command changed";
-    return "its RUN options changed";
+    if (JSON.stringify(a.args) !== JSON.stringify(b.args)) return { kind: "instruction-changed", detail: "command", message: "its command changed" };
+    return { kind: "instruction-changed", detail: "options", message: "its RUN options changed" };
   }
-  return "its instruction changed";
+  return { kind: "instruction-changed", detail: "instruction", message: "its instruction changed" };
 }
 
 function envMap(env: unknown): Map<string, string> {
@@ -69,17 +98,17 @@ function envMap(env: unknown): Map<string, string> {
   return map;
 }
 
-/** `file "a/b" changed|added|removed` for each path whose line differs. */
-function fileChanges(before: readonly string[], after: readonly string[]): string[] {
-  const parse = (lines: readonly string[]) => new Map(lines.map((line) => [line.slice(0, line.indexOf('" ') + 1), line]));
+/** Each path whose line differs (lines start with the path as a JSON string). */
+function fileChanges(before: readonly string[], after: readonly string[]): FileChange[] {
+  const parse = (lines: readonly string[]) => new Map(lines.map((line) => [JSON.parse(line.slice(0, line.indexOf('" ') + 1)) as string, line]));
   const a = parse(before);
   const b = parse(after);
-  const changes: string[] = [];
+  const changes: FileChange[] = [];
   for (const [path, line] of b) {
     const old = a.get(path);
-    if (old === undefined) changes.push(`file ${path} (added)`);
-    else if (old !== line) changes.push(`file ${path}`);
+    if (old === undefined) changes.push({ path, change: "added" });
+    else if (old !== line) changes.push({ path, change: "changed" });
   }
-  for (const path of a.keys()) if (!b.has(path)) changes.push(`file ${path} (removed)`);
+  for (const path of a.keys()) if (!b.has(path)) changes.push({ path, change: "removed" });
   return changes;
 }

@@ -1,4 +1,5 @@
 import { TsbuildError } from "../errors.js";
+import { cancelledError } from "../util/cancelled-error.js";
 import type { BuildGraph, Vertex } from "../frontend/graph.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor, HistoryEntry, ImageConfig } from "../oci/image-types.js";
@@ -24,6 +25,9 @@ export interface ExportImageOptions {
   /** SOURCE_DATE_EPOCH: created times and layer mtimes are clamped to it. */
   epoch?: number;
   now?: Date;
+  signal?: AbortSignal;
+  /** Called as each step's layer is ready (the `index`-th of `count`, top down). */
+  onLayer?: (layer: string, index: number, count: number) => void;
 }
 
 export interface ExportedImage {
@@ -72,9 +76,11 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
   const stepLayers = new Array<LayerRecord & { created: string }>(chain.length);
   let below = options.snapshots?.get(graph.output);
   for (let i = chain.length - 1; i >= 0; i--) {
+    if (options.signal?.aborted) throw cancelledError("Exporting the image was cancelled", options.signal);
     const step = chain[i];
     const snapshot = options.snapshots?.get(step.id) ?? below;
     stepLayers[i] = await layerOf(step, snapshot, options);
+    options.onLayer?.(stepLayers[i].descriptor.digest, chain.length - 1 - i, chain.length);
     // An empty COPY --link shares its parent's snapshot instead of having its own.
     const sharesParent = step.definition.op === "file" && step.definition.link && stepLayers[i].empty;
     below = snapshot === undefined || sharesParent ? snapshot : (await worker.snapshotter.stat(snapshot)).parent;

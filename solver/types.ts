@@ -2,8 +2,10 @@ import type { Digest } from "../oci/digest.js";
 import type { Descriptor, ImageConfig } from "../oci/image-types.js";
 import type { ExecProcess, ExecResult, ExecRunOptions } from "../executor/types.js";
 import type { Snapshotter } from "../snapshotter/types.js";
+import type { Lease } from "../store/ref-store.js";
 import type { Store } from "../store/store.js";
 import type { ImageConfigResolver, VertexLocation } from "../frontend/graph.js";
+import type { MissReason } from "./explain-miss.js";
 
 /**
  * The solver's vocabulary: the worker it reaches the world through, and the progress events
@@ -27,8 +29,11 @@ export interface UnpackedImage {
 
 /** Base images: their configs for the frontend, their layers for the solver and the exporter. */
 export interface ImageSource extends ImageConfigResolver {
-  /** Unpacks the image into committed snapshots (reusing those that exist). */
-  unpack(ref: string, options: { signal?: AbortSignal }): Promise<UnpackedImage>;
+  /**
+   * Unpacks the image into committed snapshots (reusing those that exist), held by `lease`
+   * (the build's) so that an `rmi` or `prune` meanwhile leaves them.
+   */
+  unpack(ref: string, options: { signal?: AbortSignal; lease?: Lease; onProgress?: (progress: OperationProgress) => void }): Promise<UnpackedImage>;
   /** The image's layers and config, without unpacking anything. */
   describe(ref: string): Promise<Omit<UnpackedImage, "top">>;
   /** Writes images of the store as a docker or OCI archive (`--output type=docker|oci`). */
@@ -46,7 +51,19 @@ export interface Worker {
 }
 
 /** A vertex's outcome as the result reports it. */
-export type StepStatus = "cached" | "done" | "failed" | "skipped";
+export type StepStatus = "cached" | "done" | "failed" | "skipped" | "would-run";
+
+/** One step of the build as the result reports it. */
+export interface StepReport {
+  vertex: string;
+  name: string;
+  status: StepStatus;
+  /** Whole milliseconds; 0 for cached steps. */
+  durationMs: number;
+  cacheKey: Digest;
+  /** For a step that ran (or, in a dry run, would run): why the cache could not serve it. */
+  missReason?: MissReason;
+}
 
 interface VertexEventBase {
   /** The vertex id within the graph. */
@@ -57,14 +74,39 @@ interface VertexEventBase {
   step: number;
 }
 
+/**
+ * Progress of one long piece of work: a layer pulled, a layer diffed and compressed, a blob
+ * pushed, a cache record imported. `current` and `total` count `unit`s; an update with
+ * `done` is the last one for its `id`.
+ */
+export interface OperationProgress {
+  /** What the work is about: a layer or blob digest, a path, an image name. */
+  id: string;
+  /** What is being done: `pull`, `unpack`, `diff`, `write`, `push`, `save`, `copy`, `import`, `export`. */
+  action: string;
+  current: number;
+  total?: number;
+  unit: "bytes" | "items";
+  done?: boolean;
+}
+
+/** A build-level phase after the steps (or around them): exporting, pushing, the shared cache. */
+export type BuildPhase = "export" | "push" | "cache-import" | "cache-export";
+
 export type ProgressEvent =
   /** `missReason`: for a step the cache could not serve, why (a changed file, build arg, instruction or parent). */
-  | (VertexEventBase & { type: "vertex-started"; location: VertexLocation | undefined; missReason?: string })
+  | (VertexEventBase & { type: "vertex-started"; location: VertexLocation | undefined; missReason?: MissReason })
   | (VertexEventBase & { type: "vertex-cached" })
   | (VertexEventBase & { type: "vertex-log"; stream: "stdout" | "stderr"; data: Buffer })
+  | (VertexEventBase & { type: "vertex-progress"; progress: OperationProgress })
+  /** `durationMs`: whole milliseconds. */
   | (VertexEventBase & { type: "vertex-completed"; durationMs: number })
   | (VertexEventBase & { type: "vertex-failed"; error: Error; durationMs: number })
-  | { type: "warning"; code: string; message: string; location: VertexLocation | undefined };
+  /** A phase's own progress: `name` says what (`exporting to image`, `pushing localhost:5000/app:1`). */
+  | { type: "phase-progress"; phase: BuildPhase; name: string; progress: OperationProgress }
+  | { type: "warning"; code: string; message: string; location: VertexLocation | undefined }
+  /** The last event of a build that succeeded. */
+  | { type: "result"; imageId: Digest; manifestDigest: Digest; names: string[]; durationMs: number };
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
@@ -73,7 +115,15 @@ export type VertexResult =
   /** Nothing: scratch. */
   | { kind: "empty" }
   /** A committed snapshot (an image layer or a step's output). */
-  | { kind: "snapshot"; key: string; image?: UnpackedImage }
+  | {
+      kind: "snapshot";
+      key: string;
+      image?: UnpackedImage;
+      /** Its layer, when the step made it as a layer first (COPY --link); the cache record keeps it. */
+      layer?: LayerRecord;
+      /** When the step that made it ran, if not now (a reused COPY --link layer keeps its date). */
+      created?: string;
+    }
   /** A host directory read in place: the build context. */
   | { kind: "directory"; path: string; exclude: string[] };
 

@@ -205,6 +205,21 @@ export class ImageStore {
     return parsed;
   }
 
+  /**
+   * An image by its manifest or index digest when no record names it any more (untagged
+   * while a build's lease still holds its blobs): summarised from the blob itself, nameless.
+   */
+  async summarizeContent(digest: Digest): Promise<ImageSummary | undefined> {
+    const info = await this.#content.stat(digest);
+    if (info === undefined) return undefined;
+    const parsed = await this.#walker.parse(digest);
+    if (parsed === null) return undefined;
+    const mediaType =
+      (parsed.kind === "index" ? parsed.index.mediaType : parsed.manifest.mediaType) ??
+      (parsed.kind === "index" ? OCI_MEDIA_TYPES.index : OCI_MEDIA_TYPES.manifest);
+    return this.#summarize(digest, [{ digest, mediaType, size: info.size }]);
+  }
+
   async #describe(digest: Digest): Promise<Descriptor> {
     const parsed = await this.readManifest(digest);
     if (parsed.kind === "manifest") {

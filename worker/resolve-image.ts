@@ -1,5 +1,6 @@
 import { TsbuildError } from "../errors.js";
-import type { Digest } from "../oci/digest.js";
+import { isDigest, type Digest } from "../oci/digest.js";
+import { parseReference } from "../oci/reference.js";
 import {
   parseImageConfig,
   parseImageManifest,
@@ -28,6 +29,12 @@ export interface ResolvedImage {
 export interface ResolveImageOptions {
   /** For a multi-platform image: the platform to pick. Default: this host's. */
   platform?: Platform;
+  /**
+   * Also find `name@sha256:...` (or a bare manifest digest) that no record names any more
+   * but whose blobs are still here: a build's lease holds its base image that way while an
+   * `rmi` or `prune` untags it.
+   */
+  fromContent?: boolean;
 }
 
 // Node's process.arch names, as Go (and so OCI) names them.
@@ -43,7 +50,7 @@ export function hostPlatform(): Platform {
  * an index, the manifest of the wanted platform that the store holds.
  */
 export async function resolveImage(store: Store, text: string, options: ResolveImageOptions = {}): Promise<ResolvedImage> {
-  const summary = await store.images.get(text);
+  const summary = options.fromContent ? ((await store.images.find(text)) ?? (await summaryFromContent(store, text))) : await store.images.get(text);
   let manifestDigest = summary.digest;
   let parsed = await store.images.readManifest(manifestDigest);
   if (parsed.kind === "index") {
@@ -68,4 +75,11 @@ export async function resolveImage(store: Store, text: string, options: ResolveI
   const configBytes = await store.content.read(configDigest);
   const config = parseImageConfig(configBytes, `image config "${configDigest}"`);
   return { summary, manifestDigest, manifestBytes, manifest, configDigest, configBytes, config };
+}
+
+async function summaryFromContent(store: Store, text: string): Promise<ImageSummary> {
+  const digest = text.startsWith("sha256:") ? text : parseReference(text).digest;
+  const summary = digest === undefined || !isDigest(digest) ? undefined : await store.images.summarizeContent(digest);
+  if (summary === undefined) throw new TsbuildError("NOT_FOUND", `No such image "${text}"`);
+  return summary;
 }

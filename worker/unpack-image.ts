@@ -5,6 +5,7 @@ import { computeChainIds, type Platform } from "../oci/image-types.js";
 import { openDecompressed } from "../oci/layer-compression.js";
 import type { Snapshotter } from "../snapshotter/types.js";
 import type { Lease } from "../store/ref-store.js";
+import { cancelledError } from "../util/cancelled-error.js";
 import { recordLayerSize } from "./layer-sizes.js";
 import { resolveImage, type ResolvedImage } from "./resolve-image.js";
 import type { Worker } from "./worker.js";
@@ -21,6 +22,8 @@ export interface UnpackLayersOptions {
   /** A lease to hold the chain ids with; default: one taken and released here. */
   lease?: Lease;
   signal?: AbortSignal;
+  /** Called as each layer is in place (unpacked now, or found unpacked): the `index`-th of `count`. */
+  onLayer?: (diffId: Digest, index: number, count: number) => void;
 }
 
 export interface UnpackLayersResult {
@@ -33,6 +36,8 @@ export interface UnpackLayersResult {
 export interface UnpackImageOptions extends Omit<UnpackLayersOptions, "layers"> {
   /** For a multi-platform image: the platform to unpack. Default: this host's. */
   platform?: Platform;
+  /** Also an image no record names any more, by digest, whose blobs a lease holds (`resolveImage`'s `fromContent`). */
+  fromContent?: boolean;
 }
 
 export interface UnpackImageResult extends UnpackLayersResult {
@@ -57,7 +62,10 @@ export const DIFF_ID_LABEL = "tsbuild.diff-id";
  * await (await worker.snapshotter()).prepare("build-1", top);
  */
 export async function unpackImage(worker: Worker, reference: string, options: UnpackImageOptions = {}): Promise<UnpackImageResult> {
-  const image = await resolveImage(worker.store, reference, options.platform === undefined ? {} : { platform: options.platform });
+  const image = await resolveImage(worker.store, reference, {
+    ...(options.platform === undefined ? {} : { platform: options.platform }),
+    ...(options.fromContent === undefined ? {} : { fromContent: options.fromContent }),
+  });
   const { manifest, config } = image;
   if (manifest.layers.length !== config.rootfs.diff_ids.length) {
     throw new TsbuildError(
@@ -88,9 +96,12 @@ export async function unpackLayers(worker: Worker, options: UnpackLayersOptions)
     // Held before looking for existing snapshots: a collector running meanwhile spares them.
     await lease.hold({ snapshots: chainIds });
     for (const [i, layer] of layers.entries()) {
-      if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "Unpacking was cancelled");
+      if (options.signal?.aborted) throw cancelledError("Unpacking was cancelled", options.signal);
       const key = chainIds[i];
-      if (await isCommitted(snapshotter, key)) continue;
+      if (await isCommitted(snapshotter, key)) {
+        options.onLayer?.(layer.diffId, i, layers.length);
+        continue;
+      }
       const counted = await countUncompressed(await layer.open());
       try {
         await snapshotter.apply(key, counted.stream, {
@@ -106,6 +117,7 @@ export async function unpackLayers(worker: Worker, options: UnpackLayersOptions)
       }
       created.push(key);
       await recordLayerSize(worker.store, { diffId: layer.diffId, size: counted.size() });
+      options.onLayer?.(layer.diffId, i, layers.length);
     }
     return { chainIds, created };
   } catch (error) {

@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -8,6 +8,7 @@ import type { ChalkInstance } from "chalk";
 import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
+import { buildMetadata } from "../../build/build-metadata.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
@@ -95,7 +96,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const { build } = await import("../../solver/build.js");
+  const { build } = await import("../../build/build.js");
   const env = context.env;
   const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
   if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
@@ -122,11 +123,11 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       ...(options.push ? { push: true } : {}),
       env,
       ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
-      ...(options.iidfile === undefined ? {} : { iidfile: resolve(context.cwd, options.iidfile as string) }),
-      ...(options["metadata-file"] === undefined ? {} : { metadataFile: resolve(context.cwd, options["metadata-file"] as string) }),
       signal: abort.signal,
       ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
     });
+    if (options.iidfile !== undefined) await writeFile(resolve(context.cwd, options.iidfile as string), result.imageId);
+    if (options["metadata-file"] !== undefined) await writeFile(resolve(context.cwd, options["metadata-file"] as string), `${JSON.stringify(buildMetadata(result), null, 2)}\n`);
     if (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
     if (options.quiet) context.stdout.write(`${result.imageId}\n`);
     return 0;
@@ -161,6 +162,7 @@ async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
 /** BuildKit's plain progress: `#N [stage 1/3] RUN ...`, its output, then `#N DONE 0.3s` or `#N CACHED`. */
 class PlainRenderer {
   readonly #out: Writable;
+  readonly #phases = new Map<string, { step: number; started: number }>();
   readonly #partial = new Map<number, string>();
   #steps = 0;
 
@@ -170,10 +172,22 @@ class PlainRenderer {
 
   event(event: ProgressEvent): void {
     switch (event.type) {
+      case "phase-progress": {
+        // Export, push and cache phases: `#N exporting to image` ... `#N DONE 0.4s`, as BuildKit shows them.
+        if (event.progress.action === "start") {
+          this.#steps += 1;
+          this.#phases.set(event.name, { step: this.#steps, started: performance.now() });
+          this.#write(`#${this.#steps} ${event.name}`);
+        } else if (event.progress.action === "done") {
+          const phase = this.#phases.get(event.name);
+          if (phase !== undefined) this.#write(`#${phase.step} DONE ${seconds(performance.now() - phase.started)}`);
+        }
+        break;
+      }
       case "vertex-started":
         this.#steps = Math.max(this.#steps, event.step);
         this.#write(`#${event.step} ${event.name}`);
-        if (event.missReason !== undefined) this.#write(`#${event.step} cache miss: ${event.missReason}`);
+        if (event.missReason !== undefined) this.#write(`#${event.step} cache miss: ${event.missReason.message}`);
         break;
       case "vertex-cached":
         this.#steps = Math.max(this.#steps, event.step);
@@ -261,6 +275,8 @@ class TtyRenderer {
   #drawn = 0;
   #timer: NodeJS.Timeout | undefined;
 
+  readonly #phases = new Map<string, number>();
+
   constructor(out: Writable, chalk: ChalkInstance) {
     this.#out = out;
     this.#chalk = chalk;
@@ -273,12 +289,25 @@ class TtyRenderer {
       this.#warnings.push(event.message);
       return;
     }
+    if (event.type === "result" || event.type === "vertex-progress") return;
+    if (event.type === "phase-progress") {
+      // Export, push and cache phases are shown as steps after the build's own.
+      let key = this.#phases.get(event.name);
+      if (key === undefined) {
+        key = -(this.#phases.size + 1);
+        this.#phases.set(event.name, key);
+        this.#steps.set(key, { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined });
+      }
+      const phase = this.#steps.get(key)!;
+      if (event.progress.action === "done") Object.assign(phase, { state: "done", durationMs: performance.now() - phase.started });
+      return;
+    }
     let step = this.#steps.get(event.step);
     if (step === undefined) {
       step = { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined };
       this.#steps.set(event.step, step);
     }
-    if (event.type === "vertex-started") step.missReason = event.missReason;
+    if (event.type === "vertex-started") step.missReason = event.missReason?.message;
     else if (event.type === "vertex-cached") step.state = "cached";
     else if (event.type === "vertex-completed") Object.assign(step, { state: "done", durationMs: event.durationMs });
     else if (event.type === "vertex-failed") Object.assign(step, { state: "failed", durationMs: event.durationMs });

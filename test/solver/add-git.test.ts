@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import { withBuildRoot } from "./build-fixture.js";
 
 const GIT = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"];

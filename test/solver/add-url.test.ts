@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import { withBuildRoot } from "./build-fixture.js";
 
 /** A loopback server with a mutable set of files; resolves to it and its base URL. */
@@ -50,7 +50,7 @@ test("ADD of a URL downloads it (checksum checked), and rebuilds only when its c
       assert.ok(isTsbuildError(error, "DIGEST_MISMATCH"), String(error));
       const rebuilt = await build({ context, worker: root.worker });
       const ran = rebuilt.steps.filter((step) => step.status === "done" && step.name.includes("ADD"));
-      assert.equal(ran.map((step) => step.missReason), ['file "file.txt" changed']);
+      assert.equal(ran.map((step) => step.missReason?.message), ['file "file.txt" changed']);
     });
   } finally {
     server.close();

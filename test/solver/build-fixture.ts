@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listMountPoints } from "../../snapshotter/mount-table.js";
 import { runCommand } from "../../snapshotter/run-command.js";
-import { openBuildWorker } from "../../solver/open-build-worker.js";
+import { openBuildWorker } from "../../build/open-build-worker.js";
 import type { ProgressEvent, Worker } from "../../solver/types.js";
 import { importRootfs } from "../../worker/import-rootfs.js";
 import { makeBusyboxRootfs } from "../helpers/busybox-rootfs.js";

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
-import { build, type BuildResult } from "../../solver/build.js";
+import { build, type BuildResult } from "../../build/build.js";
 import { BuildFailure } from "../../solver/build-failure.js";
-import { buildWithEvents } from "../../solver/build-events.js";
+import { buildWithEvents } from "../../build/build-events.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
 import { mountsUnder, withBuildRoot, type BuildRoot } from "./build-fixture.js";
@@ -101,7 +101,7 @@ test("touching one copied file rebuilds that COPY and what follows, nothing else
     assert.equal(ran, ["[stage-2 4/5] COPY --chown=alice:alice app/ ./", "[stage-2 5/5] RUN echo \"home is /srv/app\" > home.txt && ls > listing.txt"]);
     assert.is(root.runs(), runs + 1, "only the RUN after the COPY ran");
     assert.equal(
-      changed.steps.filter((step) => step.status === "done").map((step) => step.missReason),
+      changed.steps.filter((step) => step.status === "done").map((step) => step.missReason?.message),
       ['file "app/app.conf" changed', 'it builds on "[stage-2 4/5] COPY --chown=alice:alice app/ ./", which changed'],
     );
     await withImageFiles(root, "app:1", async (rootfs) => {
@@ -143,14 +143,14 @@ test("a step that misses says why: first build, a changed build arg, a changed c
     await mkdir(context);
     await writeFile(join(context, "Dockerfile"), "FROM busybox\nARG FLAVOUR=plain\nRUN echo $FLAVOUR > /flavour\n");
     const first = await build({ context, worker: root.worker });
-    assert.equal(first.steps.map((step) => step.missReason), [undefined, "no earlier build of this step"]);
+    assert.equal(first.steps.map((step) => step.missReason?.message), [undefined, "no earlier build of this step"]);
     const second = await build({ context, worker: root.worker, buildArgs: { FLAVOUR: "spicy" } });
-    assert.is(second.steps[second.steps.length - 1].missReason, 'variable "FLAVOUR" changed (build arg or ENV)');
+    assert.is(second.steps[second.steps.length - 1].missReason?.message, 'variable "FLAVOUR" changed (build arg or ENV)');
     await writeFile(join(context, "Dockerfile"), "FROM busybox\nARG FLAVOUR=plain\nRUN echo $FLAVOUR >> /flavour\n");
     const third = await build({ context, worker: root.worker });
-    assert.is(third.steps[third.steps.length - 1].missReason, "its command changed");
+    assert.is(third.steps[third.steps.length - 1].missReason?.message, "its command changed");
     const fourth = await build({ context, worker: root.worker, noCache: true });
-    assert.is(fourth.steps[fourth.steps.length - 1].missReason, "--no-cache");
+    assert.is(fourth.steps[fourth.steps.length - 1].missReason?.message, "--no-cache");
   });
 });
 

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
 import { pullImage } from "../../registry/pull-image.js";
 import { RegistryError } from "../../registry/registry-error.js";
-import { build, type BuildOptions, type BuildResult } from "../../solver/build.js";
+import { build, type BuildOptions, type BuildResult } from "../../build/build.js";
 import { parseCacheSpec } from "../../solver/cache-location.js";
 import { openWorker } from "../../worker/worker.js";
 import { startRegistry, type TestRegistry } from "../registry/registry-fixture.js";

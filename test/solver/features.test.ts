@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import { withBuildRoot } from "./build-fixture.js";
 
 /** `path type mode uid:gid` for everything under `dir`, sorted. */

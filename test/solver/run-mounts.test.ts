@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { withBuildRoot } from "./build-fixture.js";
 import { filesContaining } from "../helpers/files-containing.js";

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import { withBuildRoot } from "./build-fixture.js";
 import { filesContaining } from "../helpers/files-containing.js";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
-import { build } from "../../solver/build.js";
+import { build } from "../../build/build.js";
 import { mountsUnder, withBuildRoot } from "./build-fixture.js";
 
 test("COPY through a symlink in the image writes inside the image, never on the host", async () => {

@@ -9,9 +9,11 @@ import { resolveImage } from "../worker/resolve-image.js";
 import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
-import type { ImageSource, ProcessRunner, Worker } from "./types.js";
+import type { ImageSource, ProcessRunner, Worker } from "../solver/types.js";
 
 export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
+  /** A root's worker to build on (from `openWorker`); default: one opened over `root`. */
+  worker?: RootWorker;
   /** Passed to `Executor.create` (runtime, default network ...). */
   executor?: Omit<ExecutorOptions, "root">;
   /** Where steps mount their snapshots; default a new directory in the OS temp dir, removed by `close`. */
@@ -38,8 +40,8 @@ export interface BuildWorker {
  * changes every cache key above it.
  */
 export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Promise<BuildWorker> {
-  const { executor: executorOptions, tempDir: givenTempDir, pull = "missing", ...workerOptions } = options;
-  const root = await openWorker(workerOptions);
+  const { executor: executorOptions, tempDir: givenTempDir, pull = "missing", worker: givenRoot, ...workerOptions } = options;
+  const root = givenRoot ?? (await openWorker(workerOptions));
   const snapshotter = await root.snapshotter();
   // Created on the first RUN: probing the runtime starts a sandbox, which a fully cached
   // build (or one of COPYs only) never needs.
@@ -64,15 +66,21 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
       const name = reference.digest === undefined ? `${formatReference(withDefaultTag(reference))}@${image.summary.digest}` : ref;
       return { ref: name, config: image.config };
     },
-    async unpack(ref, unpackOptions) {
-      const unpacked = await unpackImage(root, ref, unpackOptions.signal === undefined ? {} : { signal: unpackOptions.signal });
+    async unpack(ref, { signal, lease, onProgress }) {
+      // By digest, and from the content a lease holds when an rmi untagged it meanwhile.
+      const unpacked = await unpackImage(root, ref, {
+        fromContent: true,
+        ...(signal === undefined ? {} : { signal }),
+        ...(lease === undefined ? {} : { lease }),
+        ...(onProgress === undefined ? {} : { onLayer: (diffId, index, count) => onProgress({ id: diffId, action: "unpack", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }) }),
+      });
       return { top: unpacked.top, layers: unpacked.image.manifest.layers, config: unpacked.image.config };
     },
     async save(references, saveOptions) {
       await saveImages(root, references, saveOptions);
     },
     async describe(ref) {
-      const image = await resolveImage(root.store, ref);
+      const image = await resolveImage(root.store, ref, { fromContent: true });
       return { layers: image.manifest.layers, config: image.config };
     },
   };

@@ -1,0 +1,315 @@
+import { readFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { TsbuildError } from "../errors.js";
+import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
+import { ArchiveExporter } from "../exporter/archive-exporter.js";
+import { CacheExporter } from "../exporter/cache-exporter.js";
+import type { Exporter, SolvedBuild } from "../exporter/exporter.js";
+import { ImageStoreExporter } from "../exporter/image-store-exporter.js";
+import { LocalExporter } from "../exporter/local-exporter.js";
+import { PushExporter } from "../exporter/push-exporter.js";
+import { convertDockerfile } from "../frontend/convert-dockerfile.js";
+import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
+import type { BuildGraph, BuildWarning } from "../frontend/graph.js";
+import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
+import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
+import type { Digest } from "../oci/digest.js";
+import type { Descriptor, ImageConfig } from "../oci/image-types.js";
+import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
+import { parseDockerfile } from "../parser/parse-dockerfile.js";
+import type { PushImageResult } from "../registry/push-image.js";
+import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import type { ExportedCache } from "../solver/cache-export.js";
+import { ImportingCacheIndex, readImportedCaches } from "../solver/cache-import.js";
+import { CacheIndex } from "../solver/cache-index.js";
+import type { CacheLocationSpec } from "../solver/cache-location.js";
+import { checkEntitlements, type Entitlement } from "../solver/check-entitlements.js";
+import { ContextDigests } from "../solver/context-digests.js";
+import type { ExportedImage } from "../solver/export-image.js";
+import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorker } from "../solver/types.js";
+import { cancelledError } from "../util/cancelled-error.js";
+import { hostPlatform } from "../worker/resolve-image.js";
+import { Worker as RootWorker } from "../worker/worker.js";
+import { leasedImageResolver } from "./leased-image-resolver.js";
+import { openBuildWorker } from "./open-build-worker.js";
+import { solveBuild } from "./solve-build.js";
+
+export interface BuildOptions {
+  /** The build context directory. */
+  context: string;
+  /** The Dockerfile's path; default `<context>/Dockerfile`. */
+  dockerfile?: string;
+  /** `-t`: names for the image; none leaves it dangling. */
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  /** `--no-cache`: every stage, or the named ones. */
+  noCache?: boolean | string[];
+  network?: "default" | "none" | "host";
+  labels?: Record<string, string>;
+  /** `--secret`: where each secret id's bytes come from. */
+  secrets?: Record<string, SecretSource>;
+  /** `--ssh`: the ssh agent each id of `RUN --mount=type=ssh` reaches (`{ default: { socket: process.env.SSH_AUTH_SOCK } }`). */
+  ssh?: Record<string, SshSource>;
+  /** `--allow`: entitlements; `security.insecure` lets `RUN --security=insecure` run. */
+  allow?: Entitlement[];
+  /** Named contexts (`--build-context name=DIR`). */
+  contexts?: Record<string, string>;
+  /** The tsbuild root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root). Ignored when `worker` is given. */
+  root?: string;
+  /**
+   * What to build with: a root's worker (`await openWorker()`), or a solver worker (tests,
+   * embedders with an executor or snapshotter of their own). Default: one over `root`.
+   */
+  worker?: RootWorker | SolverWorker;
+  /** Cancels the build; its reason ends up in the CANCELLED error. */
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Steps running at once; default the core count. */
+  concurrency?: number;
+  /** Memory, pids and CPU limits for every RUN (`--memory`, `--pids-limit`, `--cpus`); where the host's cgroups allow. */
+  limits?: ResourceLimits;
+  /**
+   * `--output`: also copy the final file system into a directory (`local`), or write the
+   * image as a docker-archive or OCI archive file (`docker`, `oci`).
+   */
+  output?: { type: "local" | "docker" | "oci"; dest: string };
+  /** Base images the store lacks: `missing` (default) pulls them, `always` checks the registry every time (`--pull`), `never` fails. */
+  pull?: "missing" | "always" | "never";
+  /** `--platform`: only this host's platform can be built (there is no emulation). */
+  platform?: string;
+  /** `--cache-from`: build caches to import (a location that cannot be read is a warning). */
+  cacheFrom?: CacheLocationSpec[];
+  /** `--cache-to`: where to export this build's cache (mode=min by default). */
+  cacheTo?: CacheLocationSpec[];
+  /** `--push`: push every name in `tags` after the build. */
+  push?: boolean;
+  /** How cache import/export and `push` reach registries (credentials, insecure registries). */
+  registry?: RegistryAccessOptions;
+  /** The environment `root` is resolved in. Default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface BuildResult {
+  /** The image id: its config's digest. */
+  imageId: Digest;
+  manifestDigest: Digest;
+  /** The manifest's descriptor (media type, digest, size). */
+  manifest: Descriptor;
+  /** The full names it was tagged with. */
+  names: string[];
+  config: ImageConfig;
+  /** Every step, in the order it was reported, with its cache status and duration. */
+  steps: StepReport[];
+  warnings: BuildWarning[];
+  /** With `cacheTo`: what each export wrote. */
+  cacheExports?: ExportedCache[];
+  /** With `push`: what each name was pushed as. */
+  pushed?: PushImageResult[];
+  /** Whole milliseconds. */
+  durationMs: number;
+}
+
+export interface DryRunOptions extends Omit<BuildOptions, "output" | "push" | "cacheTo" | "tags"> {
+  dryRun: true;
+}
+
+/** What a dry run found: per step, cached or would run, and why. */
+export interface BuildPlan {
+  /** Each step the output needs, inputs first: `cached`, or `would-run` with its miss reason. */
+  steps: StepReport[];
+  warnings: BuildWarning[];
+  durationMs: number;
+}
+
+/**
+ * Builds a Dockerfile into an image in the store, as `docker build` would: parse, convert to
+ * a graph, solve it against the build cache, then export (the image store first, then each
+ * output asked for). With `dryRun: true` it only works out the cache keys and says, per step,
+ * whether it is cached or would run and why: nothing runs and no layer is written.
+ *
+ * @example
+ * const result = await build({ context: ".", tags: ["app:1.0"], onProgress: (e) => console.log(e.type) });
+ * console.log(result.imageId, result.steps.filter((s) => s.status === "cached").length);
+ */
+export function build(options: DryRunOptions): Promise<BuildPlan>;
+export function build(options: BuildOptions): Promise<BuildResult>;
+export async function build(options: BuildOptions | DryRunOptions): Promise<BuildResult | BuildPlan> {
+  const started = performance.now();
+  const emit = (event: ProgressEvent): void => {
+    try {
+      options.onProgress?.(event);
+    } catch {
+      // A listener's bug must not break the build.
+    }
+  };
+  const dryRun = "dryRun" in options && options.dryRun === true;
+  const full = options as BuildOptions;
+  const context = resolve(options.context);
+  const dockerfile = resolve(options.dockerfile ?? join(context, "Dockerfile"));
+  const text = await readFile(dockerfile, "utf8").catch((error: NodeJS.ErrnoException) => {
+    const reason = error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "it is a directory" : error.message;
+    throw new TsbuildError("FILE_NOT_FOUND", `Cannot read Dockerfile "${dockerfile}": ${reason}`, { cause: error });
+  });
+  const file = basename(dockerfile);
+  const ast = parseDockerfile(text, { file });
+  const instructions = parseInstructions(ast);
+  const dockerignore = await readDockerignore(dockerfile, context);
+  const platform = checkPlatform(options.platform);
+
+  const given = options.worker;
+  const opened =
+    given === undefined || given instanceof RootWorker
+      ? await openBuildWorker({
+          ...(given === undefined ? {} : { worker: given }),
+          ...(options.root === undefined ? {} : { root: options.root }),
+          ...(options.env === undefined ? {} : { env: options.env }),
+          ...(options.pull === undefined ? {} : { pull: options.pull }),
+        })
+      : undefined;
+  const worker = opened?.worker ?? (given as SolverWorker);
+  try {
+    // From the first base image resolved to the last export: what the build reads and makes
+    // is held, so a concurrent prune or rmi may untag but never remove it.
+    const lease = await worker.store.refs.acquireLease();
+    let digests: ContextDigests | undefined;
+    try {
+      const graph = await convertDockerfile(instructions, {
+        resolver: leasedImageResolver(worker.images, lease, worker.store),
+        file,
+        escapeToken: ast.escapeToken,
+        platform,
+        ...(options.buildArgs === undefined ? {} : { buildArgs: options.buildArgs }),
+        ...(options.target === undefined ? {} : { target: options.target }),
+        ...(options.labels === undefined ? {} : { labels: options.labels }),
+        ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
+        ...(options.network === undefined ? {} : { network: options.network }),
+        dockerignore,
+        contexts: Object.fromEntries(Object.keys(options.contexts ?? {}).map((name) => [name, { kind: "local" as const, name }])),
+      });
+      checkEntitlements(graph, options.allow ?? []);
+      for (const warning of graph.warnings) emit({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
+      const cache = await openCache(graph, worker, options, emit);
+      digests = await ContextDigests.load(worker.store, context);
+      const solved = await solveBuild(graph, {
+        worker,
+        cache,
+        lease,
+        contexts: { ...(options.contexts ?? {}), context },
+        historyScope: `${context}\0${dockerfile}`,
+        digests,
+        dryRun,
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+        ...(options.ssh === undefined ? {} : { ssh: options.ssh }),
+        allowInsecure: (options.allow ?? []).includes("security.insecure"),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        onProgress: emit,
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+      });
+      if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
+
+      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch };
+      const exporting = new ExportRun(solvedBuild, emit, options.signal);
+      const image = await exporting.run(new ImageStoreExporter(full.tags ?? []), undefined);
+      if (full.output?.type === "local") await exporting.run(new LocalExporter(resolve(full.output.dest)), image);
+      if (full.output?.type === "docker" || full.output?.type === "oci") await exporting.run(new ArchiveExporter(full.output.type, resolve(full.output.dest)), image);
+      const cacheExports: ExportedCache[] = [];
+      for (const spec of full.cacheTo ?? []) cacheExports.push(await exporting.run(new CacheExporter(spec, options.registry), image));
+      const pushed = full.push ? await exporting.run(new PushExporter(opened?.root ?? new RootWorker(worker.store), options.registry), image) : undefined;
+      const manifest = await worker.store.content.stat(image.manifestDigest);
+      const durationMs = elapsed(started);
+      emit({ type: "result", imageId: image.imageId, manifestDigest: image.manifestDigest, names: image.names, durationMs });
+      return {
+        imageId: image.imageId,
+        manifestDigest: image.manifestDigest,
+        manifest: { mediaType: OCI_MEDIA_TYPES.manifest, digest: image.manifestDigest, size: manifest?.size ?? 0 },
+        names: image.names,
+        config: image.config,
+        steps: solved.steps,
+        warnings: graph.warnings,
+        ...(full.cacheTo === undefined ? {} : { cacheExports }),
+        ...(pushed === undefined ? {} : { pushed }),
+        durationMs,
+      };
+    } finally {
+      // Remembered digests only save hashing next time; a lease left behind dies with this process.
+      await digests?.save(worker.store, context).catch(() => undefined);
+      await lease.release().catch(() => undefined);
+    }
+  } finally {
+    await opened?.close();
+  }
+}
+
+/**
+ * The build's exporters, run one after another with progress: a `phase-progress` event
+ * when each starts, one per part it reports, and one when it is done.
+ */
+class ExportRun {
+  readonly #build: SolvedBuild;
+  readonly #emit: (event: ProgressEvent) => void;
+  readonly #signal: AbortSignal;
+
+  constructor(build: SolvedBuild, emit: (event: ProgressEvent) => void, signal: AbortSignal | undefined) {
+    this.#build = build;
+    this.#emit = emit;
+    this.#signal = signal ?? new AbortController().signal;
+  }
+
+  async run<T>(exporter: Exporter<T>, image: ExportedImage | undefined): Promise<T> {
+    if (this.#signal.aborted) throw cancelledError("The build was cancelled", this.#signal);
+    this.#emit({ type: "phase-progress", phase: exporter.phase, name: exporter.name, progress: { id: exporter.name, action: "start", current: 0, unit: "items" } });
+    const result = await exporter.export(this.#build, {
+      signal: this.#signal,
+      image,
+      progress: (progress) => this.#emit({ type: "phase-progress", phase: exporter.phase, name: exporter.name, progress }),
+    });
+    this.#emit({ type: "phase-progress", phase: exporter.phase, name: exporter.name, progress: { id: exporter.name, action: "done", current: 1, total: 1, unit: "items", done: true } });
+    return result;
+  }
+}
+
+/** The local cache index, with the `cacheFrom` caches behind it when there are any. */
+async function openCache(graph: BuildGraph, worker: SolverWorker, options: BuildOptions | DryRunOptions, emit: (event: ProgressEvent) => void): Promise<CacheIndex> {
+  const onWarning = (message: string) => {
+    const warning = { code: "cache-import", message, location: undefined };
+    graph.warnings.push(warning);
+    emit({ type: "warning", ...warning });
+  };
+  if (options.cacheFrom === undefined || options.cacheFrom.length === 0) return new CacheIndex(worker.store, worker.snapshotter);
+  const name = "importing cache";
+  emit({ type: "phase-progress", phase: "cache-import", name, progress: { id: name, action: "start", current: 0, total: options.cacheFrom.length, unit: "items" } });
+  const imported = await readImportedCaches(options.cacheFrom, { store: worker.store, onWarning, ...(options.registry === undefined ? {} : { registry: options.registry }) });
+  emit({ type: "phase-progress", phase: "cache-import", name, progress: { id: name, action: "import", current: options.cacheFrom.length, total: options.cacheFrom.length, unit: "items", done: true } });
+  return imported.length === 0 ? new CacheIndex(worker.store, worker.snapshotter) : new ImportingCacheIndex(worker, imported, { onWarning });
+}
+
+/** This host's platform; `--platform` may only name it (there is no emulation). */
+function checkPlatform(wanted: string | undefined): { os: string; architecture: string } {
+  const host = hostPlatform();
+  const platform = { os: host.os, architecture: host.architecture };
+  if (wanted === undefined) return platform;
+  const asked = parsePlatform(wanted, platform);
+  if (asked === undefined) throw new TsbuildError("USAGE", `Cannot parse flag "--platform": "${wanted}" is not a platform`, { hint: "Use os/arch, such as linux/amd64" });
+  if (!samePlatform(asked, normalizePlatform(platform))) {
+    throw new TsbuildError("USAGE", `Cannot build for "${formatPlatform(asked)}": only this host's platform "${formatPlatform(platform)}" can be built`, {
+      hint: "tsbuild runs steps natively, without emulation",
+    });
+  }
+  return platform;
+}
+
+/** `<Dockerfile>.dockerignore` or the context's `.dockerignore`, first found, as patterns. */
+async function readDockerignore(dockerfile: string, context: string): Promise<string[]> {
+  for (const path of dockerignorePaths({ dockerfile, context })) {
+    // Missing is the common case; an unreadable one is read as missing, as docker does.
+    const text = await readFile(path, "utf8").catch(() => undefined);
+    if (text !== undefined) return parseDockerignore(text);
+  }
+  return [];
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

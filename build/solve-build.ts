@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
+import type { BuildGraph } from "../frontend/graph.js";
+import type { Digest } from "../oci/digest.js";
+import type { Lease } from "../store/ref-store.js";
+import type { CacheIndex } from "../solver/cache-index.js";
+import type { DigestCache } from "../solver/copy-sources.js";
+import { LeasedCache } from "../solver/leased-cache.js";
+import { graphOperations } from "../solver/ops/graph-operations.js";
+import { schedule } from "../solver/scheduler.js";
+import type { ProgressListener, StepReport, Worker } from "../solver/types.js";
+import { historyExplainer } from "./history-explainer.js";
+
+export interface SolveBuildOptions {
+  worker: Worker;
+  cache: CacheIndex;
+  /** Holds what this build reads and commits until cache records (and the image) hold it. */
+  lease: Lease;
+  /** Local context directories by name; `context` is the main build context. */
+  contexts: Record<string, string>;
+  secrets?: Record<string, SecretSource>;
+  ssh?: Record<string, SshSource>;
+  allowInsecure?: boolean;
+  limits?: ResourceLimits;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  concurrency?: number;
+  /** Names this build's steps across builds (context and Dockerfile paths), so a miss can be explained. */
+  historyScope?: string;
+  digests?: DigestCache;
+  /** Work out keys and what would run; run nothing. */
+  dryRun?: boolean;
+}
+
+export interface SolvedGraph {
+  /** The cache key of every vertex whose key was computed. */
+  keys: Map<string, Digest>;
+  /** Steps in the order they were reported. */
+  steps: StepReport[];
+  /** The committed snapshot each solved vertex gave this build (the exporter diffs these, not whatever the cache holds by then). */
+  snapshots: Map<string, string>;
+}
+
+/**
+ * Solves a Dockerfile's build graph: its vertices become operations (solver/ops), the
+ * scheduler runs them against the build cache (held by the build's lease), and misses are
+ * explained against each step's last run. Downloads and clones live until it returns.
+ */
+export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions): Promise<SolvedGraph> {
+  const { worker, lease, cache } = options;
+  const scratch: string[] = [];
+  const env = {
+    worker,
+    lease,
+    cache,
+    contexts: options.contexts,
+    epoch: graph.epoch,
+    ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+    ...(options.ssh === undefined ? {} : { ssh: options.ssh }),
+    ...(options.allowInsecure === undefined ? {} : { allowInsecure: options.allowInsecure }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.digests === undefined ? {} : { digests: options.digests }),
+    async scratchDir(prefix: string) {
+      const dir = join(worker.tempDir, `${prefix}-${randomBytes(8).toString("hex")}`);
+      scratch.push(dir);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+  };
+  try {
+    const solved = await schedule({
+      vertices: graphOperations(graph, env),
+      output: graph.output,
+      cache: new LeasedCache(cache, lease, worker),
+      ...(options.historyScope === undefined ? {} : { explainer: historyExplainer(graph, worker.store, options.historyScope) }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+    });
+    const snapshots = new Map<string, string>();
+    for (const [id, result] of solved.results) if (result.kind === "snapshot") snapshots.set(id, result.key);
+    // Until the image holds them: a concurrent --no-cache build may replace the records of
+    // the cached ones, and a gc then would see them unheld.
+    await lease.hold({ snapshots: [...new Set(snapshots.values())] });
+    return { keys: solved.keys, steps: solved.steps, snapshots };
+  } finally {
+    for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,31 @@
+import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import { exportCache, type ExportedCache } from "../solver/cache-export.js";
+import type { CacheLocationSpec } from "../solver/cache-location.js";
+import type { ExportContext, Exporter, SolvedBuild } from "./exporter.js";
+
+/** `--cache-to`: the build cache to a registry repository or an OCI layout directory. */
+export class CacheExporter implements Exporter<ExportedCache> {
+  readonly phase = "cache-export" as const;
+  readonly name: string;
+  readonly #spec: CacheLocationSpec;
+  readonly #registry: RegistryAccessOptions | undefined;
+
+  constructor(spec: CacheLocationSpec, registry: RegistryAccessOptions | undefined) {
+    this.#spec = spec;
+    this.#registry = registry;
+    this.name = `exporting cache to ${spec.type === "registry" ? spec.ref : spec.dir}`;
+  }
+
+  async export(build: SolvedBuild, context: ExportContext): Promise<ExportedCache> {
+    const exported = await exportCache(build.graph, this.#spec, {
+      worker: build.worker,
+      cache: build.cache,
+      keys: build.keys,
+      ...(build.epoch === undefined ? {} : { epoch: build.epoch }),
+      ...(this.#registry === undefined ? {} : { registry: this.#registry }),
+      signal: context.signal,
+      onBlob: (digest, index, count) => context.progress({ id: digest, action: "export", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }),
+    });
+    return exported;
+  }
+}

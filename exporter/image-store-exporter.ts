@@ -1,0 +1,29 @@
+import { exportImage, type ExportedImage } from "../solver/export-image.js";
+import type { ExportContext, Exporter, SolvedBuild } from "./exporter.js";
+
+/**
+ * The image into the store: layers of the output's chain (diffed once, then kept with the
+ * cache records), config, history, manifest, and a tag per name.
+ */
+export class ImageStoreExporter implements Exporter<ExportedImage> {
+  readonly phase = "export" as const;
+  readonly name = "exporting to image";
+  readonly #names: readonly string[];
+
+  constructor(names: readonly string[]) {
+    this.#names = names;
+  }
+
+  export(build: SolvedBuild, context: ExportContext): Promise<ExportedImage> {
+    return exportImage(build.graph, {
+      worker: build.worker,
+      cache: build.cache,
+      keys: build.keys,
+      snapshots: build.snapshots,
+      names: this.#names,
+      ...(build.epoch === undefined ? {} : { epoch: build.epoch }),
+      signal: context.signal,
+      onLayer: (layer, index, count) => context.progress({ id: layer, action: "write", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }),
+    });
+  }
+}

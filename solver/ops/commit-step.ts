@@ -1,0 +1,39 @@
+import { isTsbuildError, TsbuildError } from "../../errors.js";
+import type { Digest } from "../../oci/digest.js";
+import { SnapshotMounts } from "../snapshot-mounts.js";
+import type { VertexResult } from "../types.js";
+import { snapshotNameFor, uniqueNameFor, type StepEnvironment } from "./step-environment.js";
+
+/**
+ * Runs `work` in a fresh writable snapshot over `parent` (an empty tree for none), then
+ * commits it under the step's cache key (a digest, so the worker's snapshot collector
+ * treats it like a layer), held by the build's lease from before the commit.
+ */
+export async function commitStep(
+  env: StepEnvironment,
+  key: Digest,
+  parent: VertexResult,
+  work: (root: string, mounts: SnapshotMounts) => Promise<void>,
+): Promise<VertexResult & { kind: "snapshot" }> {
+  if (parent.kind === "directory") throw new TsbuildError("INTERNAL", "A step cannot build on a context directory");
+  const { worker, lease } = env;
+  const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
+  try {
+    const active = await mounts.active(parent.kind === "snapshot" ? parent.key : undefined);
+    await work(active.path, mounts);
+    let name = await snapshotNameFor(worker, key);
+    await lease.hold({ snapshots: [name] });
+    try {
+      await mounts.commit(active.key, name);
+    } catch (error) {
+      // Another build committed the same step meanwhile: keep ours under a name of its own.
+      if (!isTsbuildError(error, "CONFLICT") || name !== key) throw error;
+      name = uniqueNameFor(key);
+      await lease.hold({ snapshots: [name] });
+      await mounts.commit(active.key, name);
+    }
+    return { kind: "snapshot", key: name };
+  } finally {
+    await mounts.release();
+  }
+}

@@ -1,0 +1,129 @@
+import type { FileDefinition } from "../../frontend/graph.js";
+import { digestOf, type Digest } from "../../oci/digest.js";
+import { applyFileActions, type CopySource } from "../apply-file-actions.js";
+import { canonicalJson, computeCacheKey } from "../cache-key.js";
+import type { SourceMatch } from "../copy-sources.js";
+import { diffLayer } from "../diff-layer.js";
+import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../operation.js";
+import { SnapshotMounts } from "../snapshot-mounts.js";
+import type { VertexResult } from "../types.js";
+import { commitStep } from "./commit-step.js";
+import { readContextFiles } from "./context-files.js";
+import { formatTime, snapshotNameFor, type StepEnvironment } from "./step-environment.js";
+
+export interface FileOpOptions {
+  /** The inputs that are local context directories: the files copied from them go into the key. */
+  contextInputs: ReadonlySet<number>;
+  /** Names of the inputs, for explaining a miss. */
+  inputNames: readonly string[];
+  /** The step's name, for the cache record of a COPY --link layer. */
+  name: string;
+  /** `--no-cache`: a COPY --link makes its layer again too. */
+  ignoreCache: boolean;
+}
+
+/**
+ * COPY, ADD, WORKDIR's mkdir and heredoc files: the actions applied, in order, to a fresh
+ * snapshot over input 0. Keyed by its definition, its inputs' keys and the context files it
+ * copies (read here, and reused when it runs).
+ */
+export class FileOp implements Operation<VertexResult> {
+  readonly cached = true;
+  readonly #definition: FileDefinition;
+  readonly #env: StepEnvironment;
+  readonly #options: FileOpOptions;
+  /** Context matches read for the key, by action index, reused when the step runs. */
+  #collected = new Map<number, SourceMatch[]>();
+  /** COPY --link: the key of its own layer, which leaves the base out. */
+  #linkKey: Digest | undefined;
+
+  constructor(definition: FileDefinition, env: StepEnvironment, options: FileOpOptions) {
+    this.#definition = definition;
+    this.#env = env;
+    this.#options = options;
+  }
+
+  async cacheMap(context: CacheMapContext): Promise<CacheMap> {
+    const checksums: string[] = [];
+    const files: string[][] = [];
+    const collected = new Map<number, SourceMatch[]>();
+    // For explaining a miss, a download is its file line, not its key: "file a.txt changed".
+    const explainedInputs: string[] = [...context.inputKeys];
+    for (const [index, action] of this.#definition.actions.entries()) {
+      if (action.action !== "copy") continue;
+      if (this.#options.contextInputs.has(action.source)) {
+        const read = await readContextFiles((await context.input(action.source)) as VertexResult, action, this.#env.digests);
+        if (read === undefined) continue;
+        collected.set(index, read.matches);
+        files.push(read.lines);
+        checksums.push(`${index}:${read.checksum}`);
+      } else {
+        // A download's key is its content; its file line is only for explaining a miss.
+        const contents = context.inputMaps[action.source]?.contents;
+        if (contents !== undefined) {
+          files.push(contents);
+          explainedInputs[action.source] = "content";
+        }
+      }
+    }
+    this.#collected = collected;
+    const inputs = context.inputKeys;
+    let key: Digest;
+    if (this.#definition.link) {
+      // COPY --link: the copied files form a layer of their own, keyed without the base, so
+      // a changed base only re-applies that layer; the step's key still covers the base.
+      this.#linkKey = computeCacheKey(this.#definition, { inputs: ["link", ...inputs.slice(1)], checksums });
+      key = digestOf(`${this.#linkKey}\n${inputs[0]}`);
+    } else {
+      key = computeCacheKey(this.#definition, { inputs, checksums });
+    }
+    return { key, components: { definition: canonicalJson(this.#definition), inputs: explainedInputs, inputNames: [...this.#options.inputNames], files } };
+  }
+
+  async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
+    if (this.#definition.link) return this.#executeLinked(context, inputs);
+    return commitStep(this.#env, context.key, inputs[0], (root, mounts) => this.#apply(root, inputs, mounts, context.signal));
+  }
+
+  async #apply(root: string, inputs: readonly VertexResult[], mounts: SnapshotMounts, signal: AbortSignal): Promise<void> {
+    const sources: Array<CopySource | undefined> = [];
+    for (const [index, input] of inputs.entries()) {
+      if (index === 0 || !this.#definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
+      if (input.kind === "directory") sources[index] = { kind: "context", path: input.path, ignore: input.exclude };
+      else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
+      else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
+    }
+    await applyFileActions(root, this.#definition.actions, { sources, collected: this.#collected, signal });
+  }
+
+  /**
+   * COPY --link: the files are copied into an empty snapshot whose layer is cached under the
+   * base-free key (so a changed base reuses it: no file is copied again), then that layer is
+   * applied on the base to give the snapshot later steps build on.
+   */
+  async #executeLinked(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
+    const { worker, lease, cache, epoch } = this.#env;
+    const linkKey = this.#linkKey!;
+    let linked = this.#options.ignoreCache ? undefined : await cache.lookup(linkKey);
+    if (linked?.layer === undefined) {
+      const made = await commitStep(this.#env, linkKey, { kind: "empty" }, (root, mounts) => this.#apply(root, inputs, mounts, context.signal));
+      const layer = await diffLayer(worker, made.key, epoch === undefined ? {} : { epoch });
+      await lease.hold({ blobs: [layer.descriptor.digest] });
+      linked = { key: linkKey, snapshot: made.key, layer, created: formatTime(new Date()) };
+      await cache.put(linked, { name: this.#options.name });
+    }
+    const layer = linked.layer!;
+    const parent = inputs[0];
+    if (layer.empty) {
+      if (parent.kind !== "snapshot") return { kind: "empty" };
+      return { kind: "snapshot", key: parent.key, layer, created: linked.created };
+    }
+    const name = await snapshotNameFor(worker, context.key);
+    await lease.hold({ snapshots: [name] });
+    await worker.snapshotter.apply(name, await worker.store.content.openStream(layer.descriptor.digest), {
+      ...(parent.kind === "snapshot" ? { parent: parent.key } : {}),
+      expectedDiffId: layer.diffId,
+    });
+    return { kind: "snapshot", key: name, layer, created: linked.created };
+  }
+}

@@ -1,0 +1,348 @@
+import { availableParallelism } from "node:os";
+import PQueue from "p-queue";
+import { isTsbuildError, TsbuildError } from "../errors.js";
+import { digestOf, type Digest } from "../oci/digest.js";
+import { BuildFailure } from "./build-failure.js";
+import { cancelledError } from "../util/cancelled-error.js";
+import type { MissReason } from "./explain-miss.js";
+import type { CacheMap, ExecuteContext, MissExplainer, OperationContext, ResultCache, ScheduledVertex } from "./operation.js";
+import type { ProgressEvent, ProgressListener, StepReport } from "./types.js";
+
+export interface ScheduleOptions<R> {
+  /** Every vertex, inputs before the vertices that read them. */
+  vertices: readonly ScheduledVertex<R>[];
+  /** The vertex whose result the schedule is for. */
+  output: string;
+  cache: ResultCache<R>;
+  /** Says why a step missed; without one, misses say nothing. */
+  explainer?: MissExplainer;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Operations running at once. Default: the core count. */
+  concurrency?: number;
+  /** Compute keys and look them up, report what would run and why, and run nothing. */
+  dryRun?: boolean;
+}
+
+export interface Schedule<R> {
+  /** The cache key of every vertex whose key was computed. */
+  keys: Map<string, Digest>;
+  /** Steps in the order they were reported. */
+  steps: StepReport[];
+  /** The result of every vertex solved (in a dry run: none). */
+  results: Map<string, R>;
+}
+
+/**
+ * Solves the part of a graph of operations that its output needs, as BuildKit's solver
+ * does, in fewer lines: a vertex's key comes from its operation's cache map over its
+ * inputs' keys (computed lazily, each once, side by side); the output is solved top-down,
+ * so a step whose key is in the cache is done without looking at its inputs, and a miss
+ * solves its inputs, tries its content key, then runs on a queue. Steps with one key run
+ * once. The first failure cancels the rest; the caller's signal cancels everything.
+ *
+ * It knows no Dockerfile and no kind of operation: those are `Operation`s.
+ */
+export async function schedule<R>(options: ScheduleOptions<R>): Promise<Schedule<R>> {
+  return new Scheduler(options).run();
+}
+
+class Scheduler<R> {
+  readonly #options: ScheduleOptions<R>;
+  readonly #vertices = new Map<string, ScheduledVertex<R>>();
+  readonly #maps = new Map<string, Promise<CacheMap>>();
+  readonly #keys = new Map<string, Digest>();
+  readonly #byVertex = new Map<string, Promise<R>>();
+  readonly #byKey = new Map<Digest, Promise<R>>();
+  readonly #results = new Map<string, R>();
+  readonly #steps: StepReport[] = [];
+  readonly #stepNumbers = new Map<string, number>();
+  readonly #reasons = new Map<string, MissReason>();
+  readonly #ignoredBelow = new Map<string, boolean>();
+  readonly #queue: PQueue;
+  readonly #abort = new AbortController();
+  readonly #signal: AbortSignal;
+
+  constructor(options: ScheduleOptions<R>) {
+    this.#options = options;
+    for (const vertex of options.vertices) this.#vertices.set(vertex.id, vertex);
+    this.#queue = new PQueue({ concurrency: options.concurrency ?? availableParallelism() });
+    this.#signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
+  }
+
+  async run(): Promise<Schedule<R>> {
+    if (!this.#vertices.has(this.#options.output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${this.#options.output}"`);
+    try {
+      if (this.#options.dryRun) await this.#plan(this.#options.output, new Set());
+      else await this.#solve(this.#options.output);
+    } catch (error) {
+      this.#abort.abort(this.#options.signal?.reason);
+      await this.#queue.onIdle();
+      // Keys still being computed settle before the caller cleans up what they read.
+      await Promise.allSettled(this.#maps.values());
+      throw error;
+    }
+    return { keys: this.#keys, steps: this.#steps, results: this.#results };
+  }
+
+  /** The vertex's cache map, computed once, after its inputs' (which are computed side by side). */
+  #cacheMap(id: string): Promise<CacheMap> {
+    let map = this.#maps.get(id);
+    if (map === undefined) {
+      const vertex = this.#vertex(id);
+      map = (async () => {
+        const inputMaps = await Promise.all(vertex.inputs.map((input) => this.#cacheMap(input)));
+        const inputKeys = inputMaps.map((input) => input.key);
+        try {
+          const computed = await vertex.op.cacheMap({ ...this.#context(vertex), inputKeys, inputMaps, input: (index) => this.#solve(vertex.inputs[index]) });
+          this.#keys.set(id, computed.key);
+          return computed;
+        } catch (error) {
+          return this.#fail(vertex, error, 0, { beforeRun: true });
+        }
+      })();
+      // Failures are handled by whoever awaits; this keeps an unawaited one from crashing the process.
+      map.catch(() => undefined);
+      this.#maps.set(id, map);
+    }
+    return map;
+  }
+
+  #solve(id: string): Promise<R> {
+    const existing = this.#byVertex.get(id);
+    if (existing !== undefined) return existing;
+    const vertex = this.#vertex(id);
+    const promise = (async () => {
+      const { key } = await this.#cacheMap(id);
+      const same = vertex.op.cached ? this.#byKey.get(key) : undefined;
+      if (same !== undefined) {
+        // An identical step elsewhere in the graph: its result serves both.
+        const result = await same;
+        this.#report(vertex, "cached", 0);
+        return result;
+      }
+      const solving = this.#solveNew(vertex, key);
+      if (vertex.op.cached) this.#byKey.set(key, solving);
+      return solving;
+    })();
+    this.#byVertex.set(id, promise);
+    promise.then(
+      (result) => this.#results.set(id, result),
+      () => undefined, // handled by whoever awaits
+    );
+    return promise;
+  }
+
+  async #solveNew(vertex: ScheduledVertex<R>, key: Digest): Promise<R> {
+    const { op } = vertex;
+    if (!op.cached) {
+      const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
+      if (op.quiet) return op.execute(this.#executeContext(vertex, key), inputs);
+      return this.#enqueue(vertex, () => op.execute(this.#executeContext(vertex, key), inputs));
+    }
+    if (!vertex.ignoreCache) {
+      const hit = await this.#lookup(vertex, key);
+      if (hit !== undefined) {
+        // --no-cache-filter: the named stages' steps run even under a cached step.
+        if (this.#reachesIgnored(vertex.id)) await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
+        await this.#reportCachedBelow(vertex);
+        this.#report(vertex, "cached", 0);
+        return hit;
+      }
+    }
+    await this.#explain(vertex);
+    const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
+    const keys = [key];
+    if (op.contentKey !== undefined && !vertex.ignoreCache) {
+      let contentKey: Digest | undefined;
+      try {
+        contentKey = await op.contentKey(this.#executeContext(vertex, key), inputs);
+      } catch (error) {
+        return this.#fail(vertex, error, 0);
+      }
+      if (contentKey !== undefined) {
+        keys.push(contentKey);
+        const hit = await this.#lookup(vertex, contentKey);
+        if (hit !== undefined) {
+          // What it reads is what it read before: its result stands, now under this key too.
+          this.#report(vertex, "cached", 0);
+          return this.#options.cache.save([key], hit, vertex);
+        }
+      }
+    }
+    const result = await this.#enqueue(vertex, async () => this.#options.cache.save(keys, await op.execute(this.#executeContext(vertex, key), inputs), vertex));
+    const components = (await this.#cacheMap(vertex.id)).components;
+    if (components !== undefined && this.#options.explainer !== undefined) {
+      // Losing the record costs only the next miss's explanation.
+      await this.#options.explainer.record(vertex.id, components).catch(() => undefined);
+    }
+    return result;
+  }
+
+  async #lookup(vertex: ScheduledVertex<R>, key: Digest): Promise<R | undefined> {
+    try {
+      return await this.#options.cache.lookup(key, vertex);
+    } catch (error) {
+      return this.#fail(vertex, error, 0);
+    }
+  }
+
+  /** Dry run: the same walk as `#solve`, asking the cache only what it has, running nothing. */
+  async #plan(id: string, seen: Set<string>): Promise<void> {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const vertex = this.#vertex(id);
+    const { key } = await this.#cacheMap(id);
+    if (vertex.op.cached && !vertex.ignoreCache && (await this.#options.cache.peek(key, vertex)) !== undefined) {
+      if (!this.#reachesIgnored(id)) {
+        this.#report(vertex, "cached", 0);
+        return;
+      }
+    } else if (vertex.op.cached) {
+      await this.#explain(vertex);
+    }
+    for (const input of vertex.inputs) await this.#plan(input, seen);
+    if (!vertex.op.cached) return;
+    const reason = this.#reasons.get(id);
+    this.#steps.push({ vertex: id, name: vertex.name, status: reason === undefined ? "cached" : "would-run", durationMs: 0, cacheKey: key, ...(reason === undefined ? {} : { missReason: reason }) });
+  }
+
+  async #enqueue(vertex: ScheduledVertex<R>, work: () => Promise<R>): Promise<R> {
+    return (await this.#queue.add(() => this.#timed(vertex, work))) as R;
+  }
+
+  /**
+   * The steps below a cached step are never looked at; those the cache holds are reported
+   * cached too (in graph order, before it), so a no-op rebuild lists every step, in order.
+   */
+  async #reportCachedBelow(vertex: ScheduledVertex<R>): Promise<void> {
+    const below = new Set<string>();
+    const visit = (id: string) => {
+      for (const input of this.#vertex(id).inputs) {
+        if (below.has(input)) continue;
+        below.add(input);
+        visit(input);
+      }
+    };
+    visit(vertex.id);
+    for (const candidate of this.#options.vertices) {
+      if (!below.has(candidate.id) || !candidate.op.cached || candidate.ignoreCache || this.#byVertex.has(candidate.id)) continue;
+      const { key } = await this.#cacheMap(candidate.id);
+      // What is at hand only: an imported step below a cached one is fetched only if something needs it.
+      const held = await this.#options.cache.peek(key, candidate);
+      // Checked again after the lookup: another branch may have started on it meanwhile.
+      if (held === undefined || this.#byVertex.has(candidate.id)) continue;
+      this.#byVertex.set(candidate.id, Promise.resolve(held));
+      this.#results.set(candidate.id, held);
+      this.#report(candidate, "cached", 0);
+    }
+  }
+
+  /** True when a step below `id` (not `id` itself) must run whatever the cache says. */
+  #reachesIgnored(id: string): boolean {
+    const known = this.#ignoredBelow.get(id);
+    if (known !== undefined) return known;
+    const result = this.#vertex(id).inputs.some((input) => {
+      const vertex = this.#vertex(input);
+      return (vertex.op.cached && vertex.ignoreCache) || this.#reachesIgnored(input);
+    });
+    this.#ignoredBelow.set(id, result);
+    return result;
+  }
+
+  async #explain(vertex: ScheduledVertex<R>): Promise<void> {
+    const { explainer } = this.#options;
+    if (explainer === undefined) return;
+    const { components } = await this.#cacheMap(vertex.id);
+    // Without an explanation the step still runs; the reason is only for people.
+    const reason = await explainer.explain(vertex.id, components, { ignoreCache: vertex.ignoreCache }).catch(() => undefined);
+    if (reason !== undefined) this.#reasons.set(vertex.id, reason);
+  }
+
+  async #timed(vertex: ScheduledVertex<R>, work: () => Promise<R>): Promise<R> {
+    this.#checkCancelled();
+    const started = performance.now();
+    const reason = this.#reasons.get(vertex.id);
+    this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location, ...(reason === undefined ? {} : { missReason: reason }) });
+    try {
+      const result = await work();
+      this.#report(vertex, "done", elapsed(started));
+      return result;
+    } catch (error) {
+      return this.#fail(vertex, error, elapsed(started));
+    }
+  }
+
+  #checkCancelled(): void {
+    if (this.#signal.aborted) throw cancelledError("The build was cancelled", this.#options.signal);
+  }
+
+  #fail(vertex: ScheduledVertex<R>, error: unknown, durationMs: number, options: { beforeRun?: boolean } = {}): never {
+    if (error instanceof BuildFailure) throw error;
+    const byCaller = this.#options.signal?.aborted === true;
+    // After another step failed, a step cancelled by it (or a key that was being worked out
+    // side by side) is fallout, not news; a step that failed on its own is still shown.
+    const fallout =
+      !byCaller && this.#abort.signal.aborted && (options.beforeRun === true || isTsbuildError(error, "CANCELLED") || !(error instanceof TsbuildError));
+    const cause = byCaller && !isTsbuildError(error, "CANCELLED") ? cancelledError("The build was cancelled", this.#options.signal, error) : error;
+    const failure = new BuildFailure({ vertex: vertex.id, name: vertex.name, location: vertex.location }, cause);
+    if (!fallout) {
+      // A step that failed before it ran (a missing COPY source) is still shown as a step.
+      if (!this.#stepNumbers.has(vertex.id)) {
+        this.#emit({ type: "vertex-started", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), location: vertex.location });
+      }
+      this.#steps.push({ vertex: vertex.id, name: vertex.name, status: "failed", durationMs, cacheKey: this.#keys.get(vertex.id) ?? digestOf(vertex.id) });
+      this.#emit({ type: "vertex-failed", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), error: failure, durationMs });
+    }
+    this.#abort.abort();
+    throw failure;
+  }
+
+  #report(vertex: ScheduledVertex<R>, status: "cached" | "done", durationMs: number): void {
+    const reason = status === "done" ? this.#reasons.get(vertex.id) : undefined;
+    this.#steps.push({ vertex: vertex.id, name: vertex.name, status, durationMs, cacheKey: this.#keys.get(vertex.id)!, ...(reason === undefined ? {} : { missReason: reason }) });
+    const step = this.#stepOf(vertex);
+    if (status === "cached") this.#emit({ type: "vertex-cached", vertex: vertex.id, name: vertex.name, step });
+    else this.#emit({ type: "vertex-completed", vertex: vertex.id, name: vertex.name, step, durationMs });
+  }
+
+  #context(vertex: ScheduledVertex<R>): OperationContext {
+    return {
+      signal: this.#signal,
+      progress: (progress) => this.#emit({ type: "vertex-progress", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), progress }),
+      log: (stream, data) => this.#emit({ type: "vertex-log", vertex: vertex.id, name: vertex.name, step: this.#stepOf(vertex), stream, data }),
+    };
+  }
+
+  #executeContext(vertex: ScheduledVertex<R>, key: Digest): ExecuteContext {
+    return { ...this.#context(vertex), key };
+  }
+
+  #vertex(id: string): ScheduledVertex<R> {
+    const vertex = this.#vertices.get(id);
+    if (vertex === undefined) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${id}"`);
+    return vertex;
+  }
+
+  #stepOf(vertex: ScheduledVertex<R>): number {
+    let step = this.#stepNumbers.get(vertex.id);
+    if (step === undefined) {
+      step = this.#stepNumbers.size + 1;
+      this.#stepNumbers.set(vertex.id, step);
+    }
+    return step;
+  }
+
+  #emit(event: ProgressEvent): void {
+    try {
+      this.#options.onProgress?.(event);
+    } catch {
+      // A listener's bug must not break the build.
+    }
+  }
+}
+
+/** Whole milliseconds since `started` (a `performance.now()`). */
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
