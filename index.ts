@@ -1,6 +1,10 @@
 /**
- * The public API of tsbuild: an explicit list, so what is public is a decision.
- * Everything here is typed; errors are `TsbuildError`s with a stable `code`.
+ * The public API of tsbuild: builds, images and containers on a root, and registries. An
+ * explicit list, so what is public is a decision; every option and result type is here too.
+ * The parts a build is made of are subpath exports: `tsbuild/parser`, `tsbuild/frontend`,
+ * `tsbuild/solver`, `tsbuild/exporter`, `tsbuild/store`, `tsbuild/snapshotter`,
+ * `tsbuild/executor`, `tsbuild/oci`, `tsbuild/worker`, `tsbuild/registry`, `tsbuild/container`.
+ * Errors are `TsbuildError`s with a stable `code`.
  */
 
 // Errors
@@ -8,51 +12,29 @@ export { ERROR_CODES, TsbuildError, isTsbuildError } from "./errors.js";
 export type { ErrorCode, TsbuildErrorOptions } from "./errors.js";
 export { DockerfileSyntaxError } from "./parser/syntax-error.js";
 export type { SyntaxErrorLocation } from "./parser/syntax-error.js";
-
-// Parsing: Dockerfile text → AST → typed instructions; shell-word expansion
-export { parseDockerfile, parseInstructionLine } from "./parser/parse-dockerfile.js";
-export type { ParseDockerfileOptions } from "./parser/parse-dockerfile.js";
-export type {
-  ArgNode,
-  DirectiveNode,
-  DockerfileAst,
-  FlagNode,
-  HeredocNode,
-  InstructionNode,
-  ParseWarning,
-  SourcePosition,
-  SourceRange,
-} from "./parser/ast.js";
-export { astToJson, dumpAst } from "./parser/dump.js";
-export { expandWord, expandWords } from "./parser/shell-lexer.js";
-export type { ExpandResult, ShellEnv, ShellLexerOptions } from "./parser/shell-lexer.js";
-export { parseInstruction, parseInstructions } from "./frontend/instructions/parse-instructions.js";
-export type * from "./frontend/instructions/types.js";
-
-// The build graph (pure): typed instructions → vertices + image config
-export { convertDockerfile } from "./frontend/convert-dockerfile.js";
-export type { ConvertOptions } from "./frontend/convert-dockerfile.js";
-export type { BuildGraph, BuildWarning, Vertex, VertexDefinition, ImageConfigResolver, ResolvedImage } from "./frontend/graph.js";
-
-// Images and references
-export { normalizeReference, parseReference, familiarString } from "./oci/reference.js";
-export type { ImageReference } from "./oci/reference.js";
-export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, HistoryEntry } from "./oci/image-types.js";
-
-// The store, snapshots and sandboxes
-export { openStore, Store } from "./store/store.js";
-export type { OpenStoreOptions, PruneOptions, PruneReport, RemoveImageOptions, RemoveImageResult } from "./store/store.js";
-export { resolveRoot } from "./store/resolve-root.js";
-export { createSnapshotter } from "./snapshotter/create-snapshotter.js";
-export type { Mount, Snapshotter, SnapshotInfo, SnapshotKind } from "./snapshotter/types.js";
-export { Executor } from "./executor/executor.js";
-export type { ExecutorOptions } from "./executor/executor.js";
+export { BuildFailure } from "./solver/build-failure.js";
+export type { FailedStep } from "./solver/build-failure.js";
 export { ExecError } from "./executor/exec-error.js";
-export { detectDefaultRuntime, probeRuntimes } from "./executor/runtime-probe.js";
-export type { RuntimeProbe } from "./executor/runtime-probe.js";
-export type { ExecProcess, ExecResult, ExecRunOptions, NetworkMode, RunMount, SecretSource, SecurityMode, SshSource } from "./executor/types.js";
+export { RegistryError } from "./registry/registry-error.js";
 
-// Image operations on a root (docker import/load/save/images/tag/rmi/inspect/history/prune/system df)
+// Builds: Dockerfile + context → image, cached and in parallel
+export { build } from "./build/build.js";
+export type { BuildOptions, BuildResult, BuildPlan, DryRunOptions } from "./build/build.js";
+export { buildWithEvents } from "./build/build-events.js";
+export type { BuildRun, BuildWithEventsOptions } from "./build/build-events.js";
+export { buildMetadata } from "./build/build-metadata.js";
+export type { BuildPhase, OperationProgress, ProgressEvent, ProgressListener, StepReport, StepStatus, Worker as SolverWorker } from "./solver/types.js";
+export type { FileChange, MissReason } from "./solver/explain-miss.js";
+export type { Entitlement } from "./solver/check-entitlements.js";
+export type { CacheLocationSpec } from "./solver/cache-location.js";
+export type { ExportedCache } from "./solver/cache-export.js";
+export type { BuildWarning, VertexLocation } from "./frontend/graph.js";
+export type { SourcePosition, SourceRange } from "./parser/ast.js";
+export type { ResourceLimits, SecretSource, SshSource } from "./executor/types.js";
+export type { Digest } from "./oci/digest.js";
+export type { Descriptor, HistoryEntry, ImageConfig, ImageManifest } from "./oci/image-types.js";
+
+// Image operations on a root (docker import/load/save/images/tag/rmi/inspect/history/prune/system df/commit)
 export {
   openWorker,
   Worker,
@@ -66,8 +48,6 @@ export {
   imageHistory,
   pruneImages,
   diskUsage,
-  fsck,
-  unpackImage,
   commitImage,
 } from "./worker/index.js";
 export type {
@@ -76,23 +56,26 @@ export type {
   ImportRootfsResult,
   LoadImagesOptions,
   LoadImagesResult,
+  LoadedImage,
   SaveImagesOptions,
   SaveImagesResult,
   ListImagesOptions,
   ImageListEntry,
   RemoveImagesOptions,
   RemoveImagesResult,
+  RemovedImage,
   ImageInspect,
   HistoryRow,
   PruneImagesOptions,
   PruneImagesResult,
   DiskUsageRow,
-  WorkerFsckReport,
-  UnpackImageOptions,
-  UnpackImageResult,
   CommitImageOptions,
   CommitImageResult,
 } from "./worker/index.js";
+
+// Registries
+export { pullImage, pushImage, login, logout } from "./registry/index.js";
+export type { PullImageOptions, PullImageResult, PushImageOptions, PushImageResult, LoginOptions, RegistryAccessOptions, TransferProgress } from "./registry/index.js";
 
 // Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit, volumes)
 export {
@@ -131,17 +114,3 @@ export type {
   ExecContainerOptions,
   Volume,
 } from "./container/index.js";
-
-// Builds: Dockerfile + context → image, cached and in parallel
-export { build } from "./build/build.js";
-export type { BuildOptions, BuildResult } from "./build/build.js";
-export { buildWithEvents } from "./build/build-events.js";
-export type { BuildRun } from "./build/build-events.js";
-export { BuildFailure } from "./solver/build-failure.js";
-export type { FailedStep } from "./solver/build-failure.js";
-export type { ProgressEvent, ProgressListener, StepStatus } from "./solver/types.js";
-export type { Entitlement } from "./solver/check-entitlements.js";
-
-// Registries
-export { pullImage, pushImage, ensureImage, login, logout, RegistryError } from "./registry/index.js";
-export type { PullImageOptions, PullImageResult, PushImageOptions, PushImageResult, EnsureImageOptions, LoginOptions } from "./registry/index.js";

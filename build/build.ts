@@ -88,6 +88,8 @@ export interface BuildOptions {
   registry?: RegistryAccessOptions;
   /** The environment `root` is resolved in. Default process.env. */
   env?: Record<string, string | undefined>;
+  /** See `DryRunOptions`. */
+  dryRun?: false;
 }
 
 export interface BuildResult {
@@ -110,7 +112,8 @@ export interface BuildResult {
   durationMs: number;
 }
 
-export interface DryRunOptions extends Omit<BuildOptions, "output" | "push" | "cacheTo" | "tags"> {
+/** `dryRun: true`: work out the cache keys and what would run; outputs, tags and pushes are left alone. */
+export interface DryRunOptions extends Omit<BuildOptions, "dryRun"> {
   dryRun: true;
 }
 
@@ -143,8 +146,8 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       // A listener's bug must not break the build.
     }
   };
-  const dryRun = "dryRun" in options && options.dryRun === true;
-  const full = options as BuildOptions;
+  const dryRun = options.dryRun === true;
+  const full = options;
   const context = resolve(options.context);
   const dockerfile = resolve(options.dockerfile ?? join(context, "Dockerfile"));
   const text = await readFile(dockerfile, "utf8").catch((error: NodeJS.ErrnoException) => {
