@@ -195,6 +195,7 @@ class Scheduler<R> {
     const { key } = await this.#cacheMap(id);
     if (vertex.op.cached && !vertex.ignoreCache && (await this.#options.cache.peek(key, vertex)) !== undefined) {
       if (!this.#reachesIgnored(id)) {
+        await this.#reportCachedBelow(vertex);
         this.#report(vertex, "cached", 0);
         return;
       }

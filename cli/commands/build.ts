@@ -9,6 +9,8 @@ import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
 import { buildMetadata } from "../../build/build-metadata.js";
+import type { BuildOptions } from "../../build/build.js";
+import type { StepReport } from "../../solver/types.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
@@ -45,6 +47,7 @@ export const buildCommand: Command = {
     { name: "cache-from", type: "string", multiple: true, valueName: "SPEC", description: "Import build cache: type=registry,ref=NAME or type=local,src=DIR" },
     { name: "cache-to", type: "string", multiple: true, valueName: "SPEC", description: "Export build cache: type=registry,ref=NAME or type=local,dest=DIR, with mode=min (default) or max" },
     { name: "push", type: "boolean", description: "Push every -t name after the build" },
+    { name: "dry-run", type: "boolean", description: "Say which steps are cached and which would run, and why; run nothing, write nothing" },
     { name: "root", type: "string", valueName: "DIR", description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)" },
   ],
   positionals: { min: 1, max: 1 },
@@ -101,7 +104,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
   if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
   try {
-    const result = await build({
+    const buildOptions: BuildOptions = {
       context: contextDir,
       dockerfile,
       tags: (options.tag as string[] | undefined) ?? [],
@@ -125,7 +128,13 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
       ...(options.output === undefined ? {} : { output: parseOutput(options.output as string, context.cwd) }),
       signal: abort.signal,
       ...(renderer === undefined ? {} : { onProgress: (event: ProgressEvent) => renderer.event(event) }),
-    });
+    };
+    if (options["dry-run"]) {
+      const plan = await build({ ...buildOptions, dryRun: true, onProgress: () => undefined });
+      context.stdout.write(progress === "json" ? `${JSON.stringify(plan.steps)}\n` : formatPlan(plan.steps));
+      return 0;
+    }
+    const result = await build(buildOptions);
     if (options.iidfile !== undefined) await writeFile(resolve(context.cwd, options.iidfile as string), result.imageId);
     if (options["metadata-file"] !== undefined) await writeFile(resolve(context.cwd, options["metadata-file"] as string), `${JSON.stringify(buildMetadata(result), null, 2)}\n`);
     if (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
@@ -383,6 +392,13 @@ function jsonRenderer(out: Writable): { event(event: ProgressEvent): void } {
       out.write(`${JSON.stringify(record)}\n`);
     },
   };
+}
+
+/** A dry run's answer: one line per step, `CACHED` or `RUN` with why. */
+function formatPlan(steps: readonly StepReport[]): string {
+  const lines = steps.map((step) => (step.status === "cached" ? `CACHED  ${step.name}` : `RUN     ${step.name}${step.missReason === undefined ? "" : `  (${step.missReason.message})`}`));
+  const running = steps.filter((step) => step.status !== "cached").length;
+  return `${lines.join("\n")}${lines.length > 0 ? "\n" : ""}${running} of ${steps.length} steps would run\n`;
 }
 
 function seconds(ms: number): string {
