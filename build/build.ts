@@ -20,7 +20,7 @@ import { parseDockerfile } from "../parser/parse-dockerfile.js";
 import type { PushImageResult } from "../registry/push-image.js";
 import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
 import type { ExportedCache } from "../solver/cache-export.js";
-import { ImportingCacheIndex, readImportedCaches } from "../solver/cache-import.js";
+import { ImportingCacheIndex, readImportedCaches, type ImportedCache } from "../solver/cache-import.js";
 import { CacheIndex } from "../solver/cache-index.js";
 import type { CacheLocationSpec } from "../solver/cache-location.js";
 import { checkEntitlements, type Entitlement } from "../solver/check-entitlements.js";
@@ -30,6 +30,7 @@ import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorke
 import { cancelledError } from "../util/cancelled-error.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import { Worker as RootWorker } from "../worker/worker.js";
+import { buildHistory } from "./build-history.js";
 import { leasedImageResolver } from "./leased-image-resolver.js";
 import { openBuildWorker } from "./open-build-worker.js";
 import { solveBuild } from "./solve-build.js";
@@ -178,7 +179,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     let digests: ContextDigests | undefined;
     try {
       const graph = await convertDockerfile(instructions, {
-        resolver: leasedImageResolver(worker.images, lease, worker.store),
+        resolver: leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit }),
         file,
         escapeToken: ast.escapeToken,
         platform,
@@ -192,14 +193,15 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       });
       checkEntitlements(graph, options.allow ?? []);
       for (const warning of graph.warnings) emit({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
-      const cache = await openCache(graph, worker, options, emit);
+      const { cache, imported } = await openCache(graph, worker, options, emit);
+      const history = buildHistory(graph, worker.store, { scope: `${context}\0${dockerfile}`, dockerfile: file, imported });
       digests = await ContextDigests.load(worker.store, context);
       const solved = await solveBuild(graph, {
         worker,
         cache,
         lease,
         contexts: { ...(options.contexts ?? {}), context },
-        historyScope: `${context}\0${dockerfile}`,
+        explainer: history.explainer,
         digests,
         dryRun,
         ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
@@ -218,7 +220,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       if (full.output?.type === "local") await exporting.run(new LocalExporter(resolve(full.output.dest)), image);
       if (full.output?.type === "docker" || full.output?.type === "oci") await exporting.run(new ArchiveExporter(full.output.type, resolve(full.output.dest)), image);
       const cacheExports: ExportedCache[] = [];
-      for (const spec of full.cacheTo ?? []) cacheExports.push(await exporting.run(new CacheExporter(spec, options.registry), image));
+      for (const spec of full.cacheTo ?? []) cacheExports.push(await exporting.run(new CacheExporter(spec, { registry: options.registry, stepHistory: history.exported }), image));
       const pushed = full.push ? await exporting.run(new PushExporter(opened?.root ?? new RootWorker(worker.store), options.registry), image) : undefined;
       const manifest = await worker.store.content.stat(image.manifestDigest);
       const durationMs = elapsed(started);
@@ -274,18 +276,19 @@ class ExportRun {
 }
 
 /** The local cache index, with the `cacheFrom` caches behind it when there are any. */
-async function openCache(graph: BuildGraph, worker: SolverWorker, options: BuildOptions | DryRunOptions, emit: (event: ProgressEvent) => void): Promise<CacheIndex> {
+async function openCache(graph: BuildGraph, worker: SolverWorker, options: BuildOptions | DryRunOptions, emit: (event: ProgressEvent) => void): Promise<{ cache: CacheIndex; imported: ImportedCache[] }> {
   const onWarning = (message: string) => {
     const warning = { code: "cache-import", message, location: undefined };
     graph.warnings.push(warning);
     emit({ type: "warning", ...warning });
   };
-  if (options.cacheFrom === undefined || options.cacheFrom.length === 0) return new CacheIndex(worker.store, worker.snapshotter);
+  if (options.cacheFrom === undefined || options.cacheFrom.length === 0) return { cache: new CacheIndex(worker.store, worker.snapshotter), imported: [] };
   const name = "importing cache";
   emit({ type: "phase-progress", phase: "cache-import", name, progress: { id: name, action: "start", current: 0, total: options.cacheFrom.length, unit: "items" } });
   const imported = await readImportedCaches(options.cacheFrom, { store: worker.store, onWarning, ...(options.registry === undefined ? {} : { registry: options.registry }) });
   emit({ type: "phase-progress", phase: "cache-import", name, progress: { id: name, action: "import", current: options.cacheFrom.length, total: options.cacheFrom.length, unit: "items", done: true } });
-  return imported.length === 0 ? new CacheIndex(worker.store, worker.snapshotter) : new ImportingCacheIndex(worker, imported, { onWarning });
+  const cache = imported.length === 0 ? new CacheIndex(worker.store, worker.snapshotter) : new ImportingCacheIndex(worker, imported, { onWarning });
+  return { cache, imported };
 }
 
 /** This host's platform; `--platform` may only name it (there is no emulation). */

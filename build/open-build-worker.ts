@@ -50,11 +50,19 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
     run: async (rootfs, proc, runOptions) => (await (created ??= Executor.create({ ...executorOptions, root: root.root }))).run(rootfs, proc, runOptions),
   };
   const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
-  // A FROM image the store lacks is pulled (registry/), and comes back pinned by digest.
-  const registryResolver = createRegistryImageResolver(root, { pull });
   const images: ImageSource = {
-    async resolveImageConfig(ref, resolveOptions) {
-      if (pull !== "never") return registryResolver.resolveImageConfig(ref, resolveOptions);
+    async resolveImageConfig(ref, { platform, signal, onProgress }) {
+      if (pull !== "never") {
+        // A FROM image the store lacks is pulled (registry/), and comes back pinned by digest.
+        const resolver = createRegistryImageResolver(root, {
+          pull,
+          ...(signal === undefined ? {} : { signal }),
+          ...(onProgress === undefined
+            ? {}
+            : { onProgress: (event) => onProgress({ id: event.digest, action: "pull", current: event.current, total: event.total, unit: "bytes", ...(event.status === "done" || event.status === "exists" ? { done: true } : {}) }) }),
+        });
+        return resolver.resolveImageConfig(ref, { platform });
+      }
       const image = await resolveImage(root.store, ref).catch((error: unknown) => {
         if (!isTsbuildError(error, "NOT_FOUND")) throw error;
         throw new TsbuildError("NOT_FOUND", `Cannot use base image "${ref}": it is not in the store`, {

@@ -9,9 +9,9 @@ import type { CacheIndex } from "../solver/cache-index.js";
 import type { DigestCache } from "../solver/copy-sources.js";
 import { LeasedCache } from "../solver/leased-cache.js";
 import { graphOperations } from "../solver/ops/graph-operations.js";
+import type { MissExplainer } from "../solver/operation.js";
 import { schedule } from "../solver/scheduler.js";
 import type { ProgressListener, StepReport, Worker } from "../solver/types.js";
-import { historyExplainer } from "./history-explainer.js";
 
 export interface SolveBuildOptions {
   worker: Worker;
@@ -27,8 +27,8 @@ export interface SolveBuildOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
   concurrency?: number;
-  /** Names this build's steps across builds (context and Dockerfile paths), so a miss can be explained. */
-  historyScope?: string;
+  /** What each step was keyed by last time, so a miss can be explained. */
+  explainer?: MissExplainer;
   digests?: DigestCache;
   /** Work out keys and what would run; run nothing. */
   dryRun?: boolean;
@@ -74,7 +74,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
       vertices: graphOperations(graph, env),
       output: graph.output,
       cache: new LeasedCache(cache, lease, worker),
-      ...(options.historyScope === undefined ? {} : { explainer: historyExplainer(graph, worker.store, options.historyScope) }),
+      ...(options.explainer === undefined ? {} : { explainer: options.explainer }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),

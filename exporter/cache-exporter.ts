@@ -1,5 +1,5 @@
 import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
-import { exportCache, type ExportedCache } from "../solver/cache-export.js";
+import { exportCache, type ExportCacheOptions, type ExportedCache } from "../solver/cache-export.js";
 import type { CacheLocationSpec } from "../solver/cache-location.js";
 import type { ExportContext, Exporter, SolvedBuild } from "./exporter.js";
 
@@ -9,10 +9,12 @@ export class CacheExporter implements Exporter<ExportedCache> {
   readonly name: string;
   readonly #spec: CacheLocationSpec;
   readonly #registry: RegistryAccessOptions | undefined;
+  readonly #stepHistory: ExportCacheOptions["stepHistory"];
 
-  constructor(spec: CacheLocationSpec, registry: RegistryAccessOptions | undefined) {
+  constructor(spec: CacheLocationSpec, options: { registry?: RegistryAccessOptions | undefined; stepHistory?: ExportCacheOptions["stepHistory"] } = {}) {
     this.#spec = spec;
-    this.#registry = registry;
+    this.#registry = options.registry;
+    this.#stepHistory = options.stepHistory;
     this.name = `exporting cache to ${spec.type === "registry" ? spec.ref : spec.dir}`;
   }
 
@@ -23,6 +25,7 @@ export class CacheExporter implements Exporter<ExportedCache> {
       keys: build.keys,
       ...(build.epoch === undefined ? {} : { epoch: build.epoch }),
       ...(this.#registry === undefined ? {} : { registry: this.#registry }),
+      ...(this.#stepHistory === undefined ? {} : { stepHistory: this.#stepHistory }),
       signal: context.signal,
       onBlob: (digest, index, count) => context.progress({ id: digest, action: "export", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }),
     });

@@ -13,6 +13,12 @@ export interface CacheRecord {
   created: string;
   created_by: string;
   empty_layer: boolean;
+  /**
+   * What the step's key was made of (a `StepComponents` JSON blob, media type
+   * `CACHE_STEP_MEDIA_TYPE`, in the same location), and the step's place in its Dockerfile
+   * (`Dockerfile\0stage\0position`), so a miss on another machine can still say what changed.
+   */
+  history?: { slot: string; components: Digest };
 }
 
 /** The cache config blob: what every exported step is made of. */

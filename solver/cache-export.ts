@@ -8,7 +8,8 @@ import type { RegistryAccessOptions } from "../registry/open-registry-client.js"
 import { RegistryError } from "../registry/registry-error.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheConfig, CacheRecord } from "./cache-config.js";
-import { CACHE_CONFIG_MEDIA_TYPE, openCacheLocation, type CacheLocationSpec } from "./cache-location.js";
+import { CACHE_CONFIG_MEDIA_TYPE, CACHE_STEP_MEDIA_TYPE, openCacheLocation, type CacheLocationSpec } from "./cache-location.js";
+import type { StepComponents } from "./explain-miss.js";
 import { diffLayer } from "./diff-layer.js";
 import { rootInputOf } from "./root-input.js";
 import type { Worker } from "./types.js";
@@ -22,6 +23,8 @@ export interface ExportCacheOptions {
   epoch?: number;
   registry?: RegistryAccessOptions;
   signal?: AbortSignal;
+  /** What a step's key was made of when it last ran, and its portable slot: exported so a miss elsewhere can be explained. */
+  stepHistory?: (step: Vertex) => Promise<{ slot: string; components: StepComponents } | undefined>;
   /** Called as each blob is at the location (sent, or there already). */
   onBlob?: (digest: Digest, index: number, count: number) => void;
 }
@@ -54,6 +57,7 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
     }
   }
   const records = new Map<Digest, CacheRecord>();
+  const stepBlobs = new Map<Digest, Descriptor>();
   for (const step of steps) {
     const key = options.keys.get(step.id);
     if (key === undefined || records.has(key)) continue;
@@ -72,8 +76,16 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
       const described = await worker.images.describe(parentVertex.definition.ref);
       base = { ref: parentVertex.definition.ref, chain: described.config.rootfs.diff_ids };
     }
+    const history = await options.stepHistory?.(step).catch(() => undefined); // only the explanation is lost
+    let historyBlob: Descriptor | undefined;
+    if (history !== undefined) {
+      const written = await worker.store.content.write(Buffer.from(JSON.stringify(history.components)));
+      historyBlob = { mediaType: CACHE_STEP_MEDIA_TYPE, digest: written.digest, size: written.size };
+      stepBlobs.set(written.digest, historyBlob);
+    }
     records.set(key, {
       key,
+      ...(history === undefined || historyBlob === undefined ? {} : { history: { slot: history.slot, components: historyBlob.digest } }),
       ...(parent === undefined ? {} : { parent }),
       ...(base === undefined ? {} : { base }),
       layer: {
@@ -99,13 +111,13 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
   for (const record of records.values()) layers.set(record.layer.digest, { mediaType: record.layer.mediaType, digest: record.layer.digest, size: record.layer.size });
   const uploaded: Digest[] = [];
   try {
-    const blobs = [...layers.values(), configDescriptor];
+    const blobs = [...layers.values(), ...stepBlobs.values(), configDescriptor];
     for (const [index, descriptor] of blobs.entries()) {
       if (options.signal?.aborted) throw cancelledError("Exporting the build cache was cancelled", options.signal);
       if (await location.putBlob(descriptor, worker.store.content)) uploaded.push(descriptor.digest);
       options.onBlob?.(descriptor.digest, index, blobs.length);
     }
-    const index = { schemaVersion: 2, mediaType: OCI_MEDIA_TYPES.index, manifests: [...layers.values(), configDescriptor] };
+    const index = { schemaVersion: 2, mediaType: OCI_MEDIA_TYPES.index, manifests: [...layers.values(), ...stepBlobs.values(), configDescriptor] };
     const bytes = Buffer.from(JSON.stringify(index));
     await location.putIndex(bytes);
   } catch (error) {

@@ -6,6 +6,7 @@ import { CacheIndex, type CacheEntry } from "./cache-index.js";
 import type { CacheConfig, CacheRecord } from "./cache-config.js";
 import { CACHE_CONFIG_MEDIA_TYPE, openCacheLocation, type CacheLocation, type CacheLocationSpec } from "./cache-location.js";
 import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
+import type { StepComponents } from "./explain-miss.js";
 import type { Worker } from "./types.js";
 
 /** A cache imported with `--cache-from`: its records, and where their blobs are. */
@@ -124,6 +125,32 @@ export class ImportingCacheIndex extends CacheIndex {
     );
     return exists ? digestOf(`${key}\n${randomBytes(16).toString("hex")}`) : key;
   }
+}
+
+/**
+ * What an imported cache says a step's key was made of, by its portable slot
+ * (`Dockerfile\0stage\0position`): the blob is fetched when a miss asks for it. Undefined
+ * when no imported cache has the slot, or its blob cannot be read (only the explanation is lost).
+ */
+export async function importedStepHistory(caches: readonly ImportedCache[], slot: string, store: Store): Promise<StepComponents | undefined> {
+  for (const cache of caches) {
+    for (const record of cache.records.values()) {
+      if (record.history?.slot !== slot) continue;
+      try {
+        const digest = record.history.components;
+        if (!(await store.content.has(digest))) {
+          const manifests = (await cache.location.readIndex())?.manifests ?? [];
+          const descriptor = manifests.find((m) => m.digest === digest);
+          if (descriptor === undefined) continue;
+          await cache.location.fetchBlob(descriptor, store.content);
+        }
+        return JSON.parse((await store.content.read(digest)).toString("utf8")) as StepComponents;
+      } catch {
+        continue; // another cache may have it; without any, the miss just says less
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The local-only lookup of a cache index: an importing one's `lookupLocal`, else `lookup`. */

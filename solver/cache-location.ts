@@ -17,6 +17,8 @@ export type CacheLocationSpec =
 
 /** The media type of the cache config blob (docs/build-cache.md). */
 export const CACHE_CONFIG_MEDIA_TYPE = "application/vnd.tsbuild.cache.config.v1+json";
+/** The media type of a step's key components (what a miss is explained against). */
+export const CACHE_STEP_MEDIA_TYPE = "application/vnd.tsbuild.cache.step.v1+json";
 
 /** Where an exported cache is read from and written to: a registry repository or an OCI layout directory. */
 export interface CacheLocation {

@@ -54,6 +54,7 @@ export class LeasedCache implements ResultCache<VertexResult> {
       },
     );
     if (!present) return undefined;
-    return { kind: "snapshot", key: entry.snapshot };
+    // The record's layer and date go with the result, so a step served by its content key keeps them.
+    return { kind: "snapshot", key: entry.snapshot, ...(entry.layer === undefined ? {} : { layer: entry.layer }), created: entry.created };
   }
 }

@@ -52,6 +52,8 @@ class Scheduler<R> {
   readonly #vertices = new Map<string, ScheduledVertex<R>>();
   readonly #maps = new Map<string, Promise<CacheMap>>();
   readonly #keys = new Map<string, Digest>();
+  /** For a vertex found by, or kept under, a content key (its own or its inputs'): that key, which its dependants build on. */
+  readonly #effective = new Map<string, Digest>();
   readonly #byVertex = new Map<string, Promise<R>>();
   readonly #byKey = new Map<Digest, Promise<R>>();
   readonly #results = new Map<string, R>();
@@ -153,16 +155,42 @@ class Scheduler<R> {
     await this.#explain(vertex);
     const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
     const keys = [key];
-    if (op.contentKey !== undefined && !vertex.ignoreCache) {
+    // Inputs found by (or kept under) their content key: this step may be kept under the key
+    // made from those, as BuildKit links a step to the record its input matched.
+    const effective = vertex.inputs.map((id) => this.#effective.get(id) ?? this.#keys.get(id)!);
+    let linkedKey: Digest | undefined;
+    if (effective.some((inputKey, i) => inputKey !== this.#keys.get(vertex.inputs[i]))) {
+      const map = await this.#cacheMap(vertex.id);
+      const inputMaps = await Promise.all(vertex.inputs.map((id) => this.#cacheMap(id)));
+      let linked: CacheMap;
+      try {
+        linked = await op.cacheMap({ ...this.#context(vertex), inputKeys: effective, inputMaps, input: (index) => this.#solve(vertex.inputs[index]) });
+      } catch (error) {
+        return this.#fail(vertex, error, 0);
+      }
+      if (linked.key !== map.key) {
+        linkedKey = linked.key;
+        keys.push(linked.key);
+        this.#effective.set(vertex.id, linked.key);
+        const hit = vertex.ignoreCache ? undefined : await this.#lookup(vertex, linked.key);
+        if (hit !== undefined) {
+          this.#report(vertex, "cached", 0);
+          return this.#options.cache.save([key], hit, vertex);
+        }
+      }
+    }
+    if (op.contentKey !== undefined) {
       let contentKey: Digest | undefined;
       try {
-        contentKey = await op.contentKey(this.#executeContext(vertex, key), inputs);
+        // Over the linked key's inputs when there is one: the inputs it does not read by content stay linked.
+        contentKey = await op.contentKey(this.#executeContext(vertex, linkedKey ?? key), inputs);
       } catch (error) {
         return this.#fail(vertex, error, 0);
       }
       if (contentKey !== undefined) {
         keys.push(contentKey);
-        const hit = await this.#lookup(vertex, contentKey);
+        this.#effective.set(vertex.id, contentKey);
+        const hit = vertex.ignoreCache ? undefined : await this.#lookup(vertex, contentKey);
         if (hit !== undefined) {
           // What it reads is what it read before: its result stands, now under this key too.
           this.#report(vertex, "cached", 0);

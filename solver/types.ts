@@ -4,7 +4,8 @@ import type { ExecProcess, ExecResult, ExecRunOptions } from "../executor/types.
 import type { Snapshotter } from "../snapshotter/types.js";
 import type { Lease } from "../store/ref-store.js";
 import type { Store } from "../store/store.js";
-import type { ImageConfigResolver, VertexLocation } from "../frontend/graph.js";
+import type { ImageConfigResolver, ResolvedImage, VertexLocation } from "../frontend/graph.js";
+import type { PlatformSpec } from "../frontend/platform.js";
 import type { MissReason } from "./explain-miss.js";
 
 /**
@@ -29,6 +30,8 @@ export interface UnpackedImage {
 
 /** Base images: their configs for the frontend, their layers for the solver and the exporter. */
 export interface ImageSource extends ImageConfigResolver {
+  /** The image's config, pinned by digest; pulled first when the store lacks it (with progress, cancellable). */
+  resolveImageConfig(ref: string, options: { platform: PlatformSpec; signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<ResolvedImage>;
   /**
    * Unpacks the image into committed snapshots (reusing those that exist), held by `lease`
    * (the build's) so that an `rmi` or `prune` meanwhile leaves them.
@@ -91,7 +94,7 @@ export interface OperationProgress {
 }
 
 /** A build-level phase after the steps (or around them): exporting, pushing, the shared cache. */
-export type BuildPhase = "export" | "push" | "cache-import" | "cache-export";
+export type BuildPhase = "pull" | "export" | "push" | "cache-import" | "cache-export";
 
 export type ProgressEvent =
   /** `missReason`: for a step the cache could not serve, why (a changed file, build arg, instruction or parent). */

@@ -183,7 +183,7 @@ class PlainRenderer {
     switch (event.type) {
       case "phase-progress": {
         // Export, push and cache phases: `#N exporting to image` ... `#N DONE 0.4s`, as BuildKit shows them.
-        if (event.progress.action === "start") {
+        if (event.progress.action === "start" && !this.#phases.has(event.name)) {
           this.#steps += 1;
           this.#phases.set(event.name, { step: this.#steps, started: performance.now() });
           this.#write(`#${this.#steps} ${event.name}`);

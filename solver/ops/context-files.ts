@@ -1,5 +1,6 @@
 import type { CopyAction } from "../../frontend/graph.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "../copy-sources.js";
+import type { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult } from "../types.js";
 
 /** What a step reads of a context directory: the matches, a line per file, and their checksum. */
@@ -40,4 +41,17 @@ export function selectorAction(selector: string): CopyAction {
     chown: undefined,
     chmod: undefined,
   };
+}
+
+/**
+ * What `action` selects of another stage's committed snapshot, for a content key: a line
+ * per file as for a context, plus its owner (a copy from a stage keeps owners). Mounted as a
+ * read-only view for the reading, then released.
+ */
+export async function readSnapshotFiles(mounts: SnapshotMounts, snapshot: string, action: CopyAction): Promise<string> {
+  const root = await mounts.view(snapshot);
+  const matches = await collectCopySources(root, action, { kind: "rootfs" });
+  const lines = await sourceLines(matches);
+  const owners = matches.flatMap((match) => match.entries.map((entry) => `${entry.stat.uid}:${entry.stat.gid}`));
+  return checksumLines(lines.map((line, i) => `${line} ${owners[i]}`));
 }

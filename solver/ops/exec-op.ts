@@ -1,16 +1,20 @@
 import type { ExecDefinition } from "../../frontend/graph.js";
+import { digestOf, type Digest } from "../../oci/digest.js";
 import { canonicalJson, computeCacheKey } from "../cache-key.js";
+import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../operation.js";
 import { rootInputOf } from "../root-input.js";
 import { runExec } from "../run-exec.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles, selectorAction } from "./context-files.js";
+import { readContextFiles, readSnapshotFiles, selectorAction } from "./context-files.js";
 import type { StepEnvironment } from "./step-environment.js";
 
 export interface ExecOpOptions {
   /** The inputs that are local context directories: the files a bind mount reads of them go into the key. */
   contextInputs: ReadonlySet<number>;
+  /** The inputs that are other build steps (`--mount=from=stage`): what a bind mount reads of them gives a second key. */
+  stageInputs: ReadonlySet<number>;
   /** Names of the inputs, for explaining a miss. */
   inputNames: readonly string[];
   /** `HTTP_PROXY` and friends: in the environment, never in the cache key. */
@@ -27,6 +31,8 @@ export class ExecOp implements Operation<VertexResult> {
   readonly #definition: ExecDefinition;
   readonly #env: StepEnvironment;
   readonly #options: ExecOpOptions;
+  /** What each key this op worked out was made of, for its content key. */
+  readonly #keyed = new Map<Digest, { inputs: readonly Digest[]; checksums: readonly string[] }>();
 
   constructor(definition: ExecDefinition, env: StepEnvironment, options: ExecOpOptions) {
     this.#definition = definition;
@@ -45,7 +51,38 @@ export class ExecOp implements Operation<VertexResult> {
       checksums.push(`${index}:${read.checksum}`);
     }
     const key = computeCacheKey(this.#definition, { inputs: context.inputKeys, checksums });
+    this.#keyed.set(key, { inputs: context.inputKeys, checksums });
     return { key, components: { definition: canonicalJson(this.#definition), inputs: [...context.inputKeys], inputNames: [...this.#options.inputNames], files } };
+  }
+
+  /**
+   * BuildKit's content key: what the bind mounts read of other stages, by content, in place
+   * of those stages' keys, so a stage that rebuilt to the same files does not make this step
+   * run. Not when the RUN builds on the other stage's output itself (its root mount).
+   */
+  async contentKey(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<Digest | undefined> {
+    const root = rootInputOf(this.#definition);
+    const binds = this.#definition.mounts.flatMap((mount, index) =>
+      mount.type === "bind" && mount.input !== root && this.#options.stageInputs.has(mount.input) ? [{ mount, index }] : [],
+    );
+    const keyed = this.#keyed.get(context.key);
+    if (binds.length === 0 || keyed === undefined) return undefined;
+    const keyInputs: string[] = [...keyed.inputs];
+    const checksums = [...keyed.checksums];
+    const { worker } = this.#env;
+    const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
+    try {
+      for (const { mount, index } of binds) {
+        const source = inputs[mount.input];
+        keyInputs[mount.input] = "content";
+        checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, selectorAction(mount.selector)) : ""}`);
+      }
+    } finally {
+      await mounts.release();
+    }
+    // A stage read by a bind mount and also by another mount (a cache seed) is still keyed by its key there.
+    if (this.#definition.mounts.some((mount, index) => "input" in mount && keyInputs[mount.input] === "content" && !binds.some((bind) => bind.index === index))) return undefined;
+    return digestOf(`content\n${computeCacheKey(this.#definition, { inputs: keyInputs, checksums })}`);
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {

@@ -8,12 +8,14 @@ import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../op
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles } from "./context-files.js";
+import { readContextFiles, readSnapshotFiles } from "./context-files.js";
 import { formatTime, snapshotNameFor, type StepEnvironment } from "./step-environment.js";
 
 export interface FileOpOptions {
   /** The inputs that are local context directories: the files copied from them go into the key. */
   contextInputs: ReadonlySet<number>;
+  /** The inputs that are other build steps (`COPY --from=stage`): their content gives a second key. */
+  stageInputs: ReadonlySet<number>;
   /** Names of the inputs, for explaining a miss. */
   inputNames: readonly string[];
   /** The step's name, for the cache record of a COPY --link layer. */
@@ -32,10 +34,12 @@ export class FileOp implements Operation<VertexResult> {
   readonly #definition: FileDefinition;
   readonly #env: StepEnvironment;
   readonly #options: FileOpOptions;
-  /** Context matches read for the key, by action index, reused when the step runs. */
-  #collected = new Map<number, SourceMatch[]>();
-  /** COPY --link: the key of its own layer, which leaves the base out. */
-  #linkKey: Digest | undefined;
+  /**
+   * What each key this op worked out was made of: the context matches read (reused when the
+   * step runs), the inputs and checksums (for the content key), and for COPY --link the key
+   * of its own layer, which leaves the base out.
+   */
+  readonly #keyed = new Map<Digest, { collected: Map<number, SourceMatch[]>; inputs: readonly Digest[]; checksums: readonly string[]; linkKey?: Digest }>();
 
   constructor(definition: FileDefinition, env: StepEnvironment, options: FileOpOptions) {
     this.#definition = definition;
@@ -66,26 +70,52 @@ export class FileOp implements Operation<VertexResult> {
         }
       }
     }
-    this.#collected = collected;
     const inputs = context.inputKeys;
     let key: Digest;
+    let linkKey: Digest | undefined;
     if (this.#definition.link) {
       // COPY --link: the copied files form a layer of their own, keyed without the base, so
       // a changed base only re-applies that layer; the step's key still covers the base.
-      this.#linkKey = computeCacheKey(this.#definition, { inputs: ["link", ...inputs.slice(1)], checksums });
-      key = digestOf(`${this.#linkKey}\n${inputs[0]}`);
+      linkKey = computeCacheKey(this.#definition, { inputs: ["link", ...inputs.slice(1)], checksums });
+      key = digestOf(`${linkKey}\n${inputs[0]}`);
     } else {
       key = computeCacheKey(this.#definition, { inputs, checksums });
     }
+    this.#keyed.set(key, { collected, inputs, checksums, ...(linkKey === undefined ? {} : { linkKey }) });
     return { key, components: { definition: canonicalJson(this.#definition), inputs: explainedInputs, inputNames: [...this.#options.inputNames], files } };
+  }
+
+  /**
+   * BuildKit's content key: the files copied from other stages, by content (and owner),
+   * in place of those stages' keys, so a stage that rebuilt to the same files does not make
+   * this step run. Not for COPY --link, whose layer has a key of its own.
+   */
+  async contentKey(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<Digest | undefined> {
+    const copies = this.#definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && this.#options.stageInputs.has(action.source) ? [{ action, index }] : []));
+    const keyed = this.#keyed.get(context.key);
+    if (this.#definition.link || copies.length === 0 || keyed === undefined) return undefined;
+    const keyInputs: string[] = [...keyed.inputs];
+    const checksums = [...keyed.checksums];
+    const { worker } = this.#env;
+    const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
+    try {
+      for (const { action, index } of copies) {
+        const source = inputs[action.source];
+        keyInputs[action.source] = "content";
+        checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, action) : ""}`);
+      }
+    } finally {
+      await mounts.release();
+    }
+    return digestOf(`content\n${computeCacheKey(this.#definition, { inputs: keyInputs, checksums })}`);
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
     if (this.#definition.link) return this.#executeLinked(context, inputs);
-    return commitStep(this.#env, context.key, inputs[0], (root, mounts) => this.#apply(root, inputs, mounts, context.signal));
+    return commitStep(this.#env, context.key, inputs[0], (root, mounts) => this.#apply(root, inputs, mounts, context));
   }
 
-  async #apply(root: string, inputs: readonly VertexResult[], mounts: SnapshotMounts, signal: AbortSignal): Promise<void> {
+  async #apply(root: string, inputs: readonly VertexResult[], mounts: SnapshotMounts, context: ExecuteContext): Promise<void> {
     const sources: Array<CopySource | undefined> = [];
     for (const [index, input] of inputs.entries()) {
       if (index === 0 || !this.#definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
@@ -93,7 +123,7 @@ export class FileOp implements Operation<VertexResult> {
       else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
       else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
     }
-    await applyFileActions(root, this.#definition.actions, { sources, collected: this.#collected, signal });
+    await applyFileActions(root, this.#definition.actions, { sources, collected: this.#keyed.get(context.key)?.collected ?? new Map(), signal: context.signal });
   }
 
   /**
@@ -103,10 +133,10 @@ export class FileOp implements Operation<VertexResult> {
    */
   async #executeLinked(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
     const { worker, lease, cache, epoch } = this.#env;
-    const linkKey = this.#linkKey!;
+    const linkKey = this.#keyed.get(context.key)!.linkKey!;
     let linked = this.#options.ignoreCache ? undefined : await cache.lookup(linkKey);
     if (linked?.layer === undefined) {
-      const made = await commitStep(this.#env, linkKey, { kind: "empty" }, (root, mounts) => this.#apply(root, inputs, mounts, context.signal));
+      const made = await commitStep(this.#env, linkKey, { kind: "empty" }, (root, mounts) => this.#apply(root, inputs, mounts, context));
       const layer = await diffLayer(worker, made.key, epoch === undefined ? {} : { epoch });
       await lease.hold({ blobs: [layer.descriptor.digest] });
       linked = { key: linkKey, snapshot: made.key, layer, created: formatTime(new Date()) };

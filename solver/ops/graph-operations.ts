@@ -30,12 +30,13 @@ function operationOf(vertex: Vertex, byId: ReadonlyMap<string, Vertex>, env: Ste
   const { definition } = vertex;
   const inputs = vertex.inputs.map((id) => byId.get(id));
   const contextInputs = new Set(inputs.flatMap((input, index) => (input?.definition.op === "source" && input.definition.kind === "local" ? [index] : [])));
+  const stageInputs = new Set(inputs.flatMap((input, index) => (input?.definition.op === "exec" || input?.definition.op === "file" ? [index] : [])));
   const inputNames = vertex.inputs.map((id, index) => inputs[index]?.name ?? id);
   switch (definition.op) {
     case "exec":
-      return new ExecOp(definition, env, { contextInputs, inputNames, proxyEnv: vertex.proxyEnv });
+      return new ExecOp(definition, env, { contextInputs, stageInputs, inputNames, proxyEnv: vertex.proxyEnv });
     case "file":
-      return new FileOp(definition, env, { contextInputs, inputNames, name: vertex.name, ignoreCache: vertex.ignoreCache });
+      return new FileOp(definition, env, { contextInputs, stageInputs, inputNames, name: vertex.name, ignoreCache: vertex.ignoreCache });
     case "source":
       switch (definition.kind) {
         case "scratch":

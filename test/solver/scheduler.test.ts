@@ -206,22 +206,23 @@ test("--no-cache runs a cached step, and what is under a cached step when it ask
   assert.equal(solved.steps.map((step) => `${step.vertex} ${step.status}`), ["a done", "b cached"]);
 });
 
-test("a step whose input rebuilt to the same content is served by its content key", async () => {
+test("a step whose input rebuilt to the same content is served by its content key, and so are the steps after it", async () => {
   const cache = new MapCache();
   const contentKey = (inputs: readonly string[]) => digestOf(`copy of ${inputs.join()}`);
-  const first = graph([
-    ["source", [], { definition: "v1", output: () => "same files" }],
-    ["copy", ["source"], { contentKey }],
-  ]);
-  await schedule({ vertices: first.vertices, output: "copy", cache });
-  const second = graph([
-    ["source", [], { definition: "v2", output: () => "same files" }],
-    ["copy", ["source"], { contentKey }],
-  ]);
-  const solved = await schedule({ vertices: second.vertices, output: "copy", cache });
+  const steps = (version: string) =>
+    graph([
+      ["source", [], { definition: version, output: () => "same files" }],
+      ["copy", ["source"], { contentKey }],
+      ["after", ["copy"]],
+    ]);
+  await schedule({ vertices: steps("v1").vertices, output: "after", cache });
+  const second = steps("v2");
+  const solved = await schedule({ vertices: second.vertices, output: "after", cache });
   assert.is(second.ops.get("source")!.runs, 1, "the changed input rebuilt");
   assert.is(second.ops.get("copy")!.runs, 0, "the step reading it did not");
-  assert.equal(solved.steps.map((step) => `${step.vertex} ${step.status}`), ["source done", "copy cached"]);
+  assert.is(second.ops.get("after")!.runs, 0, "nor the step after that");
+  assert.equal(solved.steps.map((step) => `${step.vertex} ${step.status}`), ["source done", "copy cached", "after cached"]);
+  assert.is(solved.results.get("after"), "after(copy(same files))");
 });
 
 test("a dry run says what would run and why, and runs nothing", async () => {
