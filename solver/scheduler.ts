@@ -313,7 +313,8 @@ class Scheduler<R> {
     // side by side) is fallout, not news; a step that failed on its own is still shown.
     const fallout =
       !byCaller && this.#abort.signal.aborted && (options.beforeRun === true || isTsbuildError(error, "CANCELLED") || !(error instanceof TsbuildError));
-    const cause = byCaller && !isTsbuildError(error, "CANCELLED") ? cancelledError("The build was cancelled", this.#options.signal, error) : error;
+    // The caller's abort: whatever the step failed with, the build was cancelled, for the caller's reason.
+    const cause = byCaller ? cancelledError(isTsbuildError(error, "CANCELLED") ? error.message : "The build was cancelled", this.#options.signal, error) : error;
     const failure = new BuildFailure({ vertex: vertex.id, name: vertex.name, location: vertex.location }, cause);
     if (!fallout) {
       // A step that failed before it ran (a missing COPY source) is still shown as a step.
