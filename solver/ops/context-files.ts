@@ -1,7 +1,9 @@
-import type { CopyAction } from "../../frontend/graph.js";
+import type { CopyAction, VertexDefinition } from "../../frontend/graph.js";
+import { digestOf, type Digest } from "../../oci/digest.js";
+import { computeCacheKey } from "../cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "../copy-sources.js";
-import type { SnapshotMounts } from "../snapshot-mounts.js";
-import type { VertexResult } from "../types.js";
+import { SnapshotMounts } from "../snapshot-mounts.js";
+import type { VertexResult, Worker } from "../types.js";
 
 /** What a step reads of a context directory: the matches, a line per file, and their checksum. */
 export interface ContextRead {
@@ -54,4 +56,37 @@ export async function readSnapshotFiles(mounts: SnapshotMounts, snapshot: string
   const lines = await sourceLines(matches);
   const owners = matches.flatMap((match) => match.entries.map((entry) => `${entry.stat.uid}:${entry.stat.gid}`));
   return checksumLines(lines.map((line, i) => `${line} ${owners[i]}`));
+}
+
+/** One read of another stage: which input, what it selects, and the position it is keyed at. */
+export interface StageRead {
+  index: number;
+  input: number;
+  action: CopyAction;
+}
+
+/**
+ * A step's content key: its first key's inputs and checksums, with each stage it reads
+ * replaced by the content (and owners) of what it reads there. Digested apart from first
+ * keys, so the two can never meet.
+ */
+export async function stageContentKey(
+  definition: VertexDefinition,
+  keyed: { inputs: readonly string[]; checksums: readonly string[] },
+  reads: readonly StageRead[],
+  options: { worker: Worker; results: readonly VertexResult[] },
+): Promise<Digest> {
+  const inputs = [...keyed.inputs];
+  const checksums = [...keyed.checksums];
+  const mounts = new SnapshotMounts(options.worker.snapshotter, options.worker.tempDir);
+  try {
+    for (const { index, input, action } of reads) {
+      const source = options.results[input];
+      inputs[input] = "content";
+      checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, action) : ""}`);
+    }
+  } finally {
+    await mounts.release();
+  }
+  return digestOf(`content\n${computeCacheKey(definition, { inputs, checksums })}`);
 }

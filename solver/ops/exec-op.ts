@@ -1,13 +1,12 @@
 import type { ExecDefinition } from "../../frontend/graph.js";
-import { digestOf, type Digest } from "../../oci/digest.js";
+import type { Digest } from "../../oci/digest.js";
 import { canonicalJson, computeCacheKey } from "../cache-key.js";
-import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../operation.js";
 import { rootInputOf } from "../root-input.js";
 import { runExec } from "../run-exec.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles, readSnapshotFiles, selectorAction } from "./context-files.js";
+import { readContextFiles, selectorAction, stageContentKey } from "./context-files.js";
 import type { StepEnvironment } from "./step-environment.js";
 
 export interface ExecOpOptions {
@@ -67,22 +66,11 @@ export class ExecOp implements Operation<VertexResult> {
     );
     const keyed = this.#keyed.get(context.key);
     if (binds.length === 0 || keyed === undefined) return undefined;
-    const keyInputs: string[] = [...keyed.inputs];
-    const checksums = [...keyed.checksums];
-    const { worker } = this.#env;
-    const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
-    try {
-      for (const { mount, index } of binds) {
-        const source = inputs[mount.input];
-        keyInputs[mount.input] = "content";
-        checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, selectorAction(mount.selector)) : ""}`);
-      }
-    } finally {
-      await mounts.release();
-    }
     // A stage read by a bind mount and also by another mount (a cache seed) is still keyed by its key there.
-    if (this.#definition.mounts.some((mount, index) => "input" in mount && keyInputs[mount.input] === "content" && !binds.some((bind) => bind.index === index))) return undefined;
-    return digestOf(`content\n${computeCacheKey(this.#definition, { inputs: keyInputs, checksums })}`);
+    const read = new Set(binds.map(({ mount }) => mount.input));
+    if (this.#definition.mounts.some((mount, index) => "input" in mount && read.has(mount.input) && !binds.some((bind) => bind.index === index))) return undefined;
+    const reads = binds.map(({ mount, index }) => ({ index, input: mount.input, action: selectorAction(mount.selector) }));
+    return stageContentKey(this.#definition, keyed, reads, { worker: this.#env.worker, results: inputs });
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {

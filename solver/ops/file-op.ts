@@ -1,3 +1,4 @@
+import { addAbortSignal } from "node:stream";
 import type { FileDefinition } from "../../frontend/graph.js";
 import { digestOf, type Digest } from "../../oci/digest.js";
 import { applyFileActions, type CopySource } from "../apply-file-actions.js";
@@ -8,7 +9,7 @@ import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../op
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles, readSnapshotFiles } from "./context-files.js";
+import { readContextFiles, stageContentKey } from "./context-files.js";
 import { formatTime, snapshotNameFor, type StepEnvironment } from "./step-environment.js";
 
 export interface FileOpOptions {
@@ -94,20 +95,8 @@ export class FileOp implements Operation<VertexResult> {
     const copies = this.#definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && this.#options.stageInputs.has(action.source) ? [{ action, index }] : []));
     const keyed = this.#keyed.get(context.key);
     if (this.#definition.link || copies.length === 0 || keyed === undefined) return undefined;
-    const keyInputs: string[] = [...keyed.inputs];
-    const checksums = [...keyed.checksums];
-    const { worker } = this.#env;
-    const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
-    try {
-      for (const { action, index } of copies) {
-        const source = inputs[action.source];
-        keyInputs[action.source] = "content";
-        checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, action) : ""}`);
-      }
-    } finally {
-      await mounts.release();
-    }
-    return digestOf(`content\n${computeCacheKey(this.#definition, { inputs: keyInputs, checksums })}`);
+    const reads = copies.map(({ action, index }) => ({ index, input: action.source, action }));
+    return stageContentKey(this.#definition, keyed, reads, { worker: this.#env.worker, results: inputs });
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
@@ -150,7 +139,8 @@ export class FileOp implements Operation<VertexResult> {
     }
     const name = await snapshotNameFor(worker, context.key);
     await lease.hold({ snapshots: [name] });
-    await worker.snapshotter.apply(name, await worker.store.content.openStream(layer.descriptor.digest), {
+    // An abort ends the layer's stream, and so the apply.
+    await worker.snapshotter.apply(name, addAbortSignal(context.signal, await worker.store.content.openStream(layer.descriptor.digest)), {
       ...(parent.kind === "snapshot" ? { parent: parent.key } : {}),
       expectedDiffId: layer.diffId,
     });

@@ -40,9 +40,18 @@ function busybox(): Promise<string> {
   return busyboxTar;
 }
 
+/** The build roots this process made: other processes (other checkouts' tests) make their own. */
+const madeRoots = new Set<string>();
+
+/** Mount points under any build root this process made. */
+export async function mountsOfThisProcess(): Promise<string[]> {
+  return [...(await listMountPoints())].filter((p) => [...madeRoots].some((dir) => p.startsWith(`${dir}/`)));
+}
+
 /** Runs `fn` with a fresh build root; unmounts and removes everything afterwards, even when it fails. */
 export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "tsb-solver-"));
+  madeRoots.add(dir);
   try {
     const tempDir = join(dir, "tmp");
     await mkdir(tempDir);
