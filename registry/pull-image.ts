@@ -14,6 +14,14 @@ import type { TransferProgress } from "./transfer-progress.js";
 export interface PullImageOptions extends RegistryAccessOptions {
   /** For a multi-platform image: the platform to pull. Default: this host's. */
   platform?: Platform;
+  /**
+   * `false`: the manifest and config only, and no name recorded (the store records whole
+   * images only): what a build needs to resolve a base image whose layers it may never
+   * need. Default true.
+   */
+  layers?: boolean;
+  /** `false`: fetch what is missing but record no name or image (the caller records it). Default true. */
+  record?: boolean;
 }
 
 export interface PullImageResult {
@@ -66,7 +74,7 @@ export async function pullImage(worker: Worker, text: string, options: PullImage
       manifest = parsedTop.manifest;
     }
 
-    const downloadedBytes = await downloadBlobs(worker, client, { repository, manifest, written, options });
+    const downloadedBytes = await downloadBlobs(worker, client, { repository, manifest: options.layers === false ? { ...manifest, layers: [] } : manifest, written, options });
     // Manifests after their blobs, the index last, the name after everything.
     const documents: Array<{ bytes: Buffer; digest: Digest; kind: "manifest" | "index" }> = [{ bytes: manifestBytes, digest: manifestDigest, kind: "manifest" }];
     if (parsedTop.kind === "index") documents.push({ bytes: top.bytes, digest: top.digest, kind: "index" });
@@ -76,6 +84,7 @@ export async function pullImage(worker: Worker, text: string, options: PullImage
       options.onProgress?.({ digest, kind, status: "done", current: bytes.byteLength, total: bytes.byteLength });
     }
     const result: PullImageResult = { digest: top.digest, manifestDigest, id: manifest.config.digest, downloadedBytes, updated: false };
+    if (options.layers === false || options.record === false) return result;
     if (reference.tag !== undefined && reference.digest === undefined) {
       const name = formatReference(reference);
       const previous = await store.images.find(name);

@@ -65,7 +65,8 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
   const layers: Descriptor[] = [];
   const diffIds: Digest[] = [];
   if (vertex?.definition.op === "source" && vertex.definition.kind === "image") {
-    const base = await worker.images.describe(vertex.definition.ref);
+    // The store records whole images: base layers not pulled yet (nothing ran on them) are now.
+    const base = await worker.images.describe(vertex.definition.ref, { layers: true, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     layers.push(...base.layers);
     diffIds.push(...base.config.rootfs.diff_ids);
   } else if (vertex !== undefined && !(vertex.definition.op === "source" && vertex.definition.kind === "scratch")) {

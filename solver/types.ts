@@ -37,8 +37,12 @@ export interface ImageSource extends ImageConfigResolver {
    * (the build's) so that an `rmi` or `prune` meanwhile leaves them.
    */
   unpack(ref: string, options: { signal?: AbortSignal; lease?: Lease; onProgress?: (progress: OperationProgress) => void }): Promise<UnpackedImage>;
-  /** The image's layers and config, without unpacking anything. */
-  describe(ref: string): Promise<Omit<UnpackedImage, "top">>;
+  /**
+   * The image's layers and config, without unpacking anything. With `layers: true` its layer
+   * blobs are fetched first when the store lacks them (a base resolved by its config only),
+   * as an export that writes an image over it needs.
+   */
+  describe(ref: string, options?: { layers?: boolean; signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<Omit<UnpackedImage, "top">>;
   /** Writes images of the store as a docker or OCI archive (`--output type=docker|oci`). */
   save(references: readonly string[], options: { output: string; format: "docker" | "oci"; sourceDateEpoch?: number; signal?: AbortSignal }): Promise<void>;
 }

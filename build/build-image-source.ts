@@ -1,0 +1,88 @@
+import { isTsbuildError, TsbuildError } from "../errors.js";
+import { parseImageConfig } from "../oci/image-types.js";
+import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { pullImage } from "../registry/pull-image.js";
+import type { TransferProgress } from "../registry/transfer-progress.js";
+import type { ImageSource, OperationProgress } from "../solver/types.js";
+import { resolveImage } from "../worker/resolve-image.js";
+import { saveImages } from "../worker/save-images.js";
+import { unpackImage } from "../worker/unpack-image.js";
+import type { Worker as RootWorker } from "../worker/worker.js";
+
+/**
+ * A build's base images over a root and its registries. Resolving a `FROM` image the store
+ * lacks fetches its manifest and config only, and pins the reference by digest (so a
+ * retagged base changes every key above it); its layers are pulled when something needs
+ * them: a step that runs on the image (unpack) or an export that writes an image over it.
+ * A build served from the cache, or a dry run, downloads no base layer that way.
+ */
+export function buildImageSource(root: RootWorker, pull: "missing" | "always" | "never"): ImageSource {
+  const progressOf = (onProgress: ((progress: OperationProgress) => void) | undefined) =>
+    onProgress === undefined
+      ? {}
+      : { onProgress: (event: TransferProgress) => onProgress({ id: event.digest, action: "pull", current: event.current, total: event.total, unit: "bytes" as const, ...(event.status === "done" || event.status === "exists" ? { done: true } : {}) }) };
+
+  // Images this build resolved by their config only, with the name to record once their layers are in.
+  const pending = new Map<string, string | undefined>();
+
+  /** The image's layer blobs, pulled when the store lacks any; then its name is recorded, as a pull records it. */
+  async function ensureLayers(ref: string, options: { signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<void> {
+    const image = await resolveImage(root.store, ref, { fromContent: true });
+    let complete = true;
+    for (const layer of image.manifest.layers) complete &&= await root.store.content.has(layer.digest);
+    const reference = parseReference(ref);
+    const digest = reference.digest ?? image.summary.digest;
+    const name = pending.get(digest);
+    if (!complete) {
+      await pullImage(root, `${reference.domain}/${reference.path}@${digest}`, { record: false, ...(options.signal === undefined ? {} : { signal: options.signal }), ...progressOf(options.onProgress) });
+    }
+    if (!pending.delete(digest)) return;
+    // Recorded as the pull would have recorded it: under its name, or by digest.
+    if (name !== undefined) await root.store.images.tag(name, digest);
+    else await root.store.images.keep(digest);
+  }
+
+  return {
+    async resolveImageConfig(ref, { platform, signal, onProgress }) {
+      const reference = parseReference(ref);
+      const pin = (digest: string) => (reference.digest === undefined ? `${formatReference(withDefaultTag(reference))}@${digest}` : formatReference(reference));
+      if (pull !== "always") {
+        try {
+          const image = await resolveImage(root.store, ref, { platform });
+          return { ref: pin(image.summary.digest), config: image.config };
+        } catch (error) {
+          if (!isTsbuildError(error, "NOT_FOUND")) throw error;
+          if (pull === "never") {
+            throw new TsbuildError("NOT_FOUND", `Cannot use base image "${ref}": it is not in the store`, {
+              cause: error,
+              hint: `Put it there first: tsbuild pull ${ref}, tsbuild load -i IMAGE.tar (from docker save), or tsbuild import ROOTFS.tar NAME`,
+            });
+          }
+        }
+      }
+      const pulled = await pullImage(root, ref, { platform, layers: false, ...(signal === undefined ? {} : { signal }), ...progressOf(onProgress) });
+      pending.set(pulled.digest, reference.digest === undefined ? formatReference(withDefaultTag(reference)) : undefined);
+      const config = parseImageConfig(await root.store.content.read(pulled.id), `image config "${pulled.id}"`);
+      return { ref: pin(pulled.digest), config };
+    },
+    async unpack(ref, { signal, lease, onProgress }) {
+      await ensureLayers(ref, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
+      // By digest, and from the content a lease holds when an rmi untagged it meanwhile.
+      const unpacked = await unpackImage(root, ref, {
+        fromContent: true,
+        ...(signal === undefined ? {} : { signal }),
+        ...(lease === undefined ? {} : { lease }),
+        ...(onProgress === undefined ? {} : { onLayer: (diffId, index, count) => onProgress({ id: diffId, action: "unpack", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }) }),
+      });
+      return { top: unpacked.top, layers: unpacked.image.manifest.layers, config: unpacked.image.config };
+    },
+    async save(references, saveOptions) {
+      await saveImages(root, references, saveOptions);
+    },
+    async describe(ref, options = {}) {
+      if (options.layers === true) await ensureLayers(ref, options);
+      const image = await resolveImage(root.store, ref, { fromContent: true });
+      return { layers: image.manifest.layers, config: image.config };
+    },
+  };
+}
