@@ -154,49 +154,20 @@ class Scheduler<R> {
     }
     await this.#explain(vertex);
     const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
+    // Second chances before running: the key made from what the inputs were found under,
+    // then the content key (reading another stage's files costs more, so it comes last).
     const keys = [key];
-    // Inputs found by (or kept under) their content key: this step may be kept under the key
-    // made from those, as BuildKit links a step to the record its input matched.
-    const effective = vertex.inputs.map((id) => this.#effective.get(id) ?? this.#keys.get(id)!);
-    let linkedKey: Digest | undefined;
-    if (effective.some((inputKey, i) => inputKey !== this.#keys.get(vertex.inputs[i]))) {
-      const map = await this.#cacheMap(vertex.id);
-      const inputMaps = await Promise.all(vertex.inputs.map((id) => this.#cacheMap(id)));
-      let linked: CacheMap;
-      try {
-        linked = await op.cacheMap({ ...this.#context(vertex), inputKeys: effective, inputMaps, input: (index) => this.#solve(vertex.inputs[index]) });
-      } catch (error) {
-        return this.#fail(vertex, error, 0);
-      }
-      if (linked.key !== map.key) {
-        linkedKey = linked.key;
-        keys.push(linked.key);
-        this.#effective.set(vertex.id, linked.key);
-        const hit = vertex.ignoreCache ? undefined : await this.#lookup(vertex, linked.key);
-        if (hit !== undefined) {
-          this.#report(vertex, "cached", 0);
-          return this.#options.cache.save([key], hit, vertex);
-        }
-      }
+    const linked = await this.#linkedKey(vertex);
+    if (linked !== undefined) {
+      keys.push(linked);
+      const hit = await this.#secondChance(vertex, key, linked);
+      if (hit !== undefined) return hit;
     }
-    if (op.contentKey !== undefined) {
-      let contentKey: Digest | undefined;
-      try {
-        // Over the linked key's inputs when there is one: the inputs it does not read by content stay linked.
-        contentKey = await op.contentKey(this.#executeContext(vertex, linkedKey ?? key), inputs);
-      } catch (error) {
-        return this.#fail(vertex, error, 0);
-      }
-      if (contentKey !== undefined) {
-        keys.push(contentKey);
-        this.#effective.set(vertex.id, contentKey);
-        const hit = vertex.ignoreCache ? undefined : await this.#lookup(vertex, contentKey);
-        if (hit !== undefined) {
-          // What it reads is what it read before: its result stands, now under this key too.
-          this.#report(vertex, "cached", 0);
-          return this.#options.cache.save([key], hit, vertex);
-        }
-      }
+    const content = await this.#contentKey(vertex, linked ?? key, inputs);
+    if (content !== undefined) {
+      keys.push(content);
+      const hit = await this.#secondChance(vertex, key, content);
+      if (hit !== undefined) return hit;
     }
     const result = await this.#enqueue(vertex, async () => this.#options.cache.save(keys, await op.execute(this.#executeContext(vertex, key), inputs), vertex));
     const components = (await this.#cacheMap(vertex.id)).components;
@@ -205,6 +176,43 @@ class Scheduler<R> {
       await this.#options.explainer.record(vertex.id, components).catch(() => undefined);
     }
     return result;
+  }
+
+  /**
+   * When inputs were found by (or kept under) a content key, the key this step has over
+   * those: as BuildKit links a step to the record its input matched, so the steps after a
+   * COPY --from served by its content are found too. Undefined when it is the first key.
+   */
+  async #linkedKey(vertex: ScheduledVertex<R>): Promise<Digest | undefined> {
+    const effective = vertex.inputs.map((id) => this.#effective.get(id) ?? this.#keys.get(id)!);
+    if (effective.every((inputKey, i) => inputKey === this.#keys.get(vertex.inputs[i]))) return undefined;
+    const { key } = await this.#cacheMap(vertex.id);
+    const inputMaps = await Promise.all(vertex.inputs.map((id) => this.#cacheMap(id)));
+    try {
+      const linked = await vertex.op.cacheMap({ ...this.#context(vertex), inputKeys: effective, inputMaps, input: (index) => this.#solve(vertex.inputs[index]) });
+      return linked.key === key ? undefined : linked.key;
+    } catch (error) {
+      return this.#fail(vertex, error, 0);
+    }
+  }
+
+  /** The operation's content key over its solved inputs (the inputs it does not read by content as `keyed` has them). */
+  async #contentKey(vertex: ScheduledVertex<R>, keyed: Digest, inputs: readonly R[]): Promise<Digest | undefined> {
+    if (vertex.op.contentKey === undefined) return undefined;
+    try {
+      return await vertex.op.contentKey(this.#executeContext(vertex, keyed), inputs);
+    } catch (error) {
+      return this.#fail(vertex, error, 0);
+    }
+  }
+
+  /** Looks a second key up; a hit stands for the step (now kept under its first key too), and dependants build on that key. */
+  async #secondChance(vertex: ScheduledVertex<R>, key: Digest, second: Digest): Promise<R | undefined> {
+    this.#effective.set(vertex.id, second);
+    const hit = vertex.ignoreCache ? undefined : await this.#lookup(vertex, second);
+    if (hit === undefined) return undefined;
+    this.#report(vertex, "cached", 0);
+    return this.#options.cache.save([key], hit, vertex);
   }
 
   async #lookup(vertex: ScheduledVertex<R>, key: Digest): Promise<R | undefined> {
