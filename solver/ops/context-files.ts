@@ -2,6 +2,7 @@ import type { CopyAction, VertexDefinition } from "../../frontend/graph.js";
 import { digestOf, type Digest } from "../../oci/digest.js";
 import { computeCacheKey } from "../cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "../copy-sources.js";
+import type { CacheMapContext } from "../operation.js";
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult, Worker } from "../types.js";
 
@@ -10,6 +11,26 @@ export interface ContextRead {
   matches: SourceMatch[];
   lines: string[];
   checksum: string;
+}
+
+/** What a step read of its context inputs for its key: checksums, file lines, and the matches (reused when it runs). */
+export interface ContextReads {
+  checksums: string[];
+  files: string[][];
+  collected: Map<number, SourceMatch[]>;
+}
+
+/** Reads each of `reads` of its context input (solved now: a context is only a directory), in order. */
+export async function readContexts(reads: readonly InputRead[], context: CacheMapContext, digests: DigestCache | undefined): Promise<ContextReads> {
+  const result: ContextReads = { checksums: [], files: [], collected: new Map() };
+  for (const { index, input, action } of reads) {
+    const read = await readContextFiles((await context.input(input)) as VertexResult, action, digests);
+    if (read === undefined) continue;
+    result.collected.set(index, read.matches);
+    result.files.push(read.lines);
+    result.checksums.push(`${index}:${read.checksum}`);
+  }
+  return result;
 }
 
 /**
@@ -58,8 +79,8 @@ export async function readSnapshotFiles(mounts: SnapshotMounts, snapshot: string
   return checksumLines(lines.map((line, i) => `${line} ${owners[i]}`));
 }
 
-/** One read of another stage: which input, what it selects, and the position it is keyed at. */
-export interface StageRead {
+/** One read of an input (a context, another stage): which input, what it selects, and the position it is keyed at. */
+export interface InputRead {
   index: number;
   input: number;
   action: CopyAction;
@@ -73,7 +94,7 @@ export interface StageRead {
 export async function stageContentKey(
   definition: VertexDefinition,
   keyed: { inputs: readonly string[]; checksums: readonly string[] },
-  reads: readonly StageRead[],
+  reads: readonly InputRead[],
   options: { worker: Worker; results: readonly VertexResult[] },
 ): Promise<Digest> {
   const inputs = [...keyed.inputs];

@@ -6,7 +6,7 @@ import { rootInputOf } from "../root-input.js";
 import { runExec } from "../run-exec.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles, selectorAction, stageContentKey } from "./context-files.js";
+import { readContexts, selectorAction, stageContentKey } from "./context-files.js";
 import type { StepEnvironment } from "./step-environment.js";
 
 export interface ExecOpOptions {
@@ -40,15 +40,10 @@ export class ExecOp implements Operation<VertexResult> {
   }
 
   async cacheMap(context: CacheMapContext): Promise<CacheMap> {
-    const checksums: string[] = [];
-    const files: string[][] = [];
-    for (const [index, mount] of this.#definition.mounts.entries()) {
-      if ((mount.type !== "bind" && mount.type !== "layer") || !this.#options.contextInputs.has(mount.input)) continue;
-      const read = await readContextFiles((await context.input(mount.input)) as VertexResult, selectorAction(mount.selector), this.#env.digests);
-      if (read === undefined) continue;
-      files.push(read.lines);
-      checksums.push(`${index}:${read.checksum}`);
-    }
+    const binds = this.#definition.mounts.flatMap((mount, index) =>
+      (mount.type === "bind" || mount.type === "layer") && this.#options.contextInputs.has(mount.input) ? [{ index, input: mount.input, action: selectorAction(mount.selector) }] : [],
+    );
+    const { checksums, files } = await readContexts(binds, context, this.#env.digests);
     const key = computeCacheKey(this.#definition, { inputs: context.inputKeys, checksums });
     this.#keyed.set(key, { inputs: context.inputKeys, checksums });
     return { key, components: { definition: canonicalJson(this.#definition), inputs: [...context.inputKeys], inputNames: [...this.#options.inputNames], files } };

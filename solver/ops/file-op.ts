@@ -9,7 +9,7 @@ import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../op
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContextFiles, stageContentKey } from "./context-files.js";
+import { readContexts, stageContentKey } from "./context-files.js";
 import { formatTime, snapshotNameFor, type StepEnvironment } from "./step-environment.js";
 
 export interface FileOpOptions {
@@ -49,27 +49,15 @@ export class FileOp implements Operation<VertexResult> {
   }
 
   async cacheMap(context: CacheMapContext): Promise<CacheMap> {
-    const checksums: string[] = [];
-    const files: string[][] = [];
-    const collected = new Map<number, SourceMatch[]>();
-    // For explaining a miss, a download is its file line, not its key: "file a.txt changed".
+    const copies = this.#definition.actions.flatMap((action, index) => (action.action === "copy" ? [{ index, input: action.source, action }] : []));
+    const { checksums, files, collected } = await readContexts(copies.filter((read) => this.#options.contextInputs.has(read.input)), context, this.#env.digests);
+    // A download's key is its content; for explaining a miss it is its file line ("file a.txt changed"), not its key.
     const explainedInputs: string[] = [...context.inputKeys];
-    for (const [index, action] of this.#definition.actions.entries()) {
-      if (action.action !== "copy") continue;
-      if (this.#options.contextInputs.has(action.source)) {
-        const read = await readContextFiles((await context.input(action.source)) as VertexResult, action, this.#env.digests);
-        if (read === undefined) continue;
-        collected.set(index, read.matches);
-        files.push(read.lines);
-        checksums.push(`${index}:${read.checksum}`);
-      } else {
-        // A download's key is its content; its file line is only for explaining a miss.
-        const contents = context.inputMaps[action.source]?.contents;
-        if (contents !== undefined) {
-          files.push(contents);
-          explainedInputs[action.source] = "content";
-        }
-      }
+    for (const { input } of copies) {
+      const contents = context.inputMaps[input]?.contents;
+      if (contents === undefined || explainedInputs[input] === "content") continue;
+      files.push(contents);
+      explainedInputs[input] = "content";
     }
     const inputs = context.inputKeys;
     let key: Digest;
