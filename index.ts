@@ -94,7 +94,7 @@ export type {
   CommitImageResult,
 } from "./worker/index.js";
 
-// Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit, volumes)
+// Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit/wait/attach/rename, volumes)
 export {
   runContainer,
   createContainer,
@@ -112,6 +112,10 @@ export {
   inspectContainer,
   copyFromContainer,
   copyToContainer,
+  waitContainer,
+  attachContainer,
+  renameContainer,
+  resizeContainer,
   createVolume,
   listVolumes,
   inspectVolume,
@@ -129,6 +133,11 @@ export type {
   ContainerChange,
   ContainerInspect,
   ExecContainerOptions,
+  AttachContainerOptions,
+  ConsoleSize,
+  HealthState,
+  PortBinding,
+  RestartPolicy,
   Volume,
 } from "./container/index.js";
 

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { findExecutable } from "./oci-runtime.js";
@@ -33,8 +35,8 @@ export interface SandboxNetwork {
 }
 
 export interface OpenSandboxNetworkOptions {
-  /** Where slirp4netns's API socket goes (needed for `forward`); omit when no port is forwarded. */
-  apiSocket?: string;
+  /** Open slirp4netns's API socket, which `forward` needs. */
+  portForwarding?: boolean;
 }
 
 /** How long slirp4netns and the namespace's holder may take to come up: a failure bound, not a pace. */
@@ -56,6 +58,12 @@ export async function openSandboxNetwork(options: OpenSandboxNetworkOptions = {}
       hint: "Install slirp4netns (scripts/setup.sh does), or use --network=host",
     });
   }
+  // In a short directory of its own: a socket's path must fit in 108 bytes, and a root's may not.
+  const socketDir = options.portForwarding === true ? await mkdtemp(join(tmpdir(), "tsbuild-net-")) : undefined;
+  const apiSocket = socketDir === undefined ? undefined : join(socketDir, "api.sock");
+  const removeSocketDir = async () => {
+    if (socketDir !== undefined) await rm(socketDir, { recursive: true, force: true });
+  };
   // The holder keeps the namespace until its stdin closes: when we close it, or die.
   const holder = spawn(unshare, ["--net", "--", "sh", "-c", "echo ready; read _"], { stdio: ["pipe", "pipe", "pipe"] });
   const children: ChildProcess[] = [holder];
@@ -63,19 +71,23 @@ export async function openSandboxNetwork(options: OpenSandboxNetworkOptions = {}
     // Only after the holder has unshared may slirp4netns enter its namespace: before, it is the host's.
     await readyLine(holder, holder.stdout!, "ready\n", "the network namespace");
     const args = ["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--exit-fd=3", "--ready-fd=4"];
-    if (options.apiSocket !== undefined) args.push(`--api-socket=${options.apiSocket}`);
+    if (apiSocket !== undefined) args.push(`--api-socket=${apiSocket}`);
     const slirpProcess = spawn(slirp, [...args, String(holder.pid), "tap0"], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
     children.push(slirpProcess);
     await readyLine(slirpProcess, slirpProcess.stdio[4] as Readable, "1", "slirp4netns");
   } catch (error) {
     await stopAll(children);
+    await removeSocketDir();
     throw error;
   }
   return {
     namespacePath: `/proc/${holder.pid}/ns/net`,
     resolvConf: await sandboxResolvConf(),
-    forward: (port) => forwardPort(options.apiSocket, port),
-    close: () => stopAll(children),
+    forward: (port) => forwardPort(apiSocket, port),
+    close: async () => {
+      await stopAll(children);
+      await removeSocketDir();
+    },
   };
 }
 
@@ -144,9 +156,12 @@ function forwardPort(apiSocket: string | undefined, port: PortForward): Promise<
   });
 }
 
-/** slirp4netns's DNS forwarder, with the host's search domains and options kept. */
-async function sandboxResolvConf(hostPath = "/etc/resolv.conf"): Promise<string> {
+/**
+ * A resolv.conf with `nameservers` (default: slirp4netns's DNS forwarder) and the host's
+ * search domains and options.
+ */
+export async function sandboxResolvConf(nameservers: readonly string[] = [SANDBOX_NETWORK.dns], hostPath = "/etc/resolv.conf"): Promise<string> {
   const host = await readFile(hostPath, "utf8").catch(() => "");
   const kept = host.split("\n").filter((line) => /^\s*(search|domain|options)\s/.test(line));
-  return [`nameserver ${SANDBOX_NETWORK.dns}`, ...kept].join("\n") + "\n";
+  return [...nameservers.map((server) => `nameserver ${server}`), ...kept].join("\n") + "\n";
 }
