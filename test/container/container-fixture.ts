@@ -63,6 +63,22 @@ export async function runtimeContainers(root: string): Promise<string[]> {
   return ids;
 }
 
+let baseRoot: Promise<string> | undefined;
+
+/**
+ * One root with `bb:1` imported per test process (removed at exit): each test's root starts
+ * as a copy of it, instead of building and importing busybox again (a root holds no absolute paths).
+ */
+function sharedBaseRoot(): Promise<string> {
+  baseRoot ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tsbuild-ctr-base-"));
+    process.once("exit", () => spawnSync("rm", ["-rf", dir]));
+    tsbuildOk(join(dir, "root"), ["import", await busyboxTar(dir), "bb:1"]);
+    return join(dir, "root");
+  })();
+  return baseRoot;
+}
+
 /**
  * Runs `fn` with a temp dir holding a root (`<dir>/root`) with the busybox image `bb:1`.
  * Afterwards, even when it failed: every container of the root is killed and deleted, its
@@ -72,7 +88,7 @@ export async function withContainerRoot(fn: (root: string, dir: string) => Promi
   const dir = await mkdtemp(join(tmpdir(), "tsbuild-ctr-"));
   const root = join(dir, "root");
   try {
-    tsbuildOk(root, ["import", await busyboxTar(dir), "bb:1"]);
+    execFileSync("cp", ["-a", await sharedBaseRoot(), root]);
     await fn(root, dir);
   } finally {
     for (const state of await runtimeStateDirs(root)) {
