@@ -130,7 +130,8 @@ async function waitUntilStarted(root: string, record: ContainerRecord, container
       if (state.error !== undefined) throw new TsbuildError("EXEC_FAILED", `Cannot start container "${record.name}": ${state.error}`);
       return;
     }
-    if ((await runtimeStatus(containerRuntime.runtime, record.runtimeId)) === "running") return;
+    // Restarting: it ran and exited, and its shim starts it again (--restart).
+    if (state.status === "restarting" || (await runtimeStatus(containerRuntime.runtime, record.runtimeId)) === "running") return;
     // A --rm container that already ended has been removed by its shim.
     if (!(await access(containerPaths(root, record.id).record).then(() => true, () => false))) return;
     if (shimGone && (await readStateFile(containerPaths(root, record.id).state)).status !== "exited") {

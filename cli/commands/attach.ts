@@ -31,7 +31,7 @@ export const attachCommand: Command = {
       process.on("SIGWINCH", resize);
     }
     try {
-      return await attachContainer(worker, record.id, {
+      return await attachContainer(worker, context.positionals[0], {
         onOutput: (stream, chunk) => (stream === "stderr" ? context.stderr : context.stdout).write(chunk),
         signal: stop.signal,
       });
