@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, readlinkSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -150,6 +151,30 @@ test("commit --pause of a running container keeps what it wrote and leaves it ru
     }
     assert.match(status(root, "svc"), /^Up /, "resumed after the commit");
     assert.is(tsbuildOk(root, ["exec", "svc", "echo", "alive"]), "alive\n");
+  });
+});
+
+test("an attached -t container follows the size of tsbuild's terminal: SIGWINCH goes through the shim to the runtime", async () => {
+  await withContainerRoot(async (root) => {
+    const shell = 'trap "stty size" WINCH; echo ready; while :; do sleep 0.1; done';
+    const command = [process.execPath, MAIN, "run", "--root", root, "-t", "--name", "term", "bb:1", "sh", "-c", shell].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(" ");
+    // util-linux script gives tsbuild a terminal of its own, whose size the test then changes.
+    const terminal = spawn("script", ["-qfec", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    terminal.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const closed = new Promise((done) => terminal.once("close", done));
+    try {
+      await until("the shell to start", () => output.includes("ready"));
+      const cli = readFileSync(`/proc/${terminal.pid}/task/${terminal.pid}/children`, "utf8").trim().split(/\s+/)[0];
+      const pty = readlinkSync(`/proc/${cli}/fd/0`);
+      assert.match(pty, /^\/dev\/pts\/\d+$/);
+      execFileSync("stty", ["-F", pty, "rows", "33", "cols", "101"]);
+      await until("the container's terminal to take the size", () => output.includes("33 101"));
+      tsbuildOk(root, ["kill", "term"]);
+      await closed;
+    } finally {
+      terminal.kill("SIGKILL");
+    }
   });
 });
 
