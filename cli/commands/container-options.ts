@@ -1,4 +1,5 @@
-import type { OptionSpec } from "../command.js";
+import type { CommandContext, OptionSpec } from "../command.js";
+import { reportError } from "../report-error.js";
 
 /** The flags `run` shares with `create`-like commands, as docker spells them. */
 export const RUN_OPTIONS: OptionSpec[] = [
@@ -35,4 +36,21 @@ export function listOption(value: string | boolean | string[] | undefined): stri
 /** A string flag's value, or undefined. */
 export function stringOption(value: string | boolean | string[] | undefined): string | undefined {
   return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Runs `action` for each container named on the command line, as docker does: a failure is
+ * reported and the others still go; the status is the worst failure's (0 when none failed).
+ * `action` returns the line to print for its container.
+ */
+export async function forEachContainer(context: CommandContext, action: (name: string) => Promise<string>): Promise<number> {
+  let status = 0;
+  for (const name of context.positionals) {
+    try {
+      context.stdout.write(`${await action(name)}\n`);
+    } catch (error) {
+      status = Math.max(status, reportError(error, { write: (text) => context.stderr.write(text), sources: new Map() }));
+    }
+  }
+  return status;
 }

@@ -1,6 +1,6 @@
 import { waitContainer } from "../../container/wait-container.js";
 import type { Command } from "../command.js";
-import { reportError } from "../report-error.js";
+import { forEachContainer } from "./container-options.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
 
 export const waitCommand: Command = {
@@ -12,14 +12,6 @@ export const waitCommand: Command = {
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   async run(context) {
     const worker = await openCommandWorker(context);
-    let status = 0;
-    for (const name of context.positionals) {
-      try {
-        context.stdout.write(`${await waitContainer(worker, name)}\n`);
-      } catch (error) {
-        status = Math.max(status, reportError(error, { write: (text) => context.stderr.write(text), sources: new Map() }));
-      }
-    }
-    return status;
+    return forEachContainer(context, async (name) => String(await waitContainer(worker, name)));
   },
 };

@@ -119,25 +119,30 @@ test("rename gives a running container a new unique name", async () => {
   });
 });
 
-test("HEALTHCHECK runs from the shim: starting, unhealthy after its retries time out, healthy once the check passes", async () => {
+test("HEALTHCHECK runs from the shim: starting, unhealthy after its retries, healthy once the check passes; a probe past its timeout fails", async () => {
   await withContainerRoot(async (root, dir) => {
-    await buildImage(root, dir, "hc:1", "FROM bb:1\nHEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD test -e /tmp/healthy || sleep 60\n");
+    await buildImage(root, dir, "hc:1", "FROM bb:1\nHEALTHCHECK --interval=1s --retries=2 CMD test -e /tmp/healthy\n");
     await buildImage(root, dir, "slow:1", "FROM bb:1\nHEALTHCHECK --interval=1h CMD true\n");
+    await buildImage(root, dir, "hang:1", "FROM bb:1\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD sleep 60\n");
     tsbuildOk(root, ["run", "-d", "--name", "slow", "slow:1", "sleep", "1000"]);
     assert.match(status(root, "slow"), /^Up .* \(health: starting\)$/);
 
     tsbuildOk(root, ["run", "-d", "--name", "hc", "hc:1", "sleep", "1000"]);
+    tsbuildOk(root, ["run", "-d", "--name", "hang", "hang:1", "sleep", "1000"]);
     await until("unhealthy", () => status(root, "hc").endsWith("(unhealthy)"));
     let health = inspect(root, "hc").State.Health!;
     assert.is(health.Status, "unhealthy");
-    assert.ok(health.FailingStreak >= 2);
-    assert.equal(health.Log[0], { ...health.Log[0], ExitCode: -1, Output: "Health check exceeded timeout (1s)" });
+    assert.ok(health.FailingStreak >= 2, "two failures in a row (or more, by the time inspect reads it)");
+    assert.equal(new Set(health.Log.map((result) => result.ExitCode)), new Set([1]));
 
     tsbuildOk(root, ["exec", "hc", "touch", "/tmp/healthy"]);
     await until("healthy", () => status(root, "hc").endsWith("(healthy)"));
     health = inspect(root, "hc").State.Health!;
     assert.is(health.FailingStreak, 0);
     assert.is(health.Log[health.Log.length - 1].ExitCode, 0);
+
+    await until("the hanging check to be unhealthy", () => status(root, "hang").endsWith("(unhealthy)"));
+    assert.equal(inspect(root, "hang").State.Health!.Log[0], { ...inspect(root, "hang").State.Health!.Log[0], ExitCode: -1, Output: "Health check exceeded timeout (1s)" });
   });
 });
 
