@@ -67,8 +67,11 @@ export async function runShim(root: string, id: string, options: { mode: ShimMod
       await writeStateFile(paths.state, { status: "running", ...running });
       const marked = markRunning(worker, record, true).catch(() => undefined);
       const health = record.healthcheck === undefined ? undefined : startHealthChecks({ runtime, record, paths, settings: record.healthcheck });
-      outcome = await runOnce({ runtime, record, paths, mode });
-      await health?.stop();
+      try {
+        outcome = await runOnce({ runtime, record, paths, mode });
+      } finally {
+        await health?.stop();
+      }
       await marked;
       const stopRequested = await exists(paths.stopRequest);
       // A process that could not even start would fail the same way again.

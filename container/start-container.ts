@@ -67,10 +67,13 @@ export async function startContainer(worker: Worker, text: string, options: Star
     await writeBundle(worker.root, record, containerRuntime);
   } catch (error) {
     // A start that cannot even describe the process (an unknown user, a bad working
-    // directory) leaves a --rm container nothing to clean it up but this.
+    // directory) leaves a --rm container nothing to clean it up but this, and a stopped
+    // container holds no mount.
     if (record.autoRemove) {
       const { removeContainer } = await import("./remove-container.js");
       await removeContainer(worker, record.id, { force: true, volumes: true }).catch(() => undefined);
+    } else if (await isMountPoint(paths.rootfs)) {
+      await (await worker.snapshotter()).unmount(paths.rootfs);
     }
     throw error;
   }

@@ -34,7 +34,7 @@ async function buildImage(root: string, dir: string, name: string, dockerfile: s
 }
 
 test("--restart on-failure:2 restarts a failing process twice, then wait prints its exit code", async () => {
-  await withContainerRoot(async (root) => {
+  await withContainerRoot(async (root, dir) => {
     tsbuildOk(root, ["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "bb:1", "sh", "-c", "echo run; exit 3"]);
     assert.is(tsbuildOk(root, ["wait", "flaky"]), "3\n");
     assert.is(tsbuildOk(root, ["logs", "flaky"]), "run\nrun\nrun\n");
@@ -43,6 +43,11 @@ test("--restart on-failure:2 restarts a failing process twice, then wait prints 
     assert.is(state.State.Status, "exited");
     assert.match(status(root, "flaky"), /^Exited \(3\) /);
     assert.equal(await mountsLeft(join(root, "containers")), [], "a stopped container holds no mount");
+    const file = join(dir, "copied.txt");
+    await writeFile(file, "copied\n");
+    tsbuildOk(root, ["cp", file, "flaky:/copied.txt"]);
+    assert.equal(await mountsLeft(join(root, "containers")), [], "cp mounts a stopped container's rootfs only while it copies");
+    assert.match(tsbuildOk(root, ["diff", "flaky"]), /^A \/copied\.txt$/m);
 
     // Attached: tsbuild returns with the first exit; the shim restarts the process on its own.
     const attached = tsbuild(root, ["run", "--name", "once", "--restart", "on-failure:1", "bb:1", "sh", "-c", "echo try; exit 5"]);
