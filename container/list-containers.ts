@@ -11,13 +11,14 @@ export interface ContainerListEntry {
   health?: HealthState;
 }
 
-/** docker's `ps`: running containers, or all with `all`; newest first. States are checked, not trusted. */
+/** docker's `ps`: running (and restarting) containers, or all with `all`; newest first. States are checked, not trusted. */
 export async function listContainers(worker: Worker, options: { all?: boolean } = {}): Promise<ContainerListEntry[]> {
   const { runtime } = await openContainerRuntime(worker.root);
   const entries: ContainerListEntry[] = [];
   for (const record of await readContainerRecords(worker.root)) {
     const state = await containerState(record, { root: worker.root, runtime });
-    if (!(options.all === true || state.running)) continue;
+    // As docker's: a restarting container is listed with the running ones.
+    if (!(options.all === true || state.running || state.restarting)) continue;
     const health = state.running && record.healthcheck !== undefined ? await readHealth(containerPaths(worker.root, record.id)) : undefined;
     entries.push({ record, state, ...(health === undefined ? {} : { health }) });
   }

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { constants } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
 import { openContainerRuntime } from "../executor/container-runtime.js";
@@ -39,8 +40,10 @@ export async function stopContainer(worker: Worker, text: string, options: StopC
 
 /**
  * docker's `kill`: sends a signal (default SIGKILL) to the container's init; CONFLICT when
- * it does not run. Like `stop`, it keeps the restart policy from starting the container
- * again, unless `restart` (the signals an attached `run` forwards).
+ * it does not run. SIGKILL and the container's stop signal count as a `stop`: the restart
+ * policy does not start it again (unless `restart`, for the signals an attached `run`
+ * forwards). Others (a SIGHUP to reload) leave the policy be, where docker's daemon would
+ * disable it (moby/moby#53415).
  */
 export async function killContainer(worker: Worker, text: string, options: { signal?: string; restart?: boolean } = {}): Promise<ContainerRecord> {
   const record = await findContainer(worker, text);
@@ -49,12 +52,21 @@ export async function killContainer(worker: Worker, text: string, options: { sig
     throw new TsbuildError("CONFLICT", `Cannot kill container "${text}": it is not running`);
   }
   const signal = options.signal ?? "KILL";
-  if (options.restart !== true) await requestStop(worker.root, record);
+  if (options.restart !== true && stopsContainer(signal, record.stopSignal)) await requestStop(worker.root, record);
   if (!(await runtime.kill(record.runtimeId, signal.replace(/^SIG/i, "").toUpperCase()))) {
     throw new TsbuildError("SYSTEM", `Cannot send signal "${signal}" to container "${text}"`, { hint: "Give a signal name such as SIGTERM, or its number" });
   }
   if (/^(SIG)?KILL$|^9$/i.test(signal)) await waitForExit(record, { root: worker.root, runtime, timeoutMs: 10_000 });
   return record;
+}
+
+/** Whether `signal` (a name with or without SIG, or a number) is SIGKILL or the container's stop signal. */
+function stopsContainer(signal: string, stopSignal: string): boolean {
+  const name = (text: string) => {
+    const bare = text.replace(/^SIG/i, "").toUpperCase();
+    return /^\d+$/.test(bare) ? (Object.entries(constants.signals).find(([, number]) => String(number) === bare)?.[0].slice(3) ?? bare) : bare;
+  };
+  return name(signal) === "KILL" || name(signal) === name(stopSignal);
 }
 
 /** Tells the container's shim not to restart it (see container-shim.ts); the next start clears it. */

@@ -63,15 +63,21 @@ test("--restart always restarts an exiting process until stop; stop ends its shi
     tsbuildOk(root, ["run", "-d", "--name", "loop", "--restart", "always", "bb:1", "sh", "-c", "echo run; exit 0"]);
     await until("three runs", () => tsbuildOk(root, ["logs", "loop"]).split("run").length > 3);
     assert.is(tsbuildOk(root, ["stop", "loop"]), "loop\n");
-    assert.equal(shimsOf(root), [], "nothing is left that could start it again");
+    // Its shim ends (it writes the exit just before): nothing is left that could start it again.
+    await until("its shim to end", () => shimsOf(root).length === 0);
     assert.match(status(root, "loop"), /^Exited \(\d+\) /);
     assert.is(inspect(root, "loop").State.Restarting, false);
 
-    // kill counts as a stop too; a new start brings the policy back.
-    tsbuildOk(root, ["run", "-d", "--name", "svc", "--restart", "unless-stopped", "bb:1", "sh", "-c", "echo up; exec sleep 1000"]);
+    // A SIGHUP that ends the process (a reload gone wrong) is no stop: it is restarted. SIGKILL is a stop.
+    const service = 'trap "exit 1" HUP; echo up; while :; do sleep 0.1; done';
+    tsbuildOk(root, ["run", "-d", "--name", "svc", "--restart", "unless-stopped", "bb:1", "sh", "-c", service]);
+    await until("the service", () => tsbuildOk(root, ["logs", "svc"]) === "up\n");
+    tsbuildOk(root, ["kill", "-s", "HUP", "svc"]);
+    await until("the restart after SIGHUP", () => tsbuildOk(root, ["logs", "svc"]) === "up\nup\n");
     tsbuildOk(root, ["kill", "svc"]);
-    assert.equal(shimsOf(root), []);
+    await until("its shim to end", () => shimsOf(root).length === 0);
     assert.match(status(root, "svc"), /^Exited \(137\) /);
+    assert.is(inspect(root, "svc").RestartCount, 1);
   });
 });
 
