@@ -66,7 +66,7 @@ export async function runShim(root: string, id: string, options: { mode: ShimMod
       const running = { shim: currentProcess(), startedAt, restartCount: restarts, ...(ports.length === 0 ? {} : { ports }) };
       await writeStateFile(paths.state, { status: "running", ...running });
       const marked = markRunning(worker, record, true).catch(() => undefined);
-      const health = record.healthcheck === undefined ? undefined : startHealthChecks({ runtime, record, paths, settings: record.healthcheck });
+      const health = record.healthcheck === undefined ? undefined : await startHealthChecks({ runtime, record, paths, settings: record.healthcheck });
       try {
         outcome = await runOnce({ runtime, record, paths, mode });
       } finally {

@@ -69,14 +69,20 @@ export async function readHealth(paths: ContainerPaths): Promise<HealthState | u
  * a success makes it healthy, `retries` failures in a row unhealthy, and failures within the
  * start period do not count while it is still starting.
  */
-export function startHealthChecks(options: { runtime: OciRuntime; record: ContainerRecord; paths: ContainerPaths; settings: HealthcheckSettings }): { stop(): Promise<void> } {
+export async function startHealthChecks(options: {
+  runtime: OciRuntime;
+  record: ContainerRecord;
+  paths: ContainerPaths;
+  settings: HealthcheckSettings;
+}): Promise<{ stop(): Promise<void> }> {
   const { paths, settings } = options;
   const started = Date.now();
   const state: HealthState = { Status: "starting", FailingStreak: 0, Log: [] };
   let stopped = false;
   let wake: () => void = () => undefined;
+  // Written before the process starts: whoever sees it running sees `starting`, not the last run's health.
+  await writeFileAtomic(paths.health, `${JSON.stringify(state)}\n`);
   const loop = (async () => {
-    await writeFileAtomic(paths.health, `${JSON.stringify(state)}\n`);
     for (;;) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, settings.intervalMs);
