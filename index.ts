@@ -77,7 +77,7 @@ export type {
 export { pullImage, pushImage, login, logout } from "./registry/index.js";
 export type { PullImageOptions, PullImageResult, PushImageOptions, PushImageResult, LoginOptions, RegistryAccessOptions, TransferProgress } from "./registry/index.js";
 
-// Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit, volumes)
+// Containers on a root (docker run/ps/logs/stop/kill/start/rm/exec/diff/cp/top/commit/wait/attach/rename, volumes)
 export {
   runContainer,
   createContainer,
@@ -95,6 +95,10 @@ export {
   inspectContainer,
   copyFromContainer,
   copyToContainer,
+  waitContainer,
+  attachContainer,
+  renameContainer,
+  resizeContainer,
   createVolume,
   listVolumes,
   inspectVolume,
@@ -112,5 +116,10 @@ export type {
   ContainerChange,
   ContainerInspect,
   ExecContainerOptions,
+  AttachContainerOptions,
+  ConsoleSize,
+  HealthState,
+  PortBinding,
+  RestartPolicy,
   Volume,
 } from "./container/index.js";

@@ -46,6 +46,7 @@ export interface BuildOptions {
   target?: string;
   /** `--no-cache`: every stage, or the named ones. */
   noCache?: boolean | string[];
+  /** RUN steps without `--network`: `default` is the executor's (a network of its own with outbound access), `host` or `none`. */
   network?: "default" | "none" | "host";
   labels?: Record<string, string>;
   /** `--secret`: where each secret id's bytes come from. */

@@ -181,6 +181,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/volume.js")).volumePruneCommand,
   },
   {
+    name: "port",
+    summary: "List a container's published ports",
+    load: async () => (await import("./commands/port.js")).portCommand,
+  },
+  {
+    name: "wait",
+    summary: "Wait for containers to stop, then print their exit codes",
+    load: async () => (await import("./commands/wait.js")).waitCommand,
+  },
+  {
+    name: "attach",
+    summary: "Show a running container's output until it stops",
+    load: async () => (await import("./commands/attach.js")).attachCommand,
+  },
+  {
+    name: "rename",
+    summary: "Rename a container",
+    load: async () => (await import("./commands/rename.js")).renameCommand,
+  },
+  {
     name: "cp",
     summary: "Copy files between a container and the host",
     load: async () => (await import("./commands/cp.js")).cpCommand,

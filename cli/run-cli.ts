@@ -47,7 +47,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
 }
 
 function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout: Writable; stderr: Writable }): CommandContext {
-  const specs = [...command.options, HELP_OPTION];
+  // `run -h` is the host name, as docker's; --help still works there.
+  const specs = [...command.options, command.options.some((spec) => spec.short === "h") ? { ...HELP_OPTION, short: undefined } : HELP_OPTION];
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const spec of specs) {
     config[spec.name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
@@ -149,7 +150,8 @@ function globalHelp(): string {
 
 /** The `--help` text of one command, generated from its metadata. */
 export function commandHelp(command: Command): string {
-  const specs = [...command.options, HELP_OPTION];
+  // `run -h` is the host name, as docker's; --help still works there.
+  const specs = [...command.options, command.options.some((spec) => spec.short === "h") ? { ...HELP_OPTION, short: undefined } : HELP_OPTION];
   const label = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : "    "}--${s.name}${s.type === "string" ? ` ${s.valueName ?? "VALUE"}` : ""}`;
   const width = Math.max(...specs.map((s) => label(s).length));
   return [

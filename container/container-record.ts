@@ -4,6 +4,9 @@ import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { writeFileAtomic } from "../store/atomic-file.js";
 import type { Worker } from "../worker/worker.js";
+import type { HealthcheckSettings } from "./health-check.js";
+import type { PortBinding } from "./port-bindings.js";
+import type { RestartPolicy } from "./restart-policy.js";
 
 /** A mount of a container: a host path (`-v /a:/b`) or a volume (`-v name:/b`, or an image VOLUME). */
 export interface ContainerMount {
@@ -16,7 +19,10 @@ export interface ContainerMount {
   anonymous?: boolean;
 }
 
-/** What `create` decided once; never changes afterwards. Stored as `<root>/containers/<id>/container.json`. */
+/**
+ * What `create` decided once; only `rename` changes it afterwards (its name). Stored as
+ * `<root>/containers/<id>/container.json`. Fields added later are optional: older records lack them.
+ */
 export interface ContainerRecord {
   id: string;
   name: string;
@@ -44,7 +50,18 @@ export interface ContainerRecord {
   cwd: string;
   user: string;
   hostname: string;
-  network: "host" | "none";
+  /** `default`: a network namespace of its own with outbound access (see `openSandboxNetwork`). */
+  network: "default" | "host" | "none";
+  /** `-p` and `-P`; only with the default network. */
+  ports?: PortBinding[];
+  /** `--add-host NAME:IP` lines of /etc/hosts. */
+  extraHosts?: Array<{ host: string; ip: string }>;
+  /** `--dns`: the nameservers of /etc/resolv.conf instead of the network's. */
+  dns?: string[];
+  /** `--restart`; absent is `no`. */
+  restartPolicy?: RestartPolicy;
+  /** The image's HEALTHCHECK (absent: none, or `NONE`). */
+  healthcheck?: HealthcheckSettings;
   mounts: ContainerMount[];
   tty: boolean;
   interactive: boolean;
@@ -60,6 +77,12 @@ export interface ContainerPaths {
   log: string;
   rootfs: string;
   bundle: string;
+  /** The health checks' results, written by the shim (see health-check.ts). */
+  health: string;
+  /** Present from a `stop`, `kill` or `rm -f` until the next start: the shim must not restart the container. */
+  stopRequest: string;
+  /** The terminal size `resizeContainer` asked for last. */
+  consoleSize: string;
 }
 
 export function containerPaths(root: string, id: string): ContainerPaths {
@@ -71,6 +94,9 @@ export function containerPaths(root: string, id: string): ContainerPaths {
     log: join(dir, "container.log"),
     rootfs: join(dir, "rootfs"),
     bundle: join(dir, "bundle"),
+    health: join(dir, "health.json"),
+    stopRequest: join(dir, "stop-requested"),
+    consoleSize: join(dir, "console-size.json"),
   };
 }
 
@@ -105,6 +131,37 @@ export async function findContainer(worker: Worker, text: string): Promise<Conta
     throw new TsbuildError("CONFLICT", `Cannot find container "${text}": the id prefix matches ${matches.length} containers`, { hint: "Give more of the id" });
   }
   throw new TsbuildError("NOT_FOUND", `No such container "${text}"`, { hint: 'List containers with "tsbuild ps -a"' });
+}
+
+/**
+ * docker's `rename`: a new unique name for a container, running or not. The record is
+ * rewritten under the store's lock, so two renames (or a create) cannot take one name twice.
+ */
+export async function renameContainer(worker: Worker, text: string, newName: string): Promise<ContainerRecord> {
+  checkContainerName(newName);
+  const record = await findContainer(worker, text);
+  return worker.store.withLock(async () => {
+    const current = await readRecord(containerPaths(worker.root, record.id).record);
+    if (current === undefined) throw new TsbuildError("NOT_FOUND", `No such container "${text}"`);
+    if (current.name === newName) return current;
+    if ((await readContainerRecords(worker.root)).some((other) => other.name === newName)) {
+      throw containerNameInUse(newName, `Cannot rename container "${current.name}" to "${newName}"`);
+    }
+    const renamed = { ...current, name: newName };
+    await writeContainerRecord(worker.root, renamed);
+    return renamed;
+  });
+}
+
+/** USAGE unless `name` is a valid container name (docker's rule). */
+export function checkContainerName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new TsbuildError("USAGE", `Invalid container name "${name}": use letters, digits and "_.-", starting with a letter or digit`);
+  }
+}
+
+export function containerNameInUse(name: string, action = `Cannot create container "${name}"`): TsbuildError {
+  return new TsbuildError("CONFLICT", `${action}: the name is in use`, { hint: "Remove that container, or choose another name" });
 }
 
 async function readRecord(path: string): Promise<ContainerRecord | undefined> {

@@ -3,8 +3,10 @@ import type { OciRuntime } from "../executor/oci-runtime.js";
 import { writeFileAtomic } from "../store/atomic-file.js";
 import { isProcessAlive, type ProcessIdentity } from "../store/process-identity.js";
 import { containerPaths, type ContainerRecord } from "./container-record.js";
+import type { PortBinding } from "./port-bindings.js";
 
-export type ContainerStatus = "created" | "running" | "exited";
+/** `restarting`: the process exited and the shim waits to start it again (`--restart`). */
+export type ContainerStatus = "created" | "running" | "restarting" | "exited";
 
 /** What the shim last wrote to `state.json`: its own identity while the container runs, the exit after. */
 export interface ContainerStateFile {
@@ -16,6 +18,10 @@ export interface ContainerStateFile {
   exitCode?: number;
   /** Why the container could not start. */
   error?: string;
+  /** How often the shim restarted the process since the last start. */
+  restartCount?: number;
+  /** The published ports as the shim bound them (a picked host port for `-p 80` and `-P`). */
+  ports?: PortBinding[];
 }
 
 /** The state as it truly is now, whatever process wrote it last or died meanwhile. */
@@ -27,6 +33,11 @@ export interface ContainerState {
   /** Undefined when the process's end went unseen (its shim was killed). */
   exitCode?: number;
   error?: string;
+  /** Its shim waits to start it again. */
+  restarting: boolean;
+  restartCount: number;
+  /** While it runs (or is restarting): the published ports. */
+  ports: PortBinding[];
 }
 
 /** Reads `state.json` (`containerPaths(...).state`); a missing one means never started. */
@@ -55,13 +66,17 @@ export async function containerState(record: ContainerRecord, options: { root: s
     ...(file.startedAt === undefined ? {} : { startedAt: file.startedAt }),
     ...(file.finishedAt === undefined ? {} : { finishedAt: file.finishedAt }),
     ...(file.error === undefined ? {} : { error: file.error }),
+    ...(file.exitCode === undefined ? {} : { exitCode: file.exitCode }),
+    restartCount: file.restartCount ?? 0,
   };
+  const shimAlive = file.shim !== undefined && isProcessAlive(file.shim);
+  const live = { ...base, ports: file.ports ?? [] };
+  if (file.status === "restarting" && shimAlive) return { ...live, status: "restarting", running: false, restarting: true };
   if (file.status !== "running") {
-    return { ...base, status: file.status, running: false, ...(file.exitCode === undefined ? {} : { exitCode: file.exitCode }) };
+    return { ...base, status: file.status === "restarting" ? "exited" : file.status, running: false, restarting: false, ports: [] };
   }
-  if (file.shim !== undefined && isProcessAlive(file.shim)) return { ...base, status: "running", running: true };
-  if ((await runtimeStatus(runtime, record.runtimeId)) === "running") return { ...base, status: "running", running: true };
-  return { ...base, status: "exited", running: false };
+  if (shimAlive || (await runtimeStatus(runtime, record.runtimeId)) === "running") return { ...live, status: "running", running: true, restarting: false };
+  return { ...base, status: "exited", running: false, restarting: false, ports: [] };
 }
 
 /** The runtime's word for a container (`running`, `stopped`, `created` ...), undefined when it has none. */

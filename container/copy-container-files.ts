@@ -22,8 +22,11 @@ export interface CopyOptions {
  * symlink of the image never reads a host file.
  */
 export async function copyFromContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
+  await withRootfs(worker, text, (rootfs) => copyOut(rootfs, text, options));
+}
+
+async function copyOut(rootfs: string, text: string, options: CopyOptions): Promise<void> {
   const { source, destination } = options;
-  const rootfs = await mountedRootfs(worker, text);
   const from = await resolveInRoot(rootfs, source);
   const info = await lstat(from).catch(() => undefined);
   if (info === undefined) throw new TsbuildError("NOT_FOUND", `Cannot copy "${source}" from container "${text}": no such file or directory`);
@@ -42,8 +45,11 @@ export async function copyFromContainer(worker: Worker, text: string, options: C
  * a symlink, and a symlink at a file's destination is replaced, never followed.
  */
 export async function copyToContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
+  await withRootfs(worker, text, (rootfs) => copyIn(rootfs, text, options));
+}
+
+async function copyIn(rootfs: string, text: string, options: CopyOptions): Promise<void> {
   const { source, destination } = options;
-  const rootfs = await mountedRootfs(worker, text);
   const info = await stat(source).catch(() => undefined);
   if (info === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${source}" into container "${text}": no such file or directory`);
   const resolved = await resolveInRoot(rootfs, destination);
@@ -67,9 +73,16 @@ async function intoDirectory(path: string, name: string): Promise<string> {
   return (await stat(path).catch(() => undefined))?.isDirectory() === true ? join(path, name) : path;
 }
 
-async function mountedRootfs(worker: Worker, text: string): Promise<string> {
+/** Runs `fn` over the container's mounted rootfs; a stopped container's is mounted for it and unmounted after. */
+async function withRootfs(worker: Worker, text: string, fn: (rootfs: string) => Promise<void>): Promise<void> {
   const record = await findContainer(worker, text);
   const rootfs = containerPaths(worker.root, record.id).rootfs;
-  if (!(await isMountPoint(rootfs))) await (await worker.snapshotter()).mount(record.snapshotKey, rootfs);
-  return rootfs;
+  if (await isMountPoint(rootfs)) return fn(rootfs);
+  const snapshotter = await worker.snapshotter();
+  await snapshotter.mount(record.snapshotKey, rootfs);
+  try {
+    await fn(rootfs);
+  } finally {
+    await snapshotter.unmount(rootfs);
+  }
 }

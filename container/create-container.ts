@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { isIP } from "node:net";
 import { isAbsolute, posix } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
@@ -9,7 +10,18 @@ import { REF_KINDS } from "../store/ref-store.js";
 import { resolveImage } from "../worker/resolve-image.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import type { Worker } from "../worker/worker.js";
-import { containerPaths, readContainerRecords, writeContainerRecord, type ContainerMount, type ContainerRecord } from "./container-record.js";
+import {
+  checkContainerName,
+  containerNameInUse,
+  containerPaths,
+  readContainerRecords,
+  writeContainerRecord,
+  type ContainerMount,
+  type ContainerRecord,
+} from "./container-record.js";
+import { healthcheckSettings } from "./health-check.js";
+import { exposedPortBindings, parsePortBinding } from "./port-bindings.js";
+import { parseRestartPolicy } from "./restart-policy.js";
 import { writeStateFile } from "./container-state.js";
 import { createMountPoints, STANDARD_MOUNT_POINTS, type MountPoint } from "./mount-points.js";
 import { createVolume } from "./volumes.js";
@@ -32,7 +44,18 @@ export interface CreateContainerOptions {
   user?: string;
   /** docker's `-v`: `HOST:CTR[:ro]`, `NAME:CTR[:ro]` or an anonymous `/CTR`. */
   volumes?: string[];
-  network?: "host" | "none";
+  /** Default `default`: a network namespace of its own with outbound access. */
+  network?: "default" | "host" | "none";
+  /** docker's `-p [IP:][HOST-PORT:]CONTAINER-PORT[/tcp|udp]`; the default network only. */
+  publish?: string[];
+  /** docker's `-P`: publish every port the image EXPOSEs on a port the shim picks. */
+  publishAll?: boolean;
+  /** docker's `--add-host NAME:IP`. */
+  addHosts?: string[];
+  /** docker's `--dns IP`. */
+  dns?: string[];
+  /** docker's `--restart no|on-failure[:N]|always|unless-stopped`. */
+  restart?: string;
   /** Default: the first 12 characters of the id, as docker. */
   hostname?: string;
   tty?: boolean;
@@ -50,16 +73,25 @@ export interface CreateContainerOptions {
 export async function createContainer(worker: Worker, options: CreateContainerOptions): Promise<ContainerRecord> {
   const existing = await readContainerRecords(worker.root);
   const name = options.name ?? generateName(new Set(existing.map((record) => record.name)));
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    throw new TsbuildError("USAGE", `Invalid container name "${name}": use letters, digits and "_.-", starting with a letter or digit`);
-  }
-  if (existing.some((record) => record.name === name)) throw nameInUse(name);
+  checkContainerName(name);
+  if (existing.some((record) => record.name === name)) throw containerNameInUse(name);
   const resolved = await resolveImage(worker.store, options.image);
   const config = resolved.config.config ?? {};
   const entrypoint = options.entrypoint ?? config.Entrypoint ?? [];
   const cmd = options.command !== undefined && options.command.length > 0 ? options.command : options.entrypoint !== undefined ? [] : (config.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new TsbuildError("USAGE", `Cannot run image "${options.image}": it has no CMD or ENTRYPOINT and no command was given`);
+
+  const network = options.network ?? "default";
+  const ports = [...(options.publish ?? []).map(parsePortBinding), ...(options.publishAll === true ? exposedPortBindings(config.ExposedPorts) : [])];
+  if (ports.length > 0 && network !== "default") {
+    throw new TsbuildError("USAGE", `Cannot publish ports with --network=${network}: only the default network has ports of its own`);
+  }
+  const restartPolicy = parseRestartPolicy(options.restart ?? "no");
+  if (restartPolicy.name !== "no" && options.autoRemove === true) throw new TsbuildError("USAGE", "Cannot use --restart with --rm: a removed container cannot restart");
+  const extraHosts = (options.addHosts ?? []).map(parseExtraHost);
+  for (const server of options.dns ?? []) if (!isIP(server)) throw new TsbuildError("USAGE", `Cannot use --dns "${server}": not an IP address`);
+  const healthcheck = healthcheckSettings(config.Healthcheck);
 
   const id = randomBytes(32).toString("hex");
   const paths = containerPaths(worker.root, id);
@@ -86,7 +118,12 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
     cwd: posix.resolve("/", options.workdir ?? (config.WorkingDir || "/")),
     user: options.user ?? config.User ?? "",
     hostname: options.hostname ?? id.slice(0, 12),
-    network: options.network ?? "host",
+    network,
+    ...(ports.length === 0 ? {} : { ports }),
+    ...(extraHosts.length === 0 ? {} : { extraHosts }),
+    ...(options.dns === undefined || options.dns.length === 0 ? {} : { dns: [...options.dns] }),
+    ...(restartPolicy.name === "no" ? {} : { restartPolicy }),
+    ...(healthcheck === undefined ? {} : { healthcheck }),
     mounts,
     tty: options.tty ?? false,
     interactive: options.interactive ?? false,
@@ -99,7 +136,7 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
     // the image and the snapshots before they are made.
     await worker.store.withLock(async () => {
       // Checked again under the lock: two creates of one name must not both succeed.
-      if ((await readContainerRecords(worker.root)).some((other) => other.name === name)) throw nameInUse(name);
+      if ((await readContainerRecords(worker.root)).some((other) => other.name === name)) throw containerNameInUse(name);
       await writeContainerRecord(worker.root, record);
       await writeStateFile(containerPaths(worker.root, id).state, { status: "created" });
     });
@@ -120,17 +157,13 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
       await snapshotter.unmount(paths.rootfs);
     }
     await snapshotter.commit(initKey, `${initKey}-active`);
+    // Mounted by each start and unmounted by the shim at the end: a container that does not run holds no mount.
     await snapshotter.prepare(snapshotKey, initKey);
-    await snapshotter.mount(snapshotKey, paths.rootfs);
     return record;
   } catch (error) {
     await discardContainer(worker, record);
     throw error;
   }
-}
-
-function nameInUse(name: string): TsbuildError {
-  return new TsbuildError("CONFLICT", `Cannot create container "${name}": the name is in use`, { hint: "Remove that container, or choose another --name" });
 }
 
 /** Removes what a failed create made, best effort. */
@@ -141,6 +174,15 @@ async function discardContainer(worker: Worker, record: ContainerRecord): Promis
   for (const key of [record.snapshotKey, record.initKey, `${record.initKey}-active`]) await snapshotter.remove(key).catch(() => undefined);
   await worker.store.refs.remove(REF_KINDS.container, record.id).catch(() => undefined);
   await rm(paths.dir, { recursive: true, force: true });
+}
+
+/** `--add-host NAME:IP` (docker also takes `NAME=IP`); the IP may be IPv6, so the name ends at the first separator. */
+function parseExtraHost(spec: string): { host: string; ip: string } {
+  const match = /^([^:=\s]+)[:=](.+)$/.exec(spec);
+  if (match === null || !isIP(match[2].replace(/^\[|\]$/g, ""))) {
+    throw new TsbuildError("USAGE", `Cannot parse --add-host "${spec}": use NAME:IP`, { hint: "For example --add-host db:10.0.0.5" });
+  }
+  return { host: match[1], ip: match[2].replace(/^\[|\]$/g, "") };
 }
 
 /** docker's env rule: later entries replace earlier ones of the same key; a bare key takes this process's value. */

@@ -8,7 +8,7 @@ import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer, type ContainerRecord } from "./container-record.js";
 import { containerState, readStateFile } from "./container-state.js";
 import { isMountPoint } from "./mount-points.js";
-import { waitForExit } from "./stop-container.js";
+import { requestStop, waitForExit } from "./stop-container.js";
 import { removeVolume } from "./volumes.js";
 
 export interface RemoveContainerOptions {
@@ -27,10 +27,12 @@ export interface RemoveContainerOptions {
 export async function removeContainer(worker: Worker, text: string, options: RemoveContainerOptions = {}): Promise<ContainerRecord> {
   const record = await findContainer(worker, text);
   const { runtime } = await openContainerRuntime(worker.root);
-  if ((await containerState(record, { root: worker.root, runtime })).running) {
+  const state = await containerState(record, { root: worker.root, runtime });
+  if (state.running || state.restarting) {
     if (options.force !== true) {
-      throw new TsbuildError("CONFLICT", `Cannot remove container "${text}": it is running`, { hint: "Stop it first, or use --force" });
+      throw new TsbuildError("CONFLICT", `Cannot remove container "${text}": it is ${state.status}`, { hint: "Stop it first, or use --force" });
     }
+    await requestStop(worker.root, record);
     await runtime.kill(record.runtimeId, "KILL");
     await waitForExit(record, { root: worker.root, runtime, timeoutMs: 10_000 });
   }

@@ -77,8 +77,11 @@ export interface CreateRuntimeSpecOptions {
   cwd: string;
   user: ResolvedUser;
   hostname: string;
-  /** `none` gives the sandbox its own network namespace, in which the runtime brings up only `lo`. */
-  network: "host" | "none";
+  /**
+   * `none` gives the sandbox its own network namespace, in which the runtime brings up only
+   * `lo`; `{ namespacePath }` joins one made for it (see `openSandboxNetwork`).
+   */
+  network: "host" | "none" | { namespacePath: string };
   /** Mounts after the standard ones (hosts, resolv.conf, RUN mounts), in order. */
   mounts?: RuntimeMount[];
   /** Relative paths nest under the runtime's own cgroup (runc) or the hierarchy root (crun); omit for none. */
@@ -102,6 +105,7 @@ export interface CreateRuntimeSpecOptions {
 export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOptions): RuntimeSpec {
   const namespaces: RuntimeNamespace[] = [{ type: "mount" }, { type: "pid" }, { type: "ipc" }, { type: "uts" }];
   if (options.network === "none") namespaces.push({ type: "network" });
+  else if (options.network !== "host") namespaces.push({ type: "network", path: options.network.namespacePath });
   const insecure = options.insecure;
   const capabilities = insecure === undefined ? [...DEFAULT_CAPABILITIES] : [...insecure.capabilities];
   const spec: RuntimeSpec = {

@@ -20,6 +20,7 @@ import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
 import { runtimeLogMessages } from "./runtime-log.js";
 import { detectDefaultRuntime, installHint, probeRuntimes } from "./runtime-probe.js";
+import { openSandboxNetwork, type SandboxNetwork } from "./sandbox-network.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
 import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
 
@@ -38,8 +39,12 @@ export interface ExecutorOptions {
   cacheMountRoot?: string;
   /** Default `buildkitsandbox`, as BuildKit names its RUN sandboxes. */
   hostname?: string;
-  /** What `network: "default"` means. Default `host`, as in BuildKit without a CNI setup. */
-  defaultNetwork?: "host" | "none";
+  /**
+   * What `network: "default"` means. Default `isolated`: a network namespace of its own with
+   * outbound access and no way to the host's loopback (see `openSandboxNetwork`), as
+   * `docker build` gives RUN.
+   */
+  defaultNetwork?: "isolated" | "host" | "none";
   /**
    * The cgroup (relative to the runtime's own) each sandbox is placed under, as
    * `<parent>/<id>`. Default `tsbuild` where the probe could place a sandbox in a cgroup;
@@ -69,7 +74,7 @@ export class Executor {
   readonly #workDir: string;
   readonly #cacheMountRoot: string;
   readonly #hostname: string;
-  readonly #defaultNetwork: "host" | "none";
+  readonly #defaultNetwork: "isolated" | "host" | "none";
   readonly #cgroupParent: string | null;
   readonly #rlimits: RuntimeRlimit[];
 
@@ -103,7 +108,7 @@ export class Executor {
     this.#workDir = resolve(options.workDir ?? join(options.root, "executor"));
     this.#cacheMountRoot = resolve(options.cacheMountRoot ?? join(options.root, "cache-mounts"));
     this.#hostname = options.hostname ?? "buildkitsandbox";
-    this.#defaultNetwork = options.defaultNetwork ?? "host";
+    this.#defaultNetwork = options.defaultNetwork ?? "isolated";
     this.#cgroupParent = options.cgroupParent === undefined ? (cgroups ? "tsbuild" : null) : options.cgroupParent;
     this.#rlimits = rlimits;
   }
@@ -133,6 +138,7 @@ export class Executor {
     let prepared: PreparedRunMounts | undefined;
     let stubs: string[] = [];
     let containerStarted = false;
+    let sandboxNetwork: SandboxNetwork | undefined;
     try {
       const user = await resolveRootfsUser(root, proc.user ?? "");
       const cwd = posix.resolve("/", proc.cwd ?? "/");
@@ -144,7 +150,8 @@ export class Executor {
       const hostsPath = join(bundle, "hosts");
       const resolvPath = join(bundle, "resolv.conf");
       await writeFile(hostsPath, createHostsFile({ hostname, extraHosts: proc.extraHosts }), { mode: 0o644 });
-      await writeFile(resolvPath, await createResolvConf(), { mode: 0o644 });
+      if (network === "isolated") sandboxNetwork = await openSandboxNetwork();
+      await writeFile(resolvPath, sandboxNetwork?.resolvConf ?? (await createResolvConf()), { mode: 0o644 });
       prepared = await prepareRunMounts(proc.mounts ?? [], {
         scratchDir: bundle,
         cacheMountRoot: this.#cacheMountRoot,
@@ -158,7 +165,7 @@ export class Executor {
         cwd,
         user,
         hostname,
-        network,
+        network: network === "isolated" ? { namespacePath: sandboxNetwork!.namespacePath } : network,
         mounts: [bindMount(hostsPath, "/etc/hosts", true), bindMount(resolvPath, "/etc/resolv.conf", true), ...prepared.mounts],
         ...(this.#cgroupParent === null ? {} : { cgroupsPath: `${this.#cgroupParent}/${id}` }),
         limits: proc.limits,
@@ -179,6 +186,7 @@ export class Executor {
       // `run` removes the container when it ends normally; a left state dir means it did not,
       // and skipping the extra runtime call when it is gone saves a process start per RUN.
       if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
+      await sandboxNetwork?.close();
       await releaseMountStubs(stubs);
       await prepared?.release();
       await rm(bundle, { recursive: true, force: true });

@@ -4,8 +4,9 @@
  */
 
 /**
- * `default` means what the executor was configured with (host network unless its
- * `defaultNetwork` option says otherwise), as BuildKit's `--network=default` does.
+ * `default` means what the executor was configured with (a network namespace of its own
+ * with outbound access, see `openSandboxNetwork`, unless its `defaultNetwork` option says
+ * otherwise), as BuildKit's `--network=default` does.
  */
 export type NetworkMode = "default" | "host" | "none";
 

@@ -1,7 +1,6 @@
 import { killContainer } from "../../container/stop-container.js";
 import type { Command } from "../command.js";
-import { reportError } from "../report-error.js";
-import { stringOption } from "./container-options.js";
+import { forEachContainer, stringOption } from "./container-options.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
 
 export const killCommand: Command = {
@@ -13,15 +12,9 @@ export const killCommand: Command = {
   async run(context) {
     const signal = stringOption(context.options.signal);
     const worker = await openCommandWorker(context);
-    let status = 0;
-    for (const name of context.positionals) {
-      try {
-        await killContainer(worker, name, signal === undefined ? {} : { signal });
-        context.stdout.write(`${name}\n`);
-      } catch (error) {
-        status = Math.max(status, reportError(error, { write: (text) => context.stderr.write(text), sources: new Map() }));
-      }
-    }
-    return status;
+    return forEachContainer(context, async (name) => {
+      await killContainer(worker, name, signal === undefined ? {} : { signal });
+      return name;
+    });
   },
 };

@@ -1,4 +1,5 @@
 import { describeState, listContainers } from "../../container/list-containers.js";
+import { formatPortBindings } from "../../container/port-bindings.js";
 import { ellipsis, formatTable, humanAgo } from "../../worker/human-units.js";
 import type { Command } from "../command.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
@@ -22,8 +23,9 @@ export const psCommand: Command = {
       return 0;
     }
     const rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]];
-    for (const { record, state } of entries) {
-      rows.push([record.id.slice(0, 12), record.image, `"${ellipsis(record.args.join(" "), 20)}"`, humanAgo(record.created), describeState(state), "", record.name]);
+    for (const { record, state, health } of entries) {
+      const status = describeState(state, Date.now(), health);
+      rows.push([record.id.slice(0, 12), record.image, `"${ellipsis(record.args.join(" "), 20)}"`, humanAgo(record.created), status, formatPortBindings(state.ports), record.name]);
     }
     context.stdout.write(formatTable(rows));
     return 0;

@@ -1,6 +1,6 @@
 import { removeContainer } from "../../container/remove-container.js";
 import type { Command } from "../command.js";
-import { reportError } from "../report-error.js";
+import { forEachContainer } from "./container-options.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
 
 export const rmCommand: Command = {
@@ -16,16 +16,10 @@ export const rmCommand: Command = {
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   async run(context) {
     const worker = await openCommandWorker(context);
-    let status = 0;
-    for (const name of context.positionals) {
-      try {
-        await removeContainer(worker, name, { force: context.options.force === true, volumes: context.options.volumes === true });
-        context.stdout.write(`${name}\n`);
-      } catch (error) {
-        // As docker: report each failure and go on with the other containers.
-        status = Math.max(status, reportError(error, { write: (text) => context.stderr.write(text), sources: new Map() }));
-      }
-    }
-    return status;
+    // As docker: report each failure and go on with the other containers.
+    return forEachContainer(context, async (name) => {
+      await removeContainer(worker, name, { force: context.options.force === true, volumes: context.options.volumes === true });
+      return name;
+    });
   },
 };

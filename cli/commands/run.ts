@@ -21,8 +21,8 @@ export const runCommand: Command = {
   async run(context) {
     const { options } = context;
     const network = stringOption(options.network);
-    if (network !== undefined && network !== "none" && network !== "host") {
-      throw new TsbuildError("USAGE", `Cannot use network "${network}": tsbuild runs containers with --network none or host`);
+    if (network !== undefined && network !== "default" && network !== "bridge" && network !== "none" && network !== "host") {
+      throw new TsbuildError("USAGE", `Cannot use network "${network}": use default, host or none`);
     }
     const entrypoint = stringOption(options.entrypoint);
     const worker = await openCommandWorker(context);
@@ -38,7 +38,13 @@ export const runCommand: Command = {
       ...(stringOption(options.workdir) === undefined ? {} : { workdir: stringOption(options.workdir) }),
       ...(stringOption(options.user) === undefined ? {} : { user: stringOption(options.user) }),
       ...(stringOption(options.hostname) === undefined ? {} : { hostname: stringOption(options.hostname) }),
-      ...(network === undefined ? {} : { network }),
+      // docker's default network is named "bridge".
+      ...(network === undefined ? {} : { network: network === "bridge" ? "default" : network }),
+      publish: listOption(options.publish),
+      publishAll: options["publish-all"] === true,
+      addHosts: listOption(options["add-host"]),
+      dns: listOption(options.dns),
+      ...(stringOption(options.restart) === undefined ? {} : { restart: stringOption(options.restart) }),
       tty: options.tty === true,
       interactive: options.interactive === true,
       autoRemove: options.rm === true,
@@ -51,13 +57,17 @@ export const runCommand: Command = {
     const started = await startContainer(worker, record.id, {
       attach: { inheritStdio: true, onOutput: (stream, chunk) => (stream === "stdout" ? context.stdout : context.stderr).write(chunk) },
     });
-    // docker's sig-proxy: a signal to tsbuild goes to the container's process.
-    const forward = (signal: NodeJS.Signals) => void killContainer(worker, record.id, { signal }).catch(() => undefined);
+    // docker's sig-proxy: a signal to tsbuild goes to the container's process (and leaves its restart policy be).
+    const forward = (signal: NodeJS.Signals) => void killContainer(worker, record.id, { signal, restart: true }).catch(() => undefined);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    // The terminal is tsbuild's: its new size reaches the container through the shim.
+    const resized = started.resized;
+    if (resized !== undefined) process.on("SIGWINCH", resized);
     try {
       return await started.exited!;
     } finally {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      if (resized !== undefined) process.off("SIGWINCH", resized);
     }
   },
 };

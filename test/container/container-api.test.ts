@@ -87,4 +87,32 @@ test("mount points are made inside the rootfs even when an image's absolute syml
   }
 });
 
+test("resizeContainer: a detached -t container's terminal takes the new size, and its process gets SIGWINCH", async () => {
+  await withContainerRoot(async (root) => {
+    const worker = await api.openWorker({ root, snapshotter: "overlayfs" });
+    const script = 'trap "stty size" WINCH; echo ready; while :; do sleep 0.1; done';
+    await api.runContainer(worker, { image: "bb:1", name: "tty", tty: true, detach: true, command: ["sh", "-c", script] });
+    const logs = async () => {
+      let text = "";
+      for await (const entry of api.containerLogs(worker, "tty")) text += entry.log;
+      return text;
+    };
+    const until = async (what: string, check: (text: string) => boolean) => {
+      const deadline = Date.now() + 60_000;
+      while (!check(await logs())) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(await logs())}`);
+        await new Promise((done) => setTimeout(done, 50));
+      }
+    };
+    await until("the shell to start", (text) => text.includes("ready"));
+    await api.resizeContainer(worker, "tty", { rows: 33, cols: 101 });
+    await until("the new size", (text) => text.includes("33 101"));
+    await api.resizeContainer(worker, "tty", { rows: 40, cols: 120 });
+    await until("the second size", (text) => text.includes("40 120"));
+    await api.stopContainer(worker, "tty", { timeoutSeconds: 1 });
+    const notRunning = await api.resizeContainer(worker, "tty", { rows: 1, cols: 1 }).then(() => "resized", (error: Error) => error.message);
+    assert.match(notRunning, /Cannot resize container "tty": it is not running/);
+  });
+});
+
 test.run();

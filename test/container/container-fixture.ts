@@ -17,10 +17,12 @@ export interface CliRun {
 }
 
 /** Runs the built CLI on `root` and collects its output. */
-export function tsbuild(root: string, args: string[], options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliRun {
+export function tsbuild(root: string, args: string[], options: CliOptions = {}): CliRun {
   // --root right after the command's words: run and exec take everything after the image as its command line.
   const words = args[0] === "volume" ? 2 : 1;
-  const result = spawnSync(process.execPath, [MAIN, ...args.slice(0, words), "--root", root, ...args.slice(words)], {
+  const argv = [MAIN, ...args.slice(0, words), "--root", root, ...args.slice(words)];
+  const [file, ...prefix] = [...(options.prefix ?? []), process.execPath];
+  const result = spawnSync(file, [...prefix, ...argv], {
     input: options.input ?? "",
     encoding: "utf8",
     env: { ...process.env, TSBUILD_SNAPSHOTTER: "overlayfs", ...options.env },
@@ -29,8 +31,16 @@ export function tsbuild(root: string, args: string[], options: { input?: string;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+export interface CliOptions {
+  input?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Words before `node` (e.g. an `nsenter` into a network namespace of the test's). */
+  prefix?: string[];
+}
+
 /** Like `tsbuild`, but throws with stderr unless it exits 0; returns stdout. */
-export function tsbuildOk(root: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): string {
+export function tsbuildOk(root: string, args: string[], options: CliOptions = {}): string {
   const result = tsbuild(root, args, options);
   if (result.status !== 0) throw new Error(`tsbuild ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
   return result.stdout;
@@ -53,6 +63,22 @@ export async function runtimeContainers(root: string): Promise<string[]> {
   return ids;
 }
 
+let baseRoot: Promise<string> | undefined;
+
+/**
+ * One root with `bb:1` imported per test process (removed at exit): each test's root starts
+ * as a copy of it, instead of building and importing busybox again (a root holds no absolute paths).
+ */
+function sharedBaseRoot(): Promise<string> {
+  baseRoot ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tsbuild-ctr-base-"));
+    process.once("exit", () => spawnSync("rm", ["-rf", dir]));
+    tsbuildOk(join(dir, "root"), ["import", await busyboxTar(dir), "bb:1"]);
+    return join(dir, "root");
+  })();
+  return baseRoot;
+}
+
 /**
  * Runs `fn` with a temp dir holding a root (`<dir>/root`) with the busybox image `bb:1`.
  * Afterwards, even when it failed: every container of the root is killed and deleted, its
@@ -62,7 +88,7 @@ export async function withContainerRoot(fn: (root: string, dir: string) => Promi
   const dir = await mkdtemp(join(tmpdir(), "tsbuild-ctr-"));
   const root = join(dir, "root");
   try {
-    tsbuildOk(root, ["import", await busyboxTar(dir), "bb:1"]);
+    execFileSync("cp", ["-a", await sharedBaseRoot(), root]);
     await fn(root, dir);
   } finally {
     for (const state of await runtimeStateDirs(root)) {
