@@ -29,7 +29,8 @@ test("the root export is the build, images, containers and registries API; machi
   for (const name of ["Executor", "Store", "openStore", "createSnapshotter", "convertDockerfile", "parseDockerfile", "unpackImage", "fsck"]) {
     assert.not.ok(values.includes(name), `${name} is not in the root export`);
   }
-  assert.ok(values.length <= 50, `${values.length} runtime values in the root export`);
+  // A bound, so machinery does not creep back in: the user-facing API is about 50 functions.
+  assert.ok(values.length <= 60, `${values.length} runtime values in the root export`);
 });
 
 test.run();
