@@ -126,7 +126,7 @@ test("prune asks first, system df and fsck report, and a corrupt blob makes fsck
     const dangling = tsbuild(["import", tar, ...root]).stdout.trim();
     tsbuild(["import", tar, "kept:1", "-m", "different", ...root]);
     const refused = tsbuild(["prune", ...root], { input: "n\n" });
-    assert.is(refused.status, 64);
+    assert.is(refused.status, 125);
     assert.match(refused.stdout, /WARNING! This will remove all dangling images\.\nAre you sure you want to continue\? \[y\/N\] $/);
     const pruned = tsbuild(["prune", "-f", ...root]);
     assert.is(pruned.status, 0);
@@ -187,8 +187,8 @@ test("load refuses an unsafe archive with a clear error and records nothing", as
     assert.is(result.status, 1);
     assert.match(result.stderr, /^error: Invalid image archive ".*evil\.tar": member "\.\.\/c\.json" is missing\n$/);
     assert.is(tsbuild(["images", "-q", "--root", join(dir, "root")]).stdout, "");
-    assert.is(tsbuild(["load", "-i", join(dir, "nope.tar"), "--root", join(dir, "root")]).status, 66);
-    assert.is(tsbuild(["save", "--root", join(dir, "root")]).status, 64);
+    assert.is(tsbuild(["load", "-i", join(dir, "nope.tar"), "--root", join(dir, "root")]).status, 1);
+    assert.is(tsbuild(["save", "--root", join(dir, "root")]).status, 125);
   });
 });
 
