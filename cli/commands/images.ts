@@ -50,11 +50,9 @@ export const imagesCommand: Command = {
     const rows = filterImages(await listImages(worker, { all: options.all === true }), filters);
     const full = options["no-trunc"] === true;
     const now = Date.now();
-    // -q lists each image once, as docker does.
-    const shown = options.quiet === true ? rows.filter((row, i) => rows.findIndex((other) => other.id === row.id) === i) : rows;
     context.stdout.write(
       formatRows(
-        shown.map((row) => imageRow(row, { full, now })),
+        rows.map((row) => imageRow(row, { full, now })),
         {
           format: options.format as string | undefined,
           table: options.digests === true ? TABLE_WITH_DIGEST : TABLE,

@@ -4,6 +4,9 @@ import type { GoTemplateNode, Operand, Pipeline } from "./parse-go-template.js";
 
 /** A template that failed while it ran; `message` reads as Go's (`at <.Foo>: ...`). */
 export class GoTemplateExecError extends Error {
+  /** What the template had written before it failed. */
+  partial = "";
+
   constructor(message: string) {
     super(message);
     this.name = "GoTemplateExecError";
@@ -19,7 +22,12 @@ export type GoFunction = (...args: unknown[]) => unknown;
  */
 export function executeGoTemplate(nodes: readonly GoTemplateNode[], data: unknown, functions: Readonly<Record<string, GoFunction>> = {}): string {
   const run = new Execution({ ...BUILTINS, ...DOCKER_FUNCTIONS, ...functions }, data);
-  run.nodes(nodes, data);
+  try {
+    run.nodes(nodes, data);
+  } catch (error) {
+    if (error instanceof GoTemplateExecError) error.partial = run.out;
+    throw error;
+  }
   return run.out;
 }
 
@@ -262,9 +270,9 @@ function indexInto(value: unknown, key: unknown): unknown {
     if (i < 0 || i >= value.length) throw new Error(`index out of range: ${i}`);
     return typeof value === "string" ? Buffer.from(value, "utf8")[i] : value[i];
   }
-  if (value === null || value === undefined || value === MISSING) throw new Error("index of untyped nil");
+  // A missing key, or a nil map, gives the zero value; for docker's string maps (labels) that is "".
+  if (value === null || value === undefined || value === MISSING) return "";
   if (typeof value === "object") {
-    // A missing key gives the zero value; for docker's string maps (labels) that is "".
     return Object.prototype.hasOwnProperty.call(value, String(key)) ? (value as Record<string, unknown>)[String(key)] : "";
   }
   throw new Error(`can't index item of type ${goTypeName(value)}`);

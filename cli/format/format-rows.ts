@@ -32,8 +32,21 @@ export function formatRows(rows: readonly object[], options: RowFormat): string 
   let body = "";
   for (const row of rows) body += `${runFormat(nodes, goStruct(row))}\n`;
   if (!isTable) return body;
-  const header = runFormat(nodes, { ...options.headers }, HEADER_FUNCTIONS);
-  return tabwrite(`${header}\n${body}`);
+  return tabwrite(`${header(nodes, options.headers)}\n${body}`);
+}
+
+/**
+ * The header row: the template run over the field names' headers. A part it cannot run
+ * over them (`{{.Label "x"}}`, a map of strings has no methods) ends the header there, as
+ * docker's does: it ignores that error.
+ */
+function header(nodes: readonly GoTemplateNode[], headers: Readonly<Record<string, string>>): string {
+  try {
+    return executeGoTemplate(nodes, { ...headers }, HEADER_FUNCTIONS);
+  } catch (error) {
+    if (error instanceof GoTemplateExecError) return error.partial;
+    throw error;
+  }
 }
 
 /** Parses a `--format` template, or says why it cannot. */
