@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   CANCELLED: 130,
   /** A registry answered with an error. */
   REGISTRY: 1,
+  /** A configuration file (registries.conf) that does not parse or says something impossible. */
+  INVALID_CONFIG: 1,
   /** A bug: an invariant that should hold did not. */
   INTERNAL: 1,
 } as const;

@@ -1,4 +1,5 @@
 import { isTsbuildError } from "../errors.js";
+import { LocatedError } from "../parser/located-error.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
 import { codeFrame } from "./code-frame.js";
 
@@ -9,7 +10,7 @@ import { codeFrame } from "./code-frame.js";
  */
 export function reportError(error: unknown, options: { write: (text: string) => void; sources: ReadonlyMap<string, string>; debug?: boolean }): number {
   const { write } = options;
-  if (error instanceof DockerfileSyntaxError) {
+  if (error instanceof DockerfileSyntaxError || error instanceof LocatedError) {
     write(`error: ${error.message}\n`);
     const source = options.sources.get(error.file);
     if (source !== undefined) write(`${codeFrame(source, error)}\n`);
