@@ -23,7 +23,7 @@ export interface ImageListEntry {
   tag: string;
   /** From the image config, when it says (ISO 8601). */
   created?: string;
-  /** Bytes of the unpacked layers (uncompressed where known, else compressed). */
+  /** Bytes of the layers' content, as docker counts it (see image-size.ts). */
   size: number;
   /** The config's labels (`--filter label=`). */
   labels: Record<string, string>;
@@ -38,7 +38,7 @@ export async function listImages(worker: Worker, _options: ListImagesOptions = {
     let labels: Record<string, string> = {};
     try {
       const image = await resolveImage(worker.store, summary.digest);
-      size = imageSize(image, known);
+      size = await imageSize(worker.store, image, known);
       labels = image.config.config?.Labels ?? {};
     } catch {
       // An index without this platform's manifest: show what its blobs take.

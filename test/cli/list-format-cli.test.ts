@@ -89,4 +89,17 @@ test("ps: --filter status/name/label/ancestor/exited and --format; history and i
   });
 });
 
+test("SIZE is docker's: a WORKDIR layer is 0B, a file's layer its bytes, tar headers nothing", async () => {
+  await withContainerRoot(async (root, dir) => {
+    await build(root, dir, "wd:1", "WORKDIR /deep/dir");
+    await build(root, dir, "file:1", "RUN head -c 5000 /dev/zero > /zeros");
+    const sizes = (name: string) => tsbuildOk(root, ["history", "--format", "{{.Size}}", name]).split("\n").filter(Boolean);
+    assert.equal(sizes("wd:1").slice(0, 1), ["0B"]);
+    assert.equal(sizes("file:1").slice(0, 1), ["5kB"]);
+    const listed = (name: string) => tsbuildOk(root, ["images", "--format", "{{.Size}}", name]).trim();
+    assert.is(listed("wd:1"), listed("bb:1"), "a layer of directories adds nothing");
+    assert.is(tsbuildOk(root, ["inspect", "-f", "{{.Size}}", "file:1"]).trim(), String(Number(tsbuildOk(root, ["inspect", "-f", "{{.Size}}", "bb:1"]).trim()) + 5000));
+  });
+});
+
 test.run();
