@@ -136,6 +136,7 @@ class GraphSolver {
     for (const vertex of this.#graph.vertices) {
       if (needed.has(vertex.id)) await this.#computeKey(vertex);
     }
+    this.#emit({ type: "steps-planned", steps: this.#graph.vertices.filter((v) => needed.has(v.id)).map((v) => ({ vertex: v.id, name: v.name })) });
     try {
       await this.#solveVertex(this.#graph.output);
     } catch (error) {

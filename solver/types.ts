@@ -64,7 +64,9 @@ export type ProgressEvent =
   | (VertexEventBase & { type: "vertex-log"; stream: "stdout" | "stderr"; data: Buffer })
   | (VertexEventBase & { type: "vertex-completed"; durationMs: number })
   | (VertexEventBase & { type: "vertex-failed"; error: Error; durationMs: number })
-  | { type: "warning"; code: string; message: string; location: VertexLocation | undefined };
+  | { type: "warning"; code: string; message: string; location: VertexLocation | undefined }
+  /** Before any step starts: every vertex the output needs, so a view can show a fixed total. */
+  | { type: "steps-planned"; steps: Array<{ vertex: string; name: string }> };
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
