@@ -12,6 +12,8 @@ export interface OptionSpec {
   multiple?: boolean;
   /** The placeholder shown in help: `--file FILE`. */
   valueName?: string;
+  /** The values it takes, when they are a fixed set (for shell completion). */
+  values?: readonly string[];
   description: string;
 }
 

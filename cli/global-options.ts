@@ -9,7 +9,7 @@ import type { OptionSpec } from "./command.js";
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: "root", type: "string", valueName: "DIR", description: "The store root (default $TSBUILD_ROOT, else /var/lib/tsbuild as root)" },
   { name: "debug", short: "D", type: "boolean", description: "Show the causes and stack of an error (--log-level debug)" },
-  { name: "log-level", short: "l", type: "string", valueName: "LEVEL", description: "debug, info, warn (default), error or fatal: error and fatal hide warnings" },
+  { name: "log-level", short: "l", type: "string", valueName: "LEVEL", values: ["debug", "info", "warn", "error", "fatal"], description: "debug, info, warn (default), error or fatal: error and fatal hide warnings" },
 ];
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "fatal";

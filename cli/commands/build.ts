@@ -29,7 +29,7 @@ export const buildCommand: Command = {
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "ssh", type: "string", multiple: true, valueName: "ID[=SOCKET]", description: "An ssh agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK), ID=SOCKET" },
     { name: "allow", type: "string", multiple: true, valueName: "ENTITLEMENT", description: "Allow security.insecure (RUN --security=insecure); network.host is accepted and not needed" },
-    { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default, none or host" },
+    { name: "network", type: "string", valueName: "MODE", values: ["default", "none", "host"], description: "Network of RUN steps: default, none or host" },
     ...RESOURCE_LIMIT_OPTIONS,
     { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
     { name: "no-cache-filter", type: "string", multiple: true, valueName: "STAGE", description: "Run every step of this stage, even when the cache has it" },
