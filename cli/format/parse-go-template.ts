@@ -46,6 +46,8 @@ interface Token {
   spaced: boolean;
 }
 
+const PUNCTUATION: Record<string, Token["type"]> = { "|": "pipe", "(": "open", ")": "close", ",": "comma" };
+
 const KEYWORDS = new Set(["if", "else", "end", "range", "with", "break", "continue", "define", "template", "block"]);
 
 /** Parses `source` into a node list. */
@@ -295,17 +297,8 @@ class TemplateParser {
       if (" \t\r\n".includes(char)) {
         spaced = true;
         i++;
-      } else if (char === "|") {
-        push("pipe", char);
-        i++;
-      } else if (char === "(") {
-        push("open", char);
-        i++;
-      } else if (char === ")") {
-        push("close", char);
-        i++;
-      } else if (char === ",") {
-        push("comma", char);
+      } else if (PUNCTUATION[char] !== undefined) {
+        push(PUNCTUATION[char], char);
         i++;
       } else if (rest.startsWith(":=")) {
         push("declare", ":=");
