@@ -70,4 +70,18 @@ test("--debug shows an error's code and stack; a bad --log-level is a usage erro
   });
 });
 
+test("--log-level error hides a build's warnings; warn (the default) shows them", async () => {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, "Dockerfile"), "FROM scratch\nMAINTAINER me\n");
+    const shown = await runTsbuild(["--root", join(dir, "root"), "build", "--progress", "plain", "."], dir);
+    assert.is(shown.status, 0, shown.stderr);
+    assert.match(shown.stderr, /^WARNING: Maintainer instruction is deprecated in favor of using label \(Dockerfile:2\)$/m);
+    const hidden = await runTsbuild(["build", "--progress", "plain", "--log-level", "error", "--root", join(dir, "root"), "."], dir);
+    assert.is(hidden.status, 0, hidden.stderr);
+    assert.not.match(hidden.stderr, /WARNING/);
+    const fromEnv = await runTsbuild(["--root", join(dir, "root"), "build", "--progress", "plain", "."], dir, { TSBUILD_LOG_LEVEL: "fatal" });
+    assert.not.match(fromEnv.stderr, /WARNING/);
+  });
+});
+
 test.run();
