@@ -3,7 +3,8 @@ import { lookupCredentials, type DockerConfigOptions } from "./docker-config.js"
 import { RegistryClient } from "./registry-client.js";
 import { findRegistryEntry, readRegistriesConf, type RegistriesConf } from "./registries-conf.js";
 import { insecureRegistries } from "./registry-endpoint.js";
-import { checkDomainNotBlocked, insecureDomains } from "./registry-sources.js";
+import { checkDomainNotBlocked, insecureDomains, pushTarget } from "./registry-sources.js";
+import type { ImageReference } from "../oci/reference.js";
 import type { ProgressListener } from "./transfer-progress.js";
 
 /** How pull, push and ensureImage reach registries. */
@@ -48,4 +49,20 @@ export async function openRegistryClient(domain: string, options: RegistryAccess
     ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+}
+
+/**
+ * A client of the registry that a push of `reference` (or the build cache at it) goes to,
+ * and the repository there: where registries.conf's `location` sends the name, plain HTTP
+ * where it marks it insecure, refused where it blocks it.
+ */
+export async function openRegistryRepository(reference: ImageReference, options: RegistryAccessOptions = {}): Promise<{ client: RegistryClient; repository: string; domain: string }> {
+  const registriesConf = options.registriesConf ?? (await readRegistriesConf(options.env === undefined ? {} : { env: options.env }));
+  const target = pushTarget(registriesConf, reference);
+  const client = await openRegistryClient(target.domain, {
+    ...options,
+    registriesConf,
+    insecureRegistries: [...(options.insecureRegistries ?? []), ...(target.insecure ? [target.domain] : [])],
+  });
+  return { client, repository: target.repository, domain: target.domain };
 }

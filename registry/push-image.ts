@@ -6,9 +6,7 @@ import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import type { Worker } from "../worker/worker.js";
-import { openRegistryClient, type RegistryAccessOptions } from "./open-registry-client.js";
-import { readRegistriesConf } from "./registries-conf.js";
-import { pushTarget } from "./registry-sources.js";
+import { openRegistryRepository, type RegistryAccessOptions } from "./open-registry-client.js";
 import { selectPlatformManifest } from "./platform-match.js";
 import type { RegistryClient, UploadOutcome } from "./registry-client.js";
 
@@ -52,19 +50,12 @@ export async function pushImage(worker: Worker, text: string, options: PushImage
   const store = worker.store;
   const image = await store.images.get(formatReference(reference));
   // registries.conf may send the name elsewhere (`location`) or refuse it (`blocked`).
-  const registriesConf = options.registriesConf ?? (await readRegistriesConf(options.env === undefined ? {} : { env: options.env }));
-  const target = pushTarget(registriesConf, reference);
-  const repository = target.repository;
-  const client = await openRegistryClient(target.domain, {
-    ...options,
-    registriesConf,
-    insecureRegistries: [...(options.insecureRegistries ?? []), ...(target.insecure ? [target.domain] : [])],
-  });
+  const { client, repository, domain } = await openRegistryRepository(reference, options);
   const mountFrom =
     options.mountFrom ??
     image.names.flatMap((name) => {
       const other = parseReference(name);
-      return other.domain === target.domain && other.path !== repository ? [other.path] : [];
+      return other.domain === domain && other.path !== repository ? [other.path] : [];
     });
   const pusher = { store, client, repository, mountFrom, options, outcomes: new Map<Digest, UploadOutcome>() };
 

@@ -68,6 +68,37 @@ test("a docker.io mirror, search registries and blocked names from registries.co
   });
 });
 
+test("build --push and --cache-to go where registries.conf's location sends a name, with no variable set", async () => {
+  await withTempDir(async (dir) => {
+    const registry = await startRegistry(dir);
+    try {
+      const conf = join(dir, "registries.conf");
+      // registry.example.test resolves nowhere: only the location makes the names reachable.
+      await writeFile(conf, `[[registry]]\nprefix = "registry.example.test/team"\nlocation = "${registry.domain}/mirrored/team"\n`);
+      const env = { CONTAINERS_REGISTRIES_CONF: conf, TSBUILD_SNAPSHOTTER: "native", TSBUILD_INSECURE_REGISTRIES: undefined };
+      await mkdir(join(dir, "ctx"));
+      await writeFile(join(dir, "ctx", "Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n");
+      const built = await runTsbuild(
+        ["build", "-q", "--root", join(dir, "root"), "-t", "registry.example.test/team/app:1", "--push", "--cache-to", "type=registry,ref=registry.example.test/team/cache:1", join(dir, "ctx")],
+        dir,
+        env,
+      );
+      assert.is(built.status, 0, built.stderr);
+      const pulled = await runTsbuild(["pull", "-q", `${registry.domain}/mirrored/team/app:1`, "--root", join(dir, "fresh")], dir, env);
+      assert.is(pulled.status, 0, pulled.stderr);
+      const rebuilt = await runTsbuild(
+        ["build", "--progress", "plain", "--root", join(dir, "fresh"), "--cache-from", "type=registry,ref=registry.example.test/team/cache:1", join(dir, "ctx")],
+        dir,
+        env,
+      );
+      assert.is(rebuilt.status, 0, rebuilt.stderr);
+      assert.match(rebuilt.stderr, /#\d+ CACHED/, "the cache came back through the same location");
+    } finally {
+      await registry.stop();
+    }
+  });
+});
+
 test("a registries.conf that does not parse stops a pull with its name and reason", async () => {
   await withTempDir(async (dir) => {
     await writeFile(join(dir, "bad.conf"), "[[registry]\n");
