@@ -23,7 +23,9 @@ export async function layerSizes(store: Store, image: ResolvedImage, known: Map<
         continue;
       }
       size = await layerContentSize(store, layer);
-      await recordLayerContentSize(store, { diffId, size });
+      // Noting it only saves reading the layer again: a store that cannot be written to
+      // (mounted read-only, or full) still lists its images.
+      await recordLayerContentSize(store, { diffId, size }).catch(() => undefined);
       known.set(diffId, size);
     }
     sizes.push(size);
