@@ -4,16 +4,21 @@
  * the hint. Subclasses exist only where callers catch them.
  */
 
-/** Stable error codes. Add new ones here, with the exit status the CLI uses for them. */
+/**
+ * Stable error codes. Add new ones here, with the exit status the CLI uses for them:
+ * docker's, so scripts written for docker read tsbuild the same (1 for any failure, 125 for
+ * a command line docker would refuse; `run` exits 125 for any failure of its own, see
+ * cli/command.ts). README.md lists every status.
+ */
 export const ERROR_CODES = {
   /** A Dockerfile that does not parse, an instruction with bad arguments, or a word that does not expand. */
-  DOCKERFILE_SYNTAX: 2,
+  DOCKERFILE_SYNTAX: 1,
   /** A command-line usage error: unknown command or flag, missing argument. */
-  USAGE: 64,
+  USAGE: 125,
   /** An input file that cannot be read. */
-  FILE_NOT_FOUND: 66,
+  FILE_NOT_FOUND: 1,
   /** An image reference that does not follow docker's grammar. */
-  INVALID_REFERENCE: 2,
+  INVALID_REFERENCE: 1,
   /** An image, container, snapshot or blob that is not in the store. */
   NOT_FOUND: 1,
   /** Content that does not match its digest or size. */
@@ -32,8 +37,10 @@ export const ERROR_CODES = {
   CANCELLED: 130,
   /** A registry answered with an error. */
   REGISTRY: 1,
+  /** A configuration file (registries.conf) that does not parse or says something impossible. */
+  INVALID_CONFIG: 1,
   /** A bug: an invariant that should hold did not. */
-  INTERNAL: 70,
+  INTERNAL: 1,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

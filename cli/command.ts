@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import type { LogLevel } from "./global-options.js";
 
 /** One flag of a command, from which both parsing and `--help` are generated. */
 export interface OptionSpec {
@@ -11,6 +12,8 @@ export interface OptionSpec {
   multiple?: boolean;
   /** The placeholder shown in help: `--file FILE`. */
   valueName?: string;
+  /** The values it takes, when they are a fixed set (for shell completion). */
+  values?: readonly string[];
   description: string;
 }
 
@@ -23,6 +26,8 @@ export interface CommandContext {
   stderr: Writable;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** From --debug / --log-level: "error" and "fatal" hide warnings, "debug" shows an error's causes. */
+  logLevel: LogLevel;
   /** Tells the CLI a file's text, so an error in it is shown with a code frame. */
   registerSource(file: string, text: string): void;
 }
@@ -42,6 +47,11 @@ export interface Command {
    * (`tsbuild run IMAGE ls -l`, as docker parses run and exec).
    */
   stopAtFirstPositional?: boolean;
+  /**
+   * The exit status of any failure of tsbuild's own (usage, missing image, runtime refusing),
+   * where the command's own status is the program's: docker run's 125. Cancelling still exits 130.
+   */
+  failureStatus?: number;
   /** Longer help shown under the usage, optional. */
   description?: string;
   /** Resolves to the exit status. Throws TsbuildError for failures the CLI reports. */

@@ -16,6 +16,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/info.js")).infoCommand,
   },
   {
+    name: "completion",
+    summary: "Print a shell completion script (bash or zsh)",
+    load: async () => (await import("./commands/completion.js")).completionCommand,
+  },
+  {
     name: "debug parse",
     summary: "Print the parsed Dockerfile (BuildKit's dump format, or JSON with source ranges)",
     load: async () => (await import("./commands/debug-parse.js")).debugParseCommand,

@@ -2,10 +2,11 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Readable, Writable } from "node:stream";
-import { TsbuildError } from "../errors.js";
+import { isTsbuildError, TsbuildError } from "../errors.js";
 import { didYouMean } from "../util/did-you-mean.js";
 import type { Command, CommandContext, OptionSpec } from "./command.js";
 import { COMMANDS, findCommand } from "./commands.js";
+import { GLOBAL_OPTIONS, globalsFor, resolveLogLevel, takeLeadingGlobals, type LogLevel } from "./global-options.js";
 import { reportError } from "./report-error.js";
 
 /** Where the CLI reads and writes; the defaults are the process's own. */
@@ -19,22 +20,37 @@ export interface CliIo {
 
 const HELP_OPTION: OptionSpec = { name: "help", short: "h", type: "boolean", description: "Show this help" };
 
+/** `--help`, and `-h` too unless the command takes `-h` itself (`run -h` is the host name, as docker's). */
+function helpOption(command: Command): OptionSpec {
+  return command.options.some((spec) => spec.short === "h") ? { ...HELP_OPTION, short: undefined } : HELP_OPTION;
+}
+
 /** Runs one tsbuild invocation and resolves to its exit status. Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const sources = new Map<string, string>();
+  let logLevel: LogLevel = "warn";
+  let failureStatus: number | undefined;
   try {
-    if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    const leading = takeLeadingGlobals(argv);
+    logLevel = resolveLogLevel(leading.options, io.env ?? process.env);
+    const words = leading.rest;
+    if (words.length === 0 || words[0] === "--help" || words[0] === "-h" || words[0] === "help") {
       stdout.write(globalHelp());
       return 0;
     }
     // `tsbuild -t x .` and `tsbuild .` build, as `docker build` would; a word that is
     // neither a flag nor an existing directory is still a mistyped command.
-    const found = findCommand(argv) ?? (isBuildArgument(argv[0], io.cwd) ? findCommand(["build", ...argv]) : undefined);
-    if (!found) throw unknownCommand(argv[0]);
+    const found = findCommand(words) ?? (isBuildArgument(words[0], io.cwd) ? findCommand(["build", ...words]) : undefined);
+    if (!found) throw unknownCommand(words[0]);
     const command = await found.entry.load();
+    failureStatus = command.failureStatus;
     const context = parseCommandLine(command, found.rest, { ...io, stdout, stderr });
+    // A flag after the command word wins over the same flag before it.
+    context.options = { ...leading.options, ...context.options };
+    logLevel = resolveLogLevel(context.options, context.env);
+    context.logLevel = logLevel;
     if (context.options.help) {
       stdout.write(commandHelp(command));
       return 0;
@@ -42,13 +58,13 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
     context.registerSource = (file, text) => sources.set(file, text);
     return await command.run(context);
   } catch (error) {
-    return reportError(error, { write: (text) => stderr.write(text), sources });
+    const status = reportError(error, { write: (text) => stderr.write(text), sources, debug: logLevel === "debug" });
+    return failureStatus === undefined || isTsbuildError(error, "CANCELLED") ? status : failureStatus;
   }
 }
 
 function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout: Writable; stderr: Writable }): CommandContext {
-  // `run -h` is the host name, as docker's; --help still works there.
-  const specs = [...command.options, command.options.some((spec) => spec.short === "h") ? { ...HELP_OPTION, short: undefined } : HELP_OPTION];
+  const specs = [...command.options, ...globalsFor(command.options), helpOption(command)];
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const spec of specs) {
     config[spec.name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
@@ -77,6 +93,7 @@ function parseCommandLine(command: Command, args: string[], io: CliIo & { stdout
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
     registerSource: () => undefined,
+    logLevel: "warn",
   };
 }
 
@@ -136,12 +153,15 @@ function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
-    "Usage: tsbuild COMMAND [OPTIONS]",
+    "Usage: tsbuild [GLOBAL OPTIONS] COMMAND [OPTIONS]",
     "",
     "A daemonless Dockerfile build engine.",
     "",
     "Commands:",
     ...lines,
+    "",
+    "Global options (before or after the command):",
+    ...optionLines(GLOBAL_OPTIONS),
     "",
     'Run "tsbuild COMMAND --help" for a command\'s flags; "tsbuild --version" for the version.',
     "",
@@ -150,10 +170,7 @@ function globalHelp(): string {
 
 /** The `--help` text of one command, generated from its metadata. */
 export function commandHelp(command: Command): string {
-  // `run -h` is the host name, as docker's; --help still works there.
-  const specs = [...command.options, command.options.some((spec) => spec.short === "h") ? { ...HELP_OPTION, short: undefined } : HELP_OPTION];
-  const label = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : "    "}--${s.name}${s.type === "string" ? ` ${s.valueName ?? "VALUE"}` : ""}`;
-  const width = Math.max(...specs.map((s) => label(s).length));
+  const globals = globalsFor(command.options);
   return [
     `Usage: tsbuild ${command.usage}`,
     "",
@@ -161,7 +178,14 @@ export function commandHelp(command: Command): string {
     ...(command.description ? ["", command.description] : []),
     "",
     "Options:",
-    ...specs.map((s) => `  ${label(s).padEnd(width)}  ${s.description}${s.multiple ? " (repeatable)" : ""}`),
+    ...optionLines([...command.options, helpOption(command)]),
+    ...(globals.length === 0 ? [] : ["", "Global options:", ...optionLines(globals)]),
     "",
   ].join("\n");
+}
+
+function optionLines(specs: readonly OptionSpec[]): string[] {
+  const label = (s: OptionSpec) => `${s.short ? `-${s.short}, ` : "    "}--${s.name}${s.type === "string" ? ` ${s.valueName ?? "VALUE"}` : ""}`;
+  const width = Math.max(...specs.map((s) => label(s).length));
+  return specs.map((s) => `  ${label(s).padEnd(width)}  ${s.description}${s.multiple ? " (repeatable)" : ""}`);
 }

@@ -1,4 +1,4 @@
-import { TsbuildError } from "../errors.js";
+import { TsbuildError, isTsbuildError } from "../errors.js";
 import { familiarString, formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
@@ -30,6 +30,7 @@ import {
 } from "./stage-state.js";
 import { WordExpander } from "./word-expander.js";
 import { goQuote } from "./go-format.js";
+import { LocatedError } from "../parser/located-error.js";
 import { joinPath, normalizePath } from "./container-path.js";
 import type { SourceRange } from "../parser/ast.js";
 
@@ -412,6 +413,10 @@ async function resolveBase(ctx: ConvertContext, state: StageState, resolver: Ima
     const hint = stageHint(ctx, name);
     if (hint) {
       throw syntaxError(ctx, state.range, `"${name}" is not a stage, and no image of that name could be resolved`, { hint, cause: error });
+    }
+    // Which FROM could not be resolved: its line, as buildx shows it.
+    if (isTsbuildError(error) && !isTsbuildError(error, "CANCELLED")) {
+      throw new LocatedError(error, { file: ctx.file, line: state.range.start.line, column: state.range.start.column, endLine: state.range.end.line });
     }
     throw error;
   }

@@ -3,6 +3,8 @@ import type { Platform } from "../oci/image-types.js";
 import { resolveImage, type ResolvedImage } from "../worker/resolve-image.js";
 import type { Worker } from "../worker/worker.js";
 import { pullImage, type PullImageOptions } from "./pull-image.js";
+import { readRegistriesConf } from "./registries-conf.js";
+import { searchCandidates } from "./registry-sources.js";
 
 export interface EnsureImageOptions extends Omit<PullImageOptions, "platform"> {
   /**
@@ -25,11 +27,18 @@ export async function ensureImage(worker: Worker, reference: string, options: En
   const mode = options.pull ?? "missing";
   const platform = options.platform === undefined ? {} : { platform: options.platform };
   if (mode !== "always") {
-    try {
-      return await resolveImage(worker.store, reference, platform);
-    } catch (error) {
-      if (mode === "never" || !isTsbuildError(error, "NOT_FOUND")) throw error;
+    // A short name may have been pulled from any of registries.conf's search registries.
+    const registriesConf = options.registriesConf ?? (await readRegistriesConf(options.env === undefined ? {} : { env: options.env }));
+    const candidates = searchCandidates(registriesConf, reference);
+    for (const [i, candidate] of candidates.entries()) {
+      try {
+        return await resolveImage(worker.store, candidate, platform);
+      } catch (error) {
+        if (!isTsbuildError(error, "NOT_FOUND")) throw error;
+        if (mode === "never" && i === candidates.length - 1) throw error;
+      }
     }
+    options = { ...options, registriesConf };
   }
   const pulled = await pullImage(worker, reference, options);
   return resolveImage(worker.store, pulled.name ?? pulled.digest, platform);

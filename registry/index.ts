@@ -4,7 +4,7 @@ export { pushImage, type PushImageOptions, type PushImageResult } from "./push-i
 export { ensureImage, type EnsureImageOptions } from "./ensure-image.js";
 export { createRegistryImageResolver } from "./registry-image-resolver.js";
 export { login, logout, type LoginOptions } from "./login.js";
-export { openRegistryClient, type RegistryAccessOptions } from "./open-registry-client.js";
+export { openRegistryClient, openRegistryRepository, type RegistryAccessOptions } from "./open-registry-client.js";
 export { RegistryClient, MANIFEST_ACCEPT, pullScope, pushScope, type RegistryClientOptions, type FetchedManifest, type UploadBlobOptions, type UploadOutcome, type BlobToUpload } from "./registry-client.js";
 export { RegistryError, redactUrl } from "./registry-error.js";
 export { registryEndpoint, insecureRegistries, isLoopback, INSECURE_REGISTRIES_ENV, type RegistryEndpoint } from "./registry-endpoint.js";

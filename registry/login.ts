@@ -1,7 +1,7 @@
 import { TsbuildError } from "../errors.js";
 import type { Credentials } from "./credential-helper.js";
 import { eraseCredentials, serverDomain, storeCredentials, type DockerConfigOptions } from "./docker-config.js";
-import { RegistryClient } from "./registry-client.js";
+import { openRegistryClient } from "./open-registry-client.js";
 
 export interface LoginOptions {
   /** Where config.json is (DOCKER_CONFIG, else ~/.docker). */
@@ -22,7 +22,8 @@ export async function login(server: string, credentials: Credentials, options: L
   const domain = serverDomain(server);
   if (credentials.username === "") throw new TsbuildError("USAGE", "Cannot log in: the user name is empty");
   if (credentials.password === "") throw new TsbuildError("USAGE", "Cannot log in: the password is empty");
-  const client = new RegistryClient(domain, {
+  // Through openRegistryClient: registries.conf's insecure and blocked registries apply.
+  const client = await openRegistryClient(domain, {
     credentials,
     ...(options.insecureRegistries === undefined ? {} : { insecureRegistries: options.insecureRegistries }),
     ...(options.retries === undefined ? {} : { retries: options.retries }),

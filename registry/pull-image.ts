@@ -2,11 +2,13 @@ import PQueue from "p-queue";
 import { TsbuildError, isTsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { parseManifestLike, type Descriptor, type ImageManifest, type Platform } from "../oci/image-types.js";
-import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
+import { formatReference, parseReference, withDefaultTag, type ImageReference } from "../oci/reference.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import type { Worker } from "../worker/worker.js";
 import { discardBlobs } from "./discard-blobs.js";
 import { openRegistryClient, type RegistryAccessOptions } from "./open-registry-client.js";
+import { readRegistriesConf } from "./registries-conf.js";
+import { pullSources, searchCandidates } from "./registry-sources.js";
 import { selectPlatformManifest } from "./platform-match.js";
 import type { RegistryClient } from "./registry-client.js";
 import type { TransferProgress } from "./transfer-progress.js";
@@ -49,11 +51,23 @@ export interface PullImageResult {
  * const { id } = await pullImage(worker, "localhost:5000/app:1");
  */
 export async function pullImage(worker: Worker, text: string, options: PullImageOptions = {}): Promise<PullImageResult> {
+  const registriesConf = options.registriesConf ?? (await readRegistriesConf(options.env === undefined ? {} : { env: options.env }));
+  const candidates = searchCandidates(registriesConf, text);
+  for (const [i, candidate] of candidates.entries()) {
+    try {
+      return await pullOne(worker, candidate, { ...options, registriesConf });
+    } catch (error) {
+      // A search registry without the image (or unreachable): the next one, as podman does.
+      if (i === candidates.length - 1 || !isTsbuildError(error) || isTsbuildError(error, "CANCELLED") || isTsbuildError(error, "INVALID_REFERENCE")) throw error;
+    }
+  }
+  throw new TsbuildError("INTERNAL", "searchCandidates gave no name");
+}
+
+async function pullOne(worker: Worker, text: string, options: PullImageOptions): Promise<PullImageResult> {
   const reference = withDefaultTag(parseReference(text));
   const store = worker.store;
-  const client = await openRegistryClient(reference.domain, options);
-  const repository = reference.path;
-  const top = await client.getManifest(repository, reference.digest ?? reference.tag!);
+  const { client, repository, top } = await fetchTopManifest(reference, options);
   const parsedTop = parseManifestLike(top.bytes, `manifest of "${text}"`);
 
   const written: Digest[] = [];
@@ -179,4 +193,30 @@ async function downloadBlobs(
   );
   if (firstError !== undefined) throw firstError.reason;
   return downloaded;
+}
+
+/**
+ * The image's manifest (or index) from the first source registries.conf gives that serves
+ * it: its mirrors, then its location (see registry-sources.ts). A mirror that fails is
+ * passed over, as the containers tools do; the last source's failure is the pull's.
+ */
+async function fetchTopManifest(
+  reference: ImageReference,
+  options: PullImageOptions,
+): Promise<{ client: RegistryClient; repository: string; top: Awaited<ReturnType<RegistryClient["getManifest"]>> }> {
+  const registriesConf = options.registriesConf ?? (await readRegistriesConf(options.env === undefined ? {} : { env: options.env }));
+  const sources = pullSources(registriesConf, reference);
+  for (const [i, source] of sources.entries()) {
+    const client = await openRegistryClient(source.domain, {
+      ...options,
+      registriesConf,
+      insecureRegistries: [...(options.insecureRegistries ?? []), ...(source.insecure ? [source.domain] : [])],
+    });
+    try {
+      return { client, repository: source.repository, top: await client.getManifest(source.repository, reference.digest ?? reference.tag!) };
+    } catch (error) {
+      if (i === sources.length - 1 || isTsbuildError(error, "CANCELLED")) throw error;
+    }
+  }
+  throw new TsbuildError("INTERNAL", "pullSources gave no source");
 }

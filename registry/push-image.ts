@@ -6,7 +6,7 @@ import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
 import type { Worker } from "../worker/worker.js";
-import { openRegistryClient, type RegistryAccessOptions } from "./open-registry-client.js";
+import { openRegistryRepository, type RegistryAccessOptions } from "./open-registry-client.js";
 import { selectPlatformManifest } from "./platform-match.js";
 import type { RegistryClient, UploadOutcome } from "./registry-client.js";
 
@@ -49,13 +49,13 @@ export async function pushImage(worker: Worker, text: string, options: PushImage
   const reference = withDefaultTag(parsedName);
   const store = worker.store;
   const image = await store.images.get(formatReference(reference));
-  const repository = reference.path;
-  const client = await openRegistryClient(reference.domain, options);
+  // registries.conf may send the name elsewhere (`location`) or refuse it (`blocked`).
+  const { client, repository, domain } = await openRegistryRepository(reference, options);
   const mountFrom =
     options.mountFrom ??
     image.names.flatMap((name) => {
       const other = parseReference(name);
-      return other.domain === reference.domain && other.path !== repository ? [other.path] : [];
+      return other.domain === domain && other.path !== repository ? [other.path] : [];
     });
   const pusher = { store, client, repository, mountFrom, options, outcomes: new Map<Digest, UploadOutcome>() };
 

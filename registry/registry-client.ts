@@ -387,16 +387,16 @@ export class RegistryClient {
       } catch (error) {
         if (this.#isAborted()) throw cancelled(this.#signal!);
         if (isTsbuildError(error)) throw error;
-        const reason = describeNetworkError(error);
-        if (attempt < this.#retries && spec.body === undefined) {
+        const failure = describeNetworkError(error, url);
+        if (attempt < this.#retries && spec.body === undefined && failure.retry) {
           await sleep(this.#retryDelayMs * 2 ** attempt++);
           continue;
         }
-        throw new RegistryError(`Cannot ${spec.what}: registry "${this.endpoint.domain}" is unreachable (${reason})`, {
+        throw new RegistryError(`Cannot ${spec.what}: registry "${this.endpoint.domain}" ${failure.what}`, {
           status: 0,
           url: url.href,
           cause: error,
-          hint: this.endpoint.insecure ? undefined : `If it speaks plain HTTP, mark it insecure: --insecure-registry ${this.endpoint.domain}`,
+          hint: failure.tls && !this.endpoint.insecure ? `If it speaks plain HTTP, mark it insecure: insecure = true for it in registries.conf, or $TSBUILD_INSECURE_REGISTRIES=${this.endpoint.domain}` : failure.hint,
         });
       }
       const status = response.status;
@@ -474,7 +474,8 @@ export class RegistryClient {
           await sleep(this.#retryDelayMs * 2 ** attempt);
           continue;
         }
-        throw new RegistryError(`Cannot get a token from "${redactUrl(url)}": ${describeNetworkError(error)}`, { status: 0, url: url.href, cause: error });
+        const failure = describeNetworkError(error, url);
+        throw new RegistryError(`Cannot get a token from "${redactUrl(url)}": the realm ${failure.what}`, { status: 0, url: url.href, cause: error, hint: failure.hint });
       }
       if ((response.status >= 500 || response.status === 429) && attempt < this.#retries) {
         await response.body?.cancel();
@@ -522,6 +523,21 @@ export class RegistryClient {
     const domain = this.endpoint.domain;
     const said = detail === "" ? `HTTP ${status}` : `${detail} (HTTP ${status})`;
     const options = { status, url: url.href };
+    // docker's "pull access denied": a registry answers the same for a name that does not
+    // exist and for one this account may not read, so the message names both.
+    if ((status === 401 || status === 403 || status === 404) && spec.url.includes("/manifests/") && (spec.method === "GET" || spec.method === "HEAD")) {
+      const manifest = status === 404 && detail.startsWith("MANIFEST_UNKNOWN");
+      return new RegistryError(
+        manifest
+          ? `Cannot ${spec.what}: registry "${domain}" has no such tag or digest (${said})`
+          : `Cannot ${spec.what}: repository not found on registry "${domain}", or access denied (${said})`,
+        {
+          ...options,
+          ...(status === 404 ? { code: "NOT_FOUND" as const } : {}),
+          hint: manifest ? "Check the tag" : this.#credentials === undefined ? `Check the image name for a typo; if it is private, log in: tsbuild login ${domain}` : "Check the image name, and that this account may read it",
+        },
+      );
+    }
     if (status === 401) {
       return new RegistryError(`Cannot ${spec.what}: registry "${domain}" requires authentication${this.#credentials === undefined ? "" : " and refused the credentials"} (${said})`, {
         ...options,
@@ -573,9 +589,22 @@ function cancelled(signal: AbortSignal): TsbuildError {
   return new TsbuildError("CANCELLED", "Registry operation cancelled", { cause: signal.reason });
 }
 
-function describeNetworkError(error: unknown): string {
+/**
+ * What a failed connection means, for a person: a host that does not resolve (a typo in the
+ * name, or no network), a refused port, a TLS handshake with something that is not TLS.
+ * `retry` is false where trying again cannot help.
+ */
+function describeNetworkError(error: unknown, url: URL): { what: string; hint: string | undefined; tls: boolean; retry: boolean } {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  const code = cause?.code ?? "";
+  const detail = code || cause?.message || (error as Error).message || String(error);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return { what: `cannot be reached: its host "${host}" does not resolve (${code})`, hint: "Check the image name for a typo, and this machine's DNS and network", tls: false, retry: code === "EAI_AGAIN" };
+  }
+  if (code === "ECONNREFUSED") return { what: `refused the connection to ${url.host} (${code})`, hint: `Is the registry running and listening on ${url.host}?`, tls: false, retry: true };
+  const tls = url.protocol === "https:" && /EPROTO|ERR_SSL|SSL routines|wrong version number|packet length too long|ECONNRESET/i.test(`${code} ${cause?.message ?? ""}`);
+  return { what: `is unreachable (${detail})`, hint: undefined, tls, retry: true };
 }
 
 async function readLimited(response: Response, limit: number): Promise<Buffer> {

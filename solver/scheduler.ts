@@ -74,6 +74,7 @@ class Scheduler<R> {
 
   async run(): Promise<Schedule<R>> {
     if (!this.#vertices.has(this.#options.output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${this.#options.output}"`);
+    this.#emitPlanned();
     try {
       if (this.#options.dryRun) await this.#plan(this.#options.output, new Set());
       else await this.#solve(this.#options.output);
@@ -85,6 +86,19 @@ class Scheduler<R> {
       throw error;
     }
     return { keys: this.#keys, steps: this.#steps, results: this.#results };
+  }
+
+  /** Every reported step the output needs, in graph order, so a view can show a fixed total. */
+  #emitPlanned(): void {
+    const needed = new Set<string>();
+    const visit = (id: string): void => {
+      if (needed.has(id)) return;
+      needed.add(id);
+      for (const input of this.#vertex(id).inputs) visit(input);
+    };
+    visit(this.#options.output);
+    const steps = this.#options.vertices.filter((v) => needed.has(v.id) && v.op.cached).map((v) => ({ vertex: v.id, name: v.name }));
+    this.#emit({ type: "steps-planned", steps });
   }
 
   /** The vertex's cache map, computed once, after its inputs' (which are computed side by side). */

@@ -112,6 +112,8 @@ export type ProgressEvent =
   /** A phase's own progress: `name` says what (`exporting to image`, `pushing localhost:5000/app:1`). */
   | { type: "phase-progress"; phase: BuildPhase; name: string; progress: OperationProgress }
   | { type: "warning"; code: string; message: string; location: VertexLocation | undefined }
+  /** Before any step starts: every vertex the output needs, so a view can show a fixed total. */
+  | { type: "steps-planned"; steps: Array<{ vertex: string; name: string }> }
   /** The last event of a build that succeeded. */
   | { type: "result"; imageId: Digest; manifestDigest: Digest; names: string[]; durationMs: number };
 

@@ -8,7 +8,7 @@ test("a DockerfileSyntaxError is a TsbuildError with its location in the message
   assert.ok(error instanceof TsbuildError);
   assert.ok(isTsbuildError(error, "DOCKERFILE_SYNTAX"));
   assert.is(error.message, "Dockerfile:3:1: Unknown instruction: FORM");
-  assert.is(error.exitStatus, 2);
+  assert.is(error.exitStatus, 1);
   assert.is(error.hint, 'Did you mean "FROM"?');
 });
 

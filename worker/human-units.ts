@@ -59,3 +59,10 @@ export function ellipsis(text: string, max: number): string {
   if (chars.length <= max) return text;
   return chars.slice(0, max - 3).join("") + "...";
 }
+
+/** Go's time.Time.String() of an ISO time, in UTC: `2024-01-02 15:04:05 +0000 UTC` (docker's CreatedAt). */
+export function goTimeString(iso: string | undefined): string {
+  const time = iso === undefined ? NaN : Date.parse(iso);
+  if (Number.isNaN(time)) return "0001-01-01 00:00:00 +0000 UTC";
+  return `${new Date(time).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}

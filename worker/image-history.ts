@@ -19,7 +19,7 @@ export interface HistoryRow {
 /** docker's `history`: the config's history entries, newest first, each with its layer's size. */
 export async function imageHistory(worker: Worker, reference: string): Promise<HistoryRow[]> {
   const image = await resolveImage(worker.store, reference);
-  const sizes = layerSizes(image, await readLayerSizes(worker.store));
+  const sizes = await layerSizes(worker.store, image, await readLayerSizes(worker.store));
   const rows: HistoryRow[] = [];
   let layer = 0;
   for (const entry of image.config.history ?? []) {

@@ -45,7 +45,7 @@ export async function inspectImage(worker: Worker, reference: string): Promise<I
     Config: config.config ?? null,
     Architecture: config.architecture,
     Os: config.os,
-    Size: imageSize(image, await readLayerSizes(worker.store)),
+    Size: await imageSize(worker.store, image, await readLayerSizes(worker.store)),
     RootFS: { Type: config.rootfs.type, Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: summary.names.length > 0 && summary.storedAt !== undefined ? summary.storedAt : ZERO_TIME },
   };

@@ -23,8 +23,10 @@ export interface ImageListEntry {
   tag: string;
   /** From the image config, when it says (ISO 8601). */
   created?: string;
-  /** Bytes of the unpacked layers (uncompressed where known, else compressed). */
+  /** Bytes of the layers' content, as docker counts it (see image-size.ts). */
   size: number;
+  /** The config's labels (`--filter label=`). */
+  labels: Record<string, string>;
 }
 
 /** docker's `images`: a row per name, newest images first. */
@@ -33,12 +35,15 @@ export async function listImages(worker: Worker, _options: ListImagesOptions = {
   const rows: ImageListEntry[] = [];
   for (const summary of await worker.store.images.list()) {
     let size = summary.size;
+    let labels: Record<string, string> = {};
     try {
-      size = imageSize(await resolveImage(worker.store, summary.digest), known);
+      const image = await resolveImage(worker.store, summary.digest);
+      size = await imageSize(worker.store, image, known);
+      labels = image.config.config?.Labels ?? {};
     } catch {
       // An index without this platform's manifest: show what its blobs take.
     }
-    const base = { id: summary.id, shortId: summary.shortId, manifestDigest: summary.digest, size, ...(summary.created === undefined ? {} : { created: summary.created }) };
+    const base = { id: summary.id, shortId: summary.shortId, manifestDigest: summary.digest, size, labels, ...(summary.created === undefined ? {} : { created: summary.created }) };
     if (summary.names.length === 0) rows.push({ ...base, repository: "<none>", tag: "<none>" });
     for (const name of summary.names) {
       const reference = parseReference(name);

@@ -2,18 +2,15 @@ import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ChalkInstance } from "chalk";
 import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
 import { buildMetadata } from "../../build/build-metadata.js";
 import type { BuildOptions } from "../../build/build.js";
-import type { StepReport } from "../../solver/types.js";
-import { BuildFailure } from "../../solver/build-failure.js";
-import type { ProgressEvent } from "../../solver/types.js";
-import { codeFrame } from "../code-frame.js";
+import type { ProgressEvent, StepReport } from "../../solver/types.js";
+import { createProgressRenderer, isCancellation } from "../progress/progress-renderer.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
 import { parseAllowFlags, parseSshFlags } from "../entitlement-flags.js";
 import type { Command, CommandContext } from "../command.js";
@@ -34,7 +31,7 @@ export const buildCommand: Command = {
     { name: "secret", type: "string", multiple: true, valueName: "SPEC", description: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR" },
     { name: "ssh", type: "string", multiple: true, valueName: "ID[=SOCKET]", description: "An ssh agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK), ID=SOCKET" },
     { name: "allow", type: "string", multiple: true, valueName: "ENTITLEMENT", description: "Allow security.insecure (RUN --security=insecure); network.host is accepted and not needed" },
-    { name: "network", type: "string", valueName: "MODE", description: "Network of RUN steps: default (its own, outbound access, no way to the host's 127.0.0.1), host or none" },
+    { name: "network", type: "string", valueName: "MODE", values: ["default", "none", "host"], description: "Network of RUN steps: default (its own, outbound access, no way to the host's 127.0.0.1), host or none" },
     ...RESOURCE_LIMIT_OPTIONS,
     { name: "output", short: "o", type: "string", valueName: "SPEC", description: "Also export: type=local,dest=DIR (or just DIR), type=docker|oci,dest=FILE" },
     { name: "no-cache-filter", type: "string", multiple: true, valueName: "STAGE", description: "Run every step of this stage, even when the cache has it" },
@@ -88,13 +85,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   const { parseCacheSpec } = await import("../../solver/cache-location.js");
   const cacheFrom = ((options["cache-from"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-from", cwd: context.cwd }));
   const cacheTo = ((options["cache-to"] as string[] | undefined) ?? []).map((spec) => parseCacheSpec(spec, { flag: "--cache-to", cwd: context.cwd }));
-  const renderer = options.quiet
-    ? undefined
-    : progress === "json"
-      ? jsonRenderer(context.stderr)
-      : progress === "tty"
-        ? new TtyRenderer(context.stderr, (await import("chalk")).default)
-        : new PlainRenderer(context.stderr);
+  const renderer = options.quiet ? undefined : await createProgressRenderer(progress, context.stderr, { warnings: context.logLevel !== "error" && context.logLevel !== "fatal" });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
@@ -137,12 +128,13 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
     const result = await build(buildOptions);
     if (options.iidfile !== undefined) await writeFile(resolve(context.cwd, options.iidfile as string), result.imageId);
     if (options["metadata-file"] !== undefined) await writeFile(resolve(context.cwd, options["metadata-file"] as string), `${JSON.stringify(buildMetadata(result), null, 2)}\n`);
-    if (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer) renderer.finish(result.names, result.imageId, result.durationMs);
+    renderer?.finish({ names: result.names, imageId: result.imageId, durationMs: result.durationMs });
     if (options.quiet) context.stdout.write(`${result.imageId}\n`);
     return 0;
   } catch (error) {
-    if (renderer instanceof TtyRenderer) renderer.stop();
-    if (error instanceof BuildFailure && (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer)) renderer.failure(error, source);
+    renderer?.fail(error, source);
+    // Ctrl-C is no failure of a step: say it was cancelled, as buildx does, and exit 130.
+    if (abort.signal.aborted && isCancellation(error)) throw new TsbuildError("CANCELLED", "Build cancelled", { cause: error });
     throw error;
   } finally {
     process.off("SIGINT", onSignal);
@@ -166,243 +158,6 @@ async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
   if (isTar) await extract({ file: staged, cwd: context, strict: true });
   else await rename(staged, join(context, "Dockerfile"));
   return context;
-}
-
-/** BuildKit's plain progress: `#N [stage 1/3] RUN ...`, its output, then `#N DONE 0.3s` or `#N CACHED`. */
-class PlainRenderer {
-  readonly #out: Writable;
-  readonly #phases = new Map<string, { step: number; started: number }>();
-  readonly #partial = new Map<number, string>();
-  #steps = 0;
-
-  constructor(out: Writable) {
-    this.#out = out;
-  }
-
-  event(event: ProgressEvent): void {
-    switch (event.type) {
-      case "phase-progress": {
-        // Export, push and cache phases: `#N exporting to image` ... `#N DONE 0.4s`, as BuildKit shows them.
-        if (event.progress.action === "start" && !this.#phases.has(event.name)) {
-          this.#steps += 1;
-          this.#phases.set(event.name, { step: this.#steps, started: performance.now() });
-          this.#write(`#${this.#steps} ${event.name}`);
-        } else if (event.progress.action === "done") {
-          const phase = this.#phases.get(event.name);
-          if (phase !== undefined) this.#write(`#${phase.step} DONE ${seconds(performance.now() - phase.started)}`);
-        }
-        break;
-      }
-      case "vertex-started":
-        this.#steps = Math.max(this.#steps, event.step);
-        this.#write(`#${event.step} ${event.name}`);
-        if (event.missReason !== undefined) this.#write(`#${event.step} cache miss: ${event.missReason.message}`);
-        break;
-      case "vertex-cached":
-        this.#steps = Math.max(this.#steps, event.step);
-        this.#write(`#${event.step} ${event.name}`);
-        this.#write(`#${event.step} CACHED`);
-        break;
-      case "vertex-log": {
-        // Whole lines only, so the output of steps running side by side does not interleave mid-line.
-        const text = (this.#partial.get(event.step) ?? "") + event.data.toString("utf8");
-        const lines = text.split("\n");
-        this.#partial.set(event.step, lines.pop()!);
-        for (const line of lines) this.#write(`#${event.step} ${line}`);
-        break;
-      }
-      case "vertex-completed":
-        this.#flush(event.step);
-        this.#write(`#${event.step} DONE ${seconds(event.durationMs)}`);
-        break;
-      case "vertex-failed":
-        this.#flush(event.step);
-        this.#write(`#${event.step} ERROR: ${(event.error.cause as Error | undefined)?.message ?? event.error.message}`);
-        break;
-      case "warning": {
-        const at = event.location === undefined ? "" : ` (${event.location.file}:${event.location.range.start.line})`;
-        this.#write(`WARNING: ${event.message}${at}`);
-        break;
-      }
-    }
-  }
-
-  finish(names: string[], imageId: string, durationMs: number): void {
-    const step = this.#steps + 1;
-    this.#write(`#${step} exporting to image`);
-    this.#write(`#${step} writing image ${imageId} done`);
-    for (const name of names) this.#write(`#${step} naming to ${name} done`);
-    this.#write(`#${step} DONE ${seconds(durationMs)} total`);
-  }
-
-  /** The failing step, its log's tail, and its Dockerfile line in a code frame. */
-  failure(error: BuildFailure, source: string | undefined): void {
-    const lines: string[] = [];
-    if (error.logTail) lines.push("------", ` > ${error.step.name}:`, ...error.logTail.replace(/\n$/, "").split("\n"), "------");
-    const location = error.step.location;
-    if (location !== undefined && source !== undefined) {
-      lines.push(`${location.file}:${location.range.start.line}`, "--------------------");
-      lines.push(codeFrame(source, { line: location.range.start.line, column: location.range.start.column, endLine: location.range.end.line }));
-      lines.push("--------------------");
-    }
-    if (error.exitCode !== undefined) lines.push(`exit status: ${error.exitCode}`);
-    this.#out.write(`${lines.join("\n")}\n`);
-  }
-
-  #flush(step: number): void {
-    const rest = this.#partial.get(step);
-    if (rest) this.#write(`#${step} ${rest}`);
-    this.#partial.delete(step);
-  }
-
-  #write(line: string): void {
-    this.#out.write(`${line}\n`);
-  }
-}
-
-interface TtyStep {
-  name: string;
-  state: "running" | "done" | "cached" | "failed";
-  started: number;
-  durationMs: number;
-  lines: string[];
-  partial: string;
-  missReason: string | undefined;
-}
-
-/**
- * The live view on a terminal, in BuildKit's spirit: a header with the elapsed time and
- * counts, a line per step with its state and time, and the last lines of each running step,
- * redrawn in place (at most ten times a second) with ANSI cursor moves.
- */
-class TtyRenderer {
-  readonly #out: Writable;
-  readonly #chalk: ChalkInstance;
-  readonly #steps = new Map<number, TtyStep>();
-  readonly #warnings: string[] = [];
-  readonly #started = performance.now();
-  #drawn = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  readonly #phases = new Map<string, number>();
-
-  constructor(out: Writable, chalk: ChalkInstance) {
-    this.#out = out;
-    this.#chalk = chalk;
-    this.#timer = setInterval(() => this.#draw(), 100);
-    this.#timer.unref();
-  }
-
-  event(event: ProgressEvent): void {
-    if (event.type === "warning") {
-      this.#warnings.push(event.message);
-      return;
-    }
-    if (event.type === "result" || event.type === "vertex-progress") return;
-    if (event.type === "phase-progress") {
-      // Export, push and cache phases are shown as steps after the build's own.
-      let key = this.#phases.get(event.name);
-      if (key === undefined) {
-        key = -(this.#phases.size + 1);
-        this.#phases.set(event.name, key);
-        this.#steps.set(key, { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined });
-      }
-      const phase = this.#steps.get(key)!;
-      if (event.progress.action === "done") Object.assign(phase, { state: "done", durationMs: performance.now() - phase.started });
-      return;
-    }
-    let step = this.#steps.get(event.step);
-    if (step === undefined) {
-      step = { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined };
-      this.#steps.set(event.step, step);
-    }
-    if (event.type === "vertex-started") step.missReason = event.missReason?.message;
-    else if (event.type === "vertex-cached") step.state = "cached";
-    else if (event.type === "vertex-completed") Object.assign(step, { state: "done", durationMs: event.durationMs });
-    else if (event.type === "vertex-failed") Object.assign(step, { state: "failed", durationMs: event.durationMs });
-    else if (event.type === "vertex-log") {
-      const lines = (step.partial + event.data.toString("utf8")).split("\n");
-      step.partial = lines.pop()!;
-      step.lines.push(...lines);
-      if (step.lines.length > TAIL_LINES) step.lines.splice(0, step.lines.length - TAIL_LINES);
-    }
-  }
-
-  finish(names: string[], imageId: string, durationMs: number): void {
-    this.stop();
-    const c = this.#chalk;
-    this.#out.write(`${c.blue(` => exporting to image ${c.dim(imageId.slice(0, 19))}`)}\n`);
-    for (const name of names) this.#out.write(`${c.blue(` => naming to ${name}`)}\n`);
-    this.#out.write(`${c.green(`Built in ${seconds(durationMs)}`)}\n`);
-  }
-
-  /** Stops redrawing, leaving the last frame on the screen. */
-  stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#draw();
-    for (const warning of this.#warnings.splice(0)) this.#out.write(`${this.#chalk.yellow(`WARNING: ${warning}`)}\n`);
-  }
-
-  failure(error: BuildFailure, source: string | undefined): void {
-    new PlainRenderer(this.#out).failure(error, source);
-  }
-
-  /** Cuts `text` so it and `reserved` more columns fit one terminal line: a wrapped line would break the redraw. */
-  #fit(text: string, reserved: number): string {
-    const columns = (this.#out as { columns?: number }).columns ?? 120;
-    const room = Math.max(10, columns - 1 - reserved);
-    const flat = text.replace(/[\x00-\x1f\x7f]/g, " ");
-    return flat.length > room ? `${flat.slice(0, room - 1)}…` : flat;
-  }
-
-  #draw(): void {
-    const c = this.#chalk;
-    const now = performance.now();
-    const steps = [...this.#steps.values()];
-    const finished = steps.filter((step) => step.state !== "running").length;
-    const lines = [c.bold(`[+] Building ${seconds(now - this.#started)} (${finished}/${steps.length})`)];
-    for (const step of steps) {
-      const time = step.state === "running" ? seconds(now - step.started) : step.state === "cached" ? "CACHED" : seconds(step.durationMs);
-      const text = ` => ${step.name}`;
-      const colour = step.state === "failed" ? c.red : step.state === "running" ? c.blue : step.state === "cached" ? c.dim : (s: string) => s;
-      lines.push(colour(`${this.#fit(text, time.length + 1)} ${time}`));
-      if (step.state === "running") {
-        if (step.missReason !== undefined) lines.push(c.dim(this.#fit(`    cache miss: ${step.missReason}`, 0)));
-        for (const line of [...step.lines, ...(step.partial ? [step.partial] : [])].slice(-TAIL_LINES)) lines.push(c.dim(this.#fit(`    ${line}`, 0)));
-      }
-    }
-    // Back to the top of the last frame, clear it, draw the new one.
-    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}F\x1b[J` : "";
-    this.#out.write(`${up}${lines.join("\n")}\n`);
-    this.#drawn = lines.length;
-  }
-}
-
-/** How many lines of a running step's output the live view shows. */
-const TAIL_LINES = 5;
-
-/** One JSON object a line; errors as their message, logs as text. */
-function jsonRenderer(out: Writable): { event(event: ProgressEvent): void } {
-  return {
-    event(event) {
-      const record: Record<string, unknown> = { ...event, time: new Date().toISOString() };
-      if (event.type === "vertex-log") record.data = event.data.toString("utf8");
-      if (event.type === "vertex-failed") record.error = event.error.message;
-      out.write(`${JSON.stringify(record)}\n`);
-    },
-  };
-}
-
-/** A dry run's answer: one line per step, `CACHED` or `RUN` with why. */
-function formatPlan(steps: readonly StepReport[]): string {
-  const lines = steps.map((step) => (step.status === "cached" ? `CACHED  ${step.name}` : `RUN     ${step.name}${step.missReason === undefined ? "" : `  (${step.missReason.message})`}`));
-  const running = steps.filter((step) => step.status !== "cached").length;
-  return `${lines.join("\n")}${lines.length > 0 ? "\n" : ""}${running} of ${steps.length} steps would run\n`;
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** `K=V` flags; a bare `K` takes the value from the environment, as docker's --build-arg does. */
@@ -464,4 +219,11 @@ export function parseSecrets(specs: readonly string[], cwd: string): Record<stri
     secrets[id] = file !== undefined ? { file: resolve(cwd, file) } : { env: fields.env ?? id };
   }
   return secrets;
+}
+
+/** A dry run's answer: one line per step, `CACHED` or `RUN` with why. */
+function formatPlan(steps: readonly StepReport[]): string {
+  const lines = steps.map((step) => (step.status === "cached" ? `CACHED  ${step.name}` : `RUN     ${step.name}${step.missReason === undefined ? "" : `  (${step.missReason.message})`}`));
+  const running = steps.filter((step) => step.status !== "cached").length;
+  return `${lines.join("\n")}${lines.length > 0 ? "\n" : ""}${running} of ${steps.length} steps would run\n`;
 }

@@ -7,7 +7,7 @@ export const INSECURE_REGISTRY_OPTION: OptionSpec = {
   type: "string",
   multiple: true,
   valueName: "HOST",
-  description: "Reach this registry over plain HTTP (also $TSBUILD_INSECURE_REGISTRIES; loopback hosts always are)",
+  description: "Reach this registry over plain HTTP (also $TSBUILD_INSECURE_REGISTRIES and registries.conf; loopback hosts always are)",
 };
 
 /** The registry options pull, push and login share: insecure registries and where config.json is. */

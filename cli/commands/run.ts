@@ -18,6 +18,7 @@ export const runCommand: Command = {
   options: [...RUN_OPTIONS, ROOT_OPTION],
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   stopAtFirstPositional: true,
+  failureStatus: 125,
   async run(context) {
     const { options } = context;
     const network = stringOption(options.network);

@@ -56,7 +56,7 @@ test("a bad --cache-to or --cache-from spec is a usage error", async () => {
   try {
     for (const flags of [["--cache-to", "type=s3,ref=x"], ["--cache-to", "type=registry,mode=max"], ["--cache-from", "type=local,dest=/x"]]) {
       const result = await tsbuild(["build", "--root", join(dir, "root"), ...flags, "."], dir, dir);
-      assert.is(result.status, 64, `${flags.join(" ")}: ${result.stderr}`);
+      assert.is(result.status, 125, `${flags.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, `Cannot parse flag "${flags[0]}"`);
     }
   } finally {

@@ -24,13 +24,13 @@ test("--ssh and --allow: bad values are usage errors; with them an insecure step
     await writeFile(keyFile, "not a socket\n");
 
     const noAgent = await tsbuild(["--root", store, "--ssh", "default", "."], context);
-    assert.is(noAgent.status, 64, noAgent.stderr);
+    assert.is(noAgent.status, 125, noAgent.stderr);
     assert.match(noAgent.stderr, /SSH_AUTH_SOCK is not set/);
     const key = await tsbuild(["--root", store, "--ssh", `default=${keyFile}`, "."], context);
-    assert.is(key.status, 64, key.stderr);
+    assert.is(key.status, 125, key.stderr);
     assert.match(key.stderr, /is not an agent socket \(key files are not supported\)/);
     const unknown = await tsbuild(["--root", store, "--allow", "security.insecur", "."], context);
-    assert.is(unknown.status, 64, unknown.stderr);
+    assert.is(unknown.status, 125, unknown.stderr);
     assert.match(unknown.stderr, /unknown entitlement "security\.insecur"/);
     assert.match(unknown.stderr, /security\.insecure/);
 
@@ -39,7 +39,7 @@ test("--ssh and --allow: bad values are usage errors; with them an insecure step
     const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(output)?.[1]);
     try {
       const denied = await tsbuild(["--root", store, "--ssh", "default", "."], context, { SSH_AUTH_SOCK: agent });
-      assert.is(denied.status, 64, denied.stderr);
+      assert.is(denied.status, 125, denied.stderr);
       assert.match(denied.stderr, /entitlement security\.insecure is not allowed/);
       assert.match(denied.stderr, /--allow security\.insecure/);
 

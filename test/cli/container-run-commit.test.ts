@@ -99,14 +99,15 @@ test("run takes the image's config and -e, --env-file, -w, -u, --network none an
     const missing = tsbuild(root, ["run", "--rm", "bb:1", "no-such-command"]);
     assert.is(missing.status, 127);
     assert.match(missing.stderr, /no-such-command/);
+    // Failures of tsbuild's own, before the command runs, exit 125 as docker run's do.
     const badUser = tsbuild(root, ["run", "--rm", "-u", "nosuchuser", "bb:1", "true"]);
-    assert.is(badUser.status, 1);
+    assert.is(badUser.status, 125);
     assert.match(badUser.stderr, /nosuchuser/);
     assert.is(tsbuildOk(root, ["ps", "-aq"]), "", "--rm containers are gone, even failed ones");
     const taken = tsbuild(root, ["run", "--name", "x", "bb:1", "true"]);
     assert.is(taken.status, 0);
     const again = tsbuild(root, ["run", "--name", "x", "bb:1", "true"]);
-    assert.is(again.status, 1);
+    assert.is(again.status, 125);
     assert.match(again.stderr, /Cannot create container "x": the name is in use/);
     tsbuildOk(root, ["rm", "x"]);
   });

@@ -79,7 +79,9 @@ test("login --password-stdin, push, pull into a fresh root and logout, with dock
       assert.is((await tsbuild(["logout", registry.domain], { env })).stdout, `Not logged in to ${registry.domain}\n`);
       const missing = await tsbuild(["pull", `${registry.domain}/cli/app:2`, "--root", root], { env });
       assert.is(missing.status, 1);
-      assert.match(missing.stderr, /requires authentication/);
+      // A private repository and a missing one look the same from outside: docker's "pull access denied".
+      assert.match(missing.stderr, /repository not found on registry "127\.0\.0\.1:\d+", or access denied \(HTTP 401\)/);
+      assert.match(missing.stderr, /hint: Check the image name for a typo; if it is private, log in: tsbuild login 127\.0\.0\.1:\d+\n$/);
     } finally {
       await registry.stop();
     }

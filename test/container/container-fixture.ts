@@ -91,16 +91,21 @@ export async function withContainerRoot(fn: (root: string, dir: string) => Promi
     execFileSync("cp", ["-a", await sharedBaseRoot(), root]);
     await fn(root, dir);
   } finally {
-    for (const state of await runtimeStateDirs(root)) {
-      const runtime = state.endsWith("crun") ? "crun" : "runc";
-      const ids = (spawnSync(runtime, ["--root", state, "list", "-q"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((l) => l.trim() !== "");
-      for (const id of ids) spawnSync(runtime, ["--root", state, "delete", "-f", id]);
-    }
-    // Shims of this root end once their container is gone; wait for them so nothing writes into a removed dir.
-    for (let i = 0; i < 100 && shimsOf(root).length > 0; i++) await new Promise((done) => setTimeout(done, 50));
-    for (const pid of shimsOf(root)) process.kill(pid, "SIGKILL");
-    await cleanupRoot(dir);
+    await removeContainerRoot(dir, root);
   }
+}
+
+/** Kills and deletes every container of `root` (a root under `dir`), waits for its shims, unmounts and removes `dir`. */
+export async function removeContainerRoot(dir: string, root: string): Promise<void> {
+  for (const state of await runtimeStateDirs(root)) {
+    const runtime = state.endsWith("crun") ? "crun" : "runc";
+    const ids = (spawnSync(runtime, ["--root", state, "list", "-q"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((l) => l.trim() !== "");
+    for (const id of ids) spawnSync(runtime, ["--root", state, "delete", "-f", id]);
+  }
+  // Shims of this root end once their container is gone; wait for them so nothing writes into a removed dir.
+  for (let i = 0; i < 100 && shimsOf(root).length > 0; i++) await new Promise((done) => setTimeout(done, 50));
+  for (const pid of shimsOf(root)) process.kill(pid, "SIGKILL");
+  await cleanupRoot(dir);
 }
 
 /** Pids of the shim processes serving containers of `root`. */
