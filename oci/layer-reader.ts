@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
+import { openArchiveDecompressed, type ArchiveCompression } from "./archive-compression.js";
 import { openDecompressed, type LayerCompression } from "./layer-compression.js";
 import {
   BLOCK_SIZE,
@@ -21,6 +22,12 @@ export interface LayerEntry extends TarHeader {
 export interface LayerReaderOptions {
   /** Largest PAX or GNU long-name record accepted, in bytes. Default 1 MiB. */
   maxMetaSize?: number;
+  /**
+   * "layer" (default): an image layer, gzip, zstd or plain; an absolute or `..` path is an
+   * error. "archive": a file given to ADD, also bzip2 or xz; a leading `/` is dropped and
+   * `..` stops at the root, as docker's untar does (it runs chrooted in the destination).
+   */
+  kind?: "layer" | "archive";
 }
 
 const DEFAULT_MAX_META = 1024 * 1024;
@@ -34,13 +41,15 @@ const DEFAULT_MAX_META = 1024 * 1024;
 export class LayerReader {
   readonly #source: Readable;
   readonly #maxMeta: number;
+  readonly #archive: boolean;
   readonly #digester = new Digester();
   #diffId: Digest | undefined;
-  #compression: LayerCompression | undefined;
+  #compression: ArchiveCompression | undefined;
 
   constructor(source: Readable, options: LayerReaderOptions = {}) {
     this.#source = source;
     this.#maxMeta = options.maxMetaSize ?? DEFAULT_MAX_META;
+    this.#archive = options.kind === "archive";
   }
 
   /** `sha256:<hex>` of the uncompressed tar; known once `entries()` has run to its end. */
@@ -54,12 +63,14 @@ export class LayerReader {
     return this.#digester.size;
   }
 
+  /** The layer's compression once reading started (undefined for an archive's bzip2 or xz). */
   get compression(): LayerCompression | undefined {
-    return this.#compression;
+    const compression = this.#compression;
+    return compression === "bzip2" || compression === "xz" ? undefined : compression;
   }
 
   async *entries(): AsyncGenerator<LayerEntry> {
-    const { stream, compression } = await openDecompressed(this.#source);
+    const { stream, compression } = this.#archive ? await openArchiveDecompressed(this.#source) : await openDecompressed(this.#source);
     this.#compression = compression;
     const bytes = new ByteReader(stream, (chunk) => this.#digester.update(chunk));
     try {
@@ -105,9 +116,9 @@ export class LayerReader {
         if (type === undefined) {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} has unsupported type "${header.typeflag}"`);
         }
-        const path = normalizeEntryPath(header.path, named);
-        const linkpath =
-          type === "hardlink" ? normalizeEntryPath(header.linkpath, named) : type === "symlink" ? header.linkpath : "";
+        const normalize = this.#archive ? clampEntryPath : normalizeEntryPath;
+        const path = normalize(header.path, named);
+        const linkpath = type === "hardlink" ? normalize(header.linkpath, named) : type === "symlink" ? header.linkpath : "";
         if (type === "hardlink" && linkpath === "") {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} is a hard link to the root directory`);
         }
@@ -149,6 +160,21 @@ export function normalizeEntryPath(path: string, named: string): string {
       throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has a ".." component in "${path}"`);
     }
     parts.push(part);
+  }
+  return parts.join("/");
+}
+
+/**
+ * Normalises a path from an archive given to ADD the way docker's chrooted untar sees it:
+ * a leading `/` is dropped and `..` never climbs above the root (`/../a` is `a`).
+ */
+export function clampEntryPath(path: string, named: string): string {
+  if (path.includes("\0")) throw new TsbuildError("INVALID_ARCHIVE", `Cannot extract archive: ${named} has a NUL byte in its path`);
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
   }
   return parts.join("/");
 }

@@ -1,11 +1,12 @@
 import { constants } from "node:fs";
-import { copyFile, chmod, lchown, lstat, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { extract } from "tar";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
 import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../frontend/graph.js";
+import { isTarArchive } from "../oci/is-tar-archive.js";
+import { extractArchive } from "../snapshotter/extract-archive.js";
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
@@ -59,9 +60,10 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
   for (const match of matches) {
     const top = match.entries[0];
     if (action.attemptUnpack && top.stat.isFile() && (await isTarArchive(top.hostPath))) {
-      // ADD of a local archive: its contents land in the destination directory.
+      // ADD of a local archive: its contents land in the destination directory, owned as
+      // the archive says or by --chown (BuildKit applies no --chmod to them).
       await writer.makeParents(dest, owner);
-      await extract({ file: top.hostPath, cwd: await writer.hostPath(dest), preserveOwner: true, strict: true });
+      await unpack(top.hostPath, await resolveInRoot(writer.root, dest), { name: match.name, dest, owner });
       continue;
     }
     const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
@@ -112,17 +114,17 @@ async function makeFile(writer: TreeWriter, action: MkfileAction): Promise<void>
 
 /** Writes into a root, remembering the directories it resolved so deep trees cost one lstat a level. */
 class TreeWriter {
-  readonly #root: string;
+  readonly root: string;
   readonly #dirs = new Map<string, string>();
   /** Directories placeDirectory made empty for the current match: nothing is in the way in them. */
   readonly #made = new Set<string>();
 
   constructor(root: string) {
-    this.#root = root;
+    this.root = root;
   }
 
   async resolveOwner(spec: string): Promise<Owner> {
-    const user = await resolveRootfsUser(this.#root, spec);
+    const user = await resolveRootfsUser(this.root, spec);
     return { uid: user.uid, gid: user.gid };
   }
 
@@ -137,14 +139,14 @@ class TreeWriter {
 
   /** The host path of container path `path`: its parent resolved inside the root, its last component as is. */
   async hostPath(path: string): Promise<string> {
-    if (path === "/") return this.#root;
+    if (path === "/") return this.root;
     const parent = posix.dirname(path);
-    const parentHost = this.#dirs.get(parent) ?? (await resolveInRoot(this.#root, parent));
+    const parentHost = this.#dirs.get(parent) ?? (await resolveInRoot(this.root, parent));
     return join(parentHost, posix.basename(path));
   }
 
   async isDirectory(path: string): Promise<boolean> {
-    const stat = await lstat(await resolveInRoot(this.#root, path)).catch(() => undefined);
+    const stat = await lstat(await resolveInRoot(this.root, path)).catch(() => undefined);
     return stat?.isDirectory() ?? false;
   }
 
@@ -154,7 +156,7 @@ class TreeWriter {
     for (const part of path.split("/").filter((p) => p !== "")) {
       current = posix.join(current, part);
       if (this.#dirs.has(current)) continue;
-      const host = await resolveInRoot(this.#root, current);
+      const host = await resolveInRoot(this.root, current);
       const stat = await lstat(host).catch(() => undefined);
       if (stat === undefined) {
         await mkdir(host, { mode: 0o755 });
@@ -203,21 +205,14 @@ class TreeWriter {
   }
 }
 
-/**
- * True for a tar archive, plain, gzip or zstd compressed (what ADD unpacks and node-tar
- * reads; bzip2 and xz archives are copied as files). node-tar refuses entries with `..` or
- * that would be written through a symlink, so an archive cannot write outside `cwd`.
- */
-async function isTarArchive(path: string): Promise<boolean> {
-  const handle = await open(path, "r");
+/** Extracts an archive for ADD; a broken archive is named with the step's source and destination. */
+async function unpack(file: string, target: string, { name, dest, owner }: { name: string; dest: string; owner: Owner | undefined }): Promise<void> {
   try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-    if (bytesRead >= 4 && head.readUInt32BE(0) === 0x28b52ffd) return true;
-    return bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar";
-  } finally {
-    await handle.close();
+    await extractArchive(file, target, { owner });
+  } catch (error) {
+    if (!(error instanceof TsbuildError) || error.code !== "INVALID_ARCHIVE") throw error;
+    const why = error.message.replace(/^Cannot (read|apply) layer: |^Cannot extract archive: /, "");
+    throw new TsbuildError("INVALID_ARCHIVE", `Cannot unpack "${name}" into "${dest}": ${why}`, { cause: error, hint: error.hint });
   }
 }
 
