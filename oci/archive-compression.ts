@@ -1,5 +1,4 @@
 import type { Duplex, Readable } from "node:stream";
-import { TsbuildError } from "../errors.js";
 import { createDecompressor, detectCompression, openSniffed, programStream } from "./layer-compression.js";
 
 /**
@@ -29,10 +28,5 @@ export function createArchiveDecompressor(compression: ArchiveCompression): Dupl
 
 /** The uncompressed bytes of an archive, whatever of the four compressions it has. */
 export async function openArchiveDecompressed(source: Readable): Promise<{ stream: Readable; compression: ArchiveCompression }> {
-  try {
-    return await openSniffed(source, { detect: detectArchiveCompression, decompressor: createArchiveDecompressor });
-  } catch (error) {
-    if (error instanceof TsbuildError) throw error;
-    throw new TsbuildError("SYSTEM", `Cannot decompress archive: ${(error as Error).message}`, { cause: error });
-  }
+  return openSniffed(source, { detect: detectArchiveCompression, decompressor: createArchiveDecompressor });
 }

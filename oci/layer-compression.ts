@@ -108,6 +108,10 @@ export async function openSniffed<C extends string>(source: Readable, sniffer: S
     }
   }
   const decompressor = sniffer.decompressor(compression);
+  // A reader that stops early (a bad tar header) leaves zlib to report the cut-off input
+  // after nobody listens: without this listener that late error would crash the process.
+  // While someone reads, the error still reaches them through the iterator below.
+  decompressor.on("error", () => undefined);
   pipeline(Readable.from(replay()), decompressor).catch(() => undefined); // surfaces below
   async function* checked(): AsyncGenerator<Buffer> {
     try {

@@ -22,12 +22,14 @@ export interface LayerEntry extends TarHeader {
 export interface LayerReaderOptions {
   /** Largest PAX or GNU long-name record accepted, in bytes. Default 1 MiB. */
   maxMetaSize?: number;
+  /** "layer" (default): gzip, zstd or none, as layer media types allow. "any": also bzip2 and xz, as docker's `DecompressStream`. */
+  compressions?: "layer" | "any";
   /**
-   * "layer" (default): an image layer, gzip, zstd or plain; an absolute or `..` path is an
-   * error. "archive": a file given to ADD, also bzip2 or xz; a leading `/` is dropped and
-   * `..` stops at the root, as docker's untar does (it runs chrooted in the destination).
+   * "strict" (default): an absolute or `..` path is an error. "chroot": a leading `/` is
+   * dropped and `..` stops at the root, as docker's untar sees paths (it runs chrooted in
+   * the destination); for archives given to ADD.
    */
-  kind?: "layer" | "archive";
+  paths?: "strict" | "chroot";
 }
 
 const DEFAULT_MAX_META = 1024 * 1024;
@@ -41,7 +43,9 @@ const DEFAULT_MAX_META = 1024 * 1024;
 export class LayerReader {
   readonly #source: Readable;
   readonly #maxMeta: number;
-  readonly #archive: boolean;
+  readonly #anyCompression: boolean;
+  readonly #chroot: boolean;
+  #sawEndMarker = false;
   readonly #digester = new Digester();
   #diffId: Digest | undefined;
   #compression: ArchiveCompression | undefined;
@@ -49,7 +53,8 @@ export class LayerReader {
   constructor(source: Readable, options: LayerReaderOptions = {}) {
     this.#source = source;
     this.#maxMeta = options.maxMetaSize ?? DEFAULT_MAX_META;
-    this.#archive = options.kind === "archive";
+    this.#anyCompression = options.compressions === "any";
+    this.#chroot = options.paths === "chroot";
   }
 
   /** `sha256:<hex>` of the uncompressed tar; known once `entries()` has run to its end. */
@@ -63,6 +68,11 @@ export class LayerReader {
     return this.#digester.size;
   }
 
+  /** True once the reader met the end-of-archive zero block (a tar cut between entries lacks it). */
+  get sawEndMarker(): boolean {
+    return this.#sawEndMarker;
+  }
+
   /** The layer's compression once reading started (undefined for an archive's bzip2 or xz). */
   get compression(): LayerCompression | undefined {
     const compression = this.#compression;
@@ -70,7 +80,7 @@ export class LayerReader {
   }
 
   async *entries(): AsyncGenerator<LayerEntry> {
-    const { stream, compression } = this.#archive ? await openArchiveDecompressed(this.#source) : await openDecompressed(this.#source);
+    const { stream, compression } = this.#anyCompression ? await openArchiveDecompressed(this.#source) : await openDecompressed(this.#source);
     this.#compression = compression;
     const bytes = new ByteReader(stream, (chunk) => this.#digester.update(chunk));
     try {
@@ -82,7 +92,10 @@ export class LayerReader {
         const block = await bytes.read(BLOCK_SIZE);
         if (block === undefined) break; // end of data at a header boundary, as Go's reader allows
         if (block.length < BLOCK_SIZE) throw truncated(`at offset ${offset}`);
-        if (isZeroBlock(block)) break;
+        if (isZeroBlock(block)) {
+          this.#sawEndMarker = true;
+          break;
+        }
         const where = `at offset ${offset}`;
         let raw;
         try {
@@ -116,7 +129,7 @@ export class LayerReader {
         if (type === undefined) {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} has unsupported type "${header.typeflag}"`);
         }
-        const normalize = this.#archive ? clampEntryPath : normalizeEntryPath;
+        const normalize = this.#chroot ? clampEntryPath : normalizeEntryPath;
         const path = normalize(header.path, named);
         const linkpath = type === "hardlink" ? normalize(header.linkpath, named) : type === "symlink" ? header.linkpath : "";
         if (type === "hardlink" && linkpath === "") {
@@ -150,14 +163,14 @@ export class LayerReader {
  */
 export function normalizeEntryPath(path: string, named: string): string {
   if (path.startsWith("/")) {
-    throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an absolute path "${path}"`);
+    throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an unsafe path: an absolute path`);
   }
   if (path.includes("\0")) throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has a NUL byte in its path`);
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has a ".." component in "${path}"`);
+      throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an unsafe path: it has a ".." component`);
     }
     parts.push(part);
   }
@@ -189,7 +202,7 @@ function cutAtNul(body: Buffer): Buffer {
 }
 
 function truncated(where: string): TsbuildError {
-  return new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: the archive ends in the middle of an entry ${where}`);
+  return new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: the archive is truncated: it ends in the middle of an entry ${where}`);
 }
 
 /** Pull-style reading of exact byte counts from a stream of chunks. */

@@ -20,7 +20,7 @@ export interface ExtractArchiveOptions {
  */
 export async function extractArchive(file: string, target: string, options: ExtractArchiveOptions = {}): Promise<{ entries: number }> {
   const applier = new LayerApplier(target, { overlay: false, extract: { owner: options.owner } });
-  const reader = new LayerReader(createReadStream(file), { kind: "archive" });
+  const reader = new LayerReader(createReadStream(file), { compressions: "any", paths: "chroot" });
   let entries = 0;
   for await (const entry of reader.entries()) {
     if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "The build was cancelled");
