@@ -1,13 +1,14 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ChalkInstance } from "chalk";
-import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
+import { isTarArchive } from "../../oci/is-tar-archive.js";
+import { extractArchive } from "../../snapshotter/extract-archive.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
@@ -141,7 +142,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
 }
 
 /**
- * `tsbuild build -`: standard input is a tar of the context (plain or gzip), or else the
+ * `tsbuild build -`: standard input is a tar of the context (plain or compressed), or else the
  * Dockerfile itself with an empty context, as docker reads it. Returns the context dir.
  */
 async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
@@ -149,11 +150,7 @@ async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
   await pipeline(stdin, createWriteStream(staged, { mode: 0o600 }));
   const context = join(dir, "context");
   await mkdir(context);
-  const head = Buffer.alloc(512);
-  const handle = await open(staged, "r");
-  const { bytesRead } = await handle.read(head, 0, 512, 0).finally(() => handle.close());
-  const isTar = (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) || (bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar");
-  if (isTar) await extract({ file: staged, cwd: context, strict: true });
+  if (await isTarArchive(staged)) await extractArchive(staged, context);
   else await rename(staged, join(context, "Dockerfile"));
   return context;
 }
