@@ -55,6 +55,7 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     writer.write(path, entry, {
       owner: owner ?? (fromContext ? { uid: 0, gid: 0 } : { uid: entry.stat.uid, gid: entry.stat.gid }),
       mode: action.chmod === undefined ? entry.stat.mode & 0o7777 : applyChmod(action.chmod, entry.stat.mode, { isDirectory: entry.stat.isDirectory() }),
+      fromContext,
     });
 
   for (const match of matches) {
@@ -68,8 +69,12 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     }
     const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
     const base = contentsOnly ? dest : destIsDir ? posix.join(dest, match.name) : dest;
+    // BuildKit's copier gives a copied directory its source's owner and mode only where it
+    // creates it: a destination that was there keeps its own (even with --chown), and one
+    // made for a "contents only" copy is made like any parent (0755, --chown's owner or
+    // root). Either way it takes the source's times.
+    const keepTopMetadata = top.stat.isDirectory() && (contentsOnly || (await writer.isDirectory(base)));
     if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
-    // (A directory copied "contents only" still gives its metadata to the destination.)
     const pathOf = (entry: SourceEntry) => (entry.rel === "" ? base : posix.join(base, entry.rel));
     // Directories first, parents before children; then everything else side by side; then
     // the directories' metadata, since adding entries to a directory changes its mtime.
@@ -81,7 +86,9 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
       IO_PARALLELISM,
       (entry) => write(entry, pathOf(entry)),
     );
-    await mapLimit(directories, IO_PARALLELISM, (entry) => write(entry, pathOf(entry)));
+    await mapLimit(directories, IO_PARALLELISM, (entry) =>
+      entry.rel === "" && keepTopMetadata ? writer.setTimes(pathOf(entry), entry.stat) : write(entry, pathOf(entry)),
+    );
   }
 }
 
@@ -180,8 +187,13 @@ class TreeWriter {
     this.#dirs.set(path, host);
   }
 
+  /** Gives the directory at `path` (placed before) the times of `stat`, and nothing else. */
+  async setTimes(path: string, stat: SourceEntry["stat"]): Promise<void> {
+    await lutimes(this.#dirs.get(path) ?? (await this.hostPath(path)), stat.atime, stat.mtime);
+  }
+
   /** Writes a file or symlink at `path`; for a directory (placed before), sets its metadata. */
-  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
+  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number; fromContext: boolean }): Promise<void> {
     const { stat } = entry;
     const host = stat.isDirectory() ? (this.#dirs.get(path) ?? (await this.hostPath(path))) : await this.hostPath(path);
     // In a directory this match made, the path is free: no lstat to find what is in the way.
@@ -194,8 +206,15 @@ class TreeWriter {
     } else if (stat.isFile()) {
       if (!free) await removeExisting(host, true);
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
+    } else if (stat.isSocket() && meta.fromContext) {
+      // BuildKit's context transfer (fsutil) clears the socket bit, so a socket of the
+      // context arrives as an empty regular file with the socket's permissions.
+      if (!free) await removeExisting(host, true);
+      await writeFile(host, "", { flag: "wx" });
     } else {
-      return; // Sockets, fifos and devices are not copied, as BuildKit's copy skips them.
+      // Fifos and devices, and sockets of an image, need mknod(2), which Node lacks; they
+      // are left out (BuildKit's copier recreates them).
+      return;
     }
     await lchown(host, meta.owner.uid, meta.owner.gid);
     // copyFile gives the copy its source's mode; chown clears set-id bits, so those need chmod again.
