@@ -6,6 +6,7 @@ import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
 import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../frontend/graph.js";
 import { isTarArchive } from "../oci/is-tar-archive.js";
+import { encodeDockerfileText } from "../parser/dockerfile-bytes.js";
 import { extractArchive } from "../snapshotter/extract-archive.js";
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
@@ -115,7 +116,8 @@ async function makeFile(writer: TreeWriter, action: MkfileAction): Promise<void>
   await writer.makeParents(posix.dirname(path), undefined);
   const host = await writer.hostPath(path);
   await removeExisting(host, false);
-  await writeFile(host, action.data, { mode: action.mode });
+  // Heredoc bodies keep the Dockerfile's bytes, valid UTF-8 or not, as BuildKit writes them.
+  await writeFile(host, encodeDockerfileText(action.data), { mode: action.mode });
   await chmod(host, action.mode);
 }
 

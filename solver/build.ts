@@ -24,6 +24,7 @@ import { ContextDigests } from "./context-digests.js";
 import { exportImage } from "./export-image.js";
 import { exportLocal } from "./export-local.js";
 import { openBuildWorker } from "./open-build-worker.js";
+import { readDockerfile } from "./read-dockerfile.js";
 import { solveGraph, type StepReport } from "./solve-graph.js";
 import type { ProgressListener, Worker } from "./types.js";
 
@@ -111,11 +112,7 @@ export interface BuildResult {
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const context = resolve(options.context);
-  const dockerfile = resolve(options.dockerfile ?? join(context, "Dockerfile"));
-  const text = await readFile(dockerfile, "utf8").catch((error: NodeJS.ErrnoException) => {
-    const reason = error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "it is a directory" : error.message;
-    throw new TsbuildError("FILE_NOT_FOUND", `Cannot read Dockerfile "${dockerfile}": ${reason}`, { cause: error });
-  });
+  const { path: dockerfile, text } = await readDockerfile(resolve(options.dockerfile ?? join(context, "Dockerfile")));
   const file = basename(dockerfile);
   const ast = parseDockerfile(text, { file });
   const instructions = parseInstructions(ast);

@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -10,6 +10,7 @@ import type { SecretSource } from "../../executor/types.js";
 import { isTarArchive } from "../../oci/is-tar-archive.js";
 import { extractArchive } from "../../snapshotter/extract-archive.js";
 import { BuildFailure } from "../../solver/build-failure.js";
+import { readDockerfile } from "../../solver/read-dockerfile.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
@@ -69,8 +70,9 @@ export const buildCommand: Command = {
 
 async function runBuild(context: CommandContext, contextDir: string, dockerfile: string): Promise<number> {
   const { options } = context;
-  const source = await readFile(dockerfile, "utf8").catch(() => undefined);
-  if (source !== undefined) context.registerSource(basename(dockerfile), source);
+  // For code frames; a Dockerfile that cannot be read is reported by the build itself.
+  const source = await readDockerfile(dockerfile).catch(() => undefined);
+  if (source !== undefined) context.registerSource(basename(source.path), source.text);
   const asked = (options.progress as string | undefined) ?? "auto";
   if (asked !== "plain" && asked !== "json" && asked !== "auto" && asked !== "tty") {
     throw new TsbuildError("USAGE", `Cannot use --progress "${asked}": use auto, tty, plain or json`);
@@ -133,7 +135,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
     return 0;
   } catch (error) {
     if (renderer instanceof TtyRenderer) renderer.stop();
-    if (error instanceof BuildFailure && (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer)) renderer.failure(error, source);
+    if (error instanceof BuildFailure && (renderer instanceof PlainRenderer || renderer instanceof TtyRenderer)) renderer.failure(error, source?.text);
     throw error;
   } finally {
     process.off("SIGINT", onSignal);

@@ -238,7 +238,10 @@ function parseOnbuild(ctx: Ctx, node: InstructionNode): Instruction {
     throw error(ctx, node, `${child.keyword.toUpperCase()} isn't allowed as an ONBUILD trigger`);
   }
   const trigger = parseInstruction(child, ctx);
-  return { kind: "ONBUILD", node, range: node.range, expression: child.original, trigger };
+  // As BuildKit's parseOnBuild: heredoc bodies follow the line, each closed by its
+  // terminator, so the trigger text stored in the image still holds them.
+  const expression = node.heredocs.reduce((text, heredoc) => `${text}\n${heredoc.content}${heredoc.name}`, child.original);
+  return { kind: "ONBUILD", node, range: node.range, expression, trigger };
 }
 
 function keyValues(ctx: Ctx, node: InstructionNode, args: string[]): KeyValue[] {
