@@ -183,6 +183,8 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
     network,
     security,
     mounts,
+    // As BuildKit (llb.Hostname), set only when asked, so other RUN digests stay as they were.
+    ...(Object.hasOwn(ctx.buildArgs, "BUILDKIT_SANDBOX_HOSTNAME") ? { hostname: ctx.buildArgs.BUILDKIT_SANDBOX_HOSTNAME } : {}),
   };
   state.vertex = ctx.graph.add({
     name,

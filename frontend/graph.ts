@@ -86,6 +86,8 @@ export interface ExecDefinition {
   security: "sandbox" | "insecure";
   /** The root mount first, then the `--mount`s in order. */
   mounts: ExecMount[];
+  /** The build arg BUILDKIT_SANDBOX_HOSTNAME: the sandbox's hostname; absent for the default. */
+  hostname?: string;
 }
 
 export interface CopyAction {

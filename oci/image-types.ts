@@ -89,6 +89,8 @@ export interface HistoryEntry {
 export interface ImageConfig extends Platform {
   created?: string;
   author?: string;
+  /** docker's image comment (`commit -m`); not in the OCI spec, which lets readers skip it. */
+  comment?: string;
   config?: ContainerConfig;
   rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
