@@ -41,3 +41,18 @@ function editDistance(a: string, b: string, limit: number): number {
   }
   return previous[b.length];
 }
+
+/**
+ * `message` with BuildKit's suggestion suffix (util/suggest): `unknown flag: --mont (did you
+ * mean mount?)`. Without a suggestion, `message` as it is.
+ */
+export function withSuggestion(message: string, suggestion: string | undefined): string {
+  return suggestion === undefined ? message : `${message} (did you mean ${suggestion}?)`;
+}
+
+/** A suggestion in the case the user wrote in, as BuildKit's matchCase: `RUNN` → `RUN`, `runn` → `run`. */
+export function inCaseOf(suggestion: string, written: string): string {
+  if (written === written.toLowerCase()) return suggestion.toLowerCase();
+  if (written === written.toUpperCase()) return suggestion.toUpperCase();
+  return suggestion;
+}

@@ -1,6 +1,6 @@
 import type { DockerfileAst, HeredocNode, InstructionNode } from "../../parser/ast.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { didYouMean } from "../../util/did-you-mean.js";
+import { didYouMean, inCaseOf, withSuggestion } from "../../util/did-you-mean.js";
 import { parseGoDuration } from "./go-duration.js";
 import { parseFlags, type FlagSpec, type ParsedFlags } from "./parse-flags.js";
 import type {
@@ -62,7 +62,7 @@ export function parseInstructions(ast: DockerfileAst): DockerfileInstructions {
   }
   if (stages.length === 0) {
     const last = ast.instructions[ast.instructions.length - 1];
-    throw new DockerfileSyntaxError("no build stage in current context", { file: ast.file, line: last?.range.end.line ?? 1, column: 1 }, {
+    throw new DockerfileSyntaxError("dockerfile contains no stages to build", { file: ast.file, line: last?.range.end.line ?? 1, column: 1 }, {
       hint: "Add a FROM instruction",
     });
   }
@@ -135,7 +135,8 @@ export function parseInstruction(node: InstructionNode, options: { file: string 
       return parseOnbuild(ctx, node);
     default: {
       const suggestion = didYouMean(node.keyword, KEYWORDS);
-      throw error(ctx, node, `unknown instruction: ${node.keyword}`, suggestion ? `Did you mean "${suggestion}"?` : undefined);
+      // BuildKit's words, its suggestion included: `unknown instruction: RUNN (did you mean RUN?)`.
+      throw error(ctx, node, withSuggestion(`unknown instruction: ${node.keyword}`, suggestion && inCaseOf(suggestion, node.keyword)));
     }
   }
 }
