@@ -43,7 +43,8 @@ export async function downloadUrl(url: string, dir: string, filename: string, op
   );
   const digest = `sha256:${hash.digest("hex")}`;
   if (options.checksum !== undefined && options.checksum !== digest) {
-    throw new TsbuildError("DIGEST_MISMATCH", `Cannot add "${url}": its checksum is "${digest}", wanted "${options.checksum}"`);
+    // BuildKit's words (source/http), so a search for them finds this.
+    throw new TsbuildError("DIGEST_MISMATCH", `digest mismatch for ${url}: ${digest} (expected: ${options.checksum})`);
   }
   await chmod(path, 0o600);
   const modified = response.headers.get("last-modified");
