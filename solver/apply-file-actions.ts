@@ -49,6 +49,8 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     collected ??
     (await collectCopySources(source.path, action, source.kind === "context" ? { kind: "context", ignore: source.ignore } : { kind: "rootfs" }));
   const owner = action.chown === undefined ? undefined : await writer.resolveOwner(action.chown);
+  // BuildKit's copier makes missing directories with an octal --chmod's mode, else 0755.
+  const dirMode = action.chmod !== undefined && "mode" in action.chmod ? action.chmod.mode : 0o755;
   const dest = posix.normalize(`/${action.dest}`);
   const destIsDir = action.dest.endsWith("/") || matches.length > 1 || (await writer.isDirectory(dest));
   const fromContext = source.kind === "context";
@@ -75,7 +77,7 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     // made for a "contents only" copy is made like any parent (0755, --chown's owner or
     // root). Either way it takes the source's times.
     const keepTopMetadata = top.stat.isDirectory() && (contentsOnly || (await writer.isDirectory(base)));
-    if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
+    if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner, dirMode);
     const pathOf = (entry: SourceEntry) => (entry.rel === "" ? base : posix.join(base, entry.rel));
     // Directories first, parents before children; then everything else side by side; then
     // the directories' metadata, since adding entries to a directory changes its mtime.
@@ -159,8 +161,8 @@ class TreeWriter {
     return stat?.isDirectory() ?? false;
   }
 
-  /** mkdir -p inside the root; directories it creates get `owner` (COPY --chown's rule). */
-  async makeParents(path: string, owner: Owner | undefined): Promise<void> {
+  /** mkdir -p inside the root; directories it creates get `owner` (COPY --chown's rule) and `mode`. */
+  async makeParents(path: string, owner: Owner | undefined, mode = 0o755): Promise<void> {
     let current = "/";
     for (const part of path.split("/").filter((p) => p !== "")) {
       current = posix.join(current, part);
@@ -168,7 +170,8 @@ class TreeWriter {
       const host = await resolveInRoot(this.root, current);
       const stat = await lstat(host).catch(() => undefined);
       if (stat === undefined) {
-        await mkdir(host, { mode: 0o755 });
+        await mkdir(host, { mode });
+        if (mode !== 0o755) await chmod(host, mode); // past the umask
         if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
       } else if (!stat.isDirectory()) {
         throw new TsbuildError("CONFLICT", `Cannot copy to "${path}": "${current}" is not a directory`);
