@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
@@ -170,9 +170,14 @@ class TreeWriter {
       const host = await resolveInRoot(this.root, current);
       const stat = await lstat(host).catch(() => undefined);
       if (stat === undefined) {
-        await mkdir(host, { mode });
-        if (mode !== 0o755) await chmod(host, mode); // past the umask
-        if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
+        // A dangling symlink on the way (`symlink -> ../tmp/target` in a scratch image) leads
+        // to a path whose parents may be missing too: make them all, as BuildKit's MkdirAll.
+        // resolveInRoot followed every link that exists, so what is missing holds none.
+        const first = (await mkdir(host, { recursive: true, mode })) ?? host;
+        for (let made = host; made.length >= first.length; made = dirname(made)) {
+          if (mode !== 0o755) await chmod(made, mode); // past the umask
+          if (owner !== undefined) await lchown(made, owner.uid, owner.gid);
+        }
       } else if (!stat.isDirectory()) {
         throw new TsbuildError("CONFLICT", `Cannot copy to "${path}": "${current}" is not a directory`);
       }
