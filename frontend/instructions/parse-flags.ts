@@ -1,6 +1,6 @@
 import type { FlagNode, InstructionNode } from "../../parser/ast.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { didYouMean, withSuggestion } from "../../util/did-you-mean.js";
+import { buildkitSuggestion, withSuggestion } from "../../util/did-you-mean.js";
 
 /** How a flag takes its value: a boolean (`--link`, `--link=false`), one string, or a repeatable list. */
 export type FlagKind = "bool" | "string" | "strings";
@@ -28,7 +28,7 @@ export function parseFlags(node: InstructionNode, spec: FlagSpec, options: { fil
     const kind = spec[flag.name];
     if (kind === undefined) {
       const known = Object.keys(spec);
-      const suggestion = didYouMean(flag.name, known);
+      const suggestion = buildkitSuggestion(flag.name, known, { caseSensitive: true });
       const hint = suggestion
         ? undefined
         : known.length > 0

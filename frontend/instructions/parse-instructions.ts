@@ -1,6 +1,6 @@
 import type { DockerfileAst, HeredocNode, InstructionNode } from "../../parser/ast.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { didYouMean, inCaseOf, withSuggestion } from "../../util/did-you-mean.js";
+import { buildkitSuggestion, inCaseOf, withSuggestion } from "../../util/did-you-mean.js";
 import { parseGoDuration } from "./go-duration.js";
 import { parseFlags, type FlagSpec, type ParsedFlags } from "./parse-flags.js";
 import type {
@@ -134,7 +134,7 @@ export function parseInstruction(node: InstructionNode, options: { file: string 
     case "onbuild":
       return parseOnbuild(ctx, node);
     default: {
-      const suggestion = didYouMean(node.keyword, KEYWORDS);
+      const suggestion = buildkitSuggestion(node.keyword, KEYWORDS, { caseSensitive: false });
       // BuildKit's words, its suggestion included: `unknown instruction: RUNN (did you mean RUN?)`.
       throw error(ctx, node, withSuggestion(`unknown instruction: ${node.keyword}`, suggestion && inCaseOf(suggestion, node.keyword)));
     }
