@@ -13,6 +13,8 @@ export interface CloneGitOptions {
   /** The directory of the repository to use; empty for all of it. */
   subdir: string;
   keepGitDir: boolean;
+  /** `ADD --checksum`: the commit (or a prefix of its hash) the ref must resolve to. */
+  checksum?: string;
   signal?: AbortSignal;
 }
 
@@ -23,6 +25,10 @@ export interface CloneGitOptions {
  * so their contents are in the cache key of the ADD that copies them.
  */
 export async function cloneGit(remote: string, dir: string, options: CloneGitOptions): Promise<string> {
+  // BuildKit's words (source/git) for a checksum that cannot be a commit hash.
+  if (options.checksum !== undefined && !/^[0-9a-f]+$/.test(options.checksum)) {
+    throw new TsbuildError("DOCKERFILE_SYNTAX", `invalid checksum ${options.checksum} for Git URL, expected hex commit hash`);
+  }
   const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" };
   const git = (args: string[]) =>
     execFileAsync("git", args, { env, maxBuffer: 16 * 1024 * 1024, ...(options.signal === undefined ? {} : { signal: options.signal }) });
@@ -39,6 +45,21 @@ export async function cloneGit(remote: string, dir: string, options: CloneGitOpt
       ...(missing ? { hint: "Install git: apt-get install git" } : {}),
     });
   }
-  if (!options.keepGitDir) await rm(join(dir, ".git"), { recursive: true, force: true });
+  if (options.checksum !== undefined) {
+    const commit = (await git(["-C", dir, "rev-parse", "HEAD"])).stdout.trim();
+    if (!commit.startsWith(options.checksum)) {
+      throw new TsbuildError("DIGEST_MISMATCH", `expected checksum to match ${options.checksum}, got ${commit}`);
+    }
+  }
+  if (!options.keepGitDir) {
+    await rm(join(dir, ".git"), { recursive: true, force: true });
+  } else {
+    // The files are keyed by content where ADD copies them; BuildKit keys a git source by its
+    // commit. So that two clones of one commit give the same .git, drop the reflogs (clone
+    // times) and rebuild the index without stat data (times, inodes): `git status` refreshes it.
+    await rm(join(dir, ".git", "logs"), { recursive: true, force: true });
+    await rm(join(dir, ".git", "index"), { force: true });
+    await git(["-C", dir, "read-tree", "HEAD"]);
+  }
   return options.subdir === "" ? dir : resolveInContext(dir, options.subdir);
 }

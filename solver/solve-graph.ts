@@ -190,7 +190,7 @@ class GraphSolver {
       } else if (definition.op === "source" && definition.kind === "git") {
         const dir = join(this.#options.worker.tempDir, `git-${randomBytes(8).toString("hex")}`);
         this.#downloads.push(dir);
-        const path = await cloneGit(definition.remote, dir, { ref: definition.ref, subdir: definition.subdir, keepGitDir: definition.keepGitDir, signal: this.#signal });
+        const path = await cloneGit(definition.remote, dir, { ref: definition.ref, subdir: definition.subdir, keepGitDir: definition.keepGitDir, checksum: definition.checksum, signal: this.#signal });
         this.#contextResults.set(vertex.id, { kind: "directory", path, exclude: [] });
       } else if (definition.op === "file") {
         const collected = new Map<number, SourceMatch[]>();
