@@ -4,12 +4,10 @@
 // here. BuildKit's test checks `git status` inside an alpine container after `apk add git`;
 // there is no package mirror here, so that check runs on the exported files instead.
 import { execFileSync } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as assert from "uvu/assert";
+import { serveFiles } from "../helpers/serve-files.js";
 import { buildError, buildImage, buildLocal, portedSuite } from "./ported.js";
 
 const { test, root } = portedSuite("BuildKit dockerfile_addgit_test.go");
@@ -31,23 +29,6 @@ async function makeRepo(dir: string, tags: string[], format?: "sha256"): Promise
   }
   git(dir, "update-server-info");
   return commits;
-}
-
-/** Serves the files under `dir` on 127.0.0.1 (Go's http.FileServer). */
-async function serveFiles(dir: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((request, response) => {
-    const path = normalize(join(dir, decodeURIComponent((request.url ?? "/").split("?")[0])));
-    if (!path.startsWith(dir)) return void response.writeHead(403).end();
-    stat(path).then(
-      (info) => (info.isFile() ? createReadStream(path).pipe(response.writeHead(200)) : response.writeHead(404).end()),
-      () => response.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 for (const format of [undefined, "sha256"] as const) {

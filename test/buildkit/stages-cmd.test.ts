@@ -47,6 +47,20 @@ test("testDefaultShellAndPath: from scratch, shell form is /bin/sh -c and PATH i
   assert.is(result.config.rootfs.diff_ids.length, 1);
 });
 
+test("testDockerfileScratchConfig (dockerfile_image_test.go): an image from scratch has a full config", async () => {
+  // BuildKit reads the config back from containerd's store; build() returns it.
+  const { config } = await buildImage(root(), { Dockerfile: "FROM scratch\nENV foo=bar\n" });
+  assert.ok(config.os !== "" && config.architecture !== "");
+  assert.ok((config.config?.WorkingDir ?? "") !== "", "WorkingDir is set");
+  assert.is(config.rootfs.type, "layers");
+  assert.is(config.rootfs.diff_ids.length, 0);
+  assert.is(config.history?.length, 1);
+  assert.match(config.history?.[0].created_by ?? "", "ENV foo=bar");
+  assert.is(config.history?.[0].empty_layer, true);
+  assert.ok(config.config?.Env?.includes("foo=bar"));
+  assert.ok(config.config?.Env?.some((env) => env.startsWith("PATH=")));
+});
+
 test("testIgnoreEntrypoint: RUN does not go through ENTRYPOINT", async () => {
   await buildImage(root(), { Dockerfile: 'FROM busybox\nENTRYPOINT ["/nosuchcmd"]\nRUN ["ls"]\n' });
 });
