@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { test } from "uvu";
@@ -40,7 +40,7 @@ test("ADD rootfs.tar.gz / keeps absolute and upward symlinks, strips leading /, 
   });
 });
 
-test("ADD --chown owns every extracted entry; ADD unpacks bzip2, xz and zstd archives too", async () => {
+test("ADD --chown owns every extracted entry, --chmod leaves their modes (BuildKit's unpack takes no mode); bzip2, xz and zstd unpack too", async () => {
   await withBuildRoot(async (root) => {
     const context = join(root.dir, "ctx");
     await mkdir(context);
@@ -49,7 +49,7 @@ test("ADD --chown owns every extracted entry; ADD unpacks bzip2, xz and zstd arc
     for (const program of ["bzip2", "xz", "zstd"]) execFileSync(program, ["-k", "-q", plain]);
     await writeFile(
       join(context, "Dockerfile"),
-      "FROM scratch\nADD --chown=100:200 a.tar /owned/\nADD a.tar /kept/\nADD a.tar.bz2 /bz2/\nADD a.tar.xz /xz/\nADD a.tar.zst /zst/\n",
+      "FROM scratch\nADD --chown=100:200 a.tar /owned/\nADD a.tar /kept/\nADD --chmod=600 a.tar /modes/\nADD a.tar.bz2 /bz2/\nADD a.tar.xz /xz/\nADD a.tar.zst /zst/\n",
     );
     const out = join(root.dir, "out");
     await build({ context, worker: root.worker, output: { type: "local", dest: out } });
@@ -57,6 +57,7 @@ test("ADD --chown owns every extracted entry; ADD unpacks bzip2, xz and zstd arc
     assert.equal(all.filter((line) => line.startsWith("owned")), ["owned d 100:200", "owned/d d 100:200", "owned/d/f f 100:200"]);
     assert.equal(all.filter((line) => line.startsWith("kept")), ["kept d 0:0", "kept/d d 5:6", "kept/d/f f 5:6"]);
     for (const dir of ["bz2", "xz", "zst"]) assert.is(await readFile(join(out, dir, "d/f"), "utf8"), "x", dir);
+    assert.is(((await stat(join(out, "modes/d/f"))).mode & 0o7777).toString(8), "644", "the archive's mode, not --chmod's");
   });
 });
 
