@@ -56,6 +56,7 @@ export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Pro
  */
 export async function openBuildRoot(): Promise<BuildRoot & { close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "tsb-solver-"));
+  rootsOfThisProcess.push(dir);
   const close = async () => {
     const points = [...(await listMountPoints())].filter((p) => p.startsWith(`${dir}/`));
     for (const point of points.sort((a, b) => b.length - a.length)) await runCommand("umount", [point]).catch(() => undefined);
@@ -95,6 +96,15 @@ export async function openBuildRoot(): Promise<BuildRoot & { close(): Promise<vo
     await close();
     throw error;
   }
+}
+
+/** Every build root this process made: other processes (other test runs) have their own. */
+const rootsOfThisProcess: string[] = [];
+
+/** Mount points under any build root of this process, open or closed. */
+export async function mountsOfThisProcess(): Promise<string[]> {
+  const points = [...(await listMountPoints())];
+  return points.filter((point) => rootsOfThisProcess.some((dir) => point.startsWith(`${dir}/`)));
 }
 
 /** `fixtures/<name>` of the checkout (tests may run from a build directory outside it). */
