@@ -202,4 +202,7 @@ export interface ImageConfigResolver {
 }
 
 /** A context given by name (`--build-context name=...`): a directory or an image. */
-export type NamedContext = { kind: "local"; name: string } | { kind: "image"; ref: string };
+export type NamedContext =
+  /** A local directory; `excludePatterns` from its own `.dockerignore`, as BuildKit reads it. */
+  | { kind: "local"; name: string; excludePatterns?: string[] }
+  | { kind: "image"; ref: string };

@@ -4,7 +4,7 @@ import { TsbuildError } from "../errors.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
-import type { BuildWarning } from "../frontend/graph.js";
+import type { BuildWarning, NamedContext } from "../frontend/graph.js";
 import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
 import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
 import type { Digest } from "../oci/digest.js";
@@ -150,7 +150,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
       ...(options.network === undefined ? {} : { network: options.network }),
       dockerignore,
-      contexts: Object.fromEntries(Object.keys(options.contexts ?? {}).map((name) => [name, { kind: "local" as const, name }])),
+      contexts: await namedContexts(options.contexts ?? {}),
     });
     checkEntitlements(graph, options.allow ?? []);
     for (const warning of graph.warnings) {
@@ -243,6 +243,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await opened?.close();
   }
+}
+
+/** Named local contexts, each with the patterns of its own `.dockerignore` (BuildKit's dockerui reads it too). */
+async function namedContexts(dirs: Record<string, string>): Promise<Record<string, NamedContext>> {
+  const entries = await Promise.all(
+    Object.entries(dirs).map(async ([name, dir]) => {
+      // No .dockerignore (the usual case) means no patterns, as for the main context.
+      const text = await readFile(join(resolve(dir), ".dockerignore"), "utf8").catch(() => undefined);
+      return [name, { kind: "local" as const, name, excludePatterns: text === undefined ? [] : parseDockerignore(text) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** `<Dockerfile>.dockerignore` or the context's `.dockerignore`, first found, as patterns. */
