@@ -10,7 +10,7 @@ import { LocalExporter } from "../exporter/local-exporter.js";
 import { PushExporter } from "../exporter/push-exporter.js";
 import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
-import type { BuildGraph, BuildWarning } from "../frontend/graph.js";
+import type { BuildGraph, BuildWarning, NamedContext } from "../frontend/graph.js";
 import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
 import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
 import type { Digest } from "../oci/digest.js";
@@ -25,6 +25,7 @@ import { CacheIndex } from "../solver/cache-index.js";
 import type { CacheLocationSpec } from "../solver/cache-location.js";
 import { checkEntitlements, type Entitlement } from "../solver/check-entitlements.js";
 import { ContextDigests } from "../solver/context-digests.js";
+import { readDockerfile } from "../solver/read-dockerfile.js";
 import type { ExportedImage } from "../solver/export-image.js";
 import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorker } from "../solver/types.js";
 import { cancelledError } from "../util/cancelled-error.js";
@@ -151,11 +152,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
   const dryRun = options.dryRun === true;
   const full = options;
   const context = resolve(options.context);
-  const dockerfile = resolve(options.dockerfile ?? join(context, "Dockerfile"));
-  const text = await readFile(dockerfile, "utf8").catch((error: NodeJS.ErrnoException) => {
-    const reason = error.code === "ENOENT" ? "no such file" : error.code === "EISDIR" ? "it is a directory" : error.message;
-    throw new TsbuildError("FILE_NOT_FOUND", `Cannot read Dockerfile "${dockerfile}": ${reason}`, { cause: error });
-  });
+  const { path: dockerfile, text } = await readDockerfile(resolve(options.dockerfile ?? join(context, "Dockerfile")));
   const file = basename(dockerfile);
   const ast = parseDockerfile(text, { file });
   const instructions = parseInstructions(ast);
@@ -190,7 +187,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
         ...(options.network === undefined ? {} : { network: options.network }),
         dockerignore,
-        contexts: Object.fromEntries(Object.keys(options.contexts ?? {}).map((name) => [name, { kind: "local" as const, name }])),
+        contexts: await namedContexts(options.contexts ?? {}),
       });
       checkEntitlements(graph, options.allow ?? []);
       for (const warning of graph.warnings) emit({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
@@ -305,6 +302,18 @@ function checkPlatform(wanted: string | undefined): { os: string; architecture: 
     });
   }
   return platform;
+}
+
+/** Named local contexts, each with the patterns of its own `.dockerignore` (BuildKit's dockerui reads it too). */
+async function namedContexts(dirs: Record<string, string>): Promise<Record<string, NamedContext>> {
+  const entries = await Promise.all(
+    Object.entries(dirs).map(async ([name, dir]) => {
+      // No .dockerignore (the usual case) means no patterns, as for the main context.
+      const text = await readFile(join(resolve(dir), ".dockerignore"), "utf8").catch(() => undefined);
+      return [name, { kind: "local" as const, name, excludePatterns: text === undefined ? [] : parseDockerignore(text) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** `<Dockerfile>.dockerignore` or the context's `.dockerignore`, first found, as patterns. */

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { PassThrough } from "node:stream";
-import { Parser, type ReadEntry } from "tar";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { LayerReader } from "../oci/layer-reader.js";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "../oci/whiteout.js";
 import { makeStagingDir } from "../worker/staging-dir.js";
 import type { Worker } from "../worker/worker.js";
@@ -25,27 +25,22 @@ export async function containerDiff(worker: Worker, text: string): Promise<Conta
   const snapshotter = await worker.snapshotter();
   const entries: Array<{ path: string; deleted: boolean }> = [];
   const stream = new PassThrough();
-  const parser = new Parser({
-    onReadEntry: (entry: ReadEntry) => {
-      const path = entry.path.replace(/\/$/, "").replace(/^\.\//, "");
-      const name = posix.basename(path);
-      if (name === OPAQUE_WHITEOUT) {
-        // the directory itself is listed as its own entry
+  const parsed = (async () => {
+    for await (const entry of new LayerReader(stream).entries()) {
+      const name = posix.basename(entry.path);
+      if (entry.path === "" || name === OPAQUE_WHITEOUT) {
+        // the root, or an opaque marker: the directory itself is listed as its own entry
       } else if (name.startsWith(WHITEOUT_PREFIX)) {
-        entries.push({ path: `/${posix.join(posix.dirname(path), name.slice(WHITEOUT_PREFIX.length))}`.replace(/^\/\.\//, "/"), deleted: true });
-      } else if (path !== "" && path !== ".") {
-        entries.push({ path: `/${path}`, deleted: false });
+        entries.push({ path: `/${posix.join(posix.dirname(entry.path), name.slice(WHITEOUT_PREFIX.length))}`.replace(/^\/\.\//, "/"), deleted: true });
+      } else {
+        entries.push({ path: `/${entry.path}`, deleted: false });
       }
-      entry.resume();
-    },
+    }
+  })().catch((error: unknown) => {
+    stream.destroy(); // so that the diff writer is not left waiting on a full stream
+    throw error;
   });
-  const parsed = new Promise<void>((resolve, reject) => {
-    parser.on("end", resolve);
-    parser.on("error", reject);
-  });
-  stream.pipe(parser);
-  await snapshotter.diff(record.snapshotKey, stream, { compression: "none", sourceDateEpoch: null });
-  await parsed;
+  await Promise.all([snapshotter.diff(record.snapshotKey, stream, { compression: "none", sourceDateEpoch: null }), parsed]);
 
   const staging = await makeStagingDir(worker.root, "diff");
   const viewKey = `container-${record.id}-diff-${randomBytes(4).toString("hex")}`;

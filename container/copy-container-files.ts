@@ -1,9 +1,11 @@
 import { copyFile, lstat, mkdir, stat, unlink } from "node:fs/promises";
 import { basename, join, posix, resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { c as createTar, x as extractTar } from "tar";
+import { PassThrough } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
+import { writeLayer } from "../oci/layer-writer.js";
+import { extractArchive } from "../snapshotter/extract-archive.js";
+import { nativeChanges } from "../snapshotter/layer-changes.js";
 import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer } from "./container-record.js";
 import { isMountPoint } from "./mount-points.js";
@@ -33,7 +35,7 @@ async function copyOut(rootfs: string, text: string, options: CopyOptions): Prom
   const target = await intoDirectory(resolve(destination), posix.basename(posix.resolve("/", source)) || "root");
   if (info.isDirectory()) {
     await mkdir(target, { recursive: true });
-    await pipeline(createTar({ cwd: from, portable: false }, ["."]), extractTar({ cwd: target, preserveOwner: true, preservePaths: true }));
+    await copyTree(from, target);
   } else {
     await copyFile(from, target);
   }
@@ -41,8 +43,9 @@ async function copyOut(rootfs: string, text: string, options: CopyOptions): Prom
 
 /**
  * docker's `cp` into a container: into its writable layer, over the mounted rootfs. The
- * destination resolves as in the container; extraction (node-tar) refuses to write through
- * a symlink, and a symlink at a file's destination is replaced, never followed.
+ * destination resolves as in the container; the copy is extracted as ADD extracts archives,
+ * resolving every path inside the destination, and a symlink at a file's destination is
+ * replaced, never followed.
  */
 export async function copyToContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
   await withRootfs(worker, text, (rootfs) => copyIn(rootfs, text, options));
@@ -57,15 +60,28 @@ async function copyIn(rootfs: string, text: string, options: CopyOptions): Promi
   const target = existing?.isDirectory() === true ? await resolveInRoot(rootfs, posix.join(destination, basename(resolve(source)))) : resolved;
   if (info.isDirectory()) {
     await mkdir(target, { recursive: true });
-    // preservePaths keeps absolute link targets as docker does; entries are our own relative
-    // ones, and node-tar still refuses to extract through a symlink either way.
-    await pipeline(createTar({ cwd: source, portable: false }, ["."]), extractTar({ cwd: target, preserveOwner: true, preservePaths: true }));
+    await copyTree(source, target);
     return;
   }
   const parent = await stat(posix.dirname(target)).catch(() => undefined);
   if (parent?.isDirectory() !== true) throw new TsbuildError("NOT_FOUND", `Cannot copy into "${destination}" of container "${text}": its directory does not exist`);
   if ((await lstat(target).catch(() => undefined))?.isSymbolicLink() === true) await unlink(target);
   await copyFile(source, target);
+}
+
+/**
+ * Copies a directory tree with owners, modes, times and links as they are, through the one
+ * tar writer and reader: a plain layer of `from` streamed into an extraction at `to`.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  const stream = new PassThrough();
+  const written = writeLayer(nativeChanges(from, undefined), stream, { compression: "none", sourceDateEpoch: null });
+  // A failed extraction must not leave the writer waiting on a full stream.
+  const extracted = extractArchive(stream, to).catch((error: unknown) => {
+    stream.destroy();
+    throw error;
+  });
+  await Promise.all([written, extracted]);
 }
 
 /** A host directory takes the copy inside it under `name`; any other path is the copy. */

@@ -309,7 +309,8 @@ export class Executor {
     const message =
       runtimeError !== undefined
         ? `Cannot start "${command}": ${runtimeError}`
-        : `Command "${command}" failed with exit code ${outcome.exitCode}`;
+        : // BuildKit's words (solver/llbsolver/ops/exec.go and its ExitError), so logs read the same.
+          `process "${command}" did not complete successfully: exit code: ${outcome.exitCode}`;
     return new ExecError(message, { exitCode: outcome.exitCode, logTail: tail });
   }
 }

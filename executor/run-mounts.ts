@@ -155,7 +155,8 @@ async function readSecret(id: string, source: SecretSource | undefined, required
     throw new TsbuildError("NOT_FOUND", `Cannot read secret "${id}": environment variable "${source.env}" is not set`);
   }
   if (!required) return undefined;
-  throw new TsbuildError("NOT_FOUND", `Cannot mount secret "${id}": no secret with this id was given`, {
+  // BuildKit's words (session/secrets: "secret <id>: not found").
+  throw new TsbuildError("NOT_FOUND", `secret ${id}: not found`, {
     hint: `Pass it with --secret id=${id},src=FILE or --secret id=${id},env=VARIABLE`,
   });
 }

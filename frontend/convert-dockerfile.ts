@@ -2,7 +2,7 @@ import { TsbuildError, isTsbuildError } from "../errors.js";
 import { familiarString, formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { ImageConfig } from "../oci/image-types.js";
 import { parseDockerfile } from "../parser/parse-dockerfile.js";
-import { didYouMean } from "../util/did-you-mean.js";
+import { buildkitSuggestion, didYouMean, withSuggestion } from "../util/did-you-mean.js";
 import { parseInstruction } from "./instructions/parse-instructions.js";
 import type { DockerfileInstructions, Instruction, Stage } from "./instructions/types.js";
 import { isPredefinedArg, predefinedArgs, proxyEnvFromBuildArgs } from "./build-args.js";
@@ -246,10 +246,10 @@ function findTarget(ctx: ConvertContext, target: string | undefined): StageState
   const state = ctx.statesByName.get(target.toLowerCase());
   if (state) return state;
   const names = ctx.states.map((s) => s.stage?.name).filter((name): name is string => name !== undefined);
-  const suggestion = didYouMean(target, names);
+  const suggestion = buildkitSuggestion(target, names, { caseSensitive: true });
   // A --target problem is in the command line, not at a place in the Dockerfile.
-  throw new TsbuildError("USAGE", `target stage "${target}" could not be found`, {
-    hint: suggestion ? `Did you mean "${suggestion}"?` : names.length > 0 ? `The stages are: ${names.join(", ")}` : "No stage has a name: add AS name to a FROM",
+  throw new TsbuildError("USAGE", withSuggestion(`target stage "${target}" could not be found`, suggestion), {
+    hint: names.length > 0 ? `The stages are: ${names.join(", ")}` : "No stage has a name: add AS name to a FROM",
   });
 }
 

@@ -69,7 +69,8 @@ export function dispatchCopy(ctx: ConvertContext, state: StageState, command: Co
   if (checksum !== "") {
     if (sources.length !== 1) throw fail("checksum can't be specified for multiple sources");
     if (!isHttpSource(sources[0]) && !isGitSource(sources[0])) throw fail("checksum requires HTTP(S) or Git sources");
-    if (!CHECKSUM.test(checksum)) throw fail(`invalid checksum digest format: "${checksum}"`, 'Give --checksum as "sha256:" and 64 hex digits');
+    // A git source's checksum is a commit hash, checked where the repository is fetched.
+    if (isHttpSource(sources[0]) && !CHECKSUM.test(checksum)) throw fail(`invalid checksum digest format: "${checksum}"`, 'Give --checksum as "sha256:" and 64 hex digits');
   }
 
   let fromNode: VertexNode | undefined;

@@ -88,6 +88,8 @@ export function dispatchInstruction(ctx: ConvertContext, state: StageState, comm
               { action: "mkdir", path: wd, mode: 0o755, makeParents: true, chown: config.User ? config.User : undefined, createdTime: state.epoch },
             ],
           },
+          // --no-cache covers every step of the stage, as BuildKit's IgnoreCache marshal default does.
+          ignoreCache: state.ignoreCache,
         });
       }
       return commitHistory(state, `WORKDIR ${wd}`, { layer: wd !== "/" });

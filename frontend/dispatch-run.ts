@@ -148,6 +148,9 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
             { action: "mkdir", path: "/cache", mode: mount.mode ?? 0o755, makeParents: false, chown: `${mount.uid ?? 0}:${mount.gid ?? 0}`, createdTime: undefined },
           ],
         },
+        // As in BuildKit, --no-cache makes this directory again, and a cache seeded from a
+        // new directory is a new cache: the build starts with an empty one.
+        ignoreCache: state.ignoreCache,
       });
       selector = "/cache";
     }
@@ -183,6 +186,8 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
     network,
     security,
     mounts,
+    // As BuildKit (llb.Hostname), set only when asked, so other RUN digests stay as they were.
+    ...(Object.hasOwn(ctx.buildArgs, "BUILDKIT_SANDBOX_HOSTNAME") ? { hostname: ctx.buildArgs.BUILDKIT_SANDBOX_HOSTNAME } : {}),
   };
   state.vertex = ctx.graph.add({
     name,

@@ -86,6 +86,8 @@ export interface ExecDefinition {
   security: "sandbox" | "insecure";
   /** The root mount first, then the `--mount`s in order. */
   mounts: ExecMount[];
+  /** The build arg BUILDKIT_SANDBOX_HOSTNAME: the sandbox's hostname; absent for the default. */
+  hostname?: string;
 }
 
 export interface CopyAction {
@@ -200,4 +202,7 @@ export interface ImageConfigResolver {
 }
 
 /** A context given by name (`--build-context name=...`): a directory or an image. */
-export type NamedContext = { kind: "local"; name: string } | { kind: "image"; ref: string };
+export type NamedContext =
+  /** A local directory; `excludePatterns` from its own `.dockerignore`, as BuildKit reads it. */
+  | { kind: "local"; name: string; excludePatterns?: string[] }
+  | { kind: "image"; ref: string };

@@ -1,5 +1,5 @@
 import { DockerfileSyntaxError, type SyntaxErrorLocation } from "../parser/syntax-error.js";
-import { didYouMean } from "../util/did-you-mean.js";
+import { buildkitSuggestion, withSuggestion } from "../util/did-you-mean.js";
 
 export type RunMountType = "bind" | "cache" | "tmpfs" | "secret" | "ssh";
 export type CacheSharing = "shared" | "private" | "locked";
@@ -72,7 +72,7 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions): RunM
     const value = options.expand ? options.expand(raw) : raw;
     switch (key) {
       case "type":
-        mount.type = oneOf(value, TYPES, () => fail(`unsupported mount type "${value}"`, choiceHint(value, TYPES)));
+        mount.type = oneOf(value, TYPES, () => fail(...suggested(`unsupported mount type "${value}"`, value, TYPES)));
         break;
       case "from":
         mount.from = value;
@@ -107,7 +107,7 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions): RunM
         mount.id = value;
         break;
       case "sharing":
-        mount.sharing = oneOf(value, SHARING, () => fail(`unsupported sharing value "${value}"`, choiceHint(value, SHARING)));
+        mount.sharing = oneOf(value, SHARING, () => fail(...suggested(`unsupported sharing value "${value}"`, value, SHARING)));
         break;
       case "mode":
         mount.mode = parseUint(value, 8) ?? fail(`invalid value ${value} for mode`, "Give the mode in octal, such as 0755");
@@ -122,8 +122,7 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions): RunM
         mount.env = value;
         break;
       default: {
-        const suggestion = didYouMean(key, KEYS);
-        fail(`unexpected key '${key}' in '${field}'`, suggestion ? `Did you mean "${suggestion}"?` : undefined);
+        fail(withSuggestion(`unexpected key '${key}' in '${field}'`, buildkitSuggestion(key, KEYS, { caseSensitive: true })));
       }
     }
   }
@@ -231,7 +230,8 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], refuse: (
   return allowed.includes(lower) ? lower : refuse();
 }
 
-function choiceHint(value: string, allowed: readonly string[]): string {
-  const suggestion = didYouMean(value, allowed);
-  return suggestion ? `Did you mean "${suggestion}"?` : `Use one of ${allowed.join(", ")}`;
+/** BuildKit's message with its "(did you mean X?)", or ours with the choices as a hint. */
+function suggested(message: string, value: string, allowed: readonly string[]): [string, string | undefined] {
+  const suggestion = buildkitSuggestion(value, allowed, { caseSensitive: true });
+  return suggestion ? [withSuggestion(message, suggestion), undefined] : [message, `Use one of ${allowed.join(", ")}`];
 }

@@ -227,7 +227,9 @@ export function withShell(state: StageState, args: readonly string[]): string[] 
 export function currentVertex(ctx: ConvertContext, state: StageState): VertexNode {
   if (state.vertex) return state.vertex;
   if (state.namedContext?.kind === "local") {
-    state.vertex = ctx.graph.local(state.namedContext.name);
+    const node = ctx.graph.local(state.namedContext.name);
+    node.definition.excludePatterns = [...(state.namedContext.excludePatterns ?? [])];
+    state.vertex = node;
   } else if (state.baseImage && !state.baseIsScratch) {
     state.vertex = ctx.graph.image(state.baseImage.ref, {
       platform: state.baseImage.platform,

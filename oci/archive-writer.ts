@@ -3,7 +3,6 @@ import { createWriteStream } from "node:fs";
 import { rename, stat, unlink } from "node:fs/promises";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Header } from "tar";
 import { TsbuildError } from "../errors.js";
 import { Digester, digestHex, digestOf, isDigest, type Digest } from "./digest.js";
 import {
@@ -16,6 +15,7 @@ import {
   type ImageConfig,
   type Platform,
 } from "./image-types.js";
+import { encodeTarHeader } from "./layer-tar-header.js";
 import { OCI_MEDIA_TYPES } from "./media-types.js";
 import { familiarName, familiarString, formatReference, parseReference, withDefaultTag, type ImageReference } from "./reference.js";
 import {
@@ -260,21 +260,20 @@ async function* tarChunks(members: PlannedMember[], mtime: Date): AsyncGenerator
 }
 
 function headerBlock(path: string, fields: { type: "File" | "Directory"; size: number; mtime: Date }): Buffer {
-  const header = new Header({
-    path,
-    type: fields.type,
-    mode: fields.type === "Directory" ? 0o755 : 0o644,
+  const directory = fields.type === "Directory";
+  return encodeTarHeader({
+    path: directory ? path.replace(/\/$/, "") : path,
+    type: directory ? "directory" : "file",
+    mode: directory ? 0o755 : 0o644,
     uid: 0,
     gid: 0,
     size: fields.size,
-    mtime: fields.mtime,
-    uname: "",
-    gname: "",
+    mtime: Math.floor(fields.mtime.getTime() / 1000),
+    linkpath: "",
+    devmajor: 0,
+    devminor: 0,
+    xattrs: new Map(),
   });
-  const block = Buffer.alloc(BLOCK_SIZE);
-  // Member names here are at most 77 bytes, so a plain ustar header always suffices.
-  if (header.encode(block, 0)) throw new TsbuildError("INTERNAL", `Cannot write archive member "${path}": it needs a pax header`);
-  return block;
 }
 
 function padding(size: number): Buffer {

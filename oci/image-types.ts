@@ -89,6 +89,8 @@ export interface HistoryEntry {
 export interface ImageConfig extends Platform {
   created?: string;
   author?: string;
+  /** docker's image comment (`commit -m`); not in the OCI spec, which lets readers skip it. */
+  comment?: string;
   config?: ContainerConfig;
   rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
@@ -109,9 +111,20 @@ export function createDescriptor(
   return { mediaType, digest: digestOf(data), size, ...extra };
 }
 
-/** The bytes tsbuild stores for a JSON document (compact, so its digest is reproducible). */
+/**
+ * The bytes tsbuild stores for a JSON document (compact, so its digest is reproducible).
+ * A lone surrogate (a Dockerfile byte that is not UTF-8, kept as an escape) becomes U+FFFD,
+ * as Go's `encoding/json` writes invalid UTF-8, so a config's bytes match BuildKit's.
+ */
 export function serializeJson(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value));
+  const text = JSON.stringify(value);
+  return Buffer.from(/\\ud[89a-f]/i.test(text) ? JSON.stringify(value, wellFormedStrings) : text);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function wellFormedStrings(this: unknown, _key: string, value: unknown): unknown {
+  return typeof value === "string" ? value.replace(LONE_SURROGATE, "\ufffd") : value;
 }
 
 /** Builds an OCI image manifest over a config and layers. */

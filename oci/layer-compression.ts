@@ -63,10 +63,26 @@ export function createDecompressor(compression: LayerCompression): Duplex {
  * stream. Errors of the source or the decompressor end the returned stream with an error.
  */
 export async function openDecompressed(source: Readable): Promise<{ stream: Readable; compression: LayerCompression }> {
+  return openSniffed(source, { detect: detectCompression, decompressor: createDecompressor });
+}
+
+/** How `openSniffed` tells a compression and undoes it. */
+export interface Sniffer<C extends string> {
+  /** The compression from the first bytes (up to 6). */
+  detect(head: Uint8Array): C;
+  decompressor(compression: C): Duplex;
+}
+
+/**
+ * The uncompressed stream of `source`, whose compression `sniffer` tells from its first
+ * bytes. Failures of the decompressor (truncated or corrupt data) become INVALID_ARCHIVE;
+ * failures of the source (a missing file, a broken connection) stay what they are.
+ */
+export async function openSniffed<C extends string>(source: Readable, sniffer: Sniffer<C>): Promise<{ stream: Readable; compression: C }> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
   let ended = false;
-  while (head.length < 4) {
+  while (head.length < 6) {
     const next = await iterator.next();
     if (next.done) {
       ended = true;
@@ -74,7 +90,7 @@ export async function openDecompressed(source: Readable): Promise<{ stream: Read
     }
     head = Buffer.concat([head, Buffer.from(next.value)]);
   }
-  const compression = detectCompression(head);
+  const compression = sniffer.detect(head);
   let sourceError: unknown;
   async function* replay(): AsyncGenerator<Buffer> {
     if (head.length > 0) yield head;
@@ -91,10 +107,12 @@ export async function openDecompressed(source: Readable): Promise<{ stream: Read
       yield Buffer.from(next.value);
     }
   }
-  const decompressor = createDecompressor(compression);
+  const decompressor = sniffer.decompressor(compression);
+  // A reader that stops early (a bad tar header) leaves zlib to report the cut-off input
+  // after nobody listens: without this listener that late error would crash the process.
+  // While someone reads, the error still reaches them through the iterator below.
+  decompressor.on("error", () => undefined);
   pipeline(Readable.from(replay()), decompressor).catch(() => undefined); // surfaces below
-  // Failures of the decompressor (truncated or corrupt data) become INVALID_ARCHIVE;
-  // failures of the source (a missing file, a broken connection) stay what they are.
   async function* checked(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of decompressor) yield chunk as Buffer;
@@ -114,19 +132,28 @@ function zstdProcess(args: string[]): Duplex {
       hint: "Install zstd (apt-get install zstd) or use gzip",
     });
   }
-  const child = spawn("zstd", args, { stdio: ["pipe", "pipe", "pipe"] });
+  return programStream("zstd", args);
+}
+
+/** A filter program as a duplex stream: stdin in, stdout out, a failing exit as an error. */
+export function programStream(program: string, args: string[]): Duplex {
+  const child = spawn(program, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  // End the readable side only once zstd has exited well, so a failure is never mistaken
+  // End the readable side only once the program has exited well, so a failure is never mistaken
   // for a complete (truncated) stream.
   const output = new PassThrough();
   child.stdout.pipe(output, { end: false });
   const duplex = Duplex.from({ writable: child.stdin, readable: output });
   child.stdin.on("error", (error) => duplex.destroy(error));
   child.on("error", (error) => duplex.destroy(error));
+  // A reader that stops early (a sniff of the first block) must not leave the program behind.
+  duplex.on("close", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
   child.on("close", (code) => {
     if (code === 0) output.end();
-    else output.destroy(new Error(`zstd exited with status ${code}: ${stderr.trim()}`));
+    else output.destroy(new Error(`${program} exited with status ${code}: ${stderr.trim()}`));
   });
   return duplex;
 }

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
+import { openArchiveDecompressed, type ArchiveCompression } from "./archive-compression.js";
 import { openDecompressed, type LayerCompression } from "./layer-compression.js";
 import {
   BLOCK_SIZE,
@@ -21,6 +22,14 @@ export interface LayerEntry extends TarHeader {
 export interface LayerReaderOptions {
   /** Largest PAX or GNU long-name record accepted, in bytes. Default 1 MiB. */
   maxMetaSize?: number;
+  /** "layer" (default): gzip, zstd or none, as layer media types allow. "any": also bzip2 and xz, as docker's `DecompressStream`. */
+  compressions?: "layer" | "any";
+  /**
+   * "strict" (default): an absolute or `..` path is an error. "chroot": a leading `/` is
+   * dropped and `..` stops at the root, as docker's untar sees paths (it runs chrooted in
+   * the destination); for archives given to ADD.
+   */
+  paths?: "strict" | "chroot";
 }
 
 const DEFAULT_MAX_META = 1024 * 1024;
@@ -34,13 +43,18 @@ const DEFAULT_MAX_META = 1024 * 1024;
 export class LayerReader {
   readonly #source: Readable;
   readonly #maxMeta: number;
+  readonly #anyCompression: boolean;
+  readonly #chroot: boolean;
+  #sawEndMarker = false;
   readonly #digester = new Digester();
   #diffId: Digest | undefined;
-  #compression: LayerCompression | undefined;
+  #compression: ArchiveCompression | undefined;
 
   constructor(source: Readable, options: LayerReaderOptions = {}) {
     this.#source = source;
     this.#maxMeta = options.maxMetaSize ?? DEFAULT_MAX_META;
+    this.#anyCompression = options.compressions === "any";
+    this.#chroot = options.paths === "chroot";
   }
 
   /** `sha256:<hex>` of the uncompressed tar; known once `entries()` has run to its end. */
@@ -54,12 +68,19 @@ export class LayerReader {
     return this.#digester.size;
   }
 
+  /** True once the reader met the end-of-archive zero block (a tar cut between entries lacks it). */
+  get sawEndMarker(): boolean {
+    return this.#sawEndMarker;
+  }
+
+  /** The layer's compression once reading started (undefined for an archive's bzip2 or xz). */
   get compression(): LayerCompression | undefined {
-    return this.#compression;
+    const compression = this.#compression;
+    return compression === "bzip2" || compression === "xz" ? undefined : compression;
   }
 
   async *entries(): AsyncGenerator<LayerEntry> {
-    const { stream, compression } = await openDecompressed(this.#source);
+    const { stream, compression } = this.#anyCompression ? await openArchiveDecompressed(this.#source) : await openDecompressed(this.#source);
     this.#compression = compression;
     const bytes = new ByteReader(stream, (chunk) => this.#digester.update(chunk));
     try {
@@ -71,7 +92,10 @@ export class LayerReader {
         const block = await bytes.read(BLOCK_SIZE);
         if (block === undefined) break; // end of data at a header boundary, as Go's reader allows
         if (block.length < BLOCK_SIZE) throw truncated(`at offset ${offset}`);
-        if (isZeroBlock(block)) break;
+        if (isZeroBlock(block)) {
+          this.#sawEndMarker = true;
+          break;
+        }
         const where = `at offset ${offset}`;
         let raw;
         try {
@@ -105,9 +129,9 @@ export class LayerReader {
         if (type === undefined) {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} has unsupported type "${header.typeflag}"`);
         }
-        const path = normalizeEntryPath(header.path, named);
-        const linkpath =
-          type === "hardlink" ? normalizeEntryPath(header.linkpath, named) : type === "symlink" ? header.linkpath : "";
+        const normalize = this.#chroot ? clampEntryPath : normalizeEntryPath;
+        const path = normalize(header.path, named);
+        const linkpath = type === "hardlink" ? normalize(header.linkpath, named) : type === "symlink" ? header.linkpath : "";
         if (type === "hardlink" && linkpath === "") {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${named} is a hard link to the root directory`);
         }
@@ -139,16 +163,31 @@ export class LayerReader {
  */
 export function normalizeEntryPath(path: string, named: string): string {
   if (path.startsWith("/")) {
-    throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an absolute path "${path}"`);
+    throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an unsafe path: an absolute path`);
   }
   if (path.includes("\0")) throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has a NUL byte in its path`);
   const parts: string[] = [];
   for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has a ".." component in "${path}"`);
+      throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} has an unsafe path: it has a ".." component`);
     }
     parts.push(part);
+  }
+  return parts.join("/");
+}
+
+/**
+ * Normalises a path from an archive given to ADD the way docker's chrooted untar sees it:
+ * a leading `/` is dropped and `..` never climbs above the root (`/../a` is `a`).
+ */
+export function clampEntryPath(path: string, named: string): string {
+  if (path.includes("\0")) throw new TsbuildError("INVALID_ARCHIVE", `Cannot extract archive: ${named} has a NUL byte in its path`);
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
   }
   return parts.join("/");
 }
@@ -163,7 +202,7 @@ function cutAtNul(body: Buffer): Buffer {
 }
 
 function truncated(where: string): TsbuildError {
-  return new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: the archive ends in the middle of an entry ${where}`);
+  return new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: the archive is truncated: it ends in the middle of an entry ${where}`);
 }
 
 /** Pull-style reading of exact byte counts from a stream of chunks. */

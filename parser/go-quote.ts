@@ -1,10 +1,13 @@
+import { escapedByte } from "./dockerfile-bytes.js";
+
 /**
  * Go's `strconv.Quote`, which BuildKit's AST dump uses for every flag and argument.
  * It differs from `JSON.stringify` for `\a`, `\v`, `\x7f`, non-printable Unicode and more.
  *
- * A JavaScript string cannot hold invalid UTF-8, so Go's `\xNN` for a bad byte never
- * appears. A lone surrogate (only possible when the caller built the string itself) is
- * written as `\udNNN`, the way Go writes any other non-printable code point below U+10000.
+ * A byte that is not valid UTF-8 reaches us as its escape U+DC80–U+DCFF (see
+ * dockerfile-bytes.ts) and is written as Go writes the byte, `\xNN`. Any other lone
+ * surrogate (only possible when the caller built the string itself) is written as
+ * `\udNNN`, the way Go writes any other non-printable code point below U+10000.
  */
 
 // Go's IsPrint: letters, marks, numbers, punctuation and symbols, plus the ASCII space.
@@ -43,7 +46,9 @@ export function goQuote(value: string): string {
       }
     }
     const named = NAMED_ESCAPES[code];
-    if (named !== undefined) parts.push(named);
+    const byte = char.length === 1 ? escapedByte(code) : undefined;
+    if (byte !== undefined) parts.push(`\\x${hex(byte, 2)}`);
+    else if (named !== undefined) parts.push(named);
     else if (code === 0x20 || (code > 0x7e ? PRINTABLE.test(char) : code > 0x20)) parts.push(char);
     else if (code < 0x20 || code === 0x7f) parts.push(`\\x${hex(code, 2)}`);
     else if (code < 0x10000) parts.push(`\\u${hex(code, 4)}`);

@@ -7,7 +7,7 @@ import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
 import { LayerReader, type LayerEntry } from "../oci/layer-reader.js";
-import { classifyWhiteout } from "../oci/whiteout.js";
+import { classifyWhiteout, type WhiteoutKind } from "../oci/whiteout.js";
 import { crashPoint } from "../util/crash-point.js";
 import { runCommand } from "./run-command.js";
 import { OVERLAY_OPAQUE_XATTR, writeXattrs } from "./xattrs.js";
@@ -59,7 +59,7 @@ interface PendingNode {
  * one batch. The caller removes `target` when this throws.
  */
 export async function applyLayer(layer: Readable, target: string, options: ApplyLayerOptions): Promise<ApplyLayerResult> {
-  const applier = new LayerApplier(target, options);
+  const applier = new LayerApplier(target, { overlay: options.mode === "overlay", lowerView: options.lowerView });
   const reader = new LayerReader(layer);
   let entries = 0;
   for await (const entry of reader.entries()) {
@@ -72,10 +72,29 @@ export async function applyLayer(layer: Readable, target: string, options: Apply
   return { diffId: reader.diffId, compression: reader.compression ?? "none", entries };
 }
 
-class LayerApplier {
+/** How a LayerApplier treats its input: an image layer, or an archive given to ADD. */
+export interface LayerApplierOptions {
+  /** An overlay upper directory (see ApplyLayerOptions.mode); false for a full tree. */
+  overlay: boolean;
+  lowerView?: string;
+  /**
+   * An archive unpacked by ADD, as docker's untar chrooted in `target` does it: whiteout
+   * names are plain files, an absolute symlink or a `..` on the way to an entry resolves
+   * from `target` as the root instead of being refused, and the root entry's metadata
+   * applies to `target`.
+   */
+  extract?: {
+    /** `ADD --chown`: the owner of every entry, instead of the archive's. */
+    owner?: { uid: number; gid: number };
+  };
+}
+
+/** Writes tar entries into a directory, each path resolved inside it. */
+export class LayerApplier {
   readonly #target: string;
   readonly #overlay: boolean;
   readonly #lowerView: string | undefined;
+  readonly #extract: LayerApplierOptions["extract"];
   /** Paths this layer wrote (native opaque directories keep only these). */
   readonly #written = new Set<string>();
   readonly #opaque = new Set<string>();
@@ -90,18 +109,23 @@ class LayerApplier {
   /** Directories known to exist in the target, reached without symlinks (saves lstat calls). */
   readonly #knownDirs = new Set<string>();
 
-  constructor(target: string, options: ApplyLayerOptions) {
+  constructor(target: string, options: LayerApplierOptions) {
     this.#target = target;
-    this.#overlay = options.mode === "overlay";
+    this.#overlay = options.overlay;
     this.#lowerView = this.#overlay ? options.lowerView : undefined;
+    this.#extract = options.extract;
   }
 
   async apply(entry: LayerEntry): Promise<void> {
-    if (entry.path === "") return; // the root itself ("./"): its metadata belongs to the snapshot
+    if (entry.path === "") {
+      // The root itself ("./"): a layer's belongs to the snapshot; an archive's to the destination.
+      if (this.#extract !== undefined && entry.type === "directory") await this.#create("", entry);
+      return;
+    }
     const named = `entry "${entry.path}"`;
     const parts = entry.path.split("/");
     const name = parts.pop()!;
-    const whiteout = classifyWhiteout(name);
+    const whiteout: WhiteoutKind = this.#extract === undefined ? classifyWhiteout(name) : { kind: "none" };
     if (whiteout.kind === "meta") return;
     if (whiteout.kind === "opaque") return this.#applyOpaque(parts, named);
     if (whiteout.kind === "whiteout") return this.#applyWhiteout(parts, whiteout.name, named);
@@ -161,8 +185,7 @@ class LayerApplier {
             mode: entry.mode,
             major: entry.devmajor,
             minor: entry.devminor,
-            uid: entry.uid,
-            gid: entry.gid,
+            ...this.#ownerOf(entry),
             mtime: entry.mtime,
           });
           this.#written.add(rel);
@@ -170,7 +193,8 @@ class LayerApplier {
       }
     }
     this.#written.add(rel);
-    await lchown(abs, entry.uid, entry.gid);
+    const owner = this.#ownerOf(entry);
+    await lchown(abs, owner.uid, owner.gid);
     // chmod after chown: chown clears the setuid and setgid bits.
     if (entry.type !== "symlink") await chmod(abs, entry.mode);
     if (entry.type !== "symlink") {
@@ -179,6 +203,10 @@ class LayerApplier {
     }
     if (entry.type === "directory") this.#dirTimes.set(rel, entry.mtime);
     else await lutimes(abs, entry.mtime, entry.mtime);
+  }
+
+  #ownerOf(entry: LayerEntry): { uid: number; gid: number } {
+    return this.#extract?.owner ?? { uid: entry.uid, gid: entry.gid };
   }
 
   async #applyOpaque(parts: string[], named: string): Promise<void> {
@@ -269,7 +297,10 @@ class LayerApplier {
       const part = queue.shift()!;
       if (part === "" || part === ".") continue;
       if (part === "..") {
-        if (resolved.length === 0) throw outside(named);
+        if (resolved.length === 0) {
+          if (this.#extract !== undefined) continue; // "/.." is "/" in a chroot
+          throw outside(named);
+        }
         resolved = resolved.slice(0, -1);
         continue;
       }
@@ -287,7 +318,9 @@ class LayerApplier {
           throw new TsbuildError("INVALID_ARCHIVE", `Cannot apply layer: ${named} goes through more than ${MAX_SYMLINK_HOPS} symlinks`);
         }
         const linkTarget = await readlink(found.where === "target" ? this.#abs(rel) : join(this.#lowerView!, rel));
-        if (linkTarget.startsWith("/")) {
+        if (linkTarget.startsWith("/") && this.#extract !== undefined) {
+          resolved = []; // an absolute link starts again at the root it is extracted in
+        } else if (linkTarget.startsWith("/")) {
           throw new TsbuildError(
             "INVALID_ARCHIVE",
             `Cannot apply layer: ${named} would be written through symlink "${rel}", which points outside the layer to "${linkTarget}"`,

@@ -1,11 +1,13 @@
 import { constants } from "node:fs";
-import { copyFile, chmod, lchown, lstat, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from "node:fs/promises";
-import { join, posix } from "node:path";
-import { extract } from "tar";
+import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { resolveRootfsUser } from "../executor/rootfs-user.js";
 import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../frontend/graph.js";
+import { isTarArchive } from "../oci/is-tar-archive.js";
+import { encodeDockerfileText } from "../parser/dockerfile-bytes.js";
+import { extractArchive } from "../snapshotter/extract-archive.js";
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
@@ -47,6 +49,8 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     collected ??
     (await collectCopySources(source.path, action, source.kind === "context" ? { kind: "context", ignore: source.ignore } : { kind: "rootfs" }));
   const owner = action.chown === undefined ? undefined : await writer.resolveOwner(action.chown);
+  // BuildKit's copier makes missing directories with an octal --chmod's mode, else 0755.
+  const dirMode = action.chmod !== undefined && "mode" in action.chmod ? action.chmod.mode : 0o755;
   const dest = posix.normalize(`/${action.dest}`);
   const destIsDir = action.dest.endsWith("/") || matches.length > 1 || (await writer.isDirectory(dest));
   const fromContext = source.kind === "context";
@@ -54,20 +58,26 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     writer.write(path, entry, {
       owner: owner ?? (fromContext ? { uid: 0, gid: 0 } : { uid: entry.stat.uid, gid: entry.stat.gid }),
       mode: action.chmod === undefined ? entry.stat.mode & 0o7777 : applyChmod(action.chmod, entry.stat.mode, { isDirectory: entry.stat.isDirectory() }),
+      fromContext,
     });
 
   for (const match of matches) {
     const top = match.entries[0];
     if (action.attemptUnpack && top.stat.isFile() && (await isTarArchive(top.hostPath))) {
-      // ADD of a local archive: its contents land in the destination directory.
+      // ADD of a local archive: its contents land in the destination directory, owned as
+      // the archive says or by --chown (BuildKit applies no --chmod to them).
       await writer.makeParents(dest, owner);
-      await extract({ file: top.hostPath, cwd: await writer.hostPath(dest), preserveOwner: true, strict: true });
+      await unpack(top.hostPath, await resolveInRoot(writer.root, dest), { name: match.name, dest, owner });
       continue;
     }
     const contentsOnly = top.stat.isDirectory() && action.dirContentsOnly;
     const base = contentsOnly ? dest : destIsDir ? posix.join(dest, match.name) : dest;
-    if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner);
-    // (A directory copied "contents only" still gives its metadata to the destination.)
+    // BuildKit's copier gives a copied directory its source's owner and mode only where it
+    // creates it: a destination that was there keeps its own (even with --chown), and one
+    // made for a "contents only" copy is made like any parent (0755, --chown's owner or
+    // root). Either way it takes the source's times.
+    const keepTopMetadata = top.stat.isDirectory() && (contentsOnly || (await writer.isDirectory(base)));
+    if (action.createDestPath || contentsOnly) await writer.makeParents(contentsOnly ? base : posix.dirname(base), owner, dirMode);
     const pathOf = (entry: SourceEntry) => (entry.rel === "" ? base : posix.join(base, entry.rel));
     // Directories first, parents before children; then everything else side by side; then
     // the directories' metadata, since adding entries to a directory changes its mtime.
@@ -79,7 +89,9 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
       IO_PARALLELISM,
       (entry) => write(entry, pathOf(entry)),
     );
-    await mapLimit(directories, IO_PARALLELISM, (entry) => write(entry, pathOf(entry)));
+    await mapLimit(directories, IO_PARALLELISM, (entry) =>
+      entry.rel === "" && keepTopMetadata ? writer.setTimes(pathOf(entry), entry.stat) : write(entry, pathOf(entry)),
+    );
   }
 }
 
@@ -106,23 +118,24 @@ async function makeFile(writer: TreeWriter, action: MkfileAction): Promise<void>
   await writer.makeParents(posix.dirname(path), undefined);
   const host = await writer.hostPath(path);
   await removeExisting(host, false);
-  await writeFile(host, action.data, { mode: action.mode });
+  // Heredoc bodies keep the Dockerfile's bytes, valid UTF-8 or not, as BuildKit writes them.
+  await writeFile(host, encodeDockerfileText(action.data), { mode: action.mode });
   await chmod(host, action.mode);
 }
 
 /** Writes into a root, remembering the directories it resolved so deep trees cost one lstat a level. */
 class TreeWriter {
-  readonly #root: string;
+  readonly root: string;
   readonly #dirs = new Map<string, string>();
   /** Directories placeDirectory made empty for the current match: nothing is in the way in them. */
   readonly #made = new Set<string>();
 
   constructor(root: string) {
-    this.#root = root;
+    this.root = root;
   }
 
   async resolveOwner(spec: string): Promise<Owner> {
-    const user = await resolveRootfsUser(this.#root, spec);
+    const user = await resolveRootfsUser(this.root, spec);
     return { uid: user.uid, gid: user.gid };
   }
 
@@ -137,28 +150,34 @@ class TreeWriter {
 
   /** The host path of container path `path`: its parent resolved inside the root, its last component as is. */
   async hostPath(path: string): Promise<string> {
-    if (path === "/") return this.#root;
+    if (path === "/") return this.root;
     const parent = posix.dirname(path);
-    const parentHost = this.#dirs.get(parent) ?? (await resolveInRoot(this.#root, parent));
+    const parentHost = this.#dirs.get(parent) ?? (await resolveInRoot(this.root, parent));
     return join(parentHost, posix.basename(path));
   }
 
   async isDirectory(path: string): Promise<boolean> {
-    const stat = await lstat(await resolveInRoot(this.#root, path)).catch(() => undefined);
+    const stat = await lstat(await resolveInRoot(this.root, path)).catch(() => undefined);
     return stat?.isDirectory() ?? false;
   }
 
-  /** mkdir -p inside the root; directories it creates get `owner` (COPY --chown's rule). */
-  async makeParents(path: string, owner: Owner | undefined): Promise<void> {
+  /** mkdir -p inside the root; directories it creates get `owner` (COPY --chown's rule) and `mode`. */
+  async makeParents(path: string, owner: Owner | undefined, mode = 0o755): Promise<void> {
     let current = "/";
     for (const part of path.split("/").filter((p) => p !== "")) {
       current = posix.join(current, part);
       if (this.#dirs.has(current)) continue;
-      const host = await resolveInRoot(this.#root, current);
+      const host = await resolveInRoot(this.root, current);
       const stat = await lstat(host).catch(() => undefined);
       if (stat === undefined) {
-        await mkdir(host, { mode: 0o755 });
-        if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
+        // A dangling symlink on the way (`symlink -> ../tmp/target` in a scratch image) leads
+        // to a path whose parents may be missing too: make them all, as BuildKit's MkdirAll.
+        // resolveInRoot followed every link that exists, so what is missing holds none.
+        const first = (await mkdir(host, { recursive: true, mode })) ?? host;
+        for (let made = host; made.length >= first.length; made = dirname(made)) {
+          if (mode !== 0o755) await chmod(made, mode); // past the umask
+          if (owner !== undefined) await lchown(made, owner.uid, owner.gid);
+        }
       } else if (!stat.isDirectory()) {
         throw new TsbuildError("CONFLICT", `Cannot copy to "${path}": "${current}" is not a directory`);
       }
@@ -178,8 +197,13 @@ class TreeWriter {
     this.#dirs.set(path, host);
   }
 
+  /** Gives the directory at `path` (placed before) the times of `stat`, and nothing else. */
+  async setTimes(path: string, stat: SourceEntry["stat"]): Promise<void> {
+    await lutimes(this.#dirs.get(path) ?? (await this.hostPath(path)), stat.atime, stat.mtime);
+  }
+
   /** Writes a file or symlink at `path`; for a directory (placed before), sets its metadata. */
-  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): Promise<void> {
+  async write(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number; fromContext: boolean }): Promise<void> {
     const { stat } = entry;
     const host = stat.isDirectory() ? (this.#dirs.get(path) ?? (await this.hostPath(path))) : await this.hostPath(path);
     // In a directory this match made, the path is free: no lstat to find what is in the way.
@@ -192,8 +216,15 @@ class TreeWriter {
     } else if (stat.isFile()) {
       if (!free) await removeExisting(host, true);
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
+    } else if (stat.isSocket() && meta.fromContext) {
+      // BuildKit's context transfer (fsutil) clears the socket bit, so a socket of the
+      // context arrives as an empty regular file with the socket's permissions.
+      if (!free) await removeExisting(host, true);
+      await writeFile(host, "", { flag: "wx" });
     } else {
-      return; // Sockets, fifos and devices are not copied, as BuildKit's copy skips them.
+      // Fifos and devices, and sockets of an image, need mknod(2), which Node lacks; they
+      // are left out (BuildKit's copier recreates them).
+      return;
     }
     await lchown(host, meta.owner.uid, meta.owner.gid);
     // copyFile gives the copy its source's mode; chown clears set-id bits, so those need chmod again.
@@ -203,21 +234,14 @@ class TreeWriter {
   }
 }
 
-/**
- * True for a tar archive, plain, gzip or zstd compressed (what ADD unpacks and node-tar
- * reads; bzip2 and xz archives are copied as files). node-tar refuses entries with `..` or
- * that would be written through a symlink, so an archive cannot write outside `cwd`.
- */
-async function isTarArchive(path: string): Promise<boolean> {
-  const handle = await open(path, "r");
+/** Extracts an archive for ADD; a broken archive is named with the step's source and destination. */
+async function unpack(file: string, target: string, { name, dest, owner }: { name: string; dest: string; owner: Owner | undefined }): Promise<void> {
   try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-    if (bytesRead >= 4 && head.readUInt32BE(0) === 0x28b52ffd) return true;
-    return bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar";
-  } finally {
-    await handle.close();
+    await extractArchive(file, target, { owner });
+  } catch (error) {
+    if (!(error instanceof TsbuildError) || error.code !== "INVALID_ARCHIVE") throw error;
+    const why = error.message.replace(/^Cannot (read|apply) layer: |^Cannot extract archive: /, "");
+    throw new TsbuildError("INVALID_ARCHIVE", `Cannot unpack "${name}" into "${dest}": ${why}`, { cause: error, hint: error.hint });
   }
 }
 

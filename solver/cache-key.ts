@@ -17,7 +17,10 @@ const KEY_VERSION = "tsbuild.cache.v1";
  * a field order change in the frontend does not invalidate the cache.
  */
 export function computeCacheKey(definition: VertexDefinition, inputs: CacheKeyInputs): Digest {
-  return digestOf(canonicalJson({ version: KEY_VERSION, definition, inputs: inputs.inputs, checksums: inputs.checksums ?? [] }));
+  // A git source's --checksum only checks the commit it resolves to: as in BuildKit, adding
+  // one keeps the cache (the files are keyed by content where they are copied).
+  const keyed = definition.op === "source" && definition.kind === "git" ? { ...definition, checksum: undefined } : definition;
+  return digestOf(canonicalJson({ version: KEY_VERSION, definition: keyed, inputs: inputs.inputs, checksums: inputs.checksums ?? [] }));
 }
 
 /** JSON with object keys sorted and `undefined` fields dropped. */

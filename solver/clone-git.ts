@@ -16,6 +16,8 @@ export interface CloneGitOptions {
   /** The directory of the repository to use; empty for all of it. */
   subdir: string;
   keepGitDir: boolean;
+  /** `ADD --checksum`: the commit (or a prefix of its hash) the ref must resolve to. */
+  checksum?: string;
   signal?: AbortSignal;
 }
 
@@ -51,6 +53,7 @@ export async function resolveGitCommit(remote: string, ref: string, options: { s
  * `.git` is removed unless kept, as BuildKit does.
  */
 export async function cloneGit(remote: string, dir: string, options: CloneGitOptions): Promise<{ path: string; commit: string }> {
+  checkGitChecksum(options.checksum, options.commit);
   const git = (args: string[]) => runGit(args, { remote, ref: options.ref, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const commit = options.commit ?? (FULL_COMMIT.test(options.ref) ? options.ref : undefined);
   let fetched = false;
@@ -75,8 +78,28 @@ export async function cloneGit(remote: string, dir: string, options: CloneGitOpt
   // A repository without submodules (or with ones that cannot be fetched) is still usable as it is.
   await git(["-C", dir, "submodule", "update", "--quiet", "--init", "--recursive", ...(fetched ? ["--depth", "1"] : [])]).catch(() => undefined);
   const head = (await git(["-C", dir, "rev-parse", "HEAD"])).stdout.trim();
-  if (!options.keepGitDir) await rm(join(dir, ".git"), { recursive: true, force: true });
+  checkGitChecksum(options.checksum, head);
+  if (!options.keepGitDir) {
+    await rm(join(dir, ".git"), { recursive: true, force: true });
+  } else {
+    // The files are keyed by content where ADD copies them; BuildKit keys a git source by its
+    // commit. So that two clones of one commit give the same .git, drop the reflogs (clone
+    // times) and rebuild the index without stat data (times, inodes): `git status` refreshes it.
+    await rm(join(dir, ".git", "logs"), { recursive: true, force: true });
+    await rm(join(dir, ".git", "index"), { force: true });
+    await git(["-C", dir, "read-tree", "HEAD"]);
+  }
   return { path: options.subdir === "" ? dir : await resolveInContext(dir, options.subdir), commit: head };
+}
+
+/**
+ * `ADD --checksum` of a git source: a commit hash (or a prefix of one) that the ref must
+ * resolve to, in BuildKit's words (source/git). `commit` undefined checks the syntax only.
+ */
+export function checkGitChecksum(checksum: string | undefined, commit: string | undefined): void {
+  if (checksum === undefined) return;
+  if (!/^[0-9a-f]+$/.test(checksum)) throw new TsbuildError("DOCKERFILE_SYNTAX", `invalid checksum ${checksum} for Git URL, expected hex commit hash`);
+  if (commit !== undefined && !commit.startsWith(checksum)) throw new TsbuildError("DIGEST_MISMATCH", `expected checksum to match ${checksum}, got ${commit}`);
 }
 
 async function runGit(args: string[], context: { remote: string; ref: string; signal?: AbortSignal }): Promise<{ stdout: string }> {

@@ -243,5 +243,8 @@ function escapeRegExp(ch: string): string {
 
 function notFound(src: string, kind: CollectOptions["kind"], ignored: boolean): TsbuildError {
   const where = kind === "context" ? "the build context" : "the source stage";
-  return new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${src}": no such file or directory in ${where}${ignored ? " (it is excluded by .dockerignore)" : ""}`);
+  // BuildKit's words first (its content hash of the source finds nothing), then ours.
+  const path = JSON.stringify(posix.normalize(`/${src}`));
+  const reason = `no such file or directory in ${where}${ignored ? " (it is excluded by .dockerignore)" : ""}`;
+  return new TsbuildError("FILE_NOT_FOUND", `failed to calculate checksum of ref ${kind}: ${path}: not found: ${reason}`);
 }

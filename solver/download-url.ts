@@ -58,7 +58,8 @@ export async function saveDownload(response: Response, url: string, options: Dow
   );
   const digest = `sha256:${hash.digest("hex")}`;
   if (options.checksum !== undefined && options.checksum !== digest) {
-    throw new TsbuildError("DIGEST_MISMATCH", `Cannot add "${url}": its checksum is "${digest}", wanted "${options.checksum}"`);
+    // BuildKit's words (source/http), so a search for them finds this.
+    throw new TsbuildError("DIGEST_MISMATCH", `digest mismatch for ${url}: ${digest} (expected: ${options.checksum})`);
   }
   await chmod(path, 0o600);
   const modified = response.headers.get("last-modified");

@@ -77,6 +77,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
       network: definition.network,
       security: definition.security,
       mounts,
+      ...(definition.hostname === undefined ? {} : { hostname: definition.hostname }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
     {

@@ -88,7 +88,7 @@ class Scheduler<R> {
     return { keys: this.#keys, steps: this.#steps, results: this.#results };
   }
 
-  /** Every reported step the output needs, in graph order, so a view can show a fixed total. */
+  /** Every step the output needs that is reported (all but quiet sources), in graph order, so a view can show a fixed total. */
   #emitPlanned(): void {
     const needed = new Set<string>();
     const visit = (id: string): void => {
@@ -97,7 +97,7 @@ class Scheduler<R> {
       for (const input of this.#vertex(id).inputs) visit(input);
     };
     visit(this.#options.output);
-    const steps = this.#options.vertices.filter((v) => needed.has(v.id) && v.op.cached).map((v) => ({ vertex: v.id, name: v.name }));
+    const steps = this.#options.vertices.filter((v) => needed.has(v.id) && v.op.quiet !== true).map((v) => ({ vertex: v.id, name: v.name }));
     this.#emit({ type: "steps-planned", steps });
   }
 

@@ -92,6 +92,10 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
       history: [...(base.history ?? []), entry],
     };
     if (options.history?.author !== undefined) config.author = options.history.author;
+    // docker's commit -m is the new image's comment too (`inspect` shows it as "Comment");
+    // a parent's comment describes the parent, not this image.
+    delete config.comment;
+    if (options.history?.comment !== undefined) config.comment = options.history.comment;
     const layers = [...(parent?.manifest.layers ?? []), layer];
     const written = await writeImage(store, { config, layers, ...(name === undefined ? {} : { name }) });
     const chainIds = computeChainIds(config.rootfs.diff_ids);

@@ -38,7 +38,7 @@ export async function inspectImage(worker: Worker, reference: string): Promise<I
     RepoTags: summary.names.map((name) => familiarString(parseReference(name))),
     RepoDigests: repositories.map((repository) => `${repository}@${summary.digest}`),
     Parent: "",
-    Comment: (config as { comment?: string }).comment ?? "",
+    Comment: config.comment ?? "",
     Created: config.created ?? ZERO_TIME,
     DockerVersion: (config as { docker_version?: string }).docker_version ?? "",
     Author: config.author ?? "",

@@ -1,12 +1,14 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
 import type { SecretSource } from "../../executor/types.js";
+import { isTarArchive } from "../../oci/is-tar-archive.js";
+import { extractArchive } from "../../snapshotter/extract-archive.js";
+import { readDockerfile } from "../../solver/read-dockerfile.js";
 import { buildMetadata } from "../../build/build-metadata.js";
 import type { BuildOptions } from "../../build/build.js";
 import type { ProgressEvent, StepReport } from "../../solver/types.js";
@@ -69,8 +71,9 @@ export const buildCommand: Command = {
 
 async function runBuild(context: CommandContext, contextDir: string, dockerfile: string): Promise<number> {
   const { options } = context;
-  const source = await readFile(dockerfile, "utf8").catch(() => undefined);
-  if (source !== undefined) context.registerSource(basename(dockerfile), source);
+  // For code frames; a Dockerfile that cannot be read is reported by the build itself.
+  const source = await readDockerfile(dockerfile).catch(() => undefined);
+  if (source !== undefined) context.registerSource(basename(source.path), source.text);
   const asked = (options.progress as string | undefined) ?? "auto";
   if (asked !== "plain" && asked !== "json" && asked !== "auto" && asked !== "tty") {
     throw new TsbuildError("USAGE", `Cannot use --progress "${asked}": use auto, tty, plain or json`);
@@ -132,7 +135,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
     if (options.quiet) context.stdout.write(`${result.imageId}\n`);
     return 0;
   } catch (error) {
-    renderer?.fail(error, source);
+    renderer?.fail(error, source?.text);
     // Ctrl-C is no failure of a step: say it was cancelled, as buildx does, and exit 130.
     if (abort.signal.aborted && isCancellation(error)) throw new TsbuildError("CANCELLED", "Build cancelled", { cause: error });
     throw error;
@@ -143,7 +146,7 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
 }
 
 /**
- * `tsbuild build -`: standard input is a tar of the context (plain or gzip), or else the
+ * `tsbuild build -`: standard input is a tar of the context (plain or compressed), or else the
  * Dockerfile itself with an empty context, as docker reads it. Returns the context dir.
  */
 async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
@@ -151,11 +154,7 @@ async function readStdinContext(stdin: Readable, dir: string): Promise<string> {
   await pipeline(stdin, createWriteStream(staged, { mode: 0o600 }));
   const context = join(dir, "context");
   await mkdir(context);
-  const head = Buffer.alloc(512);
-  const handle = await open(staged, "r");
-  const { bytesRead } = await handle.read(head, 0, 512, 0).finally(() => handle.close());
-  const isTar = (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) || (bytesRead >= 262 && head.toString("latin1", 257, 262) === "ustar");
-  if (isTar) await extract({ file: staged, cwd: context, strict: true });
+  if (await isTarArchive(staged)) await extractArchive(staged, context);
   else await rename(staged, join(context, "Dockerfile"));
   return context;
 }

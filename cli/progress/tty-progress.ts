@@ -35,8 +35,8 @@ export class TtyProgress implements ProgressRenderer {
   readonly #warnings: string[] = [];
   readonly #started = performance.now();
   #planned: number | undefined;
-  /** Phases seen so far (export, push, cache): they add to the planned steps. */
-  #phases = 0;
+  /** Export, push and cache phases: drawn after the steps, not counted in the total (docker's count is of steps). */
+  readonly #phases = new Map<string, TtyStep>();
   #finished = false;
   #drawn = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -61,12 +61,10 @@ export class TtyProgress implements ProgressRenderer {
     if (event.type === "result" || event.type === "vertex-progress") return;
     if (event.type === "phase-progress") {
       // Export, push and cache phases are shown as steps after the build's own.
-      const key = `phase:${event.name}`;
-      let phase = this.#steps.get(key);
+      let phase = this.#phases.get(event.name);
       if (phase === undefined) {
         phase = { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined };
-        this.#steps.set(key, phase);
-        this.#phases += 1;
+        this.#phases.set(event.name, phase);
       }
       if (event.progress.action === "done") Object.assign(phase, { state: "done", durationMs: performance.now() - phase.started });
       return;
@@ -126,12 +124,12 @@ export class TtyProgress implements ProgressRenderer {
     const now = performance.now();
     const steps = [...this.#steps.values()];
     // Steps the output did not need to look at (below a cached one) are done when the build is.
-    const total = Math.max((this.#planned ?? 0) + this.#phases, steps.length);
+    const total = Math.max(this.#planned ?? 0, steps.length);
     const finished = this.#finished ? total : steps.filter((step) => step.state !== "running").length;
     // No count before the solver has planned the steps: a count that grows would mislead.
     const count = this.#planned === undefined && steps.length === 0 ? "" : ` (${finished}/${total})`;
     const lines = [c.bold(`[+] Building ${seconds(now - this.#started)}${count}${this.#finished ? " FINISHED" : ""}`)];
-    for (const step of steps) {
+    for (const step of [...steps, ...this.#phases.values()]) {
       const time = seconds(step.state === "running" ? now - step.started : step.durationMs);
       const text = this.#fit(` => ${MARKS[step.state]}${step.name}`, time.length + 1);
       const line = `${text.padEnd(Math.max(0, this.#columns() - 2 - time.length))} ${time}`;

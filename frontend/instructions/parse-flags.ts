@@ -1,6 +1,6 @@
 import type { FlagNode, InstructionNode } from "../../parser/ast.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { didYouMean } from "../../util/did-you-mean.js";
+import { buildkitSuggestion, withSuggestion } from "../../util/did-you-mean.js";
 
 /** How a flag takes its value: a boolean (`--link`, `--link=false`), one string, or a repeatable list. */
 export type FlagKind = "bool" | "string" | "strings";
@@ -28,13 +28,13 @@ export function parseFlags(node: InstructionNode, spec: FlagSpec, options: { fil
     const kind = spec[flag.name];
     if (kind === undefined) {
       const known = Object.keys(spec);
-      const suggestion = didYouMean(flag.name, known);
+      const suggestion = buildkitSuggestion(flag.name, known, { caseSensitive: true });
       const hint = suggestion
-        ? `Did you mean "--${suggestion}"?`
+        ? undefined
         : known.length > 0
           ? `${node.name.toUpperCase()} accepts ${known.map((k) => `--${k}`).join(", ")}`
           : `${node.name.toUpperCase()} takes no flags`;
-      throw fail(`unknown flag: ${flagLabel(flag)}`, hint);
+      throw fail(withSuggestion(`unknown flag: ${flagLabel(flag)}`, suggestion), hint);
     }
     if (!parsed.used.includes(flag.name)) parsed.used.push(flag.name);
     if (kind === "bool") {

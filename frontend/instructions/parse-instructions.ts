@@ -1,6 +1,6 @@
 import type { DockerfileAst, HeredocNode, InstructionNode } from "../../parser/ast.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
-import { didYouMean } from "../../util/did-you-mean.js";
+import { buildkitSuggestion, inCaseOf, withSuggestion } from "../../util/did-you-mean.js";
 import { parseGoDuration } from "./go-duration.js";
 import { parseFlags, type FlagSpec, type ParsedFlags } from "./parse-flags.js";
 import type {
@@ -62,7 +62,7 @@ export function parseInstructions(ast: DockerfileAst): DockerfileInstructions {
   }
   if (stages.length === 0) {
     const last = ast.instructions[ast.instructions.length - 1];
-    throw new DockerfileSyntaxError("no build stage in current context", { file: ast.file, line: last?.range.end.line ?? 1, column: 1 }, {
+    throw new DockerfileSyntaxError("dockerfile contains no stages to build", { file: ast.file, line: last?.range.end.line ?? 1, column: 1 }, {
       hint: "Add a FROM instruction",
     });
   }
@@ -134,8 +134,9 @@ export function parseInstruction(node: InstructionNode, options: { file: string 
     case "onbuild":
       return parseOnbuild(ctx, node);
     default: {
-      const suggestion = didYouMean(node.keyword, KEYWORDS);
-      throw error(ctx, node, `unknown instruction: ${node.keyword}`, suggestion ? `Did you mean "${suggestion}"?` : undefined);
+      const suggestion = buildkitSuggestion(node.keyword, KEYWORDS, { caseSensitive: false });
+      // BuildKit's words, its suggestion included: `unknown instruction: RUNN (did you mean RUN?)`.
+      throw error(ctx, node, withSuggestion(`unknown instruction: ${node.keyword}`, suggestion && inCaseOf(suggestion, node.keyword)));
     }
   }
 }
@@ -238,7 +239,10 @@ function parseOnbuild(ctx: Ctx, node: InstructionNode): Instruction {
     throw error(ctx, node, `${child.keyword.toUpperCase()} isn't allowed as an ONBUILD trigger`);
   }
   const trigger = parseInstruction(child, ctx);
-  return { kind: "ONBUILD", node, range: node.range, expression: child.original, trigger };
+  // As BuildKit's parseOnBuild: heredoc bodies follow the line, each closed by its
+  // terminator, so the trigger text stored in the image still holds them.
+  const expression = node.heredocs.reduce((text, heredoc) => `${text}\n${heredoc.content}${heredoc.name}`, child.original);
+  return { kind: "ONBUILD", node, range: node.range, expression, trigger };
 }
 
 function keyValues(ctx: Ctx, node: InstructionNode, args: string[]): KeyValue[] {

@@ -1,6 +1,6 @@
 import type { SourceDefinition } from "../../frontend/graph.js";
 import { computeCacheKey } from "../cache-key.js";
-import { cloneGit, resolveGitCommit } from "../clone-git.js";
+import { checkGitChecksum, cloneGit, resolveGitCommit } from "../clone-git.js";
 import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../operation.js";
 import type { VertexResult } from "../types.js";
 import type { StepEnvironment } from "./step-environment.js";
@@ -32,6 +32,8 @@ export class GitSourceOp implements Operation<VertexResult> {
       this.#checkout = checkout.then((done) => done.path);
       this.#commit = (await checkout).commit;
     }
+    // Checked when the key is known, so a cached ADD with a wrong --checksum still fails, as in BuildKit.
+    checkGitChecksum(this.#definition.checksum, this.#commit);
     return { key: computeCacheKey(this.#definition, { inputs: [], checksums: [this.#commit] }) };
   }
 
@@ -41,8 +43,8 @@ export class GitSourceOp implements Operation<VertexResult> {
   }
 
   async #clone(signal: AbortSignal): Promise<{ path: string; commit: string }> {
-    const { remote, ref, subdir, keepGitDir } = this.#definition;
+    const { remote, ref, subdir, keepGitDir, checksum } = this.#definition;
     const dir = await this.#env.scratchDir("git");
-    return cloneGit(remote, dir, { ref, ...(this.#commit === undefined ? {} : { commit: this.#commit }), subdir, keepGitDir, signal });
+    return cloneGit(remote, dir, { ref, ...(this.#commit === undefined ? {} : { commit: this.#commit }), subdir, keepGitDir, ...(checksum === undefined ? {} : { checksum }), signal });
   }
 }

@@ -30,6 +30,7 @@ test("the classic walk-through: run busybox, add, modify and delete files, commi
     assert.match(history[1], /^[0-9a-f]{12} .*sh -c echo hello.* add a file$/);
     const inspected = JSON.parse(tsbuildOk(root, ["inspect", "walked:1"])) as Array<{ Author: string; Comment?: string; Id: string }>;
     assert.is(inspected[0].Author, "Jane <jane@example.com>");
+    assert.is(inspected[0].Comment, "add a file", "commit -m is the config's comment, as docker inspect shows it");
     assert.is(inspected[0].Id, id);
     assert.match(tsbuildOk(root, ["images"]), /\nwalked +1 +[0-9a-f]{12} +.* ago +[0-9.]+[kM]B\n/);
 

@@ -11,6 +11,7 @@ import { parseJsonArray } from "../../parser/json-array.js";
 import { parseDockerfile } from "../../parser/parse-dockerfile.js";
 import { parseWords } from "../../parser/parse-words.js";
 import { DockerfileSyntaxError } from "../../parser/syntax-error.js";
+import { decodeDockerfileBytes } from "../../parser/dockerfile-bytes.js";
 import type { CaseResult, ConformanceSuite } from "./case-result.js";
 
 /** Node shape of the reference ASTs (`*.ast.json`, `parser-edge-cases.jsonl`). */
@@ -33,9 +34,9 @@ interface ReferenceAst {
   children: ReferenceNode[];
 }
 
-/** Files are read as bytes and decoded as UTF-8, line endings untouched. */
+/** Files are read as bytes and decoded as the build reads them (bytes that are not UTF-8 kept), line endings untouched. */
 async function readText(path: string): Promise<string> {
-  return new TextDecoder().decode(await readFile(path));
+  return decodeDockerfileBytes(await readFile(path));
 }
 
 async function readJsonLines<T>(path: string): Promise<T[]> {

@@ -82,7 +82,7 @@ for (const runtime of RUNTIMES) {
       const exec = error as ExecError;
       assert.is(exec.code, "EXEC_FAILED");
       assert.is(exec.exitCode, 3);
-      assert.match(exec.message, "exit code 3");
+      assert.match(exec.message, "did not complete successfully: exit code: 3");
       const tail = exec.logTail.split("\n");
       assert.is(tail.length, 20);
       assert.is(tail[18], "line 30");

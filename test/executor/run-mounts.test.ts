@@ -124,7 +124,7 @@ test("a required secret that was not given fails; an optional one is skipped", a
       assert.unreachable("ran without its required secret");
     } catch (error) {
       assert.ok(isTsbuildError(error, "NOT_FOUND"), String(error));
-      assert.match((error as Error).message, '"missing"');
+      assert.match((error as Error).message, "secret missing: not found");
     }
     const { stdout } = await runScript(sandbox, "test -e /run/secrets/missing; echo $?", { mounts: [{ type: "secret", id: "missing" }] });
     assert.is(stdout, "1\n");

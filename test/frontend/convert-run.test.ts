@@ -102,9 +102,9 @@ test("RUN --network and --security set the exec's modes", async () => {
 });
 
 const badMounts: [string, RegExp, string | undefined][] = [
-  ["type=cach,target=/x", /unsupported mount type "cach"/, 'Did you mean "cache"?'],
+  ["type=cach,target=/x", /unsupported mount type "cach" \(did you mean cache\?\)/, undefined],
   ["type=bind,target=/x,mode=0755", /mode not allowed for "bind" type mounts/, undefined],
-  ["type=cache,target=/x,sharing=privat", /unsupported sharing value "privat"/, 'Did you mean "private"?'],
+  ["type=cache,target=/x,sharing=privat", /unsupported sharing value "privat" \(did you mean private\?\)/, undefined],
   ["type=secret,required=maybe,id=a", /invalid value for required: maybe/, undefined],
   ["type=cache,target=/x,required", /unexpected key 'required' for mount type 'cache'/, undefined],
   ["type=tmpfs,target=/x,size=lots", /invalid value for size: lots/, undefined],
@@ -112,7 +112,7 @@ const badMounts: [string, RegExp, string | undefined][] = [
   ["type=secret,src=a,id=b", /both source and id can't be set/, undefined],
   ["type=bind,target=/x,sharing=shared", /invalid cache sharing set for bind mount/, undefined],
   ["target=/", /invalid mount target "\/"/, undefined],
-  ["targte=/x", /unexpected key 'targte' in 'targte=\/x'/, 'Did you mean "target"?'],
+  ["targte=/x", /unexpected key 'targte' in 'targte=\/x' \(did you mean target\?\)/, undefined],
   ["type=ssh,source=/x", /ssh does not support source/, undefined],
   // Quotes in flag words are removed by the parser, so the CSV quote comes in single quotes.
   ["'type=cache,\"target=/x'", /extraneous or missing "/, undefined],

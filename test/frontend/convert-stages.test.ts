@@ -51,8 +51,7 @@ test("--target builds that stage and what it needs, and only that", async () => 
 test("an unknown --target is a usage error that suggests the nearest stage", async () => {
   const error = await rejection(() => convert(MULTI, { target: "tset" }));
   assert.ok(error instanceof TsbuildError && error.code === "USAGE");
-  assert.is(error.message, 'target stage "tset" could not be found');
-  assert.is(error.hint, 'Did you mean "test"?');
+  assert.is(error.message, 'target stage "tset" could not be found (did you mean test?)');
 });
 
 test("COPY --from reads the named stage's final file system", async () => {

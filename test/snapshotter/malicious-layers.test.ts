@@ -51,7 +51,7 @@ const cases: Case[] = [
   {
     name: "an absolute path",
     layer: (outside) => gzipSync(tarOf([{ path: `${outside}/pwned`, body: "x" }])),
-    message: /entry ".*pwned" has an absolute path/,
+    message: /entry ".*pwned" has an unsafe path: an absolute path/,
   },
   {
     name: "a .. component",

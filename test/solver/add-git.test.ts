@@ -1,12 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize } from "node:path";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { build } from "../../build/build.js";
+import { serveFiles } from "../helpers/serve-files.js";
 import { withBuildRoot } from "./build-fixture.js";
 
 const GIT = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"];
@@ -29,17 +27,9 @@ test("ADD of a git repository checks out the ref, takes the subdir, drops .git, 
     const bare = join(root.dir, "repo.git");
     git(root.dir, "clone", "-q", "--bare", work, bare);
     git(bare, "update-server-info");
-    const server = createServer((request, response) => {
-      const path = normalize(join(bare, decodeURIComponent((request.url ?? "/").replace(/^\/repo\.git/, "").split("?")[0])));
-      if (!path.startsWith(bare)) return void response.writeHead(403).end();
-      stat(path).then(
-        (info) => (info.isFile() ? createReadStream(path).pipe(response.writeHead(200)) : response.writeHead(404).end()),
-        () => response.writeHead(404).end(),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const server = await serveFiles(bare, { prefix: "/repo.git" });
     try {
-      const remote = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo.git`;
+      const remote = `${server.url}/repo.git`;
       const context = join(root.dir, "ctx");
       await mkdir(context);
       await writeFile(join(context, "Dockerfile"), `FROM busybox\nADD ${remote}#v1:sub /src\n`);
@@ -52,7 +42,7 @@ test("ADD of a git repository checks out the ref, takes the subdir, drops .git, 
       const again = await build({ context, worker: root.worker });
       assert.ok(again.steps.every((step) => step.status === "cached"), "a fresh clone of the same files is cached");
     } finally {
-      server.close();
+      await server.close();
     }
   });
 });

@@ -50,8 +50,26 @@ export async function mountsOfThisProcess(): Promise<string[]> {
 
 /** Runs `fn` with a fresh build root; unmounts and removes everything afterwards, even when it fails. */
 export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Promise<T> {
+  const root = await openBuildRoot();
+  try {
+    return await fn(root);
+  } finally {
+    await root.close();
+  }
+}
+
+/**
+ * A fresh build root for several tests (a suite's `before`), closed by `close()` (its
+ * `after`): unmounts what is mounted under it and removes it, even when opening failed half way.
+ */
+export async function openBuildRoot(): Promise<BuildRoot & { close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "tsb-solver-"));
   madeRoots.add(dir);
+  const close = async () => {
+    const points = [...(await listMountPoints())].filter((p) => p.startsWith(`${dir}/`));
+    for (const point of points.sort((a, b) => b.length - a.length)) await runCommand("umount", [point]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const tempDir = join(dir, "tmp");
     await mkdir(tempDir);
@@ -70,7 +88,7 @@ export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Pro
       },
     };
     const events: ProgressEvent[] = [];
-    return await fn({
+    return {
       dir,
       worker,
       runs: () => runs,
@@ -80,11 +98,11 @@ export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Pro
         await cp(fixturesDir(name), target, { recursive: true, verbatimSymlinks: true });
         return target;
       },
-    });
-  } finally {
-    const points = [...(await listMountPoints())].filter((p) => p.startsWith(`${dir}/`));
-    for (const point of points.sort((a, b) => b.length - a.length)) await runCommand("umount", [point]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 

@@ -65,7 +65,7 @@ test("COPY --parents of a path that does not exist fails before anything runs", 
     const context = await root.fixture("copy-parents");
     await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN true\nCOPY --parents a/missing.txt /dest/\n");
     const error = await build({ context, worker: root.worker }).catch((e: unknown) => e);
-    assert.match(String(error), 'Cannot copy "/a/missing.txt": no such file or directory in the build context');
+    assert.match(String(error), 'failed to calculate checksum of ref context: "/a/missing.txt": not found: no such file or directory in the build context');
     assert.is(root.runs(), 0);
   });
 });
