@@ -48,7 +48,8 @@ export class HttpSourceOp implements Operation<VertexResult> {
     if (response.status === 304 && remembered !== undefined) {
       await response.body?.cancel();
       if (checksum !== undefined && checksum !== remembered.digest) {
-        throw new TsbuildError("DIGEST_MISMATCH", `Cannot add "${url}": its checksum is "${remembered.digest}", wanted "${checksum}"`);
+        // BuildKit's words (source/http), as for a fresh download.
+        throw new TsbuildError("DIGEST_MISMATCH", `digest mismatch for ${url}: ${remembered.digest} (expected: ${checksum})`);
       }
       known = remembered;
     } else {
