@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
-import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "../store/process-identity.js";
+import { currentProcess, formatProcessToken } from "../store/process-identity.js";
+import { crashPoint } from "../util/crash-point.js";
 import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
 import { defaultRlimits } from "./default-rlimits.js";
 import { ensureWorkdir } from "./ensure-workdir.js";
@@ -14,8 +15,9 @@ import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { insecurePrivileges } from "./insecure-privileges.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
-import { claimMountStubs, releaseMountStubs, removeMountStubs } from "./mount-stubs.js";
+import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
 import { runtimeLogMessages } from "./runtime-log.js";
@@ -50,15 +52,8 @@ export interface ExecutorOptions {
   rlimits?: RuntimeRlimit[];
 }
 
-const ID_PREFIX = "tsbuild-";
-/** The mount stubs of a run, kept in its bundle so `cleanStale` can remove them for a dead owner. */
-const STUBS_FILE = "stubs.json";
-
 /** What `cleanStale` removed. */
-export interface StaleCleanup {
-  containers: string[];
-  bundles: string[];
-}
+export type StaleCleanup = SandboxReclaim;
 
 /** How long a killed sandbox may take to go before its runtime process is killed too. */
 const KILL_GRACE_MS = 5000;
@@ -118,7 +113,7 @@ export class Executor {
     const started = Date.now();
     const root = resolve(rootfs);
     // The owner's identity in the id lets `cleanStale` tell a dead process's sandboxes apart.
-    const id = `${ID_PREFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
+    const id = `${SANDBOX_PREFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.#workDir, id);
     const signal = options.signal;
     throwIfAborted(signal, proc);
@@ -168,6 +163,7 @@ export class Executor {
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
       await writeFile(join(bundle, STUBS_FILE), JSON.stringify(stubs));
+      crashPoint("executor.bundle-written");
       throwIfAborted(signal, proc);
 
       containerStarted = true;
@@ -191,24 +187,7 @@ export class Executor {
    * still exist. Runs of live processes, this one included, are not touched.
    */
   async cleanStale(): Promise<StaleCleanup> {
-    const isStale = (id: string) => {
-      if (!id.startsWith(ID_PREFIX)) return false;
-      const owner = parseProcessToken(id.slice(ID_PREFIX.length));
-      return owner !== undefined && !isProcessAlive(owner);
-    };
-    const containers = (await this.runtime.list()).filter(isStale);
-    for (const id of containers) await this.runtime.delete(id);
-    const bundles = (await readdir(this.#workDir).catch(() => [] as string[])).filter(isStale);
-    for (const id of bundles) {
-      const dir = join(this.#workDir, id);
-      const stubs = await readFile(join(dir, STUBS_FILE), "utf8").then(
-        (text) => JSON.parse(text) as string[],
-        () => [],
-      );
-      await removeMountStubs(stubs);
-      await rm(dir, { recursive: true, force: true });
-    }
-    return { containers, bundles };
+    return reclaimSandboxes({ workDir: this.#workDir, runtimes: [this.runtime] });
   }
 
   async #start(id: string, bundle: string, options: ExecRunOptions): Promise<RunOutcome> {
@@ -225,7 +204,13 @@ export class Executor {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     let exited = false;
     let aborted = false;
+    let output = false;
     const onChunk = (stream: OutputStream) => (chunk: Buffer) => {
+      // Once per run, so the count of crash points does not depend on how output is chunked.
+      if (!output) {
+        output = true;
+        crashPoint("executor.output");
+      }
       tail.push(chunk);
       log?.write(chunk);
       try {

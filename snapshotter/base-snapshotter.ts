@@ -4,8 +4,8 @@ import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
-import { isProcessAlive } from "../store/process-identity.js";
 import { listMountPoints, performUnmount } from "./mount-table.js";
+import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "./reclaim-snapshots.js";
 import { withSystemErrors } from "./system-errors.js";
 import {
   notFound,
@@ -124,6 +124,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
         }
         const now = new Date().toISOString();
         const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
+        // A committed layer outlives the process that made it.
+        delete committed.labels[SNAPSHOT_OWNER_LABEL];
         delete table.snapshots[key];
         table.snapshots[name] = committed;
         return toInfo(name, committed);
@@ -293,25 +295,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async cleanup(): Promise<CleanupResult> {
     return withSystemErrors("Cannot clean up snapshots", async () => {
-      const mounted = await listMountPoints();
-      const names = await readdir(this.snapshotsDir);
-      const orphans = await this.metadata.update((table) => {
-        const inUse = new Set(Object.values(table.snapshots).map((record) => String(record.id)));
-        for (const [id, owner] of Object.entries(table.reserved)) {
-          if (isProcessAlive(owner)) inUse.add(id);
-          else delete table.reserved[id];
-        }
-        for (const target of Object.keys(table.mounts)) if (!mounted.has(target)) delete table.mounts[target];
-        return names.filter((name) => /^\d+$/.test(name) && !inUse.has(name));
-      });
-      for (const name of orphans) {
-        const dir = join(this.snapshotsDir, name);
-        // A process killed while applying may have left its lower view mounted inside.
-        const inside = [...mounted].filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-        for (const point of inside) await performUnmount(point);
-        await rm(dir, { recursive: true, force: true });
-      }
-      return { removed: orphans.map(Number).sort((a, b) => a - b) };
+      const reclaimed = await reclaimSnapshots(this.snapshotsDir);
+      return { removed: reclaimed.orphans, reclaimed: reclaimed.snapshots };
     });
   }
 

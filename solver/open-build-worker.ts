@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { isTsbuildError, TsbuildError } from "../errors.js";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
@@ -8,13 +6,14 @@ import { createRegistryImageResolver } from "../registry/registry-image-resolver
 import { resolveImage } from "../worker/resolve-image.js";
 import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
+import { makeStagingDir } from "../worker/staging-dir.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
 import type { ImageSource, ProcessRunner, Worker } from "./types.js";
 
 export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
   /** Passed to `Executor.create` (runtime, default network ...). */
   executor?: Omit<ExecutorOptions, "root">;
-  /** Where steps mount their snapshots; default a new directory in the OS temp dir, removed by `close`. */
+  /** Where steps mount their snapshots; default a new staging directory under `<root>/tmp`, removed by `close`. */
   tempDir?: string;
   /**
    * Base images: `missing` (default) pulls one the store lacks, `always` asks the registry
@@ -47,7 +46,8 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
   const executor: ProcessRunner = {
     run: async (rootfs, proc, runOptions) => (await (created ??= Executor.create({ ...executorOptions, root: root.root }))).run(rootfs, proc, runOptions),
   };
-  const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
+  // Under <root>/tmp, named after this process: a killed build's mount points are reclaimed.
+  const tempDir = givenTempDir ?? (await makeStagingDir(root.root, "build"));
   // A FROM image the store lacks is pulled (registry/), and comes back pinned by digest.
   const registryResolver = createRegistryImageResolver(root, { pull });
   const images: ImageSource = {

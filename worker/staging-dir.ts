@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "../store/process-identity.js";
+import { currentProcess, formatProcessToken } from "../store/process-identity.js";
 
 /**
  * Scratch directories for archives being read and layers being staged, under `<root>/tmp/`
  * (on the store's file system, not a small tmpfs) and named after the process that owns
- * them, so that what a killed process left is recognised and removed by the next one.
+ * them, so that what a killed process left is recognised and removed by the next one
+ * (worker/reclaim-leftovers.ts).
  */
 
 /** `<root>/tmp`. */
@@ -19,22 +20,4 @@ export async function makeStagingDir(root: string, what: string): Promise<string
   const dir = join(stagingRoot(root), `${formatProcessToken(currentProcess())}-${what}-${randomBytes(6).toString("hex")}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
-}
-
-/** Removes the staging directories of processes that are gone; returns their names. */
-export async function cleanStagingDirs(root: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(stagingRoot(root));
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const owner = parseProcessToken(name);
-    if (owner !== undefined && isProcessAlive(owner)) continue;
-    await rm(join(stagingRoot(root), name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
 }

@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import type { ChalkInstance } from "chalk";
 import { extract } from "tar";
 import { TsbuildError } from "../../errors.js";
+import { makeOwnedTempDir } from "../../util/owned-temp-dir.js";
 import type { SecretSource } from "../../executor/types.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
@@ -53,7 +54,7 @@ export const buildCommand: Command = {
     try {
       let contextDir = resolve(context.cwd, context.positionals[0]);
       if (context.positionals[0] === "-") {
-        stdinDir = await mkdtemp(join(tmpdir(), "tsbuild-stdin-"));
+        stdinDir = await makeOwnedTempDir(tmpdir(), "stdin");
         contextDir = await readStdinContext(context.stdin, stdinDir);
       }
       // -f names a file of the working directory, or of the tar when the context came on stdin.
