@@ -26,6 +26,7 @@ import {
   type ArchiveFormat,
 } from "./archive-format.js";
 import type { DockerArchiveManifestEntry } from "./archive-docker-manifest.js";
+import { crashPoint } from "../util/crash-point.js";
 
 /** A layer blob as the store holds it (usually gzip-compressed). */
 export interface ArchiveLayerSource {
@@ -254,6 +255,8 @@ async function* tarChunks(members: PlannedMember[], mtime: Date): AsyncGenerator
     const actual = digester.digest();
     if (actual !== layer.digest) throw layerMismatch(layer, `has digest "${actual}"`);
     yield padding(layer.size);
+    // With part of the archive written to its temporary file, not yet renamed into place.
+    crashPoint("archive-writer.layer");
   }
   // The end of a tar: two zero blocks.
   yield Buffer.alloc(2 * BLOCK_SIZE);

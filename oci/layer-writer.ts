@@ -6,6 +6,7 @@ import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { BLOCK_SIZE, encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+import { crashPoint } from "../util/crash-point.js";
 
 /** One entry to write, in archive order (parents before children). */
 export interface LayerWriteEntry {
@@ -154,7 +155,10 @@ async function* tarStream(
     if (blockBytes >= OUTPUT_BLOCK) yield flush();
   };
 
+  let written = 0;
   for await (const entry of entries) {
+    // One kill point a layer, with part of the tar written and no blob recorded yet.
+    if (++written === 3) crashPoint("layer-writer.partial");
     let mtime = Math.floor(entry.mtime);
     if (epoch !== undefined && mtime > epoch) mtime = epoch;
     const common = {

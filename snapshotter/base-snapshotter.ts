@@ -28,6 +28,7 @@ import type {
   SnapshotterName,
   SnapshotUsage,
 } from "./types.js";
+import { crashPoint } from "../util/crash-point.js";
 
 /** A snapshot and its committed ancestors (nearest first), as the implementations see them. */
 export interface SnapshotChain {
@@ -129,7 +130,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         delete table.snapshots[key];
         table.snapshots[name] = committed;
         return toInfo(name, committed);
-      });
+      }).finally(() => crashPoint("snapshotter.committed"));
     });
   }
 
@@ -194,6 +195,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         await this.metadata.update((table) => {
           table.mounts[absolute] = key;
         });
+        crashPoint("snapshotter.mounted");
       } catch (error) {
         await performUnmount(absolute).catch(() => undefined);
         throw error;

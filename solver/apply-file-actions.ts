@@ -9,6 +9,7 @@ import type { CopyAction, FileAction, MkdirAction, MkfileAction } from "../front
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
+import { crashPoint } from "../util/crash-point.js";
 
 /** Where a copy action reads: the build context, or a mounted snapshot. */
 export type CopySource = { kind: "context"; path: string; ignore: readonly string[] } | { kind: "rootfs"; path: string };
@@ -192,6 +193,7 @@ class TreeWriter {
     } else if (stat.isFile()) {
       if (!free) await removeExisting(host, true);
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
+      crashPoint("copy.file");
     } else {
       return; // Sockets, fifos and devices are not copied, as BuildKit's copy skips them.
     }

@@ -1,0 +1,123 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { listMountPoints } from "../../snapshotter/mount-table.js";
+import { runTsbuild } from "../cli/run-tsbuild.js";
+import { filesContaining } from "../helpers/files-containing.js";
+import { builtRoot } from "../helpers/repo-root.js";
+import { cleanupRoot, makeRoot } from "../snapshotter/tree-fixtures.js";
+import { busyboxTar } from "./worker-fixture.js";
+
+const main = join(builtRoot(), "cli", "main.js");
+
+/** A root, a TMPDIR and a context with a secret, all under one temp dir; busybox imported. */
+async function setUp(dir: string, dockerfile: string): Promise<{ env: Record<string, string>; context: string; secret: string; secretFile: string }> {
+  const tmp = await mkdir(join(dir, "tmp"), { recursive: true }).then(() => join(dir, "tmp"));
+  const env = { TSBUILD_ROOT: join(dir, "root"), TMPDIR: tmp, TSBUILD_SNAPSHOTTER: "overlayfs" };
+  const context = join(dir, "context");
+  await mkdir(context);
+  await writeFile(join(context, "Dockerfile"), dockerfile);
+  await writeFile(join(context, "data.txt"), "context data\n");
+  const secret = `reclaim-secret-${process.pid}-${Date.now()}`;
+  const secretFile = join(dir, "secret.txt");
+  await writeFile(secretFile, secret);
+  const imported = await runTsbuild(["import", await busyboxTar(dir), "busybox:latest"], dir, env);
+  assert.is(imported.status, 0, imported.stderr);
+  return { env, context, secret, secretFile };
+}
+
+/** Everything a dead build could leave, counted. */
+async function leftovers(dir: string): Promise<Record<string, unknown>> {
+  const root = join(dir, "root");
+  const table = JSON.parse(await readFile(join(root, "snapshots", "metadata.json"), "utf8")) as { snapshots: Record<string, { kind: string }> };
+  const list = async (path: string) => readdir(path).catch(() => [] as string[]);
+  return {
+    mounts: [...(await listMountPoints())].filter((point) => point.startsWith(`${dir}/`)),
+    activeSnapshots: Object.entries(table.snapshots).filter(([, record]) => record.kind !== "committed").map(([key]) => key),
+    bundles: await list(join(root, "executor")),
+    runtimeState: [...(await list(join(root, "runtime", "runc"))), ...(await list(join(root, "runtime", "crun")))],
+    staging: await list(join(root, "tmp")),
+    tmpdir: await list(join(dir, "tmp")),
+  };
+}
+
+const NOTHING = { mounts: [], activeSnapshots: [], bundles: [], runtimeState: [], staging: [], tmpdir: [] };
+
+test("a build SIGKILLed mid-RUN with a secret mounted, then one command: no mount, no active snapshot, no sandbox, no secret bytes under the root or TMPDIR", async () => {
+  const dir = await makeRoot();
+  try {
+    const { env, context, secret, secretFile } = await setUp(
+      dir,
+      "FROM busybox\nCOPY data.txt /data.txt\nRUN --mount=type=secret,id=s sh -c 'cat /run/secrets/s > /dev/null; echo running; sleep 600'\n",
+    );
+    // Killed at the step's first output line: the sandbox runs and its secret is mounted.
+    const child = spawn(process.execPath, [main, "build", "--progress", "plain", "--secret", `id=s,src=${secretFile}`, context], {
+      env: { ...process.env, ...env, TSBUILD_CRASH_AT: "executor.output" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const [, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
+    assert.is(signal, "SIGKILL", stderr);
+    assert.match(stderr, /crash point executor\.output/);
+
+    // What the kill left: the step's overlay, its secrets' tmpfs, a bundle, the runtime's container.
+    const left = await leftovers(dir);
+    assert.ok((left.mounts as string[]).some((point) => point.includes("/executor/")), `the secret tmpfs is mounted: ${JSON.stringify(left)}`);
+    assert.ok((left.activeSnapshots as string[]).length > 0);
+    assert.ok((left.bundles as string[]).length > 0);
+    assert.equal(await filesContaining(join(dir, "root"), secret).then((files) => files.filter((file) => !file.includes("/secrets/"))), [], "only the tmpfs holds the secret");
+
+    const images = await runTsbuild(["images"], dir, env);
+    assert.is(images.status, 0, images.stderr);
+    assert.equal(await leftovers(dir), NOTHING);
+    assert.equal(await filesContaining(join(dir, "root"), secret), []);
+    assert.equal(await filesContaining(join(dir, "tmp"), secret), []);
+    const fsck = await runTsbuild(["fsck"], dir, env);
+    assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+  } finally {
+    await cleanupRoot(dir);
+  }
+});
+
+test("the scratch of a live build is left alone and counted by system df; once its process is killed, fsck's opening reclaims it", async () => {
+  const dir = await makeRoot();
+  const { env, context } = await setUp(dir, "FROM busybox\nRUN sh -c 'echo $((6*7))-alive; sleep 600'\n");
+  const child = spawn(process.execPath, [main, "build", "--progress", "plain", context], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const look = (chunk: Buffer) => {
+        output += chunk.toString("utf8");
+        if (/42-alive/.test(output)) resolve(); // the step's output, not its command line
+      };
+      child.stdout.on("data", look);
+      child.stderr.on("data", look);
+      child.once("close", () => reject(new Error(`the build ended early: ${output}`)));
+    });
+    const df = await runTsbuild(["system", "df"], dir, env);
+    assert.is(df.status, 0, df.stderr);
+    const row = /^Build Scratch +(\d+) +(\d+) /m.exec(df.stdout);
+    assert.ok(row !== null && Number(row[1]) >= 2 && row[1] === row[2], `a live build's sandbox, snapshot and staging dir are active:\n${df.stdout}`);
+    const during = await leftovers(dir);
+    assert.is((during.bundles as string[]).length, 1, "another command left the live sandbox alone");
+    assert.ok((during.activeSnapshots as string[]).length > 0);
+
+    child.kill("SIGKILL");
+    await once(child, "close");
+    const fsck = await runTsbuild(["fsck"], dir, env);
+    assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+    assert.match(fsck.stdout, /^reclaimed from dead processes: 1 sandbox\(es\), 1 active snapshot\(s\), \d+ mount\(s\), \d+ scratch dir\(s\)$/m);
+    assert.equal(await leftovers(dir), NOTHING);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    // The next command reclaims the sandbox of a build this test killed, whatever failed above.
+    await runTsbuild(["images"], dir, env);
+    await cleanupRoot(dir);
+  }
+});
+
+test.run();
