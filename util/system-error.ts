@@ -16,7 +16,7 @@ const MEANINGS: Readonly<Record<string, ErrnoMeaning>> = {
   ENOSPC: {
     code: "DISK_FULL",
     reason: "no space left on device",
-    hint: "Free space on that file system (tsbuild prune -a, tsbuild builder prune) or use a root on another one (--root)",
+    hint: "Free space on that file system (tsbuild prune -a) or use a root on another one (--root)",
   },
   EDQUOT: { code: "DISK_FULL", reason: "disk quota exceeded", hint: "Free space within your quota, or use a root on another file system (--root)" },
   EROFS: { code: "READ_ONLY", reason: "read-only file system", hint: "Commands that only read work on a read-only root; remount it read-write to change it" },

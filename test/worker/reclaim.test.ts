@@ -8,6 +8,7 @@ import { listMountPoints } from "../../snapshotter/mount-table.js";
 import { runTsbuild } from "../cli/run-tsbuild.js";
 import { filesContaining } from "../helpers/files-containing.js";
 import { builtRoot } from "../helpers/repo-root.js";
+import { runAndKill } from "../helpers/run-and-kill.js";
 import { cleanupRoot, makeRoot } from "../snapshotter/tree-fixtures.js";
 import { busyboxTar } from "./worker-fixture.js";
 
@@ -54,15 +55,9 @@ test("a build SIGKILLed mid-RUN with a secret mounted, then one command: no moun
       "FROM busybox\nCOPY data.txt /data.txt\nRUN --mount=type=secret,id=s sh -c 'cat /run/secrets/s > /dev/null; echo running; sleep 600'\n",
     );
     // Killed at the step's first output line: the sandbox runs and its secret is mounted.
-    const child = spawn(process.execPath, [main, "build", "--progress", "plain", "--secret", `id=s,src=${secretFile}`, context], {
-      env: { ...process.env, ...env, TSBUILD_CRASH_AT: "executor.output" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const [, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
-    assert.is(signal, "SIGKILL", stderr);
-    assert.match(stderr, /crash point executor\.output/);
+    const { ended, at, stderr } = await runAndKill(["build", "--progress", "plain", "--secret", `id=s,src=${secretFile}`, context], "executor.output", { ...process.env, ...env });
+    assert.is(ended, "SIGKILL", stderr);
+    assert.is(at, "executor.output");
 
     // What the kill left: the step's overlay, its secrets' tmpfs, a bundle, the runtime's container.
     const left = await leftovers(dir);
