@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "no
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { fromSystemError } from "../util/system-error.js";
 import { Digester, isDigest, type Digest } from "../oci/digest.js";
 import { syncDirectory } from "./atomic-file.js";
 import { crashPoint } from "../util/crash-point.js";
@@ -104,8 +105,9 @@ export class ContentStore {
       await rename(ingest, blobPath(this.#paths, digest));
     } catch (error) {
       discard(source);
-      await unlink(ingest).catch(() => undefined);
-      throw error;
+      await unlink(ingest).catch(() => undefined); // never renamed: nothing else can have removed it
+      // A full disk or a read-only root names the store, not a bare "write".
+      throw fromSystemError(error, `Cannot store a blob in "${this.#paths.content}"`) ?? error;
     }
     await syncDirectory(this.#paths.blobs);
     crashPoint("content.committed");

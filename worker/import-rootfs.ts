@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
+import { settleAll } from "../util/settle-all.js";
 import { Digester, type Digest } from "../oci/digest.js";
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../oci/image-types.js";
 import { createCompressor, LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
@@ -61,7 +62,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     else created.push(...(await unpackLayers(worker, { layers: [{ diffId, open: () => createReadStream(tar) }], lease })).created);
 
     const gzip = createCompressor("gzip");
-    const [blob] = await Promise.all([store.content.write(gzip), pipeline(createReadStream(tar), gzip)]);
+    const [blob] = await settleAll([store.content.write(gzip), pipeline(createReadStream(tar), gzip)]);
     await recordLayerSize(store, { diffId, size });
     const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.gzip, digest: blob.digest, size: blob.size };
 

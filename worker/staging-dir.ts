@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { access, constants, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { TsbuildError } from "../errors.js";
+import { errnoOf, systemError } from "../util/system-error.js";
 import { currentProcess, formatProcessToken } from "../store/process-identity.js";
 
 /**
@@ -18,6 +20,16 @@ export function stagingRoot(root: string): string {
 /** A fresh directory `<root>/tmp/<pid>-<start>-<what>-<random>` owned by this process. */
 export async function makeStagingDir(root: string, what: string): Promise<string> {
   const dir = join(stagingRoot(root), `${formatProcessToken(currentProcess())}-${what}-${randomBytes(6).toString("hex")}`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    // mkdir -p on a read-only root reports the missing parent (ENOENT), not the reason.
+    const readOnly = await access(root, constants.W_OK).then(
+      () => false,
+      (reason: unknown) => errnoOf(reason) === "EROFS",
+    );
+    if (readOnly) throw new TsbuildError("READ_ONLY", `Cannot change the store at "${root}": it is on a read-only file system`, { cause: error });
+    throw systemError(error, `Cannot create a staging directory in "${stagingRoot(root)}"`);
+  }
   return dir;
 }

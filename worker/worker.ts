@@ -52,7 +52,7 @@ export class Worker {
       }
       const implementation = inUse ?? this.#implementation;
       const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
-      await snapshotter.cleanup();
+      if (!this.store.readOnly) await snapshotter.cleanup();
       return snapshotter;
     })();
     return this.#snapshotter;
@@ -99,6 +99,7 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Worke
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
   });
-  const reclaimed = await store.withLock(() => reclaimLeftovers(store.root));
-  return new Worker(store, { reclaimed, ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }) });
+  // A read-only root can hold no leftovers we could remove, and needs no lock to be read.
+  const reclaimed = store.readOnly ? undefined : await store.withLock(() => reclaimLeftovers(store.root));
+  return new Worker(store, { ...(reclaimed === undefined ? {} : { reclaimed }), ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }) });
 }

@@ -1,4 +1,4 @@
-import { createWriteStream } from "node:fs";
+import { createWriteStream, statSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -11,6 +11,7 @@ import { makeOwnedTempDir } from "../../util/owned-temp-dir.js";
 import type { SecretSource } from "../../executor/types.js";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
+import { checkOutputFile } from "../check-output-file.js";
 import { codeFrame } from "../code-frame.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
 import { parseAllowFlags, parseSshFlags } from "../entitlement-flags.js";
@@ -98,6 +99,8 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   process.once("SIGTERM", onSignal);
   const { build } = await import("../../solver/build.js");
   const env = context.env;
+  if (options.iidfile !== undefined) await checkOutputFile("--iidfile", resolve(context.cwd, options.iidfile as string));
+  if (options["metadata-file"] !== undefined) await checkOutputFile("--metadata-file", resolve(context.cwd, options["metadata-file"] as string));
   const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
   if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
   try {
@@ -416,6 +419,13 @@ export function parseSecrets(specs: readonly string[], cwd: string): Record<stri
     const file = fields.src ?? fields.source;
     for (const key of Object.keys(fields)) {
       if (!["id", "src", "source", "env", "type"].includes(key)) throw new TsbuildError("USAGE", `Cannot parse flag "--secret": unknown key "${key}"`);
+    }
+    if (file !== undefined) {
+      // As buildx does: a secret file that is not there is a mistake, not an absent secret.
+      const path = resolve(cwd, file);
+      const found = statSync(path, { throwIfNoEntry: false });
+      if (found === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot use secret "${id}": file "${path}" does not exist`, { hint: `Check the path in --secret ${spec}` });
+      if (!found.isFile()) throw new TsbuildError("USAGE", `Cannot use secret "${id}": "${path}" is not a regular file`, { hint: "A secret is one file" });
     }
     secrets[id] = file !== undefined ? { file: resolve(cwd, file) } : { env: fields.env ?? id };
   }
