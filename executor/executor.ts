@@ -15,6 +15,7 @@ import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { insecurePrivileges } from "./insecure-privileges.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
+import { holdsSecrets, mountBundleTmpfs, unmountBundleTmpfs } from "./bundle-tmpfs.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
@@ -125,6 +126,15 @@ export class Executor {
     }
     await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { mode: 0o700 });
+    const inMemory = holdsSecrets(proc);
+    if (inMemory) {
+      try {
+        await mountBundleTmpfs(bundle);
+      } catch (error) {
+        await rm(bundle, { recursive: true, force: true });
+        throw error;
+      }
+    }
     let prepared: PreparedRunMounts | undefined;
     let stubs: string[] = [];
     let containerStarted = false;
@@ -177,6 +187,7 @@ export class Executor {
       if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
       await releaseMountStubs(stubs);
       await prepared?.release();
+      if (inMemory) await unmountBundleTmpfs(bundle);
       await rm(bundle, { recursive: true, force: true });
     }
   }

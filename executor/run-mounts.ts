@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { posix, join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
-import { performMount, unmountBeneath } from "../snapshotter/mount-table.js";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
@@ -41,13 +40,10 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
   const leases: CacheDirLease[] = [];
   const proxies: SshAgentProxy[] = [];
   const socketDirs: string[] = [];
-  let secretsDir: string | undefined;
   const release = async () => {
     for (const proxy of proxies.splice(0)) await proxy.close();
     for (const dir of socketDirs.splice(0)) await rm(dir, { recursive: true, force: true });
     for (const lease of leases.splice(0)) await lease.release();
-    if (secretsDir !== undefined) await unmountBeneath(secretsDir);
-    secretsDir = undefined;
   };
   const mounts: RuntimeMount[] = [];
   try {
@@ -84,8 +80,8 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
         case "secret": {
           const data = await readSecret(mount.id, options.secrets?.[mount.id], mount.required ?? false);
           if (data === undefined) break;
-          secretsDir ??= await mountSecretsTmpfs(join(options.scratchDir, "secrets"));
-          const file = join(secretsDir, `secret-${counter}`);
+          // The executor keeps the scratch dir of a run with secrets on a tmpfs (bundle-tmpfs.ts).
+          const file = join(options.scratchDir, `secret-${counter}`);
           await writeFile(file, data, { mode: 0o400, flag: "wx" });
           await chown(file, mount.uid ?? 0, mount.gid ?? 0);
           await chmod(file, mount.mode ?? 0o400);
@@ -119,20 +115,6 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
   }
   return { mounts, release };
 }
-
-/**
- * A tmpfs for the secrets of one run, as BuildKit serves them: secret bytes live in memory
- * only, never on the root's disk, and go when it is unmounted (at the end of the run, or by
- * the reclaim of a killed run's bundle). noexec: a secret is data.
- */
-async function mountSecretsTmpfs(dir: string): Promise<string> {
-  await mkdir(dir, { mode: 0o700 });
-  await performMount({ type: "tmpfs", source: "tsbuild-secrets", options: ["nodev", "nosuid", "noexec", "mode=0700", `size=${SECRETS_TMPFS_BYTES}`] }, dir);
-  return dir;
-}
-
-/** A cap, not an allocation: tmpfs takes memory only for what is written. */
-const SECRETS_TMPFS_BYTES = 64 * 1024 * 1024;
 
 /** A bind mount; read-only ones are also nosuid and nodev, so a host file cannot grant privileges. */
 export function bindMount(source: string, target: string, readonly: boolean): RuntimeMount {

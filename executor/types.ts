@@ -125,6 +125,8 @@ export interface ExecProcess {
   limits?: ResourceLimits;
   /** Default `sandbox`. */
   security?: SecurityMode;
+  /** Names of `env` entries that hold secrets (`RUN --mount=type=secret,env=...`): the run is kept off the disk. */
+  secretEnv?: readonly string[];
 }
 
 export type OutputStream = "stdout" | "stderr";

@@ -35,6 +35,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
   if (definition.security === "insecure" && options.allowInsecure !== true) throw insecureNotAllowed();
   const mounts: RunMount[] = [];
   const env = [...definition.env];
+  const secretEnv: string[] = [];
   for (const [key, value] of Object.entries(options.proxyEnv ?? {})) env.push(`${key}=${value}`);
   for (const mount of definition.mounts.slice(1)) {
     switch (mount.type) {
@@ -58,7 +59,10 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
         }
         if (mount.env !== undefined) {
           const value = await readSecret(mount.id, options.secrets?.[mount.id], mount.optional);
-          if (value !== undefined) env.push(`${mount.env}=${value}`);
+          if (value !== undefined) {
+            env.push(`${mount.env}=${value}`);
+            secretEnv.push(mount.env);
+          }
         }
         break;
       }
@@ -77,6 +81,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
       network: definition.network,
       security: definition.security,
       mounts,
+      ...(secretEnv.length === 0 ? {} : { secretEnv }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
     {
