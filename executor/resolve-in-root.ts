@@ -17,6 +17,12 @@ export interface ResolveInRootOptions {
     escape(target: string | undefined): TsbuildError;
     loop(): TsbuildError;
   };
+  /**
+   * Paths (relative to the root, `/`-separated) that do not exist for this lookup: a build
+   * context's `.dockerignore`d files, which a symlink must not reach either. Asked for every
+   * component on the way, link targets included; a hidden one throws what this returns.
+   */
+  hidden?: (relative: string, final: boolean) => TsbuildError | undefined;
 }
 
 /**
@@ -40,6 +46,8 @@ export async function resolveInRoot(root: string, path: string, options: Resolve
       continue;
     }
     const candidate = join(base, ...done, part);
+    const hidden = options.hidden?.([...done, part].join("/"), queue.length === 0);
+    if (hidden !== undefined) throw hidden;
     const follow = queue.length > 0 || options.followFinal !== false;
     const stat = follow ? await lstat(candidate).catch(() => undefined) : undefined;
     if (stat?.isSymbolicLink()) {

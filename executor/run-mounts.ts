@@ -5,6 +5,7 @@ import { posix, join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
+import { filteredCopy } from "./filtered-copy.js";
 import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
 import { checkAgentSocket, startSshAgentProxy, type SshAgentProxy } from "./ssh-agent-proxy.js";
@@ -61,7 +62,11 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
         }
         case "bind": {
           const source = await checkSource(mount.source, mount.target);
-          if (mount.readwrite) {
+          if (mount.ignore !== undefined && mount.ignore.patterns.length > 0 && (await stat(source)).isDirectory()) {
+            const copy = join(options.scratchDir, `bind-${counter}`);
+            await filteredCopy(source, copy, { root: mount.ignore.root, patterns: mount.ignore.patterns, link: !mount.readwrite });
+            mounts.push(bindMount(copy, mount.target, !mount.readwrite));
+          } else if (mount.readwrite) {
             // Writes must not reach the caller's source: give the process a copy to scribble on.
             const copy = join(options.scratchDir, `bind-${counter}`);
             await execFileAsync("cp", ["-a", "--reflink=auto", "--", source, copy]);

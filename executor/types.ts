@@ -50,6 +50,11 @@ export interface BindMount {
   source: string;
   /** Writes go to a throw-away copy of `source`; the source itself is never changed. */
   readwrite?: boolean;
+  /**
+   * For a build context: its `.dockerignore` patterns, relative to `root`. The process sees
+   * a copy without the ignored files, as BuildKit serves a bind of the context.
+   */
+  ignore?: { root: string; patterns: readonly string[] };
 }
 
 /** RUN --mount=type=tmpfs */

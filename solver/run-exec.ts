@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import type { OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
+import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { ExecDefinition } from "../frontend/graph.js";
 import { resolveInContext } from "./resolve-in-context.js";
 import type { SnapshotMounts } from "./snapshot-mounts.js";
@@ -41,8 +42,11 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
     switch (mount.type) {
       case "layer":
       case "bind": {
-        const source = await bindSource(options.inputs[mount.input], mount.selector, options.mounts);
-        mounts.push({ type: "bind", target: mount.target, source, readwrite: !mount.readonly });
+        const input = options.inputs[mount.input];
+        const source = await bindSource(input, mount.selector, options.mounts);
+        // The context as BuildKit sends it: without what .dockerignore leaves out.
+        const ignore = input?.kind === "directory" && input.exclude.length > 0 ? { root: input.path, patterns: input.exclude } : undefined;
+        mounts.push({ type: "bind", target: mount.target, source, readwrite: !mount.readonly, ...(ignore === undefined ? {} : { ignore }) });
         break;
       }
       case "cache": {
@@ -117,7 +121,7 @@ async function bindSource(input: VertexResult | undefined, selector: string, mou
   if (input === undefined || input.kind === "empty") {
     throw new TsbuildError("USAGE", `Cannot bind-mount "${selector}": its source is empty`);
   }
-  if (input.kind === "directory") return resolveInContext(input.path, selector);
+  if (input.kind === "directory") return resolveInContext(input.path, selector, input.exclude.length > 0 ? { ignore: new DockerignoreMatcher(input.exclude) } : {});
   const root = await mounts.view(input.key);
   return resolveInRoot(root, selector);
 }

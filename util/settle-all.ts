@@ -3,9 +3,25 @@
  * for both, and when they fail throws the cause rather than the echo. When the store's write
  * fails with ENOSPC, the writer's pipeline fails too, with "The operation was aborted", and
  * often first; `Promise.all` would report that and hide the full disk.
+ *
+ * `onFailure` runs at the first failure and must make the other end settle (destroy the
+ * stream between them): otherwise a reader whose writer died would wait for ever.
  */
-export async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises);
+export async function settleAll<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+  onFailure: (reason: unknown) => void,
+): Promise<T> {
+  let failed = false;
+  const watched = promises.map((promise: Promise<unknown>) =>
+    promise.catch((reason: unknown) => {
+      if (!failed) {
+        failed = true;
+        onFailure(reason);
+      }
+      throw reason;
+    }),
+  );
+  const results = await Promise.allSettled(watched);
   const failures = results.filter((result): result is PromiseRejectedResult => result.status === "rejected").map((result) => result.reason as unknown);
   if (failures.length > 0) throw failures.find((reason) => !isEcho(reason)) ?? failures[0];
   return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;

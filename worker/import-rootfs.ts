@@ -62,7 +62,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     else created.push(...(await unpackLayers(worker, { layers: [{ diffId, open: () => createReadStream(tar) }], lease })).created);
 
     const gzip = createCompressor("gzip");
-    const [blob] = await settleAll([store.content.write(gzip), pipeline(createReadStream(tar), gzip)]);
+    const [blob] = await settleAll([store.content.write(gzip), pipeline(createReadStream(tar), gzip)], (error) => gzip.destroy(error instanceof Error ? error : new Error(String(error))));
     await recordLayerSize(store, { diffId, size });
     const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.gzip, digest: blob.digest, size: blob.size };
 

@@ -43,6 +43,7 @@ function busybox(): Promise<string> {
 /** Runs `fn` with a fresh build root; unmounts and removes everything afterwards, even when it fails. */
 export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "tsb-solver-"));
+  rootsOfThisProcess.add(dir);
   try {
     const tempDir = join(dir, "tmp");
     await mkdir(tempDir);
@@ -85,6 +86,14 @@ function fixturesDir(name: string): string {
   const found = candidates.find((path) => existsSync(path));
   if (found === undefined) throw new Error(`No fixture "${name}" in ${candidates.join(" or ")}`);
   return found;
+}
+
+/** The build roots this test process made: other processes' tests may run beside it on the machine. */
+const rootsOfThisProcess = new Set<string>();
+
+/** Mount points under any build root of this process right now. */
+export async function mountsOfThisProcess(): Promise<string[]> {
+  return [...(await listMountPoints())].filter((point) => [...rootsOfThisProcess].some((dir) => point.startsWith(`${dir}/`)));
 }
 
 /** Mount points under `dir` right now. */
