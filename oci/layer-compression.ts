@@ -92,12 +92,19 @@ export async function openDecompressed(source: Readable): Promise<{ stream: Read
     }
   }
   const decompressor = createDecompressor(compression);
+  // The decompressor can fail after its input has ended and after the reader stopped (a tar
+  // reader that found garbage quits; zstd exits non-zero later): by then the pipeline and
+  // the iteration below have let go of it, and an 'error' nobody listens to kills the
+  // process. Kept here, a failure is reported by the iteration if it is still reading.
+  let decompressorError: unknown;
+  decompressor.on("error", (error) => (decompressorError ??= error));
   pipeline(Readable.from(replay()), decompressor).catch(() => undefined); // surfaces below
   // Failures of the decompressor (truncated or corrupt data) become INVALID_ARCHIVE;
   // failures of the source (a missing file, a broken connection) stay what they are.
   async function* checked(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of decompressor) yield chunk as Buffer;
+      if (decompressorError !== undefined) throw decompressorError;
     } catch (error) {
       if (error === sourceError || error instanceof TsbuildError) throw error;
       throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${compression} data is corrupt or truncated`, { cause: error });
@@ -126,7 +133,12 @@ function zstdProcess(args: string[]): Duplex {
   child.on("error", (error) => duplex.destroy(error));
   child.on("close", (code) => {
     if (code === 0) output.end();
-    else output.destroy(new Error(`zstd exited with status ${code}: ${stderr.trim()}`));
+    // Once the consumer has destroyed the stream, there is nobody left to tell.
+    else if (!duplex.destroyed) duplex.destroy(new Error(`zstd exited with status ${code}: ${stderr.trim()}`));
+  });
+  // Destroying the duplex ends zstd too, so it does not linger writing to nobody.
+  duplex.once("close", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
   return duplex;
 }
