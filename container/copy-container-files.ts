@@ -1,4 +1,4 @@
-import { copyFile, lstat, mkdir, stat, unlink } from "node:fs/promises";
+import { copyFile, mkdir, unlink } from "node:fs/promises";
 import { basename, join, posix, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { c as createTar, x as extractTar } from "tar";
@@ -7,6 +7,7 @@ import { resolveInRoot } from "../executor/resolve-in-root.js";
 import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer } from "./container-record.js";
 import { isMountPoint } from "./mount-points.js";
+import { lstatIfExists, statIfExists } from "../util/stat-if-exists.js";
 
 export interface CopyOptions {
   /** Out: a path in the container; in: a host path. */
@@ -25,7 +26,7 @@ export async function copyFromContainer(worker: Worker, text: string, options: C
   const { source, destination } = options;
   const rootfs = await mountedRootfs(worker, text);
   const from = await resolveInRoot(rootfs, source);
-  const info = await lstat(from).catch(() => undefined);
+  const info = await lstatIfExists(from);
   if (info === undefined) throw new TsbuildError("NOT_FOUND", `Cannot copy "${source}" from container "${text}": no such file or directory`);
   const target = await intoDirectory(resolve(destination), posix.basename(posix.resolve("/", source)) || "root");
   if (info.isDirectory()) {
@@ -44,10 +45,10 @@ export async function copyFromContainer(worker: Worker, text: string, options: C
 export async function copyToContainer(worker: Worker, text: string, options: CopyOptions): Promise<void> {
   const { source, destination } = options;
   const rootfs = await mountedRootfs(worker, text);
-  const info = await stat(source).catch(() => undefined);
+  const info = await statIfExists(source);
   if (info === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${source}" into container "${text}": no such file or directory`);
   const resolved = await resolveInRoot(rootfs, destination);
-  const existing = await stat(resolved).catch(() => undefined);
+  const existing = await statIfExists(resolved);
   const target = existing?.isDirectory() === true ? await resolveInRoot(rootfs, posix.join(destination, basename(resolve(source)))) : resolved;
   if (info.isDirectory()) {
     await mkdir(target, { recursive: true });
@@ -56,15 +57,15 @@ export async function copyToContainer(worker: Worker, text: string, options: Cop
     await pipeline(createTar({ cwd: source, portable: false }, ["."]), extractTar({ cwd: target, preserveOwner: true, preservePaths: true }));
     return;
   }
-  const parent = await stat(posix.dirname(target)).catch(() => undefined);
+  const parent = await statIfExists(posix.dirname(target));
   if (parent?.isDirectory() !== true) throw new TsbuildError("NOT_FOUND", `Cannot copy into "${destination}" of container "${text}": its directory does not exist`);
-  if ((await lstat(target).catch(() => undefined))?.isSymbolicLink() === true) await unlink(target);
+  if ((await lstatIfExists(target))?.isSymbolicLink() === true) await unlink(target);
   await copyFile(source, target);
 }
 
 /** A host directory takes the copy inside it under `name`; any other path is the copy. */
 async function intoDirectory(path: string, name: string): Promise<string> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() === true ? join(path, name) : path;
+  return (await statIfExists(path))?.isDirectory() === true ? join(path, name) : path;
 }
 
 async function mountedRootfs(worker: Worker, text: string): Promise<string> {

@@ -10,6 +10,7 @@ import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
 import { checkAgentSocket, startSshAgentProxy, type SshAgentProxy } from "./ssh-agent-proxy.js";
 import type { RunMount, SecretSource, SshSource } from "./types.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -139,7 +140,7 @@ function targetDepth(mount: RunMount): number {
 }
 
 async function checkSource(source: string, target: string): Promise<string> {
-  const found = await stat(source).catch(() => undefined);
+  const found = await statIfExists(source);
   if (found === undefined) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot bind-mount "${source}" at "${target}": source does not exist`);
   }

@@ -147,7 +147,7 @@ async function tryStart(template: OciRuntime, cgroups: boolean): Promise<string 
     if (all.some((m) => m.includes(PROBE_EXECUTABLE.slice(1)))) return undefined;
     return all[0] ?? "the runtime started no container";
   } finally {
-    await runtime.delete(id).catch(() => undefined);
+    await runtime.delete(id).catch(() => undefined); // the probe container may never have been created
     await rm(dir, { recursive: true, force: true });
   }
 }

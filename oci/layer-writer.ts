@@ -97,7 +97,7 @@ export async function writeLayer(
   try {
     await pipeline(Readable.from(tarStream(entries, epoch)), countTar, createCompressor(compression), countBlob, sink);
   } catch (error) {
-    if (typeof destination === "string") await unlink(destination).catch(() => undefined);
+    if (typeof destination === "string") await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
     throw error;
   }
   return {
@@ -188,7 +188,7 @@ async function* tarStream(
       if (size <= SMALL_FILE) {
         const read = readExactly(entry.sourcePath, size, entry.path);
         // Awaited in order later; until then a failure must not count as unhandled.
-        read.catch(() => undefined);
+        read.catch(() => undefined); // awaited where it is used; this only keeps an early failure from being unhandled
         queue.push({ read, size });
         queuedBytes += size;
         readsInFlight++;

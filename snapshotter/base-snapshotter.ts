@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
@@ -29,6 +29,7 @@ import type {
   SnapshotUsage,
 } from "./types.js";
 import { crashPoint } from "../util/crash-point.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** A snapshot and its committed ancestors (nearest first), as the implementations see them. */
 export interface SnapshotChain {
@@ -168,7 +169,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       const seen = new Set<bigint>();
       const total: SnapshotUsage = { size: 0, inodes: 0 };
       const visit = async (path: string): Promise<void> => {
-        const stat = await lstat(path, { bigint: true }).catch(() => undefined);
+        const stat = await lstatIfExists(path, { bigint: true });
         if (stat === undefined || seen.has(stat.ino)) return;
         seen.add(stat.ino);
         total.inodes++;
@@ -197,7 +198,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         });
         crashPoint("snapshotter.mounted");
       } catch (error) {
-        await performUnmount(absolute).catch(() => undefined);
+        await performUnmount(absolute).catch(() => undefined); // the record failed; its error is the one to report
         throw error;
       }
     });
@@ -292,7 +293,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
   /** Removes a reserved directory that will not become a snapshot. */
   async #discard(id: number): Promise<void> {
     await rm(this.dirOf(id), { recursive: true, force: true });
-    await this.metadata.releaseId(id).catch(() => undefined);
+    await this.metadata.releaseId(id).catch(() => undefined); // a reservation left behind is dropped by the next reclaim
   }
 
   async cleanup(): Promise<CleanupResult> {

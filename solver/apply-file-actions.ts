@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { copyFile, chmod, lchown, lstat, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { copyFile, chmod, lchown, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { extract } from "tar";
 import { TsbuildError } from "../errors.js";
@@ -10,6 +10,7 @@ import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
 import { crashPoint } from "../util/crash-point.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** Where a copy action reads: the build context, or a mounted snapshot. */
 export type CopySource = { kind: "context"; path: string; ignore: readonly string[] } | { kind: "rootfs"; path: string };
@@ -89,7 +90,7 @@ async function makeDirectory(writer: TreeWriter, action: MkdirAction): Promise<v
   const path = posix.normalize(`/${action.path}`);
   if (action.makeParents) await writer.makeParents(posix.dirname(path), owner);
   const host = await writer.hostPath(path);
-  const existing = await lstat(host).catch(() => undefined);
+  const existing = await lstatIfExists(host);
   if (existing?.isDirectory()) return;
   if (existing !== undefined) throw new TsbuildError("CONFLICT", `Cannot create directory "${path}": a file of that name exists`);
   await mkdir(host, { mode: action.mode });
@@ -145,7 +146,7 @@ class TreeWriter {
   }
 
   async isDirectory(path: string): Promise<boolean> {
-    const stat = await lstat(await resolveInRoot(this.#root, path)).catch(() => undefined);
+    const stat = await lstatIfExists(await resolveInRoot(this.#root, path));
     return stat?.isDirectory() ?? false;
   }
 
@@ -156,7 +157,7 @@ class TreeWriter {
       current = posix.join(current, part);
       if (this.#dirs.has(current)) continue;
       const host = await resolveInRoot(this.#root, current);
-      const stat = await lstat(host).catch(() => undefined);
+      const stat = await lstatIfExists(host);
       if (stat === undefined) {
         await mkdir(host, { mode: 0o755 });
         if (owner !== undefined) await lchown(host, owner.uid, owner.gid);
@@ -170,7 +171,7 @@ class TreeWriter {
   /** Makes sure a directory is at `path` (keeping one that is there), before anything is put in it. */
   async placeDirectory(path: string): Promise<void> {
     const host = await this.hostPath(path);
-    const existing = await lstat(host).catch(() => undefined);
+    const existing = await lstatIfExists(host);
     if (!existing?.isDirectory()) {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
@@ -225,7 +226,7 @@ async function isTarArchive(path: string): Promise<boolean> {
 
 /** Makes room for a new entry; a directory in the way goes only when `directories` says so. */
 async function removeExisting(host: string, directories: boolean): Promise<void> {
-  const existing = await lstat(host).catch(() => undefined);
+  const existing = await lstatIfExists(host);
   if (existing === undefined) return;
   if (existing.isDirectory()) {
     if (!directories) throw new TsbuildError("CONFLICT", `Cannot replace directory "${host}" with a file`);

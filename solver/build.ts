@@ -26,6 +26,7 @@ import { exportLocal } from "./export-local.js";
 import { openBuildWorker } from "./open-build-worker.js";
 import { solveGraph, type StepReport } from "./solve-graph.js";
 import type { ProgressListener, Worker } from "./types.js";
+import { readTextIfExists } from "../util/stat-if-exists.js";
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -251,7 +252,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 /** `<Dockerfile>.dockerignore` or the context's `.dockerignore`, first found, as patterns. */
 async function readDockerignore(dockerfile: string, context: string): Promise<string[]> {
   for (const path of dockerignorePaths({ dockerfile, context })) {
-    const text = await readFile(path, "utf8").catch(() => undefined);
+    const text = await readTextIfExists(path);
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];

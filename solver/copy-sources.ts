@@ -8,6 +8,7 @@ import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { CopyAction } from "../frontend/graph.js";
 import { mapLimit } from "./map-limit.js";
 import { IgnoredPathError, resolveInContext } from "./resolve-in-context.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** One file, directory or symlink a COPY reads. */
 export interface SourceEntry {
@@ -55,7 +56,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
   }
   for (const required of action.requiredPaths) {
     const host = await resolveIn(posix.normalize(`/${required}`), false);
-    if ((await lstat(host).catch(() => undefined)) === undefined) throw notFound(required, options.kind, false);
+    if ((await lstatIfExists(host)) === undefined) throw notFound(required, options.kind, false);
   }
   const include = action.includePatterns.length > 0 ? new DockerignoreMatcher(action.includePatterns) : undefined;
   const matches: SourceMatch[] = [];
@@ -66,7 +67,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
       continue;
     }
     const hostPath = await resolveIn(path, action.followSymlinks);
-    const stat = await lstat(hostPath).catch(() => undefined);
+    const stat = await lstatIfExists(hostPath);
     if (stat === undefined) throw notFound(action.src, options.kind, false);
     const entries: SourceEntry[] = [];
     const top: SourceEntry = { hostPath, rel: "", stat };
@@ -212,7 +213,7 @@ async function expandPattern(
   const existing: string[] = [];
   for (const path of current) {
     const host = await resolveIn(path, false).catch(missingIfIgnored);
-    if (host !== undefined && (await lstat(host).catch(() => undefined))) existing.push(path);
+    if (host !== undefined && (await lstatIfExists(host))) existing.push(path);
   }
   return existing;
 }

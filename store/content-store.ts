@@ -9,6 +9,7 @@ import { syncDirectory } from "./atomic-file.js";
 import { crashPoint } from "../util/crash-point.js";
 import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "./process-identity.js";
 import { blobPath, type StorePaths } from "./store-paths.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 /** A blob in the content store. */
 export interface BlobInfo {
@@ -201,7 +202,7 @@ export class ContentStore {
       const path = join(this.#paths.ingest, name);
       const writer = parseProcessToken(name);
       if (writer === undefined || isProcessAlive(writer)) {
-        const info = await stat(path).catch(() => undefined);
+        const info = await statIfExists(path);
         if (info === undefined || Date.now() - info.mtimeMs < maxIdleMs) continue;
       }
       await unlink(path).then(
@@ -215,7 +216,7 @@ export class ContentStore {
   /** Marks a reused blob as fresh, so a concurrent garbage collection's grace period covers it. */
   async #touch(info: BlobInfo): Promise<BlobInfo> {
     const now = new Date();
-    await utimes(this.path(info.digest), now, now).catch(() => undefined);
+    await utimes(this.path(info.digest), now, now).catch(() => undefined); // only the gc grace period reads the time; a read-only root cannot change it
     return { ...info, modifiedAt: now };
   }
 }

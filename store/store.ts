@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { access, constants, mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { access, constants, mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { errnoOf, systemError } from "../util/system-error.js";
@@ -18,6 +18,7 @@ import { isProcessAlive } from "./process-identity.js";
 import { REF_KINDS, RefStore, isRefLive, type RefRecord } from "./ref-store.js";
 import { resolveRoot, type ResolveRootOptions } from "./resolve-root.js";
 import { storePaths, type StorePaths } from "./store-paths.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 export interface OpenStoreOptions extends ResolveRootOptions {
   /** Give up waiting for the store lock after this long (IN_USE). Default: wait. */
@@ -332,6 +333,6 @@ async function removeStaleTempFiles(dir: string): Promise<string[]> {
 }
 
 async function isYoung(path: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
+  const info = await statIfExists(path);
   return info === undefined || Date.now() - info.mtimeMs < STALE_TEMP_MS;
 }

@@ -81,7 +81,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     if (created.length > 0) await removeCreated(await worker.snapshotter(), created);
     throw error;
   } finally {
-    await lease.release().catch(() => undefined);
+    await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
     await rm(staging, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { createWriteStream, statSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -16,6 +16,7 @@ import { codeFrame } from "../code-frame.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
 import { parseAllowFlags, parseSshFlags } from "../entitlement-flags.js";
 import type { Command, CommandContext } from "../command.js";
+import { readTextIfExists } from "../../util/stat-if-exists.js";
 
 export const buildCommand: Command = {
   name: "build",
@@ -70,7 +71,7 @@ export const buildCommand: Command = {
 
 async function runBuild(context: CommandContext, contextDir: string, dockerfile: string): Promise<number> {
   const { options } = context;
-  const source = await readFile(dockerfile, "utf8").catch(() => undefined);
+  const source = await readTextIfExists(dockerfile);
   if (source !== undefined) context.registerSource(basename(dockerfile), source);
   const asked = (options.progress as string | undefined) ?? "auto";
   if (asked !== "plain" && asked !== "json" && asked !== "auto" && asked !== "tty") {
