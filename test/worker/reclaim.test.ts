@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { listMountPoints } from "../../snapshotter/mount-table.js";
+import { runCommand } from "../../snapshotter/run-command.js";
+import { makeOwnedTempDir } from "../../util/owned-temp-dir.js";
+import { reclaimLeftovers } from "../../worker/reclaim-leftovers.js";
 import { runTsbuild } from "../cli/run-tsbuild.js";
 import { filesContaining } from "../helpers/files-containing.js";
 import { builtRoot } from "../helpers/repo-root.js";
@@ -75,6 +78,35 @@ test("a build SIGKILLed mid-RUN with a secret mounted, then one command: no moun
     assert.equal(await filesContaining(join(dir, "tmp"), secret), []);
     const fsck = await runTsbuild(["fsck"], dir, env);
     assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+  } finally {
+    await cleanupRoot(dir);
+  }
+});
+
+test("reclaiming a root removes only dead owners' temp dirs, unmounting what is mounted inside first, and leaves live and foreign ones alone", async () => {
+  const dir = await makeRoot();
+  try {
+    const root = join(dir, "root");
+    const tmp = join(dir, "tmp");
+    await mkdir(join(root, "tmp"), { recursive: true });
+    await mkdir(tmp);
+    // pid 4194304 is above Linux's pid_max: no such process can be alive.
+    const deadStaging = join(root, "tmp", "4194304-1-build-abcdef012345");
+    const deadTemp = join(tmp, "tsbuild-ssh-4194304-1-AbC123");
+    const liveTemp = await makeOwnedTempDir(tmp, "ssh");
+    const foreign = join(tmp, "tsbuild-crash-Zz9Yy8");
+    for (const path of [deadStaging, deadTemp, foreign]) await mkdir(path);
+    // A dead build's mount point with something mounted: removing through it would empty the mount.
+    await mkdir(join(deadStaging, "step"));
+    await runCommand("mount", ["-t", "tmpfs", "tsbuild-test", join(deadStaging, "step")]);
+    await writeFile(join(deadStaging, "step", "inside"), "x");
+
+    const report = await reclaimLeftovers(root, { tempDir: tmp });
+    assert.equal(report.tempDirs.sort(), [deadStaging, deadTemp].sort());
+    assert.equal(report.mounts, [join(deadStaging, "step")]);
+    assert.equal((await readdir(tmp)).sort(), [foreign.split("/").at(-1), liveTemp.split("/").at(-1)].sort());
+    assert.equal(await readdir(join(root, "tmp")), []);
+    assert.equal([...(await listMountPoints())].filter((point) => point.startsWith(`${dir}/`)), []);
   } finally {
     await cleanupRoot(dir);
   }
