@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
 import { settleAll } from "../util/settle-all.js";
+import { fromSystemError } from "../util/system-error.js";
 import { Digester, type Digest } from "../oci/digest.js";
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../oci/image-types.js";
 import { createCompressor, LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
@@ -107,7 +108,10 @@ async function stageUncompressed(source: string | Readable, path: string, label:
       }
     },
     createWriteStream(path, { flags: "wx", mode: 0o600 }),
-  );
+  ).catch((error: unknown) => {
+    // A full disk names the staging file, not a bare "write".
+    throw fromSystemError(error, `Cannot stage "${label}" in "${path}"`) ?? error;
+  });
   if (digester.size === 0) throw new TsbuildError("INVALID_ARCHIVE", `Cannot import "${label}": it is empty`);
   return { diffId: digester.digest(), size: digester.size };
 }
