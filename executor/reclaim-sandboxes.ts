@@ -51,16 +51,20 @@ export function isDeadSandbox(id: string): boolean {
  */
 export async function reclaimSandboxes(options: ReclaimSandboxesOptions): Promise<SandboxReclaim> {
   const bundles = ((await readdirIfExists(options.workDir)) ?? []).filter(isDeadSandbox);
-  const runtimes = options.runtimes ?? (await existingRuntimes(options.stateRoot));
-  const states = await Promise.all(runtimes.map(async (runtime) => ((await readdirIfExists(runtime.stateDir)) ?? []).filter(isDeadSandbox)));
+  const { stateRoot } = options;
+  const stateDirs = options.runtimes?.map((runtime) => runtime.stateDir) ?? (stateRoot === undefined ? [] : RUNTIME_NAMES.map((name) => join(stateRoot, name)));
+  const states = await Promise.all(stateDirs.map(async (dir) => ((await readdirIfExists(dir)) ?? []).filter(isDeadSandbox)));
   if (bundles.length === 0 && states.every((ids) => ids.length === 0)) return { containers: [], bundles: [] };
+  // Only now, with something to take back, find the runtimes' binaries.
+  const runtimes = options.runtimes ?? (await existingRuntimes(options.stateRoot));
 
   // A runtime killed mid-create would otherwise finish creating a container after we looked.
   await killRuntimesOf(bundles.map((name) => join(options.workDir, name)));
   const containers = new Set<string>();
-  for (const [index, runtime] of runtimes.entries()) {
+  for (const runtime of runtimes) {
     const listed = (await runtime.list()).filter(isDeadSandbox);
-    for (const id of new Set([...states[index], ...listed])) {
+    const found = states[stateDirs.indexOf(runtime.stateDir)] ?? [];
+    for (const id of new Set([...found, ...listed])) {
       await runtime.delete(id);
       containers.add(id);
     }
