@@ -7,6 +7,7 @@ import { isTsbuildError, TsbuildError } from "../errors.js";
 import { acquireFileLock, releaseFileLock, type FileLockHandle } from "../store/file-lock.js";
 import type { CacheMount } from "./types.js";
 import { statIfExists } from "../util/stat-if-exists.js";
+import { filteredCopy } from "./filtered-copy.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -84,7 +85,7 @@ async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
       await chown(temp, mount.uid ?? 0, mount.gid ?? 0);
       await chmod(temp, mount.mode ?? 0o755); // after chown, which may clear set-id bits
     } else {
-      await copySeed(mount.seed.path, temp, mount.target);
+      await copySeed(mount.seed, temp, mount.target);
     }
     await rename(temp, path);
   } catch (error) {
@@ -96,12 +97,18 @@ async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
 }
 
 /** Copies the seed directory's contents and its own owner, mode and times into `dest` (which exists). */
-async function copySeed(seed: string, dest: string, target: string): Promise<void> {
+async function copySeed(from: NonNullable<CacheMount["seed"]>, dest: string, target: string): Promise<void> {
+  const seed = from.path;
   const found = await statIfExists(seed);
   if (found === undefined || !found.isDirectory()) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot seed the cache mount at "${target}": its source ${found === undefined ? "does not exist" : "is not a directory"}`, {
       hint: "Point source= at a directory of the from= stage or image",
     });
+  }
+  // A build context seeds without what .dockerignore leaves out, as BuildKit sends it.
+  if (from.ignore !== undefined && from.ignore.patterns.length > 0) {
+    await filteredCopy(seed, dest, { root: from.ignore.root, patterns: from.ignore.patterns, link: false, intoExisting: true });
+    return;
   }
   // `SEED/.` into an existing directory copies the contents and gives it SEED's attributes.
   await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${seed}/.`, dest]);

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import { errnoOf } from "../util/system-error.js";
@@ -15,6 +15,8 @@ export interface FilteredCopyOptions {
    * the file system has them), so the context is never written.
    */
   link: boolean;
+  /** `target` exists already (an empty directory): fill it, and give it the source's mode and owner. */
+  intoExisting?: boolean;
 }
 
 /**
@@ -30,7 +32,8 @@ export async function filteredCopy(source: string, target: string, options: Filt
     const rel = relative(options.root, from).split("\\").join("/");
     if (rel !== "" && matcher.isExcluded(rel) && !(info.isDirectory() && matcher.mayIncludeBelow(rel))) return;
     if (info.isDirectory()) {
-      await mkdir(to, { mode: info.mode & 0o7777 });
+      if (to === target && options.intoExisting === true) await chmod(to, info.mode & 0o7777);
+      else await mkdir(to, { mode: info.mode & 0o7777 });
       for (const name of (await readdir(from)).sort()) await visit(join(from, name), join(to, name));
     } else if (info.isSymbolicLink()) {
       await symlink(await readlink(from), to);

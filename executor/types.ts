@@ -40,7 +40,7 @@ export interface CacheMount {
    * owner and mode included). Caches seeded from different `key`s are different caches,
    * as BuildKit keys a seeded cache by its id and the seed's ref.
    */
-  seed?: { path: string; key: string };
+  seed?: { path: string; key: string; ignore?: { root: string; patterns: readonly string[] } };
 }
 
 /** RUN --mount=type=bind: a host path the caller chose (a context dir, another stage's snapshot). */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
-import type { OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
+import type { CacheMount, OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
 import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { ExecDefinition } from "../frontend/graph.js";
 import { resolveInContext } from "./resolve-in-context.js";
@@ -110,9 +110,13 @@ export function insecureNotAllowed(step?: string): TsbuildError {
  * the prepared directory of a cache with uid/gid/mode. Nothing for scratch. The key names
  * the seed (its committed snapshot and the path), so another seed is another cache.
  */
-async function cacheSeed(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<{ path: string; key: string } | undefined> {
+async function cacheSeed(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<CacheMount["seed"]> {
   if (input === undefined || input.kind === "empty") return undefined;
-  if (input.kind === "directory") return { path: await resolveInContext(input.path, selector), key: `${input.path}\0${selector}` };
+  if (input.kind === "directory") {
+    const ignore = input.exclude.length > 0 ? { root: input.path, patterns: input.exclude } : undefined;
+    const path = await resolveInContext(input.path, selector, ignore === undefined ? {} : { ignore: new DockerignoreMatcher(ignore.patterns) });
+    return { path, key: `${input.path}\0${selector}`, ...(ignore === undefined ? {} : { ignore }) };
+  }
   const root = await mounts.view(input.key);
   return { path: await resolveInRoot(root, selector), key: `${input.key}\0${selector}` };
 }
