@@ -1,9 +1,10 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
 import { currentProcess, formatProcessToken } from "../store/process-identity.js";
@@ -15,9 +16,9 @@ import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { insecurePrivileges } from "./insecure-privileges.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
-import { holdsSecrets, mountBundleTmpfs, unmountBundleTmpfs } from "./bundle-tmpfs.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
@@ -126,15 +127,10 @@ export class Executor {
     }
     await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { mode: 0o700 });
+    // A run with secrets gets its config and secrets in memory, in the runtime's own mount namespace.
     const inMemory = holdsSecrets(proc);
-    if (inMemory) {
-      try {
-        await mountBundleTmpfs(bundle);
-      } catch (error) {
-        await rm(bundle, { recursive: true, force: true });
-        throw error;
-      }
-    }
+    const privateDir = join(bundle, "private");
+    const privateFiles: PrivateFile[] = [];
     let prepared: PreparedRunMounts | undefined;
     let stubs: string[] = [];
     let containerStarted = false;
@@ -152,6 +148,8 @@ export class Executor {
       await writeFile(resolvPath, await createResolvConf(), { mode: 0o644 });
       prepared = await prepareRunMounts(proc.mounts ?? [], {
         scratchDir: bundle,
+        privateDir,
+        privateFiles,
         cacheMountRoot: this.#cacheMountRoot,
         secrets: options.secrets,
         ssh: options.ssh,
@@ -170,14 +168,19 @@ export class Executor {
         rlimits: this.#rlimits,
         ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
       });
-      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      if (inMemory) {
+        await mkdir(privateDir, { mode: 0o700 });
+        privateFiles.push({ name: "config.json", data: Buffer.from(JSON.stringify(spec)), uid: 0, gid: 0, mode: 0o600 });
+      } else {
+        await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      }
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
       await writeFile(join(bundle, STUBS_FILE), JSON.stringify(stubs));
       crashPoint("executor.bundle-written");
       throwIfAborted(signal, proc);
 
       containerStarted = true;
-      const outcome = await this.#start(id, bundle, options);
+      const outcome = await this.#start(id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, options);
       if (outcome.aborted) throw cancelledError(proc, signal);
       if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
       throw this.#failure(proc, outcome);
@@ -187,7 +190,6 @@ export class Executor {
       if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
       await releaseMountStubs(stubs);
       await prepared?.release();
-      if (inMemory) await unmountBundleTmpfs(bundle);
       await rm(bundle, { recursive: true, force: true });
     }
   }
@@ -201,9 +203,10 @@ export class Executor {
     return reclaimSandboxes({ workDir: this.#workDir, runtimes: [this.runtime] });
   }
 
-  async #start(id: string, bundle: string, options: ExecRunOptions): Promise<RunOutcome> {
+  async #start(id: string, bundle: string, privateBundle: { dir: string; files: PrivateFile[] } | undefined, options: ExecRunOptions): Promise<RunOutcome> {
     const runtimeLog = join(bundle, "runtime.log");
-    const { file, args } = this.runtime.command(["run", "--bundle", bundle, id], runtimeLog);
+    const command = this.runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog);
+    const { file, args } = privateBundle === undefined ? command : privateBundleCommand(command, privateBundle.dir);
     const tail = new LogTail();
     let log: WriteStream | undefined;
     let logError: Error | undefined;
@@ -212,7 +215,13 @@ export class Executor {
       log = createWriteStream(options.logPath, { flags: "w" });
       log.on("error", (error) => (logError ??= error));
     }
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // The private bundle's files go in on stdin; otherwise the runtime's stdin is /dev/null.
+    const child = spawn(file, args, { stdio: [privateBundle === undefined ? "ignore" : "pipe", "pipe", "pipe"] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    if (privateBundle !== undefined && child.stdin !== null) {
+      // A wrapper that fails before reading says so on stderr and in its exit status.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(packPrivateFiles(privateBundle.files));
+    }
     let exited = false;
     let aborted = false;
     let output = false;

@@ -44,9 +44,9 @@ export function isDeadSandbox(id: string): boolean {
 
 /**
  * Removes what RUN sandboxes of dead tsbuild processes left: a runtime still creating one
- * (it outlives the tsbuild that started it), the containers (their processes killed), and
- * the bundles with everything mounted in them (the tmpfs of the secrets) and the mount
- * stubs they made in rootfs directories that still exist. Sandboxes of live processes, this
+ * (it outlives the tsbuild that started it; with it goes the private tmpfs of a run's
+ * secrets), the containers (their processes killed), and the bundles with anything mounted
+ * in them and the mount stubs they made in rootfs directories that still exist. Sandboxes of live processes, this
  * one included, are not touched. Nothing is started unless something is left.
  */
 export async function reclaimSandboxes(options: ReclaimSandboxesOptions): Promise<SandboxReclaim> {
@@ -110,7 +110,9 @@ async function killRuntimesOf(bundleDirs: string[]): Promise<void> {
       (): string[] => [], // the process ended while we looked
     );
     const bundle = argv.indexOf("--bundle");
-    if (bundle === -1 || !bundleDirs.includes(argv[bundle + 1] ?? "")) continue;
+    // `--bundle <bundle>`, or `<bundle>/private` for a run with secrets (private-bundle.ts).
+    const given = argv[bundle + 1] ?? "";
+    if (bundle === -1 || !bundleDirs.some((dir) => given === dir || given.startsWith(`${dir}/`))) continue;
     const startTime = readProcessStartTime(pid);
     if (startTime === undefined) continue;
     try {

@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { posix, join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { filteredCopy } from "./filtered-copy.js";
+import type { PrivateFile } from "./private-bundle.js";
 import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
 import { checkAgentSocket, startSshAgentProxy, type SshAgentProxy } from "./ssh-agent-proxy.js";
@@ -15,8 +16,15 @@ import { statIfExists } from "../util/stat-if-exists.js";
 const execFileAsync = promisify(execFile);
 
 export interface PrepareRunMountsOptions {
-  /** A private directory of this run (mode 0700) for secret files and bind copies; removed by the caller. */
+  /** A directory of this run (mode 0700) for bind copies and sockets; removed by the caller. */
   scratchDir: string;
+  /**
+   * Where the runtime will find secret files: a directory that exists only in the runtime's
+   * own mount namespace (executor/private-bundle.ts). Secrets are added to `privateFiles`,
+   * never written here.
+   */
+  privateDir: string;
+  privateFiles: PrivateFile[];
   cacheMountRoot: string;
   secrets?: Record<string, SecretSource>;
   ssh?: Record<string, SshSource>;
@@ -86,12 +94,10 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
         case "secret": {
           const data = await readSecret(mount.id, options.secrets?.[mount.id], mount.required ?? false);
           if (data === undefined) break;
-          // The executor keeps the scratch dir of a run with secrets on a tmpfs (bundle-tmpfs.ts).
-          const file = join(options.scratchDir, `secret-${counter}`);
-          await writeFile(file, data, { mode: 0o400, flag: "wx" });
-          await chown(file, mount.uid ?? 0, mount.gid ?? 0);
-          await chmod(file, mount.mode ?? 0o400);
-          mounts.push(bindMount(file, mount.target ?? `/run/secrets/${mount.id}`, true));
+          // Handed to the runtime in memory: the file exists only on its private tmpfs.
+          const name = `secret-${counter}`;
+          options.privateFiles.push({ name, data, uid: mount.uid ?? 0, gid: mount.gid ?? 0, mode: mount.mode ?? 0o400 });
+          mounts.push(bindMount(join(options.privateDir, name), mount.target ?? `/run/secrets/${mount.id}`, true));
           break;
         }
         case "ssh": {
