@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
@@ -29,6 +28,7 @@ import { readDockerfile } from "../solver/read-dockerfile.js";
 import type { ExportedImage } from "../solver/export-image.js";
 import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorker } from "../solver/types.js";
 import { cancelledError } from "../util/cancelled-error.js";
+import { readTextIfExists } from "../util/stat-if-exists.js";
 import { hostPlatform } from "../worker/resolve-image.js";
 import { Worker as RootWorker } from "../worker/worker.js";
 import { buildHistory } from "./build-history.js";
@@ -309,7 +309,7 @@ async function namedContexts(dirs: Record<string, string>): Promise<Record<strin
   const entries = await Promise.all(
     Object.entries(dirs).map(async ([name, dir]) => {
       // No .dockerignore (the usual case) means no patterns, as for the main context.
-      const text = await readFile(join(resolve(dir), ".dockerignore"), "utf8").catch(() => undefined);
+      const text = await readTextIfExists(join(resolve(dir), ".dockerignore"));
       return [name, { kind: "local" as const, name, excludePatterns: text === undefined ? [] : parseDockerignore(text) }] as const;
     }),
   );
@@ -320,7 +320,7 @@ async function namedContexts(dirs: Record<string, string>): Promise<Record<strin
 async function readDockerignore(dockerfile: string, context: string): Promise<string[]> {
   for (const path of dockerignorePaths({ dockerfile, context })) {
     // Missing is the common case; an unreadable one is read as missing, as docker does.
-    const text = await readFile(path, "utf8").catch(() => undefined);
+    const text = await readTextIfExists(path);
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];

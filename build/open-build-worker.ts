@@ -1,7 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
+import { makeStagingDir } from "../worker/staging-dir.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
 import type { ProcessRunner, Worker } from "../solver/types.js";
 import { buildImageSource } from "./build-image-source.js";
@@ -11,7 +10,7 @@ export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
   worker?: RootWorker;
   /** Passed to `Executor.create` (runtime, default network ...). */
   executor?: Omit<ExecutorOptions, "root">;
-  /** Where steps mount their snapshots; default a new directory in the OS temp dir, removed by `close`. */
+  /** Where steps mount their snapshots; default a new staging directory under `<root>/tmp`, removed by `close`. */
   tempDir?: string;
   /**
    * Base images: `missing` (default) pulls one the store lacks, `always` asks the registry
@@ -44,7 +43,8 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
   const executor: ProcessRunner = {
     run: async (rootfs, proc, runOptions) => (await (created ??= Executor.create({ ...executorOptions, root: root.root }))).run(rootfs, proc, runOptions),
   };
-  const tempDir = givenTempDir ?? (await mkdtemp(join(tmpdir(), "tsbuild-build-")));
+  // Under <root>/tmp, named after this process: a killed build's mount points are reclaimed.
+  const tempDir = givenTempDir ?? (await makeStagingDir(root.root, "build"));
   const images = buildImageSource(root, pull);
   return {
     worker: { store: root.store, snapshotter, executor, images, tempDir },

@@ -1,9 +1,9 @@
-import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
 import type { SshSource } from "../executor/types.js";
 import { ENTITLEMENTS, type Entitlement } from "../solver/check-entitlements.js";
 import { didYouMean } from "../util/did-you-mean.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 /**
  * `--ssh default|ID[=SOCKET]`, as buildx reads it: an id without a path means the agent of
@@ -29,7 +29,7 @@ export async function parseSshFlags(specs: readonly string[], options: { cwd: st
       });
     }
     const socket = paths.length === 0 ? agent! : resolve(options.cwd, paths[0]);
-    const found = await stat(socket).catch(() => undefined);
+    const found = await statIfExists(socket);
     if (found === undefined) throw new TsbuildError("USAGE", `Cannot parse flag "--ssh": "${socket}" does not exist`);
     if (!found.isSocket()) {
       throw new TsbuildError("USAGE", `Cannot parse flag "--ssh": "${socket}" is not an agent socket (key files are not supported)`, {

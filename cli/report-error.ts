@@ -1,5 +1,6 @@
 import { isTsbuildError } from "../errors.js";
 import { LocatedError } from "../parser/located-error.js";
+import { fromSystemError } from "../util/system-error.js";
 import { DockerfileSyntaxError } from "../parser/syntax-error.js";
 import { codeFrame } from "./code-frame.js";
 
@@ -8,8 +9,10 @@ import { codeFrame } from "./code-frame.js";
  * source is known, and the hint. Returns the exit status for it. Unexpected errors (bugs)
  * print their stack, since that is what a bug report needs.
  */
-export function reportError(error: unknown, options: { write: (text: string) => void; sources: ReadonlyMap<string, string>; debug?: boolean }): number {
+export function reportError(thrown: unknown, options: { write: (text: string) => void; sources: ReadonlyMap<string, string>; debug?: boolean }): number {
   const { write } = options;
+  // A full disk, a read-only root or a refused permission is the user's to fix, not a bug.
+  const error = fromSystemError(thrown) ?? thrown;
   if (error instanceof DockerfileSyntaxError || error instanceof LocatedError) {
     write(`error: ${error.message}\n`);
     const source = options.sources.get(error.file);

@@ -5,6 +5,7 @@ import { PassThrough } from "node:stream";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { LayerReader } from "../oci/layer-reader.js";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "../oci/whiteout.js";
+import { ownedByThisProcess } from "../snapshotter/reclaim-snapshots.js";
 import { makeStagingDir } from "../worker/staging-dir.js";
 import type { Worker } from "../worker/worker.js";
 import { findContainer } from "./container-record.js";
@@ -46,7 +47,8 @@ export async function containerDiff(worker: Worker, text: string): Promise<Conta
   const viewKey = `container-${record.id}-diff-${randomBytes(4).toString("hex")}`;
   const viewDir = join(staging, "view");
   await mkdir(viewDir);
-  await snapshotter.view(viewKey, record.initKey);
+  // Owned by this process: if it is killed mid-diff, the next tsbuild reclaims the view.
+  await snapshotter.view(viewKey, record.initKey, { labels: ownedByThisProcess() });
   try {
     await snapshotter.mount(viewKey, viewDir);
     try {

@@ -1,4 +1,4 @@
-import { copyFile, lstat, mkdir, stat, unlink } from "node:fs/promises";
+import { copyFile, mkdir, unlink } from "node:fs/promises";
 import { basename, join, posix, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { TsbuildError } from "../errors.js";
@@ -9,6 +9,7 @@ import { nativeChanges } from "../snapshotter/layer-changes.js";
 import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer } from "./container-record.js";
 import { isMountPoint } from "./mount-points.js";
+import { lstatIfExists, statIfExists } from "../util/stat-if-exists.js";
 
 export interface CopyOptions {
   /** Out: a path in the container; in: a host path. */
@@ -30,7 +31,7 @@ export async function copyFromContainer(worker: Worker, text: string, options: C
 async function copyOut(rootfs: string, text: string, options: CopyOptions): Promise<void> {
   const { source, destination } = options;
   const from = await resolveInRoot(rootfs, source);
-  const info = await lstat(from).catch(() => undefined);
+  const info = await lstatIfExists(from);
   if (info === undefined) throw new TsbuildError("NOT_FOUND", `Cannot copy "${source}" from container "${text}": no such file or directory`);
   const target = await intoDirectory(resolve(destination), posix.basename(posix.resolve("/", source)) || "root");
   if (info.isDirectory()) {
@@ -53,19 +54,19 @@ export async function copyToContainer(worker: Worker, text: string, options: Cop
 
 async function copyIn(rootfs: string, text: string, options: CopyOptions): Promise<void> {
   const { source, destination } = options;
-  const info = await stat(source).catch(() => undefined);
+  const info = await statIfExists(source);
   if (info === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot copy "${source}" into container "${text}": no such file or directory`);
   const resolved = await resolveInRoot(rootfs, destination);
-  const existing = await stat(resolved).catch(() => undefined);
+  const existing = await statIfExists(resolved);
   const target = existing?.isDirectory() === true ? await resolveInRoot(rootfs, posix.join(destination, basename(resolve(source)))) : resolved;
   if (info.isDirectory()) {
     await mkdir(target, { recursive: true });
     await copyTree(source, target);
     return;
   }
-  const parent = await stat(posix.dirname(target)).catch(() => undefined);
+  const parent = await statIfExists(posix.dirname(target));
   if (parent?.isDirectory() !== true) throw new TsbuildError("NOT_FOUND", `Cannot copy into "${destination}" of container "${text}": its directory does not exist`);
-  if ((await lstat(target).catch(() => undefined))?.isSymbolicLink() === true) await unlink(target);
+  if ((await lstatIfExists(target))?.isSymbolicLink() === true) await unlink(target);
   await copyFile(source, target);
 }
 
@@ -86,7 +87,7 @@ async function copyTree(from: string, to: string): Promise<void> {
 
 /** A host directory takes the copy inside it under `name`; any other path is the copy. */
 async function intoDirectory(path: string, name: string): Promise<string> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() === true ? join(path, name) : path;
+  return (await statIfExists(path))?.isDirectory() === true ? join(path, name) : path;
 }
 
 /** Runs `fn` over the container's mounted rootfs; a stopped container's is mounted for it and unmounted after. */

@@ -25,6 +25,7 @@ import { parseRestartPolicy } from "./restart-policy.js";
 import { writeStateFile } from "./container-state.js";
 import { createMountPoints, STANDARD_MOUNT_POINTS, type MountPoint } from "./mount-points.js";
 import { createVolume } from "./volumes.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -232,7 +233,7 @@ async function resolveMounts(worker: Worker, specs: string[], imageVolumes: stri
     const [source, target, mode] = parts;
     const readonly = mode === "ro";
     if (isAbsolute(source)) {
-      if ((await stat(source).catch(() => undefined)) === undefined) {
+      if ((await statIfExists(source)) === undefined) {
         throw new TsbuildError("FILE_NOT_FOUND", `Cannot bind-mount "${source}" at "${target}": source does not exist`);
       }
       mounts.push({ type: "bind", source, target: posix.resolve(target), readonly });

@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, chown, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { isTsbuildError, TsbuildError } from "../errors.js";
 import { acquireFileLock, releaseFileLock, type FileLockHandle } from "../store/file-lock.js";
 import type { CacheMount } from "./types.js";
+import { statIfExists } from "../util/stat-if-exists.js";
+import { filteredCopy } from "./filtered-copy.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -75,7 +77,7 @@ export function cacheKeyName(id: string): string {
 
 /** Creates `path` with the mount's owner and mode (or as a copy of its seed), atomically, so no user sees it half set up. */
 async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+  if ((await statIfExists(path))?.isDirectory()) return;
   const temp = `${path}.new-${randomBytes(6).toString("hex")}`;
   await mkdir(temp);
   try {
@@ -83,24 +85,30 @@ async function ensureDirectory(path: string, mount: CacheMount): Promise<void> {
       await chown(temp, mount.uid ?? 0, mount.gid ?? 0);
       await chmod(temp, mount.mode ?? 0o755); // after chown, which may clear set-id bits
     } else {
-      await copySeed(mount.seed.path, temp, mount.target);
+      await copySeed(mount.seed, temp, mount.target);
     }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     // Another user created it first: theirs is as good as ours.
-    if ((await stat(path).catch(() => undefined))?.isDirectory()) return;
+    if ((await statIfExists(path))?.isDirectory()) return;
     throw error;
   }
 }
 
 /** Copies the seed directory's contents and its own owner, mode and times into `dest` (which exists). */
-async function copySeed(seed: string, dest: string, target: string): Promise<void> {
-  const found = await stat(seed).catch(() => undefined);
+async function copySeed(from: NonNullable<CacheMount["seed"]>, dest: string, target: string): Promise<void> {
+  const seed = from.path;
+  const found = await statIfExists(seed);
   if (found === undefined || !found.isDirectory()) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot seed the cache mount at "${target}": its source ${found === undefined ? "does not exist" : "is not a directory"}`, {
       hint: "Point source= at a directory of the from= stage or image",
     });
+  }
+  // A build context seeds without what .dockerignore leaves out, as BuildKit sends it.
+  if (from.ignore !== undefined && from.ignore.patterns.length > 0) {
+    await filteredCopy(seed, dest, { root: from.ignore.root, patterns: from.ignore.patterns, link: false, intoExisting: true });
+    return;
   }
   // `SEED/.` into an existing directory copies the contents and gives it SEED's attributes.
   await execFileAsync("cp", ["-a", "--reflink=auto", "--", `${seed}/.`, dest]);

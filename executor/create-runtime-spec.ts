@@ -1,5 +1,6 @@
 import type { InsecurePrivileges } from "./insecure-privileges.js";
 import type { ResourceLimits } from "./types.js";
+import { defaultSeccompProfile } from "./seccomp-profile.js";
 import type { ResolvedUser } from "./user.js";
 import {
   RUNTIME_SPEC_VERSION,
@@ -100,7 +101,8 @@ export interface CreateRuntimeSpecOptions {
 /**
  * The config.json for one sandboxed process, isolated like BuildKit's RUN: new mount, pid,
  * ipc and uts namespaces (and network for `none`), Docker's capabilities, masked and
- * read-only paths, no new privileges, /proc, a minimal /dev and a read-only /sys.
+ * read-only paths, docker's default seccomp profile, no new privileges, /proc, a minimal
+ * /dev and a read-only /sys.
  */
 export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOptions): RuntimeSpec {
   const namespaces: RuntimeNamespace[] = [{ type: "mount" }, { type: "pid" }, { type: "ipc" }, { type: "uts" }];
@@ -112,11 +114,10 @@ export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOpti
     ociVersion: RUNTIME_SPEC_VERSION,
     process: {
       terminal: false,
-      user: {
-        uid: options.user.uid,
-        gid: options.user.gid,
-        ...(options.user.additionalGids.length > 0 ? { additionalGids: [...options.user.additionalGids] } : {}),
-      },
+      // The primary group is also a supplementary one (containerd's and BuildKit's fix for
+      // CVE-2023-25173): otherwise a setgid binary or newgrp could shed it, and a file
+      // readable by that group alone but denied to "others" would be read.
+      user: { uid: options.user.uid, gid: options.user.gid, additionalGids: [...new Set([options.user.gid, ...options.user.additionalGids])] },
       args: [...options.args],
       env: [...options.env],
       cwd: options.cwd,
@@ -135,6 +136,8 @@ export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOpti
       maskedPaths: insecure === undefined ? [...MASKED_PATHS] : [],
       readonlyPaths: insecure === undefined ? [...READONLY_PATHS] : [],
       ...(insecure === undefined ? {} : { devices: insecure.devices.map((device) => ({ ...device })) }),
+      // Insecure mode lifts the filter, as BuildKit's does (and docker's --privileged).
+      ...(insecure === undefined ? { seccomp: defaultSeccompProfile({ capabilities }) } : {}),
     },
   };
   if (options.cgroupsPath !== undefined) {

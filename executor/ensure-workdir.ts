@@ -1,6 +1,7 @@
-import { chown, lstat, mkdir } from "node:fs/promises";
+import { chown, mkdir } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "./resolve-in-root.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 export interface EnsureWorkdirOptions {
   uid: number;
@@ -16,7 +17,7 @@ export async function ensureWorkdir(rootfs: string, cwd: string, options: Ensure
   const parts = cwd.split("/").filter((p) => p !== "" && p !== ".");
   for (let i = 1; i <= parts.length; i++) {
     const hostPath = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
-    const stat = await lstat(hostPath).catch(() => undefined);
+    const stat = await lstatIfExists(hostPath);
     if (stat !== undefined) {
       if (!stat.isDirectory()) {
         throw new TsbuildError("EXEC_FAILED", `Cannot use "${cwd}" as working directory: "/${parts.slice(0, i).join("/")}" is not a directory`);

@@ -1,12 +1,14 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
-import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "../store/process-identity.js";
+import { currentProcess, formatProcessToken } from "../store/process-identity.js";
+import { crashPoint } from "../util/crash-point.js";
 import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
 import { defaultRlimits } from "./default-rlimits.js";
 import { ensureWorkdir } from "./ensure-workdir.js";
@@ -14,8 +16,10 @@ import { createHostsFile, createResolvConf } from "./etc-files.js";
 import { insecurePrivileges } from "./insecure-privileges.js";
 import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
-import { claimMountStubs, releaseMountStubs, removeMountStubs } from "./mount-stubs.js";
+import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
+import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
 import { runtimeLogMessages } from "./runtime-log.js";
@@ -55,15 +59,8 @@ export interface ExecutorOptions {
   rlimits?: RuntimeRlimit[];
 }
 
-const ID_PREFIX = "tsbuild-";
-/** The mount stubs of a run, kept in its bundle so `cleanStale` can remove them for a dead owner. */
-const STUBS_FILE = "stubs.json";
-
 /** What `cleanStale` removed. */
-export interface StaleCleanup {
-  containers: string[];
-  bundles: string[];
-}
+export type StaleCleanup = SandboxReclaim;
 
 /** How long a killed sandbox may take to go before its runtime process is killed too. */
 const KILL_GRACE_MS = 5000;
@@ -123,7 +120,7 @@ export class Executor {
     const started = Date.now();
     const root = resolve(rootfs);
     // The owner's identity in the id lets `cleanStale` tell a dead process's sandboxes apart.
-    const id = `${ID_PREFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
+    const id = `${SANDBOX_PREFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
     const bundle = join(this.#workDir, id);
     const signal = options.signal;
     throwIfAborted(signal, proc);
@@ -135,6 +132,10 @@ export class Executor {
     }
     await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { mode: 0o700 });
+    // A run with secrets gets its config and secrets in memory, in the runtime's own mount namespace.
+    const inMemory = holdsSecrets(proc);
+    const privateDir = join(bundle, "private");
+    const privateFiles: PrivateFile[] = [];
     let prepared: PreparedRunMounts | undefined;
     let stubs: string[] = [];
     let containerStarted = false;
@@ -154,6 +155,8 @@ export class Executor {
       await writeFile(resolvPath, sandboxNetwork?.resolvConf ?? (await createResolvConf()), { mode: 0o644 });
       prepared = await prepareRunMounts(proc.mounts ?? [], {
         scratchDir: bundle,
+        privateDir,
+        privateFiles,
         cacheMountRoot: this.#cacheMountRoot,
         secrets: options.secrets,
         ssh: options.ssh,
@@ -172,13 +175,19 @@ export class Executor {
         rlimits: this.#rlimits,
         ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
       });
-      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      if (inMemory) {
+        await mkdir(privateDir, { mode: 0o700 });
+        privateFiles.push({ name: "config.json", data: Buffer.from(JSON.stringify(spec)), uid: 0, gid: 0, mode: 0o600 });
+      } else {
+        await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      }
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
       await writeFile(join(bundle, STUBS_FILE), JSON.stringify(stubs));
+      crashPoint("executor.bundle-written");
       throwIfAborted(signal, proc);
 
       containerStarted = true;
-      const outcome = await this.#start(id, bundle, options);
+      const outcome = await this.#start(id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, options);
       if (outcome.aborted) throw cancelledError(proc, signal);
       if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
       throw this.#failure(proc, outcome);
@@ -199,29 +208,13 @@ export class Executor {
    * still exist. Runs of live processes, this one included, are not touched.
    */
   async cleanStale(): Promise<StaleCleanup> {
-    const isStale = (id: string) => {
-      if (!id.startsWith(ID_PREFIX)) return false;
-      const owner = parseProcessToken(id.slice(ID_PREFIX.length));
-      return owner !== undefined && !isProcessAlive(owner);
-    };
-    const containers = (await this.runtime.list()).filter(isStale);
-    for (const id of containers) await this.runtime.delete(id);
-    const bundles = (await readdir(this.#workDir).catch(() => [] as string[])).filter(isStale);
-    for (const id of bundles) {
-      const dir = join(this.#workDir, id);
-      const stubs = await readFile(join(dir, STUBS_FILE), "utf8").then(
-        (text) => JSON.parse(text) as string[],
-        () => [],
-      );
-      await removeMountStubs(stubs);
-      await rm(dir, { recursive: true, force: true });
-    }
-    return { containers, bundles };
+    return reclaimSandboxes({ workDir: this.#workDir, runtimes: [this.runtime] });
   }
 
-  async #start(id: string, bundle: string, options: ExecRunOptions): Promise<RunOutcome> {
+  async #start(id: string, bundle: string, privateBundle: { dir: string; files: PrivateFile[] } | undefined, options: ExecRunOptions): Promise<RunOutcome> {
     const runtimeLog = join(bundle, "runtime.log");
-    const { file, args } = this.runtime.command(["run", "--bundle", bundle, id], runtimeLog);
+    const command = this.runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog);
+    const { file, args } = privateBundle === undefined ? command : privateBundleCommand(command, privateBundle.dir);
     const tail = new LogTail();
     let log: WriteStream | undefined;
     let logError: Error | undefined;
@@ -230,10 +223,22 @@ export class Executor {
       log = createWriteStream(options.logPath, { flags: "w" });
       log.on("error", (error) => (logError ??= error));
     }
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // The private bundle's files go in on stdin; otherwise the runtime's stdin is /dev/null.
+    const child = spawn(file, args, { stdio: [privateBundle === undefined ? "ignore" : "pipe", "pipe", "pipe"] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    if (privateBundle !== undefined && child.stdin !== null) {
+      // A wrapper that fails before reading says so on stderr and in its exit status.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(packPrivateFiles(privateBundle.files));
+    }
     let exited = false;
     let aborted = false;
+    let output = false;
     const onChunk = (stream: OutputStream) => (chunk: Buffer) => {
+      // Once per run, so the count of crash points does not depend on how output is chunked.
+      if (!output) {
+        output = true;
+        crashPoint("executor.output");
+      }
       tail.push(chunk);
       log?.write(chunk);
       try {

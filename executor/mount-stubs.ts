@@ -1,6 +1,7 @@
 import { lstat, rmdir, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveInRoot } from "./resolve-in-root.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 export interface FindMountStubsOptions {
   /** Paths that exist but are another run's stubs: count them as stubs of this run too. */
@@ -46,12 +47,12 @@ export async function findMountStubs(
 export async function removeMountStubs(stubs: Iterable<string>): Promise<void> {
   const ordered = [...stubs].sort((a, b) => depth(b) - depth(a) || b.localeCompare(a));
   for (const path of ordered) {
-    const stat = await lstat(path).catch(() => undefined);
+    const stat = await lstatIfExists(path);
     if (stat === undefined) continue;
     if (stat.isDirectory()) {
       await rmdir(path).catch(() => undefined); // not empty: the process wrote there
     } else if (stat.isFile() && stat.size === 0) {
-      await unlink(path).catch(() => undefined);
+      await unlink(path).catch(() => undefined); // gone already, or the process made it its own
     }
   }
 }
@@ -67,7 +68,7 @@ let queue: Promise<unknown> = Promise.resolve();
 /** Runs `fn` after every earlier claim or release, so no removal races a claim. */
 function serialised<T>(fn: () => Promise<T>): Promise<T> {
   const result = queue.then(fn);
-  queue = result.catch(() => undefined);
+  queue = result.catch(() => undefined); // the caller gets the error from `result`; the queue only orders
   return result;
 }
 

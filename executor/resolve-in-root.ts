@@ -1,6 +1,7 @@
-import { lstat, readlink } from "node:fs/promises";
+import { readlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** More symlinks than this in one path is a loop (Linux's own limit is 40). */
 const MAX_SYMLINKS = 255;
@@ -17,6 +18,12 @@ export interface ResolveInRootOptions {
     escape(target: string | undefined): TsbuildError;
     loop(): TsbuildError;
   };
+  /**
+   * Paths (relative to the root, `/`-separated) that do not exist for this lookup: a build
+   * context's `.dockerignore`d files, which a symlink must not reach either. Asked for every
+   * component on the way, link targets included; a hidden one throws what this returns.
+   */
+  hidden?: (relative: string, final: boolean) => TsbuildError | undefined;
 }
 
 /**
@@ -40,8 +47,10 @@ export async function resolveInRoot(root: string, path: string, options: Resolve
       continue;
     }
     const candidate = join(base, ...done, part);
+    const hidden = options.hidden?.([...done, part].join("/"), queue.length === 0);
+    if (hidden !== undefined) throw hidden;
     const follow = queue.length > 0 || options.followFinal !== false;
-    const stat = follow ? await lstat(candidate).catch(() => undefined) : undefined;
+    const stat = follow ? await lstatIfExists(candidate) : undefined;
     if (stat?.isSymbolicLink()) {
       links += 1;
       if (links > MAX_SYMLINKS) {

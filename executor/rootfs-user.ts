@@ -1,6 +1,7 @@
-import { lstat, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { resolveInRoot } from "./resolve-in-root.js";
 import { resolveUser, type ResolvedUser } from "./user.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** Files bigger than this are not account databases; refuse to slurp them. */
 const MAX_ACCOUNT_FILE_BYTES = 16 * 1024 * 1024;
@@ -17,7 +18,7 @@ export async function resolveRootfsUser(rootfs: string, spec: string): Promise<R
  */
 export async function readRootfsFile(rootfs: string, path: string): Promise<string | undefined> {
   const hostPath = await resolveInRoot(rootfs, path);
-  const stat = await lstat(hostPath).catch(() => undefined);
+  const stat = await lstatIfExists(hostPath);
   if (stat === undefined || !stat.isFile() || stat.size > MAX_ACCOUNT_FILE_BYTES) return undefined;
   return readFile(hostPath, "utf8");
 }

@@ -1,19 +1,30 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { posix, join } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
+import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
+import { filteredCopy } from "./filtered-copy.js";
+import type { PrivateFile } from "./private-bundle.js";
 import { acquireCacheDir, type CacheDirLease } from "./cache-mount.js";
 import type { RuntimeMount } from "./runtime-spec.js";
 import { checkAgentSocket, startSshAgentProxy, type SshAgentProxy } from "./ssh-agent-proxy.js";
 import type { RunMount, SecretSource, SshSource } from "./types.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 const execFileAsync = promisify(execFile);
 
 export interface PrepareRunMountsOptions {
-  /** A private directory of this run (mode 0700) for secret files and bind copies; removed by the caller. */
+  /** A directory of this run (mode 0700) for bind copies and sockets; removed by the caller. */
   scratchDir: string;
+  /**
+   * Where the runtime will find secret files: a directory that exists only in the runtime's
+   * own mount namespace (executor/private-bundle.ts). Secrets are added to `privateFiles`,
+   * never written here.
+   */
+  privateDir: string;
+  privateFiles: PrivateFile[];
   cacheMountRoot: string;
   secrets?: Record<string, SecretSource>;
   ssh?: Record<string, SshSource>;
@@ -60,7 +71,11 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
         }
         case "bind": {
           const source = await checkSource(mount.source, mount.target);
-          if (mount.readwrite) {
+          if (mount.ignore !== undefined && mount.ignore.patterns.length > 0 && (await stat(source)).isDirectory()) {
+            const copy = join(options.scratchDir, `bind-${counter}`);
+            await filteredCopy(source, copy, { root: mount.ignore.root, patterns: mount.ignore.patterns, link: !mount.readwrite });
+            mounts.push(bindMount(copy, mount.target, !mount.readwrite));
+          } else if (mount.readwrite) {
             // Writes must not reach the caller's source: give the process a copy to scribble on.
             const copy = join(options.scratchDir, `bind-${counter}`);
             await execFileAsync("cp", ["-a", "--reflink=auto", "--", source, copy]);
@@ -79,11 +94,10 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
         case "secret": {
           const data = await readSecret(mount.id, options.secrets?.[mount.id], mount.required ?? false);
           if (data === undefined) break;
-          const file = join(options.scratchDir, `secret-${counter}`);
-          await writeFile(file, data, { mode: 0o400, flag: "wx" });
-          await chown(file, mount.uid ?? 0, mount.gid ?? 0);
-          await chmod(file, mount.mode ?? 0o400);
-          mounts.push(bindMount(file, mount.target ?? `/run/secrets/${mount.id}`, true));
+          // Handed to the runtime in memory: the file exists only on its private tmpfs.
+          const name = `secret-${counter}`;
+          options.privateFiles.push({ name, data, uid: mount.uid ?? 0, gid: mount.gid ?? 0, mode: mount.mode ?? 0o400 });
+          mounts.push(bindMount(join(options.privateDir, name), mount.target ?? `/run/secrets/${mount.id}`, true));
           break;
         }
         case "ssh": {
@@ -97,7 +111,7 @@ export async function prepareRunMounts(runMounts: readonly RunMount[], options: 
           await checkAgentSocket(mount.id, source.socket);
           let path = join(options.scratchDir, `ssh-${counter}.sock`);
           if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-            const dir = await mkdtemp(join(tmpdir(), "tsbuild-ssh-"));
+            const dir = await makeOwnedTempDir(tmpdir(), "ssh");
             socketDirs.push(dir);
             path = join(dir, `${counter}.sock`);
           }
@@ -132,7 +146,7 @@ function targetDepth(mount: RunMount): number {
 }
 
 async function checkSource(source: string, target: string): Promise<string> {
-  const found = await stat(source).catch(() => undefined);
+  const found = await statIfExists(source);
   if (found === undefined) {
     throw new TsbuildError("FILE_NOT_FOUND", `Cannot bind-mount "${source}" at "${target}": source does not exist`);
   }

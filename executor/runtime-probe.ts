@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
+import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { detectCgroupMode } from "./cgroup-mode.js";
 import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { findExecutable, OciRuntime, RUNTIME_NAMES, type RuntimeName } from "./oci-runtime.js";
@@ -111,7 +112,7 @@ function runVersion(path: string): Promise<string | undefined> {
 
 /** Undefined when the runtime reached exec; otherwise its complaint. */
 async function tryStart(template: OciRuntime, cgroups: boolean): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), "tsbuild-probe-"));
+  const dir = await makeOwnedTempDir(tmpdir(), "probe");
   const id = `tsbuild-probe-${randomBytes(6).toString("hex")}`;
   const runtime = new OciRuntime({
     name: template.name,
@@ -146,7 +147,7 @@ async function tryStart(template: OciRuntime, cgroups: boolean): Promise<string 
     if (all.some((m) => m.includes(PROBE_EXECUTABLE.slice(1)))) return undefined;
     return all[0] ?? "the runtime started no container";
   } finally {
-    await runtime.delete(id).catch(() => undefined);
+    await runtime.delete(id).catch(() => undefined); // the probe container may never have been created
     await rm(dir, { recursive: true, force: true });
   }
 }

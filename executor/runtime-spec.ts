@@ -99,6 +99,22 @@ export interface RuntimeLinux {
   readonlyPaths?: string[];
   rootfsPropagation?: string;
   sysctl?: Record<string, string>;
+  seccomp?: RuntimeSeccomp;
+}
+
+/** `linux.seccomp`: a default action and rules that override it per syscall. */
+export interface RuntimeSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls: RuntimeSeccompRule[];
+}
+
+export interface RuntimeSeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
 }
 
 /** The specification version the written config.json claims. */

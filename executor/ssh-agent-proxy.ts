@@ -1,6 +1,7 @@
-import { chmod, chown, stat } from "node:fs/promises";
+import { chmod, chown } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { TsbuildError } from "../errors.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 export interface SshAgentProxyOptions {
   uid: number;
@@ -58,7 +59,7 @@ export async function startSshAgentProxy(path: string, agentSocket: string, opti
 
 /** Checks that `socket` is a unix socket (an ssh agent's), not a key file or a missing path. */
 export async function checkAgentSocket(id: string, socket: string): Promise<void> {
-  const found = await stat(socket).catch(() => undefined);
+  const found = await statIfExists(socket);
   if (found?.isSocket()) return;
   const what = found === undefined ? "does not exist" : "is not a socket";
   throw new TsbuildError("USAGE", `Cannot forward ssh agent "${id}": "${socket}" ${what}`, {

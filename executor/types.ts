@@ -41,7 +41,7 @@ export interface CacheMount {
    * owner and mode included). Caches seeded from different `key`s are different caches,
    * as BuildKit keys a seeded cache by its id and the seed's ref.
    */
-  seed?: { path: string; key: string };
+  seed?: { path: string; key: string; ignore?: { root: string; patterns: readonly string[] } };
 }
 
 /** RUN --mount=type=bind: a host path the caller chose (a context dir, another stage's snapshot). */
@@ -51,6 +51,11 @@ export interface BindMount {
   source: string;
   /** Writes go to a throw-away copy of `source`; the source itself is never changed. */
   readwrite?: boolean;
+  /**
+   * For a build context: its `.dockerignore` patterns, relative to `root`. The process sees
+   * a copy without the ignored files, as BuildKit serves a bind of the context.
+   */
+  ignore?: { root: string; patterns: readonly string[] };
 }
 
 /** RUN --mount=type=tmpfs */
@@ -126,6 +131,8 @@ export interface ExecProcess {
   limits?: ResourceLimits;
   /** Default `sandbox`. */
   security?: SecurityMode;
+  /** Names of `env` entries that hold secrets (`RUN --mount=type=secret,env=...`): the run is kept off the disk. */
+  secretEnv?: readonly string[];
 }
 
 export type OutputStream = "stdout" | "stderr";

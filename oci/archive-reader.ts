@@ -1,11 +1,11 @@
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { TsbuildError } from "../errors.js";
+import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { Digester, type Digest } from "./digest.js";
 import {
   parseImageConfig,
@@ -114,7 +114,7 @@ const MAX_INDEX_DEPTH = 8;
 export async function readImageArchive(source: string | Readable, options: ReadImageArchiveOptions = {}): Promise<ArchiveContents> {
   const label = options.label ?? (typeof source === "string" ? source : "stream");
   const parent = options.tempDir ?? tmpdir();
-  const dir = await mkdtemp(join(parent, "tsbuild-archive-")).catch((error: Error) => {
+  const dir = await makeOwnedTempDir(parent, "archive").catch((error: Error) => {
     throw new TsbuildError("SYSTEM", `Cannot create a directory in "${parent}" to read image archive "${label}": ${error.message}`, { cause: error });
   });
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });

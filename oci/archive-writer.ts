@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { rename, stat, unlink } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
@@ -26,6 +26,8 @@ import {
   type ArchiveFormat,
 } from "./archive-format.js";
 import type { DockerArchiveManifestEntry } from "./archive-docker-manifest.js";
+import { crashPoint } from "../util/crash-point.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 /** A layer blob as the store holds it (usually gzip-compressed). */
 export interface ArchiveLayerSource {
@@ -97,7 +99,7 @@ export async function writeImageArchive(
       return;
     }
     // A device or fifo (/dev/stdout) cannot be renamed onto; write to it directly.
-    const existing = await stat(target).catch(() => undefined);
+    const existing = await statIfExists(target);
     if (existing !== undefined && !existing.isFile()) {
       await pipeline(chunks, createWriteStream(target), { signal: options.signal });
       return;
@@ -107,7 +109,7 @@ export async function writeImageArchive(
       await pipeline(chunks, createWriteStream(temp, { flags: "wx", mode: 0o644 }), { signal: options.signal });
       await rename(temp, target);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
+      await unlink(temp).catch(() => undefined); // the write error is the one to report
       throw error;
     }
   } catch (error) {
@@ -254,6 +256,8 @@ async function* tarChunks(members: PlannedMember[], mtime: Date): AsyncGenerator
     const actual = digester.digest();
     if (actual !== layer.digest) throw layerMismatch(layer, `has digest "${actual}"`);
     yield padding(layer.size);
+    // With part of the archive written to its temporary file, not yet renamed into place.
+    crashPoint("archive-writer.layer");
   }
   // The end of a tar: two zero blocks.
   yield Buffer.alloc(2 * BLOCK_SIZE);

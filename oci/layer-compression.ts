@@ -108,14 +108,17 @@ export async function openSniffed<C extends string>(source: Readable, sniffer: S
     }
   }
   const decompressor = sniffer.decompressor(compression);
-  // A reader that stops early (a bad tar header) leaves zlib to report the cut-off input
-  // after nobody listens: without this listener that late error would crash the process.
-  // While someone reads, the error still reaches them through the iterator below.
-  decompressor.on("error", () => undefined);
+  // The decompressor can fail after its input has ended and after the reader stopped (a tar
+  // reader that found garbage quits; a program exits non-zero later): by then the pipeline and
+  // the iteration below have let go of it, and an 'error' nobody listens to kills the
+  // process. Kept here, a failure is reported by the iteration if it is still reading.
+  let decompressorError: unknown;
+  decompressor.on("error", (error) => (decompressorError ??= error));
   pipeline(Readable.from(replay()), decompressor).catch(() => undefined); // surfaces below
   async function* checked(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of decompressor) yield chunk as Buffer;
+      if (decompressorError !== undefined) throw decompressorError;
     } catch (error) {
       if (error === sourceError || error instanceof TsbuildError) throw error;
       throw new TsbuildError("INVALID_ARCHIVE", `Cannot read layer: ${compression} data is corrupt or truncated`, { cause: error });
@@ -153,7 +156,8 @@ export function programStream(program: string, args: string[]): Duplex {
   });
   child.on("close", (code) => {
     if (code === 0) output.end();
-    else output.destroy(new Error(`${program} exited with status ${code}: ${stderr.trim()}`));
+    // Once the consumer has destroyed the stream, there is nobody left to tell.
+    else if (!duplex.destroyed) duplex.destroy(new Error(`${program} exited with status ${code}: ${stderr.trim()}`));
   });
   return duplex;
 }

@@ -6,6 +6,7 @@ import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { BLOCK_SIZE, encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+import { crashPoint } from "../util/crash-point.js";
 
 /** One entry to write, in archive order (parents before children). */
 export interface LayerWriteEntry {
@@ -96,7 +97,7 @@ export async function writeLayer(
   try {
     await pipeline(Readable.from(tarStream(entries, epoch)), countTar, createCompressor(compression), countBlob, sink);
   } catch (error) {
-    if (typeof destination === "string") await unlink(destination).catch(() => undefined);
+    if (typeof destination === "string") await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
     throw error;
   }
   return {
@@ -154,7 +155,10 @@ async function* tarStream(
     if (blockBytes >= OUTPUT_BLOCK) yield flush();
   };
 
+  let written = 0;
   for await (const entry of entries) {
+    // One kill point a layer, with part of the tar written and no blob recorded yet.
+    if (++written === 3) crashPoint("layer-writer.partial");
     let mtime = Math.floor(entry.mtime);
     if (epoch !== undefined && mtime > epoch) mtime = epoch;
     const common = {
@@ -184,7 +188,7 @@ async function* tarStream(
       if (size <= SMALL_FILE) {
         const read = readExactly(entry.sourcePath, size, entry.path);
         // Awaited in order later; until then a failure must not count as unhandled.
-        read.catch(() => undefined);
+        read.catch(() => undefined); // awaited where it is used; this only keeps an early failure from being unhandled
         queue.push({ read, size });
         queuedBytes += size;
         readsInFlight++;

@@ -112,10 +112,10 @@ async function pullOne(worker: Worker, text: string, options: PullImageOptions):
     }
     return result;
   } catch (error) {
-    await discardBlobs(store, written).catch(() => undefined);
+    await discardBlobs(store, written).catch(() => undefined); // unreferenced blobs go with the next gc; the pull error is the one to report
     throw error;
   } finally {
-    await lease.release().catch(() => undefined);
+    await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
   }
 }
 

@@ -1,11 +1,11 @@
-import { lstat, mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
-import { isProcessAlive } from "../store/process-identity.js";
 import { listMountPoints, performUnmount } from "./mount-table.js";
+import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "./reclaim-snapshots.js";
 import { withSystemErrors } from "./system-errors.js";
 import {
   notFound,
@@ -28,6 +28,8 @@ import type {
   SnapshotterName,
   SnapshotUsage,
 } from "./types.js";
+import { crashPoint } from "../util/crash-point.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** A snapshot and its committed ancestors (nearest first), as the implementations see them. */
 export interface SnapshotChain {
@@ -124,10 +126,12 @@ export abstract class BaseSnapshotter implements Snapshotter {
         }
         const now = new Date().toISOString();
         const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
+        // A committed layer outlives the process that made it.
+        delete committed.labels[SNAPSHOT_OWNER_LABEL];
         delete table.snapshots[key];
         table.snapshots[name] = committed;
         return toInfo(name, committed);
-      });
+      }).finally(() => crashPoint("snapshotter.committed"));
     });
   }
 
@@ -165,7 +169,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       const seen = new Set<bigint>();
       const total: SnapshotUsage = { size: 0, inodes: 0 };
       const visit = async (path: string): Promise<void> => {
-        const stat = await lstat(path, { bigint: true }).catch(() => undefined);
+        const stat = await lstatIfExists(path, { bigint: true });
         if (stat === undefined || seen.has(stat.ino)) return;
         seen.add(stat.ino);
         total.inodes++;
@@ -192,8 +196,9 @@ export abstract class BaseSnapshotter implements Snapshotter {
         await this.metadata.update((table) => {
           table.mounts[absolute] = key;
         });
+        crashPoint("snapshotter.mounted");
       } catch (error) {
-        await performUnmount(absolute).catch(() => undefined);
+        await performUnmount(absolute).catch(() => undefined); // the record failed; its error is the one to report
         throw error;
       }
     });
@@ -288,30 +293,13 @@ export abstract class BaseSnapshotter implements Snapshotter {
   /** Removes a reserved directory that will not become a snapshot. */
   async #discard(id: number): Promise<void> {
     await rm(this.dirOf(id), { recursive: true, force: true });
-    await this.metadata.releaseId(id).catch(() => undefined);
+    await this.metadata.releaseId(id).catch(() => undefined); // a reservation left behind is dropped by the next reclaim
   }
 
   async cleanup(): Promise<CleanupResult> {
     return withSystemErrors("Cannot clean up snapshots", async () => {
-      const mounted = await listMountPoints();
-      const names = await readdir(this.snapshotsDir);
-      const orphans = await this.metadata.update((table) => {
-        const inUse = new Set(Object.values(table.snapshots).map((record) => String(record.id)));
-        for (const [id, owner] of Object.entries(table.reserved)) {
-          if (isProcessAlive(owner)) inUse.add(id);
-          else delete table.reserved[id];
-        }
-        for (const target of Object.keys(table.mounts)) if (!mounted.has(target)) delete table.mounts[target];
-        return names.filter((name) => /^\d+$/.test(name) && !inUse.has(name));
-      });
-      for (const name of orphans) {
-        const dir = join(this.snapshotsDir, name);
-        // A process killed while applying may have left its lower view mounted inside.
-        const inside = [...mounted].filter((point) => point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-        for (const point of inside) await performUnmount(point);
-        await rm(dir, { recursive: true, force: true });
-      }
-      return { removed: orphans.map(Number).sort((a, b) => a - b) };
+      const reclaimed = await reclaimSnapshots(this.snapshotsDir);
+      return { removed: reclaimed.orphans, reclaimed: reclaimed.snapshots };
     });
   }
 

@@ -44,7 +44,7 @@ export async function probeOverlay(dir: string): Promise<{ ok: true } | { ok: fa
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   } finally {
-    if (mounted) await performUnmount(join(probe, "merged")).catch(() => undefined);
+    if (mounted) await performUnmount(join(probe, "merged")).catch(() => undefined); // best effort: the probe has its answer; a mount that stays makes the rm below fail loudly
     await rm(probe, { recursive: true, force: true });
   }
 }

@@ -19,6 +19,25 @@ export async function performUnmount(target: string): Promise<void> {
   await runCommand("umount", [target]);
 }
 
+/**
+ * Unmounts every mount point at or beneath `dir`, deepest first, so a directory a killed
+ * process left can be removed without deleting through a live mount (an overlay's upper
+ * directory, a secret's tmpfs). A mount still busy is detached lazily: it leaves our
+ * namespace now and the kernel frees it when its last user goes. Returns the points.
+ */
+export async function unmountBeneath(dir: string, mounted?: ReadonlySet<string>): Promise<string[]> {
+  const base = resolve(dir);
+  const points = [...(mounted ?? (await listMountPoints()))].filter((point) => point === base || point.startsWith(`${base}/`));
+  // Deepest first; a point mounted twice is listed once, so unmount until it is gone.
+  points.sort((a, b) => b.length - a.length);
+  for (const point of points) {
+    for (let attempt = 0; attempt < 8 && (await isMountPoint(point)); attempt++) {
+      await performUnmount(point).catch(() => runCommand("umount", ["--lazy", point]));
+    }
+  }
+  return points;
+}
+
 /** Absolute mount points of this process's mount namespace (from /proc/self/mountinfo). */
 export async function listMountPoints(): Promise<Set<string>> {
   const text = await readFile("/proc/self/mountinfo", "utf8");

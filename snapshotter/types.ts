@@ -76,6 +76,8 @@ export type SnapshotterName = "overlayfs" | "native";
 export interface CleanupResult {
   /** Directory numbers of the orphaned snapshot directories removed. */
   removed: number[];
+  /** Active snapshots and views of dead processes removed (see reclaim-snapshots.ts). */
+  reclaimed: string[];
 }
 
 export interface Snapshotter {
@@ -108,7 +110,8 @@ export interface Snapshotter {
 
   /**
    * Removes snapshot directories no snapshot owns (left by a process killed while creating
-   * one) and forgets mount records whose mounts are gone.
+   * one), the active snapshots and views of dead processes (unmounted first), and forgets
+   * mount records whose mounts are gone.
    */
   cleanup(): Promise<CleanupResult>;
 

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { copyFile, chmod, lchown, lstat, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { copyFile, chmod, lchown, lutimes, mkdir, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
@@ -11,6 +11,8 @@ import { extractArchive } from "../snapshotter/extract-archive.js";
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
+import { crashPoint } from "../util/crash-point.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** Where a copy action reads: the build context, or a mounted snapshot. */
 export type CopySource = { kind: "context"; path: string; ignore: readonly string[] } | { kind: "rootfs"; path: string };
@@ -100,7 +102,7 @@ async function makeDirectory(writer: TreeWriter, action: MkdirAction): Promise<v
   const path = posix.normalize(`/${action.path}`);
   if (action.makeParents) await writer.makeParents(posix.dirname(path), owner);
   const host = await writer.hostPath(path);
-  const existing = await lstat(host).catch(() => undefined);
+  const existing = await lstatIfExists(host);
   if (existing?.isDirectory()) return;
   if (existing !== undefined) throw new TsbuildError("CONFLICT", `Cannot create directory "${path}": a file of that name exists`);
   await mkdir(host, { mode: action.mode });
@@ -157,7 +159,7 @@ class TreeWriter {
   }
 
   async isDirectory(path: string): Promise<boolean> {
-    const stat = await lstat(await resolveInRoot(this.root, path)).catch(() => undefined);
+    const stat = await lstatIfExists(await resolveInRoot(this.root, path));
     return stat?.isDirectory() ?? false;
   }
 
@@ -168,7 +170,7 @@ class TreeWriter {
       current = posix.join(current, part);
       if (this.#dirs.has(current)) continue;
       const host = await resolveInRoot(this.root, current);
-      const stat = await lstat(host).catch(() => undefined);
+      const stat = await lstatIfExists(host);
       if (stat === undefined) {
         // A dangling symlink on the way (`symlink -> ../tmp/target` in a scratch image) leads
         // to a path whose parents may be missing too: make them all, as BuildKit's MkdirAll.
@@ -188,7 +190,7 @@ class TreeWriter {
   /** Makes sure a directory is at `path` (keeping one that is there), before anything is put in it. */
   async placeDirectory(path: string): Promise<void> {
     const host = await this.hostPath(path);
-    const existing = await lstat(host).catch(() => undefined);
+    const existing = await lstatIfExists(host);
     if (!existing?.isDirectory()) {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
@@ -216,6 +218,7 @@ class TreeWriter {
     } else if (stat.isFile()) {
       if (!free) await removeExisting(host, true);
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
+      crashPoint("copy.file");
     } else if (stat.isSocket() && meta.fromContext) {
       // BuildKit's context transfer (fsutil) clears the socket bit, so a socket of the
       // context arrives as an empty regular file with the socket's permissions.
@@ -247,7 +250,7 @@ async function unpack(file: string, target: string, { name, dest, owner }: { nam
 
 /** Makes room for a new entry; a directory in the way goes only when `directories` says so. */
 async function removeExisting(host: string, directories: boolean): Promise<void> {
-  const existing = await lstat(host).catch(() => undefined);
+  const existing = await lstatIfExists(host);
   if (existing === undefined) return;
   if (existing.isDirectory()) {
     if (!directories) throw new TsbuildError("CONFLICT", `Cannot replace directory "${host}" with a file`);

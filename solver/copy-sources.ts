@@ -7,7 +7,8 @@ import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { CopyAction } from "../frontend/graph.js";
 import { mapLimit } from "./map-limit.js";
-import { resolveInContext } from "./resolve-in-context.js";
+import { IgnoredPathError, resolveInContext } from "./resolve-in-context.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /** One file, directory or symlink a COPY reads. */
 export interface SourceEntry {
@@ -46,7 +47,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
   const ignore = options.ignore && options.ignore.length > 0 ? new DockerignoreMatcher(options.ignore) : undefined;
   const exclude = action.excludePatterns.length > 0 ? new DockerignoreMatcher(action.excludePatterns) : undefined;
   const resolveIn = (path: string, followFinal: boolean) =>
-    options.kind === "context" ? resolveInContext(root, path, { followFinal }) : resolveInRoot(root, path, { followFinal });
+    options.kind === "context" ? resolveInContext(root, path, { followFinal, ...(ignore === undefined ? {} : { ignore }) }) : resolveInRoot(root, path, { followFinal });
 
   const src = posix.normalize(`/${action.src}`);
   const paths = action.allowWildcard && GLOB_META.test(src) ? await expandPattern(src, resolveIn, ignore) : [src];
@@ -55,7 +56,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
   }
   for (const required of action.requiredPaths) {
     const host = await resolveIn(posix.normalize(`/${required}`), false);
-    if ((await lstat(host).catch(() => undefined)) === undefined) throw notFound(required, options.kind, false);
+    if ((await lstatIfExists(host)) === undefined) throw notFound(required, options.kind, false);
   }
   const include = action.includePatterns.length > 0 ? new DockerignoreMatcher(action.includePatterns) : undefined;
   const matches: SourceMatch[] = [];
@@ -66,7 +67,7 @@ export async function collectCopySources(root: string, action: CopyAction, optio
       continue;
     }
     const hostPath = await resolveIn(path, action.followSymlinks);
-    const stat = await lstat(hostPath).catch(() => undefined);
+    const stat = await lstatIfExists(hostPath);
     if (stat === undefined) throw notFound(action.src, options.kind, false);
     const entries: SourceEntry[] = [];
     const top: SourceEntry = { hostPath, rel: "", stat };
@@ -199,8 +200,8 @@ async function expandPattern(
         next.push(posix.join(dir, part.replace(/\\(.)/g, "$1")));
         continue;
       }
-      const hostDir = await resolveIn(dir, true);
-      const names = await readdir(hostDir).catch(() => [] as string[]);
+      const hostDir = await resolveIn(dir, true).catch(missingIfIgnored);
+      const names = hostDir === undefined ? [] : await readdir(hostDir).catch(() => [] as string[]);
       const matcher = compileGlob(part);
       for (const name of names.sort()) {
         const path = posix.join(dir, name);
@@ -211,9 +212,16 @@ async function expandPattern(
   }
   const existing: string[] = [];
   for (const path of current) {
-    if (await lstat(await resolveIn(path, false)).catch(() => undefined)) existing.push(path);
+    const host = await resolveIn(path, false).catch(missingIfIgnored);
+    if (host !== undefined && (await lstatIfExists(host))) existing.push(path);
   }
   return existing;
+}
+
+/** An ignored path is one a wildcard does not match; any other error stands. */
+function missingIfIgnored(error: unknown): undefined {
+  if (error instanceof IgnoredPathError) return undefined;
+  throw error;
 }
 
 /** Go's path.Match for one component: `*`, `?`, `[a-z]`, `[^x]`, `\` escapes. */

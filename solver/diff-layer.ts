@@ -1,5 +1,6 @@
 import { PassThrough } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { settleAll } from "../util/settle-all.js";
 import { recordLayerSize } from "../worker/layer-sizes.js";
 import type { LayerRecord, Worker } from "./types.js";
 
@@ -13,10 +14,9 @@ const EMPTY_TAR_SIZE = 1024;
  */
 export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number }): Promise<LayerRecord> {
   const pass = new PassThrough();
-  const [written, blob] = await Promise.all([
-    worker.snapshotter.diff(snapshot, pass, { sourceDateEpoch: options.epoch ?? null }),
-    worker.store.content.write(pass),
-  ]);
+  const [written, blob] = await settleAll([worker.snapshotter.diff(snapshot, pass, { sourceDateEpoch: options.epoch ?? null }), worker.store.content.write(pass)], (error) =>
+    pass.destroy(error instanceof Error ? error : new Error(String(error))),
+  );
   if (blob.digest !== written.digest) throw new TsbuildError("INTERNAL", `Layer of snapshot "${snapshot}" was stored as "${blob.digest}", written as "${written.digest}"`);
   await recordLayerSize(worker.store, { diffId: written.diffId, size: written.uncompressedSize });
   return {

@@ -1,5 +1,6 @@
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
+import type { DockerignoreMatcher } from "../frontend/dockerignore.js";
 
 /**
  * Maps a path of the build context to a host path inside the context directory, following
@@ -10,14 +11,35 @@ import { resolveInRoot } from "../executor/resolve-in-root.js";
  * With `followFinal` false the last component is not followed when it is a symlink (COPY of
  * a symlink copies the link).
  */
-export function resolveInContext(root: string, path: string, options: { followFinal?: boolean } = {}): Promise<string> {
+export function resolveInContext(root: string, path: string, options: { followFinal?: boolean; ignore?: DockerignoreMatcher } = {}): Promise<string> {
+  const { ignore } = options;
   return resolveInRoot(root, path, {
     followFinal: options.followFinal,
+    // BuildKit filters the context before the build sees it: an ignored file is not there,
+    // whether named or reached through a symlink. A directory stays when an exception may
+    // bring back something below it; then only that something is there.
+    ...(ignore === undefined
+      ? {}
+      : { hidden: (relative: string, final: boolean) => (ignore.isExcluded(relative) && (final || !ignore.mayIncludeBelow(relative)) ? ignored(path, relative) : undefined) }),
     refuse: {
       escape: (target) => outside(path, target),
       loop: () => new TsbuildError("FILE_NOT_FOUND", `Cannot read "${path}" in the build context: too many symlinks`),
     },
   });
+}
+
+/** A context path that is not there because `.dockerignore` leaves it out: to a wildcard, simply no match. */
+export class IgnoredPathError extends TsbuildError {
+  constructor(path: string, relative: string) {
+    const how = relative === path.replace(/^\/+/, "") ? "" : ` (it leads to "${relative}")`;
+    super("FILE_NOT_FOUND", `Cannot read "${path}"${how}: it is excluded by .dockerignore`, {
+      hint: "Remove the pattern from .dockerignore, or add an exception (!PATH) for it",
+    });
+  }
+}
+
+function ignored(path: string, relative: string): TsbuildError {
+  return new IgnoredPathError(path, relative);
 }
 
 function outside(path: string, target?: string): TsbuildError {

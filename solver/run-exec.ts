@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
-import type { OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
+import type { CacheMount, OutputStream, ResourceLimits, RunMount, SecretSource, SshSource } from "../executor/types.js";
+import { DockerignoreMatcher } from "../frontend/dockerignore.js";
 import type { ExecDefinition } from "../frontend/graph.js";
 import { resolveInContext } from "./resolve-in-context.js";
 import type { SnapshotMounts } from "./snapshot-mounts.js";
@@ -35,13 +36,17 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
   if (definition.security === "insecure" && options.allowInsecure !== true) throw insecureNotAllowed();
   const mounts: RunMount[] = [];
   const env = [...definition.env];
+  const secretEnv: string[] = [];
   for (const [key, value] of Object.entries(options.proxyEnv ?? {})) env.push(`${key}=${value}`);
   for (const mount of definition.mounts.slice(1)) {
     switch (mount.type) {
       case "layer":
       case "bind": {
-        const source = await bindSource(options.inputs[mount.input], mount.selector, options.mounts);
-        mounts.push({ type: "bind", target: mount.target, source, readwrite: !mount.readonly });
+        const input = options.inputs[mount.input];
+        const source = await bindSource(input, mount.selector, options.mounts);
+        // The context as BuildKit sends it: without what .dockerignore leaves out.
+        const ignore = input?.kind === "directory" && input.exclude.length > 0 ? { root: input.path, patterns: input.exclude } : undefined;
+        mounts.push({ type: "bind", target: mount.target, source, readwrite: !mount.readonly, ...(ignore === undefined ? {} : { ignore }) });
         break;
       }
       case "cache": {
@@ -58,7 +63,10 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
         }
         if (mount.env !== undefined) {
           const value = await readSecret(mount.id, options.secrets?.[mount.id], mount.optional);
-          if (value !== undefined) env.push(`${mount.env}=${value}`);
+          if (value !== undefined) {
+            env.push(`${mount.env}=${value}`);
+            secretEnv.push(mount.env);
+          }
         }
         break;
       }
@@ -78,6 +86,7 @@ export async function runExec(rootfs: string, definition: ExecDefinition, option
       security: definition.security,
       mounts,
       ...(definition.hostname === undefined ? {} : { hostname: definition.hostname }),
+      ...(secretEnv.length === 0 ? {} : { secretEnv }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
     {
@@ -102,9 +111,13 @@ export function insecureNotAllowed(step?: string): TsbuildError {
  * the prepared directory of a cache with uid/gid/mode. Nothing for scratch. The key names
  * the seed (its committed snapshot and the path), so another seed is another cache.
  */
-async function cacheSeed(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<{ path: string; key: string } | undefined> {
+async function cacheSeed(input: VertexResult | undefined, selector: string, mounts: SnapshotMounts): Promise<CacheMount["seed"]> {
   if (input === undefined || input.kind === "empty") return undefined;
-  if (input.kind === "directory") return { path: await resolveInContext(input.path, selector), key: `${input.path}\0${selector}` };
+  if (input.kind === "directory") {
+    const ignore = input.exclude.length > 0 ? { root: input.path, patterns: input.exclude } : undefined;
+    const path = await resolveInContext(input.path, selector, ignore === undefined ? {} : { ignore: new DockerignoreMatcher(ignore.patterns) });
+    return { path, key: `${input.path}\0${selector}`, ...(ignore === undefined ? {} : { ignore }) };
+  }
   const root = await mounts.view(input.key);
   return { path: await resolveInRoot(root, selector), key: `${input.key}\0${selector}` };
 }
@@ -113,7 +126,7 @@ async function bindSource(input: VertexResult | undefined, selector: string, mou
   if (input === undefined || input.kind === "empty") {
     throw new TsbuildError("USAGE", `Cannot bind-mount "${selector}": its source is empty`);
   }
-  if (input.kind === "directory") return resolveInContext(input.path, selector);
+  if (input.kind === "directory") return resolveInContext(input.path, selector, input.exclude.length > 0 ? { ignore: new DockerignoreMatcher(input.exclude) } : {});
   const root = await mounts.view(input.key);
   return resolveInRoot(root, selector);
 }

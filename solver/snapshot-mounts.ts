@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
+import { ownedByThisProcess } from "../snapshotter/reclaim-snapshots.js";
 import type { Snapshotter } from "../snapshotter/types.js";
 
 /**
@@ -22,14 +23,14 @@ export class SnapshotMounts {
   /** Prepares a writable snapshot over `parent` (nothing for an empty tree) and mounts it. */
   async active(parent: string | undefined): Promise<{ key: string; path: string }> {
     const key = `build-${randomBytes(8).toString("hex")}`;
-    await this.#snapshotter.prepare(key, parent);
+    await this.#snapshotter.prepare(key, parent, { labels: ownedByThisProcess() });
     return { key, path: await this.#mount(key) };
   }
 
   /** A read-only view of the committed snapshot `parent`, mounted. */
   async view(parent: string): Promise<string> {
     const key = `view-${randomBytes(8).toString("hex")}`;
-    await this.#snapshotter.view(key, parent);
+    await this.#snapshotter.view(key, parent, { labels: ownedByThisProcess() });
     return this.#mount(key);
   }
 

@@ -20,7 +20,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await handle.sync();
   } catch (error) {
     await handle.close();
-    await unlink(tmp).catch(() => undefined);
+    await unlink(tmp).catch(() => undefined); // the write error is the one to report; a dead writer's temp file is removed on the next open
     throw error;
   }
   await handle.close();
@@ -28,7 +28,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   try {
     await rename(tmp, path);
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
+    await unlink(tmp).catch(() => undefined); // the write error is the one to report; a dead writer's temp file is removed on the next open
     throw error;
   }
   await syncDirectory(dirname(path));

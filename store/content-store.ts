@@ -3,11 +3,13 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "no
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { fromSystemError } from "../util/system-error.js";
 import { Digester, isDigest, type Digest } from "../oci/digest.js";
 import { syncDirectory } from "./atomic-file.js";
 import { crashPoint } from "../util/crash-point.js";
 import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "./process-identity.js";
 import { blobPath, type StorePaths } from "./store-paths.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 /** A blob in the content store. */
 export interface BlobInfo {
@@ -104,8 +106,9 @@ export class ContentStore {
       await rename(ingest, blobPath(this.#paths, digest));
     } catch (error) {
       discard(source);
-      await unlink(ingest).catch(() => undefined);
-      throw error;
+      await unlink(ingest).catch(() => undefined); // never renamed: nothing else can have removed it
+      // A full disk or a read-only root names the store, not a bare "write".
+      throw fromSystemError(error, `Cannot store a blob in "${this.#paths.content}"`) ?? error;
     }
     await syncDirectory(this.#paths.blobs);
     crashPoint("content.committed");
@@ -199,7 +202,7 @@ export class ContentStore {
       const path = join(this.#paths.ingest, name);
       const writer = parseProcessToken(name);
       if (writer === undefined || isProcessAlive(writer)) {
-        const info = await stat(path).catch(() => undefined);
+        const info = await statIfExists(path);
         if (info === undefined || Date.now() - info.mtimeMs < maxIdleMs) continue;
       }
       await unlink(path).then(
@@ -213,7 +216,7 @@ export class ContentStore {
   /** Marks a reused blob as fresh, so a concurrent garbage collection's grace period covers it. */
   async #touch(info: BlobInfo): Promise<BlobInfo> {
     const now = new Date();
-    await utimes(this.path(info.digest), now, now).catch(() => undefined);
+    await utimes(this.path(info.digest), now, now).catch(() => undefined); // only the gc grace period reads the time; a read-only root cannot change it
     return { ...info, modifiedAt: now };
   }
 }

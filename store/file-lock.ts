@@ -10,6 +10,7 @@ import {
   parseProcessToken,
   type ProcessIdentity,
 } from "./process-identity.js";
+import { lstatIfExists } from "../util/stat-if-exists.js";
 
 /**
  * A cross-process lock on one path, safe against owners killed at any moment.
@@ -100,11 +101,11 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
           { hint: "Another tsbuild process is using this root; wait for it or stop it" },
         );
       }
-      await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined);
+      await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined); // an abort is checked at the top of the loop
       pause = Math.min(pause * 2, maxPollMs);
     }
   } catch (error) {
-    await unlink(ownerPath).catch(() => undefined);
+    await unlink(ownerPath).catch(() => undefined); // the acquire error is the one to report; a dead owner file is cleaned on the next open
     throw error;
   }
 }
@@ -112,8 +113,8 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
 /** Releases a lock taken with `acquireFileLock`. Releasing twice does nothing. */
 export async function releaseFileLock(handle: FileLockHandle): Promise<void> {
   const [lockStat, ownerStat] = await Promise.all([
-    lstat(handle.lockPath).catch(() => undefined),
-    lstat(handle.ownerPath).catch(() => undefined),
+    lstatIfExists(handle.lockPath),
+    lstatIfExists(handle.ownerPath),
   ]);
   // Only remove the lock file if it is still ours (same inode as our owner file).
   if (lockStat !== undefined && ownerStat !== undefined && lockStat.ino === ownerStat.ino) {
@@ -145,7 +146,7 @@ export async function cleanLockLeftovers(dir: string): Promise<number> {
     const writer = leftoverWriter(name);
     if (writer === undefined || isProcessAlive(writer)) continue;
     const path = join(dir, name);
-    const stat = await lstat(path).catch(() => undefined);
+    const stat = await lstatIfExists(path);
     if (stat === undefined || stat.nlink !== 1) continue;
     await unlink(path).then(() => removed++, ignoreMissing);
   }
@@ -179,12 +180,12 @@ async function readHolder(lockPath: string): Promise<LockRecord | undefined> {
 }
 
 async function readHolderByInode(lockPath: string): Promise<LockRecord | undefined> {
-  const lockStat = await lstat(lockPath).catch(() => undefined);
+  const lockStat = await lstatIfExists(lockPath);
   if (lockStat === undefined) return undefined;
   const prefix = `${basename(lockPath)}${OWNER_INFIX}`;
   for (const name of await readdir(dirname(lockPath))) {
     if (!name.startsWith(prefix) || name.includes(BREAK_INFIX)) continue;
-    const stat = await lstat(join(dirname(lockPath), name)).catch(() => undefined);
+    const stat = await lstatIfExists(join(dirname(lockPath), name));
     if (stat?.ino !== lockStat.ino) continue;
     const token = name.slice(prefix.length);
     const identity = parseProcessToken(token);
@@ -220,20 +221,20 @@ async function breakStaleLock(lockPath: string, token: string): Promise<void> {
     else await sleep(2); // a live process is breaking it right now
     return;
   }
-  const [lockStat, claimStat] = await Promise.all([lstat(lockPath).catch(() => undefined), lstat(claimPath)]);
+  const [lockStat, claimStat] = await Promise.all([lstatIfExists(lockPath), lstat(claimPath)]);
   if (lockStat !== undefined && lockStat.ino === claimStat.ino) await unlink(lockPath).catch(ignoreMissing);
   await unlink(claimPath).catch(ignoreMissing);
 }
 
 /** A lock file with no owner file at all (only after outside tampering or power loss). */
 async function unlinkIfUnowned(lockPath: string): Promise<void> {
-  const stat = await lstat(lockPath).catch(() => undefined);
+  const stat = await lstatIfExists(lockPath);
   if (stat !== undefined && stat.nlink === 1) {
     // Move it aside first so that only one process removes exactly this inode.
     const aside = `${lockPath}${BREAK_INFIX}${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`;
     await rename(lockPath, aside).catch(ignoreMissing);
-    const moved = await lstat(aside).catch(() => undefined);
-    if (moved !== undefined && moved.ino !== stat.ino) await link(aside, lockPath).catch(() => undefined);
+    const moved = await lstatIfExists(aside);
+    if (moved !== undefined && moved.ino !== stat.ino) await link(aside, lockPath).catch(() => undefined); // someone took the lock meanwhile: theirs stands
     await unlink(aside).catch(ignoreMissing);
   }
 }

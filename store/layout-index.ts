@@ -3,6 +3,7 @@ import { TsbuildError } from "../errors.js";
 import { createImageIndex, parseImageIndex, type Descriptor, type ImageIndex } from "../oci/image-types.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import type { StorePaths } from "./store-paths.js";
+import { readTextIfExists } from "../util/stat-if-exists.js";
 
 /** The content of the `oci-layout` file (OCI image-spec, image layout). */
 export const OCI_LAYOUT_VERSION = { imageLayoutVersion: "1.0.0" } as const;
@@ -37,11 +38,11 @@ export async function writeLayoutIndex(paths: StorePaths, manifests: Descriptor[
 
 /** Writes `oci-layout` and an empty index.json when they are missing. */
 export async function ensureLayoutFiles(paths: StorePaths): Promise<void> {
-  const layout = await readFile(paths.ociLayout, "utf8").catch(() => undefined);
+  const layout = await readTextIfExists(paths.ociLayout);
   if (layout === undefined || !isLayoutFile(layout)) {
     await writeFileAtomic(paths.ociLayout, JSON.stringify(OCI_LAYOUT_VERSION));
   }
-  const index = await readFile(paths.indexJson, "utf8").catch(() => undefined);
+  const index = await readTextIfExists(paths.indexJson);
   if (index === undefined) await writeLayoutIndex(paths, []);
 }
 

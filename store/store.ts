@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { access, constants, mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
+import { errnoOf, systemError } from "../util/system-error.js";
 import type { Digest } from "../oci/digest.js";
 import { familiarString, formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import { atomicTempWriter, isAtomicTempName } from "./atomic-file.js";
@@ -17,6 +18,7 @@ import { isProcessAlive } from "./process-identity.js";
 import { REF_KINDS, RefStore, isRefLive, type RefRecord } from "./ref-store.js";
 import { resolveRoot, type ResolveRootOptions } from "./resolve-root.js";
 import { storePaths, type StorePaths } from "./store-paths.js";
+import { statIfExists } from "../util/stat-if-exists.js";
 
 export interface OpenStoreOptions extends ResolveRootOptions {
   /** Give up waiting for the store lock after this long (IN_USE). Default: wait. */
@@ -79,14 +81,20 @@ export class Store {
   readonly content: ContentStore;
   readonly images: ImageStore;
   readonly refs: RefStore;
+  /**
+   * True when the root is on a read-only file system: nothing can change it, so reading
+   * needs no lock, and every change fails with READ_ONLY before it starts.
+   */
+  readonly readOnly: boolean;
   readonly #walker: BlobGraphWalker;
   readonly #lockTimeoutMs: number | undefined;
   // Marks the async context that holds the lock; the flag is cleared on release so that a
   // callback scheduled under the lock and run later does not think it still holds it.
   readonly #holding = new AsyncLocalStorage<{ held: boolean }>();
 
-  constructor(root: string, options: { lockTimeoutMs?: number } = {}) {
+  constructor(root: string, options: { lockTimeoutMs?: number; readOnly?: boolean } = {}) {
     this.root = root;
+    this.readOnly = options.readOnly ?? false;
     this.paths = storePaths(root);
     this.#lockTimeoutMs = options.lockTimeoutMs;
     const withLock = this.withLock.bind(this) as <T>(fn: () => Promise<T>) => Promise<T>;
@@ -99,6 +107,11 @@ export class Store {
   /** Runs `fn` holding the store lock; nested calls from within `fn` do not lock again. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#holding.getStore()?.held === true) return fn();
+    if (this.readOnly) {
+      throw new TsbuildError("READ_ONLY", `Cannot change the store at "${this.root}": it is on a read-only file system`, {
+        hint: "Commands that only read (images, inspect, history, save, fsck) work; remount the root read-write to change it",
+      });
+    }
     const options = this.#lockTimeoutMs === undefined ? {} : { timeoutMs: this.#lockTimeoutMs };
     return withFileLock(
       this.paths.storeLock,
@@ -257,15 +270,18 @@ export class Store {
 /** Opens (creating when needed) the store at the resolved root and repairs what crashes left. */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const root = resolveRoot(options);
-  const store = new Store(root, options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs });
   try {
     await mkdir(root, { recursive: true });
   } catch (error) {
-    throw new TsbuildError("SYSTEM", `Cannot create store root "${root}": ${(error as Error).message}`, {
-      cause: error,
-      hint: "Choose another root with --root or TSBUILD_ROOT",
-    });
+    const coded = systemError(error, `Cannot create store root "${root}"`);
+    throw new TsbuildError(coded.code, coded.message, { cause: error, hint: "Choose another root with --root or TSBUILD_ROOT" });
   }
+  const readOnly = await access(root, constants.W_OK).then(
+    () => false,
+    (error: unknown) => errnoOf(error) === "EROFS", // EACCES and the like show up, coded, at the first write
+  );
+  const store = new Store(root, { readOnly, ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }) });
+  if (readOnly) return store;
   if (options.skipRepair === true) {
     await mkdir(store.paths.locks, { recursive: true });
   } else {
@@ -317,6 +333,6 @@ async function removeStaleTempFiles(dir: string): Promise<string[]> {
 }
 
 async function isYoung(path: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
+  const info = await statIfExists(path);
   return info === undefined || Date.now() - info.mtimeMs < STALE_TEMP_MS;
 }

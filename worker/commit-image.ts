@@ -101,7 +101,7 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
     const chainIds = computeChainIds(config.rootfs.diff_ids);
     return { ...written, diffId: diff.diffId, chainId: chainIds[chainIds.length - 1], layer, uncompressedSize: diff.uncompressedSize };
   } finally {
-    await lease.release().catch(() => undefined);
+    await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
     await rm(staging, { recursive: true, force: true });
   }
 }

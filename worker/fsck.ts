@@ -1,4 +1,5 @@
 import type { FsckOptions, FsckReport } from "../store/check-store.js";
+import { surveyLeftovers, type Leftover, type ReclaimReport } from "./reclaim-leftovers.js";
 import type { Worker } from "./worker.js";
 
 export interface WorkerFsckReport {
@@ -6,13 +7,19 @@ export interface WorkerFsckReport {
   store: FsckReport;
   /** Committed snapshots whose parent snapshot is gone. */
   orphanSnapshots: Array<{ key: string; parent: string }>;
+  /** What opening the root took back from dead processes before the check. */
+  reclaimed: ReclaimReport | undefined;
+  /** Leftovers of dead processes that the reclaim could not remove. */
+  leftovers: Leftover[];
   /** Every problem, one line each, for people. */
   problems: string[];
 }
 
 /**
  * Verifies the root: every blob re-hashed, every image record and ref record resolved
- * (store/check-store.ts), and every snapshot's parent present. Reports; repairs nothing.
+ * (store/check-store.ts), every snapshot's parent present, and nothing of a dead process left
+ * (mounts, sandboxes, active snapshots, temp dirs): opening the root reclaims those, so one
+ * still there is one that could not be removed. Reports; repairs nothing else.
  */
 export async function fsck(worker: Worker, options: FsckOptions = {}): Promise<WorkerFsckReport> {
   const store = await worker.store.fsck(options);
@@ -35,5 +42,7 @@ export async function fsck(worker: Worker, options: FsckOptions = {}): Promise<W
     orphanSnapshots.push(entry);
     problems.push(`snapshot ${entry.key}: parent ${entry.parent} is missing`);
   }
-  return { ok: store.ok && orphanSnapshots.length === 0, store, orphanSnapshots, problems };
+  const leftovers = (await surveyLeftovers(worker.root)).filter((item) => !item.ownerAlive);
+  for (const item of leftovers) problems.push(`${item.kind} ${item.name}: left by a dead process and not reclaimed`);
+  return { ok: store.ok && orphanSnapshots.length === 0 && leftovers.length === 0, store, orphanSnapshots, reclaimed: worker.reclaimed, leftovers, problems };
 }

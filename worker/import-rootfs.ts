@@ -4,6 +4,8 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
+import { settleAll } from "../util/settle-all.js";
+import { fromSystemError } from "../util/system-error.js";
 import { Digester, type Digest } from "../oci/digest.js";
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../oci/image-types.js";
 import { createCompressor, LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
@@ -61,7 +63,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     else created.push(...(await unpackLayers(worker, { layers: [{ diffId, open: () => createReadStream(tar) }], lease })).created);
 
     const gzip = createCompressor("gzip");
-    const [blob] = await Promise.all([store.content.write(gzip), pipeline(createReadStream(tar), gzip)]);
+    const [blob] = await settleAll([store.content.write(gzip), pipeline(createReadStream(tar), gzip)], (error) => gzip.destroy(error instanceof Error ? error : new Error(String(error))));
     await recordLayerSize(store, { diffId, size });
     const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.gzip, digest: blob.digest, size: blob.size };
 
@@ -80,7 +82,7 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     if (created.length > 0) await removeCreated(await worker.snapshotter(), created);
     throw error;
   } finally {
-    await lease.release().catch(() => undefined);
+    await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
     await rm(staging, { recursive: true, force: true });
   }
 }
@@ -106,7 +108,10 @@ async function stageUncompressed(source: string | Readable, path: string, label:
       }
     },
     createWriteStream(path, { flags: "wx", mode: 0o600 }),
-  );
+  ).catch((error: unknown) => {
+    // A full disk names the staging file, not a bare "write".
+    throw fromSystemError(error, `Cannot stage "${label}" in "${path}"`) ?? error;
+  });
   if (digester.size === 0) throw new TsbuildError("INVALID_ARCHIVE", `Cannot import "${label}": it is empty`);
   return { diffId: digester.digest(), size: digester.size };
 }

@@ -92,7 +92,7 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
     if (created.length > 0) await removeCreated(await worker.snapshotter(), created);
     throw error;
   } finally {
-    await lease.release().catch(() => undefined);
+    await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
     await archive.dispose();
     if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }

@@ -130,7 +130,7 @@ export async function unpackLayers(worker: Worker, options: UnpackLayersOptions)
 
 /** Removes snapshots made by a failed operation, top first; best effort. */
 export async function removeCreated(snapshotter: Snapshotter, created: readonly string[]): Promise<void> {
-  for (const key of [...created].reverse()) await snapshotter.remove(key).catch(() => undefined);
+  for (const key of [...created].reverse()) await snapshotter.remove(key).catch(() => undefined); // best effort after a failure: an unreferenced snapshot goes with the next prune
 }
 
 async function isCommitted(snapshotter: Snapshotter, key: string): Promise<boolean> {

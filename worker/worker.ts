@@ -4,7 +4,7 @@ import { TsbuildError } from "../errors.js";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
 import { openStore, type Store } from "../store/store.js";
-import { cleanStagingDirs } from "./staging-dir.js";
+import { reclaimLeftovers, type ReclaimReport } from "./reclaim-leftovers.js";
 
 export interface OpenWorkerOptions {
   /** `--root`; else $TSBUILD_ROOT, else /var/lib/tsbuild as root (see store/resolve-root.ts). */
@@ -29,13 +29,16 @@ export interface OpenWorkerOptions {
 export class Worker {
   readonly root: string;
   readonly store: Store;
+  /** What opening the root reclaimed from dead processes (for `fsck`); empty when the worker was made directly. */
+  readonly reclaimed: ReclaimReport | undefined;
   readonly #implementation: SnapshotterName | undefined;
   #snapshotter: Promise<Snapshotter> | undefined;
 
-  constructor(store: Store, options: { snapshotter?: SnapshotterName } = {}) {
+  constructor(store: Store, options: { snapshotter?: SnapshotterName; reclaimed?: ReclaimReport } = {}) {
     this.store = store;
     this.root = store.root;
     this.#implementation = options.snapshotter;
+    this.reclaimed = options.reclaimed;
   }
 
   /** The root's snapshotter; a first call also removes what killed processes left in it. */
@@ -49,7 +52,7 @@ export class Worker {
       }
       const implementation = inUse ?? this.#implementation;
       const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
-      await snapshotter.cleanup();
+      if (!this.store.readOnly) await snapshotter.cleanup();
       return snapshotter;
     })();
     return this.#snapshotter;
@@ -82,8 +85,9 @@ async function implementationInUse(root: string): Promise<SnapshotterName | unde
 }
 
 /**
- * Opens the worker of a root: opens (and repairs) the store and removes the staging
- * directories of dead processes; the snapshotter follows on first use.
+ * Opens the worker of a root: opens (and repairs) the store and, under the store lock,
+ * reclaims what dead tsbuild processes left (worker/reclaim-leftovers.ts); the snapshotter
+ * follows on first use.
  *
  * @example
  * const worker = await openWorker({ root: "/var/lib/tsbuild" });
@@ -95,6 +99,7 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Worke
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
   });
-  await cleanStagingDirs(store.root);
-  return new Worker(store, options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter });
+  // A read-only root can hold no leftovers we could remove, and needs no lock to be read.
+  const reclaimed = store.readOnly ? undefined : await store.withLock(() => reclaimLeftovers(store.root));
+  return new Worker(store, { ...(reclaimed === undefined ? {} : { reclaimed }), ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }) });
 }

@@ -1,10 +1,11 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { createWriteStream, statSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../../errors.js";
+import { makeOwnedTempDir } from "../../util/owned-temp-dir.js";
 import type { SecretSource } from "../../executor/types.js";
 import { isTarArchive } from "../../oci/is-tar-archive.js";
 import { extractArchive } from "../../snapshotter/extract-archive.js";
@@ -13,6 +14,7 @@ import { buildMetadata } from "../../build/build-metadata.js";
 import type { BuildOptions } from "../../build/build.js";
 import type { ProgressEvent, StepReport } from "../../solver/types.js";
 import { createProgressRenderer, isCancellation } from "../progress/progress-renderer.js";
+import { checkOutputFile } from "../check-output-file.js";
 import { parseResourceLimits, RESOURCE_LIMIT_OPTIONS } from "../resource-limits.js";
 import { parseAllowFlags, parseSshFlags } from "../entitlement-flags.js";
 import type { Command, CommandContext } from "../command.js";
@@ -56,7 +58,7 @@ export const buildCommand: Command = {
     try {
       let contextDir = resolve(context.cwd, context.positionals[0]);
       if (context.positionals[0] === "-") {
-        stdinDir = await mkdtemp(join(tmpdir(), "tsbuild-stdin-"));
+        stdinDir = await makeOwnedTempDir(tmpdir(), "stdin");
         contextDir = await readStdinContext(context.stdin, stdinDir);
       }
       // -f names a file of the working directory, or of the tar when the context came on stdin.
@@ -95,6 +97,8 @@ async function runBuild(context: CommandContext, contextDir: string, dockerfile:
   process.once("SIGTERM", onSignal);
   const { build } = await import("../../build/build.js");
   const env = context.env;
+  if (options.iidfile !== undefined) await checkOutputFile("--iidfile", resolve(context.cwd, options.iidfile as string));
+  if (options["metadata-file"] !== undefined) await checkOutputFile("--metadata-file", resolve(context.cwd, options["metadata-file"] as string));
   const buildArgs = keyValues(options["build-arg"], "--build-arg", env);
   if (env.SOURCE_DATE_EPOCH !== undefined && buildArgs.SOURCE_DATE_EPOCH === undefined) buildArgs.SOURCE_DATE_EPOCH = env.SOURCE_DATE_EPOCH;
   try {
@@ -214,6 +218,13 @@ export function parseSecrets(specs: readonly string[], cwd: string): Record<stri
     const file = fields.src ?? fields.source;
     for (const key of Object.keys(fields)) {
       if (!["id", "src", "source", "env", "type"].includes(key)) throw new TsbuildError("USAGE", `Cannot parse flag "--secret": unknown key "${key}"`);
+    }
+    if (file !== undefined) {
+      // As buildx does: a secret file that is not there is a mistake, not an absent secret.
+      const path = resolve(cwd, file);
+      const found = statSync(path, { throwIfNoEntry: false });
+      if (found === undefined) throw new TsbuildError("FILE_NOT_FOUND", `Cannot use secret "${id}": file "${path}" does not exist`, { hint: `Check the path in --secret ${spec}` });
+      if (!found.isFile()) throw new TsbuildError("USAGE", `Cannot use secret "${id}": "${path}" is not a regular file`, { hint: "A secret is one file" });
     }
     secrets[id] = file !== undefined ? { file: resolve(cwd, file) } : { env: fields.env ?? id };
   }

@@ -16,7 +16,7 @@ export const systemDfCommand: Command = {
         ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
         ...rows.map((row) => {
           // docker shows the share only where it means something (not for the build cache).
-          const share = row.type !== "Build Cache" && row.size > 0 ? ` (${Math.floor((row.reclaimable * 100) / row.size)}%)` : "";
+          const share = row.type !== "Build Cache" && row.type !== "Build Scratch" && row.size > 0 ? ` (${Math.floor((row.reclaimable * 100) / row.size)}%)` : "";
           return [row.type, String(row.total), String(row.active), humanSize(row.size), `${humanSize(row.reclaimable)}${share}`];
         }),
       ]),

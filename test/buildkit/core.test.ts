@@ -118,7 +118,7 @@ USER nobody
 
 // Waits for the primary group in the supplementary list (CVE-2023-25173's fix), which the
 // reliability work of issue 13 brings to executor/user.ts.
-test.skip("testUserAdditionalGids: supplementary groups come from /etc/group for a named user, not for a bare uid", async () => {
+test("testUserAdditionalGids: supplementary groups come from /etc/group for a named user, not for a bare uid", async () => {
   const dockerfile = `FROM busybox
 ${DOCKER_BUSYBOX_GROUPS}
 SHELL ["/bin/sh", "-euxc"]

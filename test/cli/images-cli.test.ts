@@ -135,7 +135,7 @@ test("prune asks first, system df and fsck report, and a corrupt blob makes fsck
     assert.match(pruned.stdout, new RegExp(`^Deleted Images:\\ndeleted: ${dangling}\\n\\nTotal reclaimed space: \\d+(\\.\\d+)?k?B\\n$`));
 
     const df = tsbuild(["system", "df", ...root]);
-    assert.match(df.stdout, /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +0 +[\d.]+[kM]B +[\d.]+[kM]B \(100%\)\nContainers +0 +0 +0B +0B\nLocal Volumes +0 +0 +0B +0B\nBuild Cache +0 +0 +0B +0B\n$/);
+    assert.match(df.stdout, /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +0 +[\d.]+[kM]B +[\d.]+[kM]B \(100%\)\nContainers +0 +0 +0B +0B\nLocal Volumes +0 +0 +0B +0B\nBuild Cache +0 +0 +0B +0B\nBuild Scratch +0 +0 +0B +0B\n$/);
 
     assert.match(tsbuild(["fsck", ...root]).stdout, /^Checked \d+ blobs, 1 images, \d+ refs: no problems\n$/);
     const inspect = JSON.parse(tsbuild(["inspect", "kept:1", ...root]).stdout) as Array<{ Id: string }>;

@@ -53,6 +53,26 @@ for (const runtime of RUNTIMES) {
     });
   });
 
+  test(`${runtime}: a RUN runs under seccomp: a user namespace cannot be made to mount in; insecure mode lifts the filter`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      const { stdout } = await runScript(
+        sandbox,
+        "grep '^Seccomp:' /proc/self/status; unshare -Urm sh -c 'mount -t tmpfs none /mnt' 2>/dev/null && echo unshared || echo unshare-refused",
+      );
+      assert.is(stdout, "Seccomp:\t2\nunshare-refused\n");
+      const insecure = await runScript(sandbox, "grep '^Seccomp:' /proc/self/status", { security: "insecure" });
+      assert.is(insecure.stdout, "Seccomp:\t0\n");
+    });
+  });
+
+  test(`${runtime}: the user's primary group is among its groups (CVE-2023-25173)`, async () => {
+    await withSandbox(runtime, async (sandbox) => {
+      assert.is((await runScript(sandbox, "id -G", { user: "root" })).stdout, "0\n");
+      assert.is((await runScript(sandbox, "id -G", { user: "bob" })).stdout, "1001 29 50\n");
+      assert.is((await runScript(sandbox, "id -G", { user: "1000:50" })).stdout, "50\n");
+    });
+  });
+
   test(`${runtime}: mount, writing /proc/sys and loading modules are refused`, async () => {
     await withSandbox(runtime, async (sandbox) => {
       const { stdout, stderr } = await runScript(

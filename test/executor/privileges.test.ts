@@ -84,6 +84,8 @@ test("an ssh proxy whose scratch path is too long for a socket listens in a temp
     await mkdir(scratchDir);
     const prepared = await prepareRunMounts([{ type: "ssh", id: "default", target: "/run/agent" }], {
       scratchDir,
+      privateDir: join(scratchDir, "private"),
+      privateFiles: [],
       cacheMountRoot: join(dir, "cache"),
       ssh: { default: { socket: join(dir, "agent.sock") } },
     });

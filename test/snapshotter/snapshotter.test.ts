@@ -128,7 +128,7 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
       await snapshotter.view("v", "base");
       await rejects(snapshotter.commit("v2", "v"), "CONFLICT", /it is a view/);
       await rejects(snapshotter.remove("nothing"), "NOT_FOUND", /"nothing"/);
-      await rejects(snapshotter.diff("child", join(snapshotter.root, "no-such-dir", "layer.tgz")), "SYSTEM", /^Cannot diff snapshot "child": ENOENT/);
+      await rejects(snapshotter.diff("child", join(snapshotter.root, "no-such-dir", "layer.tgz")), "FILE_NOT_FOUND", /^Cannot diff snapshot "child": no such file or directory \(ENOENT\)/);
       const target = await mkdtemp(join(snapshotter.root, "mnt-"));
       await snapshotter.mount("child", target);
       try {

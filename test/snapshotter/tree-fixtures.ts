@@ -16,7 +16,8 @@ export async function makeRoot(): Promise<string> {
 /** Unmounts everything still mounted under `root` (deepest first), then deletes it. */
 export async function cleanupRoot(root: string): Promise<void> {
   const points = [...(await listMountPoints())].filter((p) => p === root || p.startsWith(`${root}/`));
-  for (const point of points.sort((a, b) => b.length - a.length)) await runCommand("umount", [point]).catch(() => undefined);
+  // A busy mount (a test that failed half-way) is detached lazily, so the tree can still go.
+  for (const point of points.sort((a, b) => b.length - a.length)) await runCommand("umount", [point]).catch(() => runCommand("umount", ["--lazy", point]).catch(() => undefined));
   await rm(root, { recursive: true, force: true });
 }
 
