@@ -33,12 +33,12 @@ export const ERROR_CODES = {
   EXEC_FAILED: 1,
   /** A system part (runc, crun, overlayfs, skopeo ...) that is missing or refuses to work. */
   SYSTEM: 1,
-  /** The file system is full (ENOSPC, EDQUOT): sysexits' EX_IOERR. */
-  DISK_FULL: 74,
-  /** A write to a read-only file system (EROFS), such as a store root mounted read-only: EX_CANTCREAT. */
-  READ_ONLY: 73,
-  /** The file system refused access (EACCES, EPERM): EX_NOPERM. */
-  PERMISSION_DENIED: 77,
+  /** The file system is full (ENOSPC, EDQUOT). */
+  DISK_FULL: 1,
+  /** A write to a read-only file system (EROFS), such as a store root mounted read-only. */
+  READ_ONLY: 1,
+  /** The file system refused access (EACCES, EPERM). */
+  PERMISSION_DENIED: 1,
   /** An operation cancelled by an AbortSignal or Ctrl-C. */
   CANCELLED: 130,
   /** A registry answered with an error. */
