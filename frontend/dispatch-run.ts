@@ -4,6 +4,7 @@ import type { VertexNode } from "./graph-builder.js";
 import type { ExecDefinition, ExecMount } from "./graph.js";
 import type { RunInstruction } from "./instructions/types.js";
 import { parseRunMount, type RunMount } from "./run-mount.js";
+import { formatPlatform } from "./platform.js";
 import {
   commitHistory,
   currentVertex,
@@ -182,6 +183,7 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
     user: state.user,
     network,
     security,
+    platform: formatPlatform(state.platform ?? ctx.targetPlatform),
     mounts,
   };
   state.vertex = ctx.graph.add({
