@@ -11,8 +11,8 @@ import type { ProgressEvent, ProgressListener, StepReport } from "./types.js";
 export interface ScheduleOptions<R> {
   /** Every vertex, inputs before the vertices that read them. */
   vertices: readonly ScheduledVertex<R>[];
-  /** The vertex whose result the schedule is for. */
-  output: string;
+  /** The vertex whose result the schedule is for, or several (one per platform of a multi-platform build), solved side by side. */
+  output: string | readonly string[];
   cache: ResultCache<R>;
   /** Says why a step missed; without one, misses say nothing. */
   explainer?: MissExplainer;
@@ -73,10 +73,15 @@ class Scheduler<R> {
   }
 
   async run(): Promise<Schedule<R>> {
-    if (!this.#vertices.has(this.#options.output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${this.#options.output}"`);
+    const outputs = typeof this.#options.output === "string" ? [this.#options.output] : this.#options.output;
+    for (const output of outputs) if (!this.#vertices.has(output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${output}"`);
     try {
-      if (this.#options.dryRun) await this.#plan(this.#options.output, new Set());
-      else await this.#solve(this.#options.output);
+      if (this.#options.dryRun) {
+        const seen = new Set<string>();
+        for (const output of outputs) await this.#plan(output, seen);
+      } else {
+        await Promise.all(outputs.map((output) => this.#solve(output)));
+      }
     } catch (error) {
       this.#abort.abort(this.#options.signal?.reason);
       await this.#queue.onIdle();
