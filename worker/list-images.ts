@@ -2,6 +2,7 @@ import type { Digest } from "../oci/digest.js";
 import { familiarName, parseReference } from "../oci/reference.js";
 import { imageSize } from "./image-size.js";
 import { readLayerSizes } from "./layer-sizes.js";
+import { imagePlatforms } from "./image-platforms.js";
 import { resolveImage } from "./resolve-image.js";
 import type { Worker } from "./worker.js";
 
@@ -23,8 +24,10 @@ export interface ImageListEntry {
   tag: string;
   /** From the image config, when it says (ISO 8601). */
   created?: string;
-  /** Bytes of the unpacked layers (uncompressed where known, else compressed). */
+  /** Bytes of the unpacked layers (uncompressed where known, else compressed); of a multi-platform image, of every platform the store holds. */
   size: number;
+  /** The platforms the store holds the image for (`linux/amd64`); several for a multi-platform image. */
+  platforms: string[];
 }
 
 /** docker's `images`: a row per name, newest images first. */
@@ -33,12 +36,26 @@ export async function listImages(worker: Worker, _options: ListImagesOptions = {
   const rows: ImageListEntry[] = [];
   for (const summary of await worker.store.images.list()) {
     let size = summary.size;
-    try {
-      size = imageSize(await resolveImage(worker.store, summary.digest), known);
-    } catch {
-      // An index without this platform's manifest: show what its blobs take.
+    let created = summary.created;
+    const platforms = await imagePlatforms(worker.store, summary.digest);
+    if (platforms.length > 1) {
+      size = platforms.reduce((sum, platform) => sum + imageSize(platform.image, known), 0);
+      created ??= platforms[0].image.config.created;
+    } else {
+      try {
+        size = imageSize(await resolveImage(worker.store, summary.digest), known);
+      } catch {
+        // An index without this platform's manifest: show what its blobs take.
+      }
     }
-    const base = { id: summary.id, shortId: summary.shortId, manifestDigest: summary.digest, size, ...(summary.created === undefined ? {} : { created: summary.created }) };
+    const base = {
+      id: summary.id,
+      shortId: summary.shortId,
+      manifestDigest: summary.digest,
+      size,
+      platforms: platforms.map((platform) => platform.platform),
+      ...(created === undefined ? {} : { created }),
+    };
     if (summary.names.length === 0) rows.push({ ...base, repository: "<none>", tag: "<none>" });
     for (const name of summary.names) {
       const reference = parseReference(name);
