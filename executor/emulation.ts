@@ -40,7 +40,7 @@ const ELF_IDENTITY: Record<string, ElfIdentity> = {
   loong64: { elfClass: 2, littleEndian: true, machine: 258 },
 };
 
-const INSTALL_HINT = "Install QEMU user emulation: apt-get install qemu-user-static binfmt-support (it registers its handlers with binfmt_misc)";
+const INSTALL_HINT = "install QEMU user emulation: apt-get install qemu-user-static binfmt-support (it registers its handlers with binfmt_misc)";
 
 /** One registered handler of binfmt_misc, as its file there says. */
 interface BinfmtHandler {
@@ -100,7 +100,7 @@ export async function checkEmulation(platform: EmulatedPlatform, options: { binf
     });
   }
   throw new TsbuildError("SYSTEM", `Cannot run programs for "${name}" on this ${hostArch} host: no emulator for ${platform.architecture} is registered with binfmt_misc`, {
-    hint: INSTALL_HINT,
+    hint: `I${INSTALL_HINT.slice(1)}`,
   });
 }
 
