@@ -56,7 +56,7 @@ test("build --platform for two platforms: one tag, images and inspect show both,
 
     const row = (await tsbuild(["images"])).stdout.split("\n").find((line) => line.startsWith("multi "));
     assert.match(row ?? "", / linux\/amd64,linux\/arm64$/);
-    const [inspect] = JSON.parse((await tsbuild(["inspect", "multi:1"])).stdout) as Array<{ Architecture: string; Manifests: Array<{ Platform: string }> }>;
+    const [inspect] = JSON.parse((await tsbuild(["inspect", "multi:1"])).stdout) as Array<{ Architecture: string; Manifests: Array<{ Platform: string; Digest: string }> }>;
     assert.is(inspect.Architecture, "amd64", "this host's platform by default");
     assert.equal(inspect.Manifests.map((manifest) => manifest.Platform), ["linux/amd64", "linux/arm64"]);
     const [arm] = JSON.parse((await tsbuild(["inspect", "--platform", "linux/arm64", "multi:1"])).stdout) as Array<{ Architecture: string }>;
@@ -77,6 +77,14 @@ test("build --platform for two platforms: one tag, images and inspect show both,
     // docker-archive readers, one image per name: this host's.
     const dockerManifest = JSON.parse(await member("manifest.json")) as Array<{ RepoTags: string[] | null }>;
     assert.equal(dockerManifest.map((entry) => entry.RepoTags), [["multi:1"]]);
+
+    // load keeps it whole: another root gets the index with both platforms.
+    const other = ["--root", join(dir, "other-root")];
+    const loaded = await runTsbuild(["load", ...other, "-i", archive], dir, { TSBUILD_SNAPSHOTTER: "overlayfs" });
+    assert.is(loaded.status, 0, loaded.stderr);
+    const [reloaded] = JSON.parse((await runTsbuild(["inspect", ...other, "multi:1"], dir)).stdout) as Array<{ Manifests: Array<{ Platform: string; Digest: string }> }>;
+    const platformsOf = (manifests: Array<{ Platform: string; Digest: string }>) => manifests.map((manifest) => [manifest.Platform, manifest.Digest]);
+    assert.equal(platformsOf(reloaded.Manifests), platformsOf(inspect.Manifests));
   });
 });
 
