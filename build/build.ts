@@ -4,6 +4,7 @@ import { TsbuildError } from "../errors.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import { ArchiveExporter } from "../exporter/archive-exporter.js";
 import { CacheExporter } from "../exporter/cache-exporter.js";
+import { isImageIndex } from "../exporter/export-image-index.js";
 import type { Exporter, SolvedBuild } from "../exporter/exporter.js";
 import { ImageStoreExporter } from "../exporter/image-store-exporter.js";
 import { LocalExporter } from "../exporter/local-exporter.js";
@@ -28,7 +29,6 @@ import type { ExportedImage } from "../solver/export-image.js";
 import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorker } from "../solver/types.js";
 import { cancelledError } from "../util/cancelled-error.js";
 import { Worker as RootWorker } from "../worker/worker.js";
-import { isImageIndex } from "../exporter/export-image-index.js";
 import { buildHistory } from "./build-history.js";
 import { convertForPlatforms, parseBuildPlatforms, platformBuilds } from "./build-platforms.js";
 import { leasedImageResolver } from "./leased-image-resolver.js";
@@ -187,7 +187,8 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     try {
       const resolver = leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit });
       const graphs = await convertForPlatforms(platforms.targets, (targetPlatform) => convertDockerfile(instructions, {
-        resolver,        file,
+        resolver,
+        file,
         escapeToken: ast.escapeToken,
         platform: platforms.build,
         targetPlatform,
