@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { normalizePlatform } from "../../frontend/platform.js";
 import { parsePlatform } from "../../registry/platform-match.js";
 import { importRootfs } from "../../worker/import-rootfs.js";
 import type { Command } from "../command.js";
@@ -24,7 +23,7 @@ export const importCommand: Command = {
       label: file,
       ...(name === undefined ? {} : { name }),
       ...(typeof context.options.message === "string" ? { message: context.options.message } : {}),
-      ...(typeof context.options.platform === "string" ? { platform: normalizePlatform(parsePlatform(context.options.platform)) } : {}),
+      ...(typeof context.options.platform === "string" ? { platform: parsePlatform(context.options.platform) } : {}),
     });
     context.stdout.write(`${result.id}\n`);
     return 0;

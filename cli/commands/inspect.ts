@@ -1,5 +1,4 @@
 import { isTsbuildError } from "../../errors.js";
-import { normalizePlatform } from "../../frontend/platform.js";
 import { parsePlatform } from "../../registry/platform-match.js";
 import { inspectImage, type ImageInspect } from "../../worker/inspect-image.js";
 import { inspectContainer, type ContainerInspect } from "../../container/inspect-container.js";
@@ -16,7 +15,7 @@ export const inspectCommand: Command = {
   async run(context) {
     const worker = await openCommandWorker(context);
     const found: Array<ImageInspect | ContainerInspect> = [];
-    const platform = typeof context.options.platform === "string" ? normalizePlatform(parsePlatform(context.options.platform)) : undefined;
+    const platform = typeof context.options.platform === "string" ? parsePlatform(context.options.platform) : undefined;
     let status = 0;
     for (const reference of context.positionals) {
       try {

@@ -2,7 +2,6 @@ import { TsbuildError } from "../../errors.js";
 import { createContainer } from "../../container/create-container.js";
 import { startContainer } from "../../container/start-container.js";
 import { killContainer } from "../../container/stop-container.js";
-import { normalizePlatform } from "../../frontend/platform.js";
 import { parsePlatform } from "../../registry/platform-match.js";
 import type { Command } from "../command.js";
 import { listOption, RUN_OPTIONS, stringOption } from "./container-options.js";
@@ -44,7 +43,7 @@ export const runCommand: Command = {
       tty: options.tty === true,
       interactive: options.interactive === true,
       autoRemove: options.rm === true,
-      ...(stringOption(options.platform) === undefined ? {} : { platform: normalizePlatform(parsePlatform(stringOption(options.platform)!)) }),
+      ...(stringOption(options.platform) === undefined ? {} : { platform: parsePlatform(stringOption(options.platform)!) }),
     });
     if (options.detach === true) {
       await startContainer(worker, record.id);
