@@ -134,7 +134,18 @@ test("both platforms into one tag, pushed: skopeo reads an index of two manifest
       const images = await openWorker({ root: join(root.dir, "root") });
       const pulled = await pullImage(images, name, { platform: { os: "linux", architecture: "arm64" }, insecureRegistries: [registry.domain] });
       assert.is((await resolveImage(images.store, name, { platform: { os: "linux", architecture: "arm64" } })).config.architecture, "arm64");
-      assert.is(pulled.digest, index.manifests.length === 2 ? digestOf(await skopeo("--raw", `docker://${name}`)) : "");
+      assert.is(pulled.digest, digestOf(await skopeo("--raw", `docker://${name}`)));
+    });
+
+    // A build FROM the pushed index, for arm64 in a root that lacks it: that platform's manifest is resolved, its layers pulled when the RUN needs them.
+    await withBuildRoot(async (root) => {
+      const context = join(root.dir, "from-index");
+      await mkdir(context);
+      await writeFile(join(context, "Dockerfile"), `FROM ${name}\nRUN cat /runtime-arch && uname -m\n`);
+      const events: ProgressEvent[] = [];
+      const result = await build({ context, worker: root.worker, platform: "linux/arm64", onProgress: (event) => events.push(event) });
+      assert.equal(logLines(events).map((line) => line.slice(line.lastIndexOf(": ") + 2)), ["aarch64", "aarch64"]);
+      assert.is(result.config.architecture, "arm64");
     });
   } finally {
     await registry.stop();
