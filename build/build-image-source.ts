@@ -1,4 +1,5 @@
 import { isTsbuildError, TsbuildError } from "../errors.js";
+import type { Digest } from "../oci/digest.js";
 import { parseImageConfig } from "../oci/image-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import { pullImage } from "../registry/pull-image.js";
@@ -22,8 +23,9 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       ? {}
       : { onProgress: (event: TransferProgress) => onProgress({ id: event.digest, action: "pull", current: event.current, total: event.total, unit: "bytes" as const, ...(event.status === "done" || event.status === "exists" ? { done: true } : {}) }) };
 
-  // Images this build resolved by their config only, with the name to record once their layers are in.
-  const pending = new Map<string, string | undefined>();
+  // Images this build resolved by their config only (by platform manifest digest), with the
+  // name to record, and what it points at (an index, or the manifest), once their layers are in.
+  const pending = new Map<string, { name: string | undefined; top: Digest }>();
 
   /** The image's layer blobs, pulled when the store lacks any; then its name is recorded, as a pull records it. */
   async function ensureLayers(ref: string, options: { signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<void> {
@@ -32,14 +34,14 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
     for (const layer of image.manifest.layers) complete &&= await root.store.content.has(layer.digest);
     const reference = parseReference(ref);
     const digest = reference.digest ?? image.summary.digest;
-    const name = pending.get(digest);
+    const entry = pending.get(digest);
     if (!complete) {
       await pullImage(root, `${reference.domain}/${reference.path}@${digest}`, { record: false, ...(options.signal === undefined ? {} : { signal: options.signal }), ...progressOf(options.onProgress) });
     }
-    if (!pending.delete(digest)) return;
+    if (entry === undefined || !pending.delete(digest)) return;
     // Recorded as the pull would have recorded it: under its name, or by digest.
-    if (name !== undefined) await root.store.images.tag(name, digest);
-    else await root.store.images.keep(digest);
+    if (entry.name !== undefined) await root.store.images.tag(entry.name, entry.top);
+    else await root.store.images.keep(entry.top);
   }
 
   return {
@@ -49,7 +51,8 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       if (pull !== "always") {
         try {
           const image = await resolveImage(root.store, ref, { platform });
-          return { ref: pin(image.summary.digest), config: image.config };
+          // Pinned by the platform's own manifest: keys, unpacking and exports then need no platform to find it.
+          return { ref: pin(image.manifestDigest), config: image.config };
         } catch (error) {
           if (!isTsbuildError(error, "NOT_FOUND")) throw error;
           if (pull === "never") {
@@ -61,9 +64,9 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
         }
       }
       const pulled = await pullImage(root, ref, { platform, layers: false, ...(signal === undefined ? {} : { signal }), ...progressOf(onProgress) });
-      pending.set(pulled.digest, reference.digest === undefined ? formatReference(withDefaultTag(reference)) : undefined);
+      pending.set(pulled.manifestDigest, { name: reference.digest === undefined ? formatReference(withDefaultTag(reference)) : undefined, top: pulled.digest });
       const config = parseImageConfig(await root.store.content.read(pulled.id), `image config "${pulled.id}"`);
-      return { ref: pin(pulled.digest), config };
+      return { ref: pin(pulled.manifestDigest), config };
     },
     async unpack(ref, { signal, lease, onProgress }) {
       await ensureLayers(ref, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });

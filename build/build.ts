@@ -1,8 +1,8 @@
 import { basename, join, resolve } from "node:path";
-import { TsbuildError } from "../errors.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import { ArchiveExporter } from "../exporter/archive-exporter.js";
 import { CacheExporter } from "../exporter/cache-exporter.js";
+import { isImageIndex } from "../exporter/export-image-index.js";
 import type { Exporter, SolvedBuild } from "../exporter/exporter.js";
 import { ImageStoreExporter } from "../exporter/image-store-exporter.js";
 import { LocalExporter } from "../exporter/local-exporter.js";
@@ -11,7 +11,6 @@ import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
 import type { BuildGraph, BuildWarning, NamedContext } from "../frontend/graph.js";
 import { parseInstructions } from "../frontend/instructions/parse-instructions.js";
-import { formatPlatform, normalizePlatform, parsePlatform, samePlatform } from "../frontend/platform.js";
 import type { Digest } from "../oci/digest.js";
 import type { Descriptor, ImageConfig } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
@@ -29,9 +28,9 @@ import type { ExportedImage } from "../solver/export-image.js";
 import type { ProgressEvent, ProgressListener, StepReport, Worker as SolverWorker } from "../solver/types.js";
 import { cancelledError } from "../util/cancelled-error.js";
 import { readTextIfExists } from "../util/stat-if-exists.js";
-import { hostPlatform } from "../worker/resolve-image.js";
 import { Worker as RootWorker } from "../worker/worker.js";
 import { buildHistory } from "./build-history.js";
+import { convertForPlatforms, parseBuildPlatforms, platformBuilds } from "./build-platforms.js";
 import { leasedImageResolver } from "./leased-image-resolver.js";
 import { openBuildWorker } from "./open-build-worker.js";
 import { solveBuild } from "./solve-build.js";
@@ -79,8 +78,12 @@ export interface BuildOptions {
   output?: { type: "local" | "docker" | "oci"; dest: string };
   /** Base images the store lacks: `missing` (default) pulls them, `always` checks the registry every time (`--pull`), `never` fails. */
   pull?: "missing" | "always" | "never";
-  /** `--platform`: only this host's platform can be built (there is no emulation). */
-  platform?: string;
+  /**
+   * `--platform`: the platform the image is for (default this host's), or several
+   * (`linux/amd64,linux/arm64`, or a list) for an OCI image index over one image per
+   * platform. Other architectures' steps run under QEMU user emulation (binfmt_misc).
+   */
+  platform?: string | string[];
   /** `--cache-from`: build caches to import (a location that cannot be read is a warning). */
   cacheFrom?: CacheLocationSpec[];
   /** `--cache-to`: where to export this build's cache (mode=min by default). */
@@ -103,7 +106,10 @@ export interface BuildResult {
   manifest: Descriptor;
   /** The full names it was tagged with. */
   names: string[];
+  /** The image config (of a multi-platform build: the first platform's). */
   config: ImageConfig;
+  /** A multi-platform build: each platform's image; `imageId` and `manifestDigest` are then the index's digest. */
+  platforms?: Array<{ platform: string; imageId: Digest; manifestDigest: Digest; config: ImageConfig }>;
   /** Every step, in the order it was reported, with its cache status and duration. */
   steps: StepReport[];
   warnings: BuildWarning[];
@@ -157,7 +163,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
   const ast = parseDockerfile(text, { file });
   const instructions = parseInstructions(ast);
   const dockerignore = await readDockerignore(dockerfile, context);
-  const platform = checkPlatform(options.platform);
+  const platforms = parseBuildPlatforms(options.platform);
 
   const given = options.worker;
   const opened =
@@ -176,19 +182,23 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     const lease = await worker.store.refs.acquireLease();
     let digests: ContextDigests | undefined;
     try {
-      const graph = await convertDockerfile(instructions, {
-        resolver: leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit }),
+      const resolver = leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit });
+      const named = await namedContexts(options.contexts ?? {});
+      const graphs = await convertForPlatforms(platforms.targets, (targetPlatform) => convertDockerfile(instructions, {
+        resolver,
         file,
         escapeToken: ast.escapeToken,
-        platform,
+        platform: platforms.build,
+        targetPlatform,
         ...(options.buildArgs === undefined ? {} : { buildArgs: options.buildArgs }),
         ...(options.target === undefined ? {} : { target: options.target }),
         ...(options.labels === undefined ? {} : { labels: options.labels }),
         ...(options.noCache === undefined ? {} : { noCache: options.noCache }),
         ...(options.network === undefined ? {} : { network: options.network }),
         dockerignore,
-        contexts: await namedContexts(options.contexts ?? {}),
-      });
+        contexts: named,
+      }));
+      const graph = graphs.merged;
       checkEntitlements(graph, options.allow ?? []);
       for (const warning of graph.warnings) emit({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
       const { cache, imported } = await openCache(graph, worker, options, emit);
@@ -202,6 +212,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         explainer: history.explainer,
         digests,
         dryRun,
+        outputs: graphs.outputs,
         ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         ...(options.ssh === undefined ? {} : { ssh: options.ssh }),
         allowInsecure: (options.allow ?? []).includes("security.insecure"),
@@ -212,7 +223,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       });
       if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
 
-      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch };
+      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, ...platformBuilds(graphs) };
       const exporting = new ExportRun(solvedBuild, emit, options.signal);
       const image = await exporting.run(new ImageStoreExporter(full.tags ?? []), undefined);
       if (full.output?.type === "local") await exporting.run(new LocalExporter(resolve(full.output.dest)), image);
@@ -226,9 +237,10 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       return {
         imageId: image.imageId,
         manifestDigest: image.manifestDigest,
-        manifest: { mediaType: OCI_MEDIA_TYPES.manifest, digest: image.manifestDigest, size: manifest?.size ?? 0 },
+        manifest: { mediaType: isImageIndex(image) ? OCI_MEDIA_TYPES.index : OCI_MEDIA_TYPES.manifest, digest: image.manifestDigest, size: manifest?.size ?? 0 },
         names: image.names,
         config: image.config,
+        ...(isImageIndex(image) ? { platforms: image.platforms.map(({ platform, imageId, manifestDigest, config }) => ({ platform, imageId, manifestDigest, config })) } : {}),
         steps: solved.steps,
         warnings: graph.warnings,
         ...(full.cacheTo === undefined ? {} : { cacheExports }),
@@ -287,21 +299,6 @@ async function openCache(graph: BuildGraph, worker: SolverWorker, options: Build
   emit({ type: "phase-progress", phase: "cache-import", name, progress: { id: name, action: "import", current: options.cacheFrom.length, total: options.cacheFrom.length, unit: "items", done: true } });
   const cache = imported.length === 0 ? new CacheIndex(worker.store, worker.snapshotter) : new ImportingCacheIndex(worker, imported, { onWarning });
   return { cache, imported };
-}
-
-/** This host's platform; `--platform` may only name it (there is no emulation). */
-function checkPlatform(wanted: string | undefined): { os: string; architecture: string } {
-  const host = hostPlatform();
-  const platform = { os: host.os, architecture: host.architecture };
-  if (wanted === undefined) return platform;
-  const asked = parsePlatform(wanted, platform);
-  if (asked === undefined) throw new TsbuildError("USAGE", `Cannot parse flag "--platform": "${wanted}" is not a platform`, { hint: "Use os/arch, such as linux/amd64" });
-  if (!samePlatform(asked, normalizePlatform(platform))) {
-    throw new TsbuildError("USAGE", `Cannot build for "${formatPlatform(asked)}": only this host's platform "${formatPlatform(platform)}" can be built`, {
-      hint: "tsbuild runs steps natively, without emulation",
-    });
-  }
-  return platform;
 }
 
 /** Named local contexts, each with the patterns of its own `.dockerignore` (BuildKit's dockerui reads it too). */

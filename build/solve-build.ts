@@ -32,6 +32,8 @@ export interface SolveBuildOptions {
   digests?: DigestCache;
   /** Work out keys and what would run; run nothing. */
   dryRun?: boolean;
+  /** The vertices to solve: each platform's output of a multi-platform build. Default the graph's output. */
+  outputs?: readonly string[];
 }
 
 export interface SolvedGraph {
@@ -72,7 +74,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   try {
     const solved = await schedule({
       vertices: graphOperations(graph, env),
-      output: graph.output,
+      output: options.outputs ?? graph.output,
       cache: new LeasedCache(cache, lease, worker),
       ...(options.explainer === undefined ? {} : { explainer: options.explainer }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -5,7 +5,9 @@ import { isIP } from "node:net";
 import { isAbsolute, posix } from "node:path";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
+import { checkEmulation } from "../executor/emulation.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
+import type { Platform } from "../oci/image-types.js";
 import { REF_KINDS } from "../store/ref-store.js";
 import { resolveImage } from "../worker/resolve-image.js";
 import { unpackImage } from "../worker/unpack-image.js";
@@ -63,6 +65,8 @@ export interface CreateContainerOptions {
   interactive?: boolean;
   /** Remove the container when its process exits (docker's --rm). */
   autoRemove?: boolean;
+  /** Of a multi-platform image, the platform to run (default this host's); another architecture's runs under emulation. */
+  platform?: Platform;
 }
 
 /**
@@ -76,7 +80,9 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
   const name = options.name ?? generateName(new Set(existing.map((record) => record.name)));
   checkContainerName(name);
   if (existing.some((record) => record.name === name)) throw containerNameInUse(name);
-  const resolved = await resolveImage(worker.store, options.image);
+  const resolved = await resolveImage(worker.store, options.image, options.platform === undefined ? {} : { platform: options.platform });
+  // An image for another architecture runs under emulation: without an emulator, say so now.
+  await checkEmulation(resolved.config);
   const config = resolved.config.config ?? {};
   const entrypoint = options.entrypoint ?? config.Entrypoint ?? [];
   const cmd = options.command !== undefined && options.command.length > 0 ? options.command : options.entrypoint !== undefined ? [] : (config.Cmd ?? []);
@@ -142,7 +148,8 @@ export async function createContainer(worker: Worker, options: CreateContainerOp
       await writeStateFile(containerPaths(worker.root, id).state, { status: "created" });
     });
     await worker.store.refs.put(REF_KINDS.container, id, { blobs: [resolved.summary.digest], snapshots: [initKey, snapshotKey], labels: { "tsbuild.name": name } });
-    const { top } = await unpackImage(worker, options.image);
+    // By the chosen platform's manifest: for a multi-platform image, the platform resolved above.
+    const { top } = await unpackImage(worker, resolved.manifestDigest, { fromContent: true });
     await mkdir(paths.rootfs, { recursive: true, mode: 0o755 });
     await snapshotter.prepare(`${initKey}-active`, top);
     await snapshotter.mount(`${initKey}-active`, paths.rootfs).catch(async (error: unknown) => {

@@ -20,6 +20,7 @@ export class CacheExporter implements Exporter<ExportedCache> {
 
   async export(build: SolvedBuild, context: ExportContext): Promise<ExportedCache> {
     const exported = await exportCache(build.graph, this.#spec, {
+      ...(build.platforms === undefined ? {} : { outputs: build.platforms.map((platform) => platform.graph.output) }),
       worker: build.worker,
       cache: build.cache,
       keys: build.keys,

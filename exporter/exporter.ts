@@ -24,6 +24,12 @@ export interface SolvedBuild {
   snapshots: ReadonlyMap<string, string>;
   /** SOURCE_DATE_EPOCH, when given. */
   epoch: number | undefined;
+  /**
+   * A build for several platforms: each platform's graph (`graph` is then all of them
+   * merged). The image store exporter writes an image per platform and an index over them,
+   * the local exporter a directory per platform, the cache exporter every platform's steps.
+   */
+  platforms?: ReadonlyArray<{ platform: string; graph: BuildGraph }>;
 }
 
 export interface ExportContext {

@@ -1,4 +1,5 @@
 import { exportImage, type ExportedImage } from "../solver/export-image.js";
+import { exportImageIndex } from "./export-image-index.js";
 import type { ExportContext, Exporter, SolvedBuild } from "./exporter.js";
 
 /**
@@ -15,6 +16,7 @@ export class ImageStoreExporter implements Exporter<ExportedImage> {
   }
 
   export(build: SolvedBuild, context: ExportContext): Promise<ExportedImage> {
+    if (build.platforms !== undefined && build.platforms.length > 1) return exportImageIndex({ ...build, platforms: build.platforms }, this.#names, context);
     return exportImage(build.graph, {
       worker: build.worker,
       cache: build.cache,

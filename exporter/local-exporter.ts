@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { exportLocal } from "../solver/export-local.js";
 import type { Exporter, SolvedBuild } from "./exporter.js";
 
@@ -12,7 +13,10 @@ export class LocalExporter implements Exporter<void> {
     this.name = `copying files to ${dest}`;
   }
 
-  export(build: SolvedBuild): Promise<void> {
-    return exportLocal(build.graph, this.#dest, { worker: build.worker, cache: build.cache, keys: build.keys, snapshots: build.snapshots });
+  async export(build: SolvedBuild): Promise<void> {
+    const options = { worker: build.worker, cache: build.cache, keys: build.keys, snapshots: build.snapshots };
+    if (build.platforms === undefined || build.platforms.length < 2) return exportLocal(build.graph, this.#dest, options);
+    // BuildKit's platform split: a directory per platform, `linux_arm64`, `linux_arm_v7`.
+    for (const { platform, graph } of build.platforms) await exportLocal(graph, join(this.#dest, platform.replaceAll("/", "_")), options);
   }
 }

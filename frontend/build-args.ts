@@ -10,22 +10,23 @@ const PLATFORM_ARGS = [
 ];
 
 /**
- * BuildKit's predefined global args: the build and target platform (both the host here,
- * since tsbuild does not cross-build) and the target stage name. A `--build-arg` of the
- * same name overrides the value.
+ * BuildKit's predefined global args: the build platform (the host's), the target platform
+ * (`--platform`, one per image of a multi-platform build) and the target stage name. A
+ * `--build-arg` of the same name overrides the value.
  */
-export function predefinedArgs(platform: PlatformSpec, options: { target: string; buildArgs: Record<string, string> }): EnvList {
+export function predefinedArgs(platforms: { build: PlatformSpec; target: PlatformSpec }, options: { target: string; buildArgs: Record<string, string> }): EnvList {
+  const { build, target } = platforms;
   const values: [string, string][] = [
-    ["BUILDPLATFORM", formatPlatform(platform)],
-    ["BUILDOS", platform.os],
+    ["BUILDPLATFORM", formatPlatform(build)],
+    ["BUILDOS", build.os],
     ["BUILDOSVERSION", ""],
-    ["BUILDARCH", platform.architecture],
-    ["BUILDVARIANT", platform.variant ?? ""],
-    ["TARGETPLATFORM", formatPlatform(platform)],
-    ["TARGETOS", platform.os],
+    ["BUILDARCH", build.architecture],
+    ["BUILDVARIANT", build.variant ?? ""],
+    ["TARGETPLATFORM", formatPlatform(target)],
+    ["TARGETOS", target.os],
     ["TARGETOSVERSION", ""],
-    ["TARGETARCH", platform.architecture],
-    ["TARGETVARIANT", platform.variant ?? ""],
+    ["TARGETARCH", target.architecture],
+    ["TARGETVARIANT", target.variant ?? ""],
     ["TARGETSTAGE", options.target === "" ? "default" : options.target],
   ];
   const env = new EnvList();

@@ -45,8 +45,10 @@ export interface ConvertOptions {
   buildArgs?: Record<string, string>;
   /** The stage to build (default: the last). */
   target?: string;
-  /** The host platform, which is also the only target platform (default linux/amd64). */
+  /** The build platform: the host's, where `FROM --platform=$BUILDPLATFORM` stages run (default linux/amd64). */
   platform?: PlatformSpec;
+  /** The platform the image is for (`--platform`); default the build platform. */
+  targetPlatform?: PlatformSpec;
   /** `--label` values, added to the target image's labels. */
   labels?: Record<string, string>;
   /** Patterns from `.dockerignore`, applied when the build context is read. */
@@ -70,6 +72,7 @@ const DEFAULT_PLATFORM: PlatformSpec = { os: "linux", architecture: "amd64" };
  */
 export async function convertDockerfile(instructions: DockerfileInstructions, options: ConvertOptions): Promise<BuildGraph> {
   const host = normalizePlatform(options.platform ?? DEFAULT_PLATFORM);
+  const targetPlatform = options.targetPlatform === undefined ? host : normalizePlatform(options.targetPlatform);
   const buildArgs = { ...(options.buildArgs ?? {}) };
   const stages = instructions.stages;
   const ctx: ConvertContext = {
@@ -78,12 +81,13 @@ export async function convertDockerfile(instructions: DockerfileInstructions, op
     graph: new GraphBuilder(),
     states: [],
     statesByName: new Map(),
-    globalArgs: predefinedArgs(host, { target: options.target || (stages[stages.length - 1]?.name ?? ""), buildArgs }),
+    globalArgs: predefinedArgs({ build: host, target: targetPlatform }, { target: options.target || (stages[stages.length - 1]?.name ?? ""), buildArgs }),
     metaArgNames: new Set(),
     buildArgs,
     proxyEnv: proxyEnvFromBuildArgs(buildArgs),
     defaultNetwork: options.network ?? "default",
     hostPlatform: host,
+    targetPlatform,
     warnings: [],
     secrets: new Map(),
     ssh: new Map(),
@@ -161,7 +165,7 @@ function newState(ctx: ConvertContext, fields: { stage: Stage | undefined; baseN
     env: new EnvList(),
     dir: "",
     user: "",
-    image: emptyImage(ctx.hostPlatform),
+    image: emptyImage(ctx.targetPlatform),
     buildArgs: [],
     usedArgs: new Set(),
     cmdTotal: 0,
@@ -225,7 +229,7 @@ function warnUndeclaredFromArgs(ctx: ConvertContext, range: SourceRange, unmatch
   }
 }
 
-/** Expands FROM --platform with the global args and refuses platforms other than the host's. */
+/** Expands FROM --platform with the global args: any platform (one without an emulator fails when a step runs on it). */
 function checkPlatform(ctx: ConvertContext, range: SourceRange, raw: string): PlatformSpec {
   const expanded = expandAt(ctx, range, raw, ctx.globalArgs);
   warnUndeclaredFromArgs(ctx, range, expanded.unmatched);
@@ -233,11 +237,6 @@ function checkPlatform(ctx: ConvertContext, range: SourceRange, raw: string): Pl
   if (value === "") throw syntaxError(ctx, range, `empty platform value from expression ${raw}`, { hint: "Set the ARG the --platform value uses" });
   const platform = parsePlatform(value, ctx.hostPlatform);
   if (!platform) throw syntaxError(ctx, range, `failed to parse platform ${raw}: "${value}" is not an os/arch[/variant] platform`);
-  if (formatPlatform(platform) !== formatPlatform(ctx.hostPlatform)) {
-    throw syntaxError(ctx, range, `platform "${formatPlatform(platform)}" is not supported: this build runs on ${formatPlatform(ctx.hostPlatform)} and cannot emulate other platforms`, {
-      hint: "Remove --platform, or use --platform=$BUILDPLATFORM",
-    });
-  }
   return platform;
 }
 
@@ -405,7 +404,7 @@ async function resolveBase(ctx: ConvertContext, state: StageState, resolver: Ima
       cause: error,
     });
   }
-  const platform = state.platform ?? ctx.hostPlatform;
+  const platform = state.platform ?? ctx.targetPlatform;
   try {
     const resolved = await resolver.resolveImageConfig(ref, { platform });
     return { kind: "image", ref: resolved.ref, config: resolved.config, platform };
@@ -433,8 +432,9 @@ function applyResolvedBase(ctx: ConvertContext, state: StageState, resolved: Res
   // Images named by --from or a mount, and named contexts, have nothing to dispatch.
   if (state.unregistered || state.replacedByContext) state.dispatched = true;
   if (resolved.kind === "scratch" || resolved.kind === "context") {
-    state.image = emptyImage(ctx.hostPlatform);
-    state.platform = ctx.hostPlatform;
+    // BuildKit: a scratch stage is for its --platform, else the target's.
+    state.platform ??= ctx.targetPlatform;
+    state.image = emptyImage(state.platform);
     return;
   }
   const config = resolved.config;
@@ -518,7 +518,7 @@ function dispatchStage(ctx: ConvertContext, state: StageState): void {
     state.workdirSet = base.workdirSet;
   }
   state.dispatched = true;
-  state.platform ??= ctx.hostPlatform;
+  state.platform ??= ctx.targetPlatform;
   const config = state.image.config;
   const imageEnv = EnvList.fromStrings(config.Env);
   if (!imageEnv.has("PATH") && state.image.os !== "windows") {

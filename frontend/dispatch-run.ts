@@ -4,6 +4,7 @@ import type { VertexNode } from "./graph-builder.js";
 import type { ExecDefinition, ExecMount } from "./graph.js";
 import type { RunInstruction } from "./instructions/types.js";
 import { parseRunMount, type RunMount } from "./run-mount.js";
+import { formatPlatform } from "./platform.js";
 import {
   commitHistory,
   currentVertex,
@@ -185,6 +186,7 @@ export function dispatchRun(ctx: ConvertContext, state: StageState, command: Com
     user: state.user,
     network,
     security,
+    platform: formatPlatform(state.platform ?? ctx.targetPlatform),
     mounts,
     // As BuildKit (llb.Hostname), set only when asked, so other RUN digests stay as they were.
     ...(Object.hasOwn(ctx.buildArgs, "BUILDKIT_SANDBOX_HOSTNAME") ? { hostname: ctx.buildArgs.BUILDKIT_SANDBOX_HOSTNAME } : {}),

@@ -46,9 +46,15 @@ export class GraphBuilder {
     return node;
   }
 
-  /** The one empty file system. */
-  scratch(): VertexNode {
-    return this.#source("scratch", () => ({ name: "scratch", definition: { op: "source", kind: "scratch" } }));
+  /**
+   * The empty file system: one for mounts and COPY --link layers, one per platform for a
+   * stage's `FROM scratch` (its steps are keyed by their platform, as every stage's are).
+   */
+  scratch(platform?: string): VertexNode {
+    return this.#source(`scratch:${platform ?? ""}`, () => ({
+      name: "scratch",
+      definition: platform === undefined ? { op: "source", kind: "scratch" } : { op: "source", kind: "scratch", platform },
+    }));
   }
 
   image(ref: string, options: { platform: string; name: string; stage?: string; location?: VertexLocation }): VertexNode {

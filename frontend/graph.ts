@@ -22,7 +22,7 @@ export interface VertexLocation {
 }
 
 export type SourceDefinition =
-  | { op: "source"; kind: "scratch" }
+  | { op: "source"; kind: "scratch"; platform?: string }
   | { op: "source"; kind: "image"; ref: string; platform: string }
   | {
       op: "source";
@@ -84,6 +84,8 @@ export interface ExecDefinition {
   user: string;
   network: "default" | "none" | "host";
   security: "sandbox" | "insecure";
+  /** `os/arch[/variant]` it runs as (its stage's); one not the host's runs under emulation. */
+  platform?: string;
   /** The root mount first, then the `--mount`s in order. */
   mounts: ExecMount[];
   /** The build arg BUILDKIT_SANDBOX_HOSTNAME: the sandbox's hostname; absent for the default. */

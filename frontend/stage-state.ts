@@ -6,7 +6,7 @@ import { EnvList } from "./env-list.js";
 import type { GraphBuilder, VertexNode } from "./graph-builder.js";
 import type { BuildImageConfig, BuildWarning, NamedContext, VertexLocation } from "./graph.js";
 import type { Instruction, Stage } from "./instructions/types.js";
-import type { PlatformSpec } from "./platform.js";
+import { formatPlatform, type PlatformSpec } from "./platform.js";
 import type { ExpandModes, WordExpander } from "./word-expander.js";
 
 /** BuildKit writes this comment on every history entry it adds. */
@@ -97,7 +97,10 @@ export interface ConvertContext {
   proxyEnv: Record<string, string> | undefined;
   /** The network RUN uses when it gives no --network (`docker build --network`). */
   defaultNetwork: "default" | "none" | "host";
+  /** The build platform (BUILDPLATFORM): the host's. */
   hostPlatform: PlatformSpec;
+  /** The platform the image is for (TARGETPLATFORM): stages without --platform are for it. */
+  targetPlatform: PlatformSpec;
   warnings: BuildWarning[];
   secrets: Map<string, boolean>;
   ssh: Map<string, boolean>;
@@ -238,7 +241,7 @@ export function currentVertex(ctx: ConvertContext, state: StageState): VertexNod
       location: location(ctx, state.range),
     });
   } else {
-    state.vertex = ctx.graph.scratch();
+    state.vertex = ctx.graph.scratch(formatPlatform(state.platform ?? ctx.targetPlatform));
   }
   return state.vertex;
 }

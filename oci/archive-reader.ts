@@ -61,6 +61,8 @@ export interface ArchiveImageContents {
   platform: Platform;
   /** Base layer first. */
   layers: ArchiveLayerContents[];
+  /** The multi-platform image (index.json names an index) this image is a platform of; its other platforms are images of the archive too. */
+  index?: { digest: Digest; mediaType: string; bytes: Buffer };
 }
 
 /** What `readImageArchive` found; the layer files live in `dir` until `dispose()`. */
@@ -121,7 +123,10 @@ export async function readImageArchive(source: string | Readable, options: ReadI
   try {
     const members = await extractArchiveMembers(source, dir, { label, signal: options.signal });
     if (members.get(ARCHIVE_MEMBERS.dockerManifest) !== undefined) {
-      const images = await readDockerImages({ members, label, verifyDiffIDs: options.verifyDiffIDs ?? true });
+      const context = { members, label, verifyDiffIDs: options.verifyDiffIDs ?? true };
+      // A docker 25+ save of a multi-platform image is an OCI layout whose index.json names
+      // the index (manifest.json lists one platform): read it as that, every platform kept.
+      const images = (await namesAnIndex(context)) ? await readOciImages(context) : await readDockerImages(context);
       return { format: "docker", dir, images, dispose };
     }
     if (members.get(ARCHIVE_MEMBERS.index) !== undefined) {
@@ -151,6 +156,7 @@ interface IndexedImage {
   manifest: ImageManifest;
   names: string[];
   refNames: string[];
+  index?: { digest: Digest; mediaType: string; bytes: Buffer };
 }
 
 async function readDockerImages(context: ReadContext): Promise<ArchiveImageContents[]> {
@@ -227,6 +233,7 @@ async function readOciImages(context: ReadContext): Promise<ArchiveImageContents
       manifest: manifestOf(indexed),
       platform: platformOf(config),
       layers,
+      ...(indexed.index === undefined ? {} : { index: indexed.index }),
     });
   }
   return images;
@@ -256,13 +263,16 @@ async function indexedImages(context: ReadContext): Promise<IndexedImage[]> {
   const { members, label } = context;
   const index = parseImageIndex(await readJsonMember(context, ARCHIVE_MEMBERS.index), `index.json in image archive "${label}"`);
   const found = new Map<Digest, IndexedImage>();
-  const walk = async (descriptor: Descriptor, top: Descriptor, depth: number): Promise<void> => {
+  const walk = async (descriptor: Descriptor, top: Descriptor, depth: number, topIndex?: IndexedImage["index"]): Promise<void> => {
     if (depth > 0 && members.get(blobMemberName(descriptor.digest)) === undefined) return;
     if (isIndexMediaType(descriptor.mediaType)) {
       if (depth >= MAX_INDEX_DEPTH) throw invalid(label, `indexes are nested more than ${MAX_INDEX_DEPTH} deep`);
       const member = blobMember(context, descriptor);
-      const nested = parseImageIndex(await readJsonMember(context, member.name), `index "${descriptor.digest}" in image archive "${label}"`);
-      for (const child of nested.manifests) await walk(child, top, depth + 1);
+      const indexBytes = await readJsonMember(context, member.name);
+      const nested = parseImageIndex(indexBytes, `index "${descriptor.digest}" in image archive "${label}"`);
+      // The index an index.json entry names is the multi-platform image itself.
+      const multi = topIndex ?? { digest: descriptor.digest, mediaType: descriptor.mediaType, bytes: indexBytes };
+      for (const child of nested.manifests) await walk(child, top, depth + 1, multi);
       return;
     }
     if (!isManifestMediaType(descriptor.mediaType) || isAttestation(descriptor)) return;
@@ -278,6 +288,7 @@ async function indexedImages(context: ReadContext): Promise<IndexedImage[]> {
       manifest,
       names: [],
       refNames: [],
+      ...(topIndex === undefined ? {} : { index: topIndex }),
     };
     found.set(descriptor.digest, image);
     const name = top.annotations?.[CONTAINERD_IMAGE_NAME_ANNOTATION];
@@ -287,6 +298,13 @@ async function indexedImages(context: ReadContext): Promise<IndexedImage[]> {
   };
   for (const descriptor of index.manifests) await walk(descriptor, descriptor, 0);
   return [...found.values()];
+}
+
+/** True when the archive's index.json (if any) has an image index among its entries. */
+async function namesAnIndex(context: ReadContext): Promise<boolean> {
+  if (context.members.get(ARCHIVE_MEMBERS.index) === undefined) return false;
+  const index = parseImageIndex(await readJsonMember(context, ARCHIVE_MEMBERS.index), `index.json in image archive "${context.label}"`);
+  return index.manifests.some((entry) => isIndexMediaType(entry.mediaType));
 }
 
 /**

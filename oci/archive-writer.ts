@@ -8,6 +8,7 @@ import { Digester, digestHex, digestOf, isDigest, type Digest } from "./digest.j
 import {
   createImageIndex,
   parseImageConfig,
+  parseImageIndex,
   parseImageManifest,
   REF_NAME_ANNOTATION,
   serializeJson,
@@ -50,6 +51,21 @@ export interface ArchiveImage {
   layers: ArchiveLayerSource[];
 }
 
+/**
+ * A multi-platform image to write: its index, byte for byte as stored, and the images of its
+ * platforms that are at hand (a platform left out is skipped by readers, as containerd
+ * exports only the platforms it has). index.json names the index; a docker-archive's
+ * manifest.json, which holds one image per name, lists the `primary` platform's image.
+ */
+export interface ArchiveIndex {
+  names: string[];
+  index: Uint8Array;
+  /** Each with its manifest; `names` of these are ignored. */
+  images: ArchiveImage[];
+  /** Which of `images` docker-archive readers get (this host's platform, say). Default 0. */
+  primary?: number;
+}
+
 export interface WriteImageArchiveOptions {
   format: ArchiveFormat;
   /** The modification time of every member, in seconds (SOURCE_DATE_EPOCH); 0 if unset. */
@@ -87,7 +103,7 @@ const BLOCK_SIZE = 512;
  */
 export async function writeImageArchive(
   target: string | Writable,
-  images: ArchiveImage[],
+  images: Array<ArchiveImage | ArchiveIndex>,
   options: WriteImageArchiveOptions,
 ): Promise<void> {
   const members = planMembers(images, options.format);
@@ -122,7 +138,24 @@ export async function writeImageArchive(
 }
 
 /** Every member of the archive, sorted by name, with each blob once. */
-function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMember[] {
+function planMembers(entries: Array<ArchiveImage | ArchiveIndex>, format: ArchiveFormat): PlannedMember[] {
+  // An index's images are written like single images; only the index is an index.json entry.
+  const images: ArchiveImage[] = [];
+  const hidden = new Set<ArchiveImage>();
+  const indexes: ArchiveIndex[] = [];
+  for (const entry of entries) {
+    if (!("index" in entry)) {
+      images.push(entry);
+      continue;
+    }
+    indexes.push(entry);
+    entry.images.forEach((image, i) => {
+      const primary = i === (entry.primary ?? 0);
+      const inArchive: ArchiveImage = { ...image, names: primary ? entry.names : [] };
+      images.push(inArchive);
+      hidden.add(inArchive);
+    });
+  }
   const blobs = new Map<string, PlannedMember>();
   const addBytes = (data: Uint8Array): Digest => {
     const digest = digestOf(data);
@@ -147,7 +180,9 @@ function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMemb
       blobs.set(blobMemberName(layer.digest), { name: blobMemberName(layer.digest), kind: "layer", layer });
     }
     const references = image.names.map(taggedReference);
-    if (image.manifest !== undefined && writeIndex) {
+    if (image.manifest !== undefined && writeIndex && hidden.has(image)) {
+      addBytes(image.manifest);
+    } else if (image.manifest !== undefined && writeIndex) {
       const manifestDigest = addBytes(image.manifest);
       const mediaType = parseImageManifest(image.manifest, `manifest of image ${i}`).mediaType ?? OCI_MEDIA_TYPES.manifest;
       const descriptor: Descriptor = { mediaType, digest: manifestDigest, size: image.manifest.byteLength, platform: platformOf(config) };
@@ -162,7 +197,8 @@ function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMemb
         });
       }
     }
-    if (format === "docker") {
+    // An index's other platforms are blobs only: manifest.json holds one image per name.
+    if (format === "docker" && (!hidden.has(image) || references.length > 0)) {
       const repoTags = references.map(familiarString);
       dockerEntries.push({
         Config: blobMemberName(configDigest),
@@ -175,6 +211,16 @@ function planMembers(images: ArchiveImage[], format: ArchiveFormat): PlannedMemb
         const repository = familiarName(reference);
         repositories[repository] = { ...repositories[repository], [reference.tag as string]: digestHex(top) };
       }
+    }
+  }
+
+  for (const entry of indexes) {
+    const digest = addBytes(entry.index);
+    const mediaType = parseImageIndex(entry.index, "image index").mediaType ?? OCI_MEDIA_TYPES.index;
+    const descriptor: Descriptor = { mediaType, digest, size: entry.index.byteLength };
+    if (entry.names.length === 0) indexEntries.push(descriptor);
+    for (const reference of entry.names.map(taggedReference)) {
+      indexEntries.push({ ...descriptor, annotations: { [CONTAINERD_IMAGE_NAME_ANNOTATION]: formatReference(reference), [REF_NAME_ANNOTATION]: reference.tag as string } });
     }
   }
 

@@ -1,14 +1,15 @@
 import { TsbuildError } from "../errors.js";
 import type { Descriptor, ImageIndex, Platform } from "../oci/image-types.js";
 import { isManifestMediaType } from "../oci/media-types.js";
+import { normalizePlatform } from "../frontend/platform.js";
 
-/** `linux/arm64/v8` → a Platform; `undefined` stays undefined. */
+/** `linux/arm64/v8` → a Platform, normalised as containerd does (`aarch64` is `arm64`, `x86_64` is `amd64`). */
 export function parsePlatform(text: string): Platform {
   const [os, architecture, variant, ...rest] = text.split("/");
   if (os === undefined || os === "" || architecture === undefined || architecture === "" || variant === "" || rest.length > 0) {
     throw new TsbuildError("USAGE", `Cannot parse platform "${text}": expected OS/ARCH or OS/ARCH/VARIANT`, { hint: "For example --platform linux/amd64" });
   }
-  return variant === undefined ? { os, architecture } : { os, architecture, variant };
+  return normalizePlatform(variant === undefined ? { os, architecture } : { os, architecture, variant });
 }
 
 /** `linux/arm64/v8`. */

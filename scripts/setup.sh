@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(runc crun busybox-static docker-registry skopeo umoci jq iproute2 util-linux tar gzip zstd bzip2 xz-utils attr libcap2-bin openssh-client slirp4netns zsh)
+PACKAGES=(runc crun busybox-static docker-registry skopeo umoci jq iproute2 util-linux tar gzip zstd bzip2 xz-utils attr libcap2-bin openssh-client slirp4netns zsh qemu-user-static binfmt-support)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -19,6 +19,33 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Multi-platform builds run other architectures' steps under QEMU user emulation, which the
+# kernel starts through binfmt_misc (registered with the F flag, so a sandbox needs no
+# interpreter inside). The tests' arm64 base is Debian's arm64 busybox-static, kept here.
+ARM64_BUSYBOX_DEB=/var/cache/tsbuild/busybox-static_arm64.deb
+if [ "$(id -u)" -eq 0 ]; then
+  if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  fi
+  for format in qemu-aarch64 qemu-arm; do
+    [ -e "/proc/sys/fs/binfmt_misc/$format" ] || update-binfmts --enable "$format"
+  done
+  if [ ! -s "$ARM64_BUSYBOX_DEB" ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    mkdir -p "$(dirname "$ARM64_BUSYBOX_DEB")"
+    download=$(mktemp -d)
+    # apt may be busy (another apt-get): retry a few times; the lists may lack arm64 until updated.
+    for attempt in 1 2 3 4 5; do
+      if (cd "$download" && apt-get download -qq busybox-static:arm64) 2>/dev/null; then break; fi
+      apt-get update -qq || sleep 10
+    done
+    mv "$download"/busybox-static_*_arm64.deb "$ARM64_BUSYBOX_DEB"
+    rm -rf "$download"
+  fi
+else
+  echo "setup: not root, so QEMU emulation (binfmt_misc) and the arm64 test base are left as they are" >&2
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi

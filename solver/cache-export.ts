@@ -25,6 +25,8 @@ export interface ExportCacheOptions {
   signal?: AbortSignal;
   /** What a step's key was made of when it last ran, and its portable slot: exported so a miss elsewhere can be explained. */
   stepHistory?: (step: Vertex) => Promise<{ slot: string; components: StepComponents } | undefined>;
+  /** mode=min: the outputs whose chains are exported (each platform's of a multi-platform build). Default the graph's output. */
+  outputs?: readonly string[];
   /** Called as each blob is at the location (sent, or there already). */
   onBlob?: (digest: Digest, index: number, count: number) => void;
 }
@@ -52,8 +54,12 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
   if (spec.mode === "max") {
     steps.push(...graph.vertices.filter((vertex) => isStep(vertex) && options.keys.has(vertex.id)));
   } else {
-    for (let vertex = vertices.get(graph.output); vertex !== undefined && isStep(vertex); vertex = vertices.get(vertex.inputs[rootInputOf(vertex.definition as never)])) {
-      steps.unshift(vertex);
+    for (const output of options.outputs ?? [graph.output]) {
+      const chain: Vertex[] = [];
+      for (let vertex = vertices.get(output); vertex !== undefined && isStep(vertex); vertex = vertices.get(vertex.inputs[rootInputOf(vertex.definition as never)])) {
+        chain.unshift(vertex);
+      }
+      steps.push(...chain);
     }
   }
   const records = new Map<Digest, CacheRecord>();

@@ -22,6 +22,8 @@ export interface ExportImageOptions {
   snapshots?: ReadonlyMap<string, string>;
   /** Names to tag the image with (`-t`); none leaves it dangling. */
   names?: readonly string[];
+  /** `false`: write the manifest but record no image (one platform's image, which an index will name). Default true. */
+  record?: boolean;
   /** SOURCE_DATE_EPOCH: created times and layer mtimes are clamped to it. */
   epoch?: number;
   now?: Date;
@@ -121,7 +123,7 @@ export async function exportImage(graph: BuildGraph, options: ExportImageOptions
     history,
   };
   const names = [...(options.names ?? [])];
-  const written = await writeImage(worker.store, { config, layers, ...(names.length > 0 ? { name: names[0] } : {}) });
+  const written = await writeImage(worker.store, { config, layers, ...(names.length > 0 ? { name: names[0] } : {}), ...(options.record === false ? { record: false } : {}) });
   const tagged = written.name === undefined ? [] : [written.name];
   for (const name of names.slice(1)) tagged.push((await worker.store.images.tag(name, written.manifestDigest)).name ?? name);
   return { imageId: written.id, manifestDigest: written.manifestDigest, names: tagged, config, layers };

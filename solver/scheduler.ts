@@ -11,8 +11,8 @@ import type { ProgressEvent, ProgressListener, StepReport } from "./types.js";
 export interface ScheduleOptions<R> {
   /** Every vertex, inputs before the vertices that read them. */
   vertices: readonly ScheduledVertex<R>[];
-  /** The vertex whose result the schedule is for. */
-  output: string;
+  /** The vertex whose result the schedule is for, or several (one per platform of a multi-platform build), solved side by side. */
+  output: string | readonly string[];
   cache: ResultCache<R>;
   /** Says why a step missed; without one, misses say nothing. */
   explainer?: MissExplainer;
@@ -73,11 +73,16 @@ class Scheduler<R> {
   }
 
   async run(): Promise<Schedule<R>> {
-    if (!this.#vertices.has(this.#options.output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${this.#options.output}"`);
-    this.#emitPlanned();
+    const outputs = typeof this.#options.output === "string" ? [this.#options.output] : this.#options.output;
+    for (const output of outputs) if (!this.#vertices.has(output)) throw new TsbuildError("INTERNAL", `Build graph has no vertex "${output}"`);
+    this.#emitPlanned(outputs);
     try {
-      if (this.#options.dryRun) await this.#plan(this.#options.output, new Set());
-      else await this.#solve(this.#options.output);
+      if (this.#options.dryRun) {
+        const seen = new Set<string>();
+        for (const output of outputs) await this.#plan(output, seen);
+      } else {
+        await Promise.all(outputs.map((output) => this.#solve(output)));
+      }
     } catch (error) {
       this.#abort.abort(this.#options.signal?.reason);
       await this.#queue.onIdle();
@@ -89,14 +94,14 @@ class Scheduler<R> {
   }
 
   /** Every step the output needs that is reported (all but quiet sources), in graph order, so a view can show a fixed total. */
-  #emitPlanned(): void {
+  #emitPlanned(outputs: readonly string[]): void {
     const needed = new Set<string>();
     const visit = (id: string): void => {
       if (needed.has(id)) return;
       needed.add(id);
       for (const input of this.#vertex(id).inputs) visit(input);
     };
-    visit(this.#options.output);
+    for (const output of outputs) visit(output);
     const steps = this.#options.vertices.filter((v) => needed.has(v.id) && v.op.quiet !== true).map((v) => ({ vertex: v.id, name: v.name }));
     this.#emit({ type: "steps-planned", steps });
   }

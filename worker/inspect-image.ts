@@ -1,7 +1,8 @@
 import type { Digest } from "../oci/digest.js";
-import type { ContainerConfig } from "../oci/image-types.js";
+import type { ContainerConfig, Platform } from "../oci/image-types.js";
 import { familiarName, familiarString, parseReference } from "../oci/reference.js";
 import { imageSize } from "./image-size.js";
+import { imagePlatforms } from "./image-platforms.js";
 import { readLayerSizes } from "./layer-sizes.js";
 import { resolveImage } from "./resolve-image.js";
 import type { Worker } from "./worker.js";
@@ -23,14 +24,16 @@ export interface ImageInspect {
   Size: number;
   RootFS: { Type: string; Layers: Digest[] };
   Metadata: { LastTagTime: string };
+  /** A multi-platform image: every platform the store holds, as docker's containerd image store lists them. The rest of the object is one platform's (this host's, or `platform`). */
+  Manifests?: Array<{ Platform: string; Digest: Digest; Id: Digest; Size: number }>;
 }
 
 // Go's zero time, which docker prints for times it does not know.
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /** docker's `inspect` of one image: ids, names, config and layers as docker's JSON names them. */
-export async function inspectImage(worker: Worker, reference: string): Promise<ImageInspect> {
-  const image = await resolveImage(worker.store, reference);
+export async function inspectImage(worker: Worker, reference: string, options: { platform?: Platform } = {}): Promise<ImageInspect> {
+  const image = await resolveImage(worker.store, reference, options.platform === undefined ? {} : { platform: options.platform });
   const { config, summary } = image;
   const repositories = [...new Set(summary.names.map((name) => familiarName(parseReference(name))))];
   const inspect: ImageInspect = {
@@ -50,5 +53,12 @@ export async function inspectImage(worker: Worker, reference: string): Promise<I
     Metadata: { LastTagTime: summary.names.length > 0 && summary.storedAt !== undefined ? summary.storedAt : ZERO_TIME },
   };
   if (config.variant !== undefined) inspect.Variant = config.variant;
+  if (image.manifestDigest !== summary.digest) {
+    const known = await readLayerSizes(worker.store);
+    inspect.Manifests = [];
+    for (const { platform, image: each } of await imagePlatforms(worker.store, summary.digest)) {
+      inspect.Manifests.push({ Platform: platform, Digest: each.manifestDigest, Id: each.configDigest, Size: await imageSize(worker.store, each, known) });
+    }
+  }
   return inspect;
 }

@@ -64,7 +64,12 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
   const lease = await store.refs.acquireLease();
   const created: string[] = [];
   try {
-    const plans = forThisPlatform(archive.images.map((image) => ({ image, names: namesOf(image, label) })));
+    // A multi-platform image of an OCI archive is kept whole: every platform it holds, named
+    // through its index. Other images of several platforms under one name: this host's.
+    const plans = [
+      ...forThisPlatform(archive.images.filter((image) => image.index === undefined).map((image) => ({ image, names: namesOf(image, label) }))),
+      ...archive.images.filter((image) => image.index !== undefined).map((image) => ({ image, names: [] as string[] })),
+    ];
     if (unpack) {
       for (const { image } of plans) {
         const layers = image.layers.map((layer) => ({ diffId: layer.diffID, open: () => layer.open() }));
@@ -78,14 +83,14 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
       }
       await store.content.write(image.config.bytes, { digest: image.config.digest });
       const manifestDigest = await writeManifest(worker, image);
-      const renamed: LoadedImage["renamed"] = [];
-      for (const name of names) {
-        const previous = await store.images.find(name);
-        if (previous !== undefined && previous.digest !== manifestDigest) renamed.push({ name: familiarString(parseReference(name)), previousId: previous.id });
-        await store.images.tag(name, manifestDigest);
-      }
-      if (names.length === 0) await store.images.keep(manifestDigest);
-      loaded.push({ id: image.config.digest, manifestDigest, names: names.map((name) => familiarString(parseReference(name))), renamed });
+      if (image.index !== undefined) continue; // recorded through its index, below
+      loaded.push({ id: image.config.digest, manifestDigest, ...(await record(worker, names, manifestDigest)) });
+    }
+    for (const image of archive.images) {
+      const index = image.index;
+      if (index === undefined || loaded.some((entry) => entry.manifestDigest === index.digest)) continue;
+      await store.content.write(index.bytes, { digest: index.digest });
+      loaded.push({ id: index.digest, manifestDigest: index.digest, ...(await record(worker, namesOf(image, label), index.digest)) });
     }
     return { images: loaded };
   } catch (error) {
@@ -96,6 +101,18 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
     await archive.dispose();
     if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Names the image (or index) at `digest`, or records it nameless; says which names pointed elsewhere before. */
+async function record(worker: Worker, names: readonly string[], digest: Digest): Promise<Pick<LoadedImage, "names" | "renamed">> {
+  const renamed: LoadedImage["renamed"] = [];
+  for (const name of names) {
+    const previous = await worker.store.images.find(name);
+    if (previous !== undefined && previous.digest !== digest) renamed.push({ name: familiarString(parseReference(name)), previousId: previous.id });
+    await worker.store.images.tag(name, digest);
+  }
+  if (names.length === 0) await worker.store.images.keep(digest);
+  return { names: names.map((name) => familiarString(parseReference(name))), renamed };
 }
 
 /** Stores the archive's manifest as it is, or writes an OCI one over the stored blobs. */

@@ -9,6 +9,7 @@ import {
   type ImageManifest,
   type Platform,
 } from "../oci/image-types.js";
+import { hostPlatform } from "../oci/host-platform.js";
 import { isManifestMediaType } from "../oci/media-types.js";
 import type { ImageSummary } from "../store/image-store.js";
 import type { Store } from "../store/store.js";
@@ -37,13 +38,7 @@ export interface ResolveImageOptions {
   fromContent?: boolean;
 }
 
-// Node's process.arch names, as Go (and so OCI) names them.
-const GO_ARCH: Record<string, string> = { x64: "amd64", ia32: "386", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
-
-/** This host's platform in OCI terms (`linux`/`amd64`). */
-export function hostPlatform(): Platform {
-  return { os: "linux", architecture: GO_ARCH[process.arch] ?? process.arch };
-}
+export { hostPlatform };
 
 /**
  * Finds an image by name, id, id prefix or digest and reads its manifest and config; for

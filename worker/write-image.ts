@@ -18,7 +18,7 @@ export interface WrittenImage {
  * image (or records it nameless, a dangling image): the last step, so that a crash before
  * it leaves only unreferenced blobs for garbage collection.
  */
-export async function writeImage(store: Store, options: { config: ImageConfig; layers: Descriptor[]; name?: string }): Promise<WrittenImage> {
+export async function writeImage(store: Store, options: { config: ImageConfig; layers: Descriptor[]; name?: string; record?: boolean }): Promise<WrittenImage> {
   const { config } = options;
   const configBytes = serializeJson(config);
   const configDescriptor = createDescriptor(OCI_MEDIA_TYPES.config, configBytes);
@@ -27,7 +27,9 @@ export async function writeImage(store: Store, options: { config: ImageConfig; l
   const manifestDescriptor = createDescriptor(OCI_MEDIA_TYPES.manifest, manifestBytes);
   await store.content.write(manifestBytes, { digest: manifestDescriptor.digest, size: manifestDescriptor.size });
   const written: WrittenImage = { id: configDescriptor.digest, manifestDigest: manifestDescriptor.digest };
-  if (options.name !== undefined) {
+  if (options.record === false) {
+    // Recorded by the caller (an index over it); until then its lease holds it.
+  } else if (options.name !== undefined) {
     written.name = (await store.images.tag(options.name, manifestDescriptor.digest)).name;
   } else {
     await store.images.keep(manifestDescriptor.digest);

@@ -43,7 +43,7 @@ export const buildCommand: Command = {
     { name: "iidfile", type: "string", valueName: "FILE", description: "Write the image id to FILE" },
     { name: "metadata-file", type: "string", valueName: "FILE", description: "Write the build's result as JSON to FILE" },
     { name: "quiet", short: "q", type: "boolean", description: "Print only the image id" },
-    { name: "platform", type: "string", valueName: "PLATFORM", description: "Check the target platform: only the host's can be built" },
+    { name: "platform", type: "string", valueName: "PLATFORM", description: "Target platform(s): linux/arm64, or several (linux/amd64,linux/arm64) for one multi-platform image" },
     { name: "pull", type: "boolean", description: "Check the registry for newer base images (default: pull only those the store lacks)" },
     { name: "cache-from", type: "string", multiple: true, valueName: "SPEC", description: "Import build cache: type=registry,ref=NAME or type=local,src=DIR" },
     { name: "cache-to", type: "string", multiple: true, valueName: "SPEC", description: "Export build cache: type=registry,ref=NAME or type=local,dest=DIR, with mode=min (default) or max" },

@@ -3,6 +3,8 @@ import { filterImages, IMAGE_FILTER_KEYS } from "../filters/image-filters.js";
 import { filterOption, parseFilters } from "../filters/list-filters.js";
 import { goTimeString, humanAgo, humanSize } from "../../worker/human-units.js";
 import { listImages, type ImageListEntry } from "../../worker/list-images.js";
+import { configPlatform } from "../../worker/image-platforms.js";
+import { hostPlatform } from "../../worker/resolve-image.js";
 import type { Command } from "../command.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
 
@@ -22,6 +24,7 @@ const HEADERS = {
   VirtualSize: "SIZE",
   SharedSize: "SHARED SIZE",
   UniqueSize: "UNIQUE SIZE",
+  Platform: "PLATFORM",
 };
 
 export const imagesCommand: Command = {
@@ -30,7 +33,8 @@ export const imagesCommand: Command = {
   usage: "images [OPTIONS] [REPOSITORY[:TAG]]",
   description:
     'REPOSITORY[:TAG] (globs allowed) shows only those names, as --filter reference= does. --format takes a Go template as docker\'s does: "{{.ID}}", "table {{.Repository}}\\t{{.Size}}", "json". ' +
-    "Fields: ID, Repository, Tag, Digest, CreatedSince, CreatedAt, Size, Containers, VirtualSize, SharedSize, UniqueSize.",
+    "Fields: ID, Repository, Tag, Digest, CreatedSince, CreatedAt, Size, Containers, VirtualSize, SharedSize, UniqueSize, Platform. " +
+    "A PLATFORM column is shown when some image is for another platform, or for several (a multi-platform image).",
   options: [
     { name: "quiet", short: "q", type: "boolean", description: "Only show image ids" },
     { name: "all", short: "a", type: "boolean", description: "Show all images (tsbuild keeps no intermediate ones)" },
@@ -50,12 +54,15 @@ export const imagesCommand: Command = {
     const rows = filterImages(await listImages(worker, { all: options.all === true }), filters);
     const full = options["no-trunc"] === true;
     const now = Date.now();
+    // Platforms are shown once some image is not simply this host's: a multi-platform or foreign one.
+    const host = configPlatform(hostPlatform());
+    const showPlatforms = rows.some((row) => row.platforms.length > 1 || row.platforms.some((platform) => platform !== host));
     context.stdout.write(
       formatRows(
         rows.map((row) => imageRow(row, { full, now })),
         {
           format: options.format as string | undefined,
-          table: options.digests === true ? TABLE_WITH_DIGEST : TABLE,
+          table: `${options.digests === true ? TABLE_WITH_DIGEST : TABLE}${showPlatforms ? "\\t{{.Platform}}" : ""}`,
           headers: HEADERS,
           quiet: options.quiet === true,
         },
@@ -79,5 +86,6 @@ function imageRow(row: ImageListEntry, options: { full: boolean; now: number }):
     Tag: row.tag,
     UniqueSize: "N/A",
     VirtualSize: humanSize(row.size),
+    Platform: row.platforms.join(","),
   };
 }

@@ -1,4 +1,5 @@
 import { isTsbuildError } from "../../errors.js";
+import { parsePlatform } from "../../registry/platform-match.js";
 import { inspectImage, type ImageInspect } from "../../worker/inspect-image.js";
 import { inspectContainer, type ContainerInspect } from "../../container/inspect-container.js";
 import type { Command } from "../command.js";
@@ -9,10 +10,11 @@ import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
 export const inspectCommand: Command = {
   name: "inspect",
   summary: "Show images (or containers) as docker's JSON",
-  usage: "inspect [-f FORMAT] IMAGE|CONTAINER...",
+  usage: "inspect [-f FORMAT] [--platform OS/ARCH] IMAGE|CONTAINER...",
   description: 'With -f, a Go template runs over each object, as docker\'s does: -f "{{.Config.Cmd}}", -f "{{json .Config}}", -f "{{index .Config.Labels \"KEY\"}}".',
   options: [
     { name: "format", short: "f", type: "string", valueName: "FORMAT", description: 'A Go template for each object ("{{.Id}}"), or "json" (the default)' },
+    { name: "platform", type: "string", valueName: "OS/ARCH", description: "Of a multi-platform image, the platform to show (default this host's)" },
     ROOT_OPTION,
   ],
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
@@ -22,10 +24,11 @@ export const inspectCommand: Command = {
     const template = format === undefined || format === "" || format === "json" ? undefined : parseFormat(format.replace(/\\t/g, "\t").replace(/\\n/g, "\n"));
     const worker = await openCommandWorker(context);
     const found: Array<ImageInspect | ContainerInspect> = [];
+    const platform = typeof context.options.platform === "string" ? parsePlatform(context.options.platform) : undefined;
     let status = 0;
     for (const reference of context.positionals) {
       try {
-        found.push(await inspectImage(worker, reference).catch(async (error: unknown) => {
+        found.push(await inspectImage(worker, reference, platform === undefined ? {} : { platform }).catch(async (error: unknown) => {
           // Not an image: a container of that name or id, else the image's error.
           if (!isTsbuildError(error, "NOT_FOUND") && !isTsbuildError(error, "INVALID_REFERENCE")) throw error;
           return inspectContainer(worker, reference).catch(() => Promise.reject(error));

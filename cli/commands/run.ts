@@ -2,6 +2,7 @@ import { TsbuildError } from "../../errors.js";
 import { createContainer } from "../../container/create-container.js";
 import { startContainer } from "../../container/start-container.js";
 import { killContainer } from "../../container/stop-container.js";
+import { parsePlatform } from "../../registry/platform-match.js";
 import type { Command } from "../command.js";
 import { listOption, RUN_OPTIONS, stringOption } from "./container-options.js";
 import { openCommandWorker, ROOT_OPTION } from "./open-command-worker.js";
@@ -15,7 +16,7 @@ export const runCommand: Command = {
   description:
     "Creates a container (a writable snapshot over the image) and runs the image's ENTRYPOINT/CMD or the given command with the image's Env, WorkingDir and User. " +
     "Attached, it streams the output, forwards signals and exits with the container's status; with -d the container runs on after tsbuild exits.",
-  options: [...RUN_OPTIONS, ROOT_OPTION],
+  options: [...RUN_OPTIONS, { name: "platform", type: "string", valueName: "OS/ARCH", description: "Of a multi-platform image, the platform to run (default this host's)" }, ROOT_OPTION],
   positionals: { min: 1, max: Number.POSITIVE_INFINITY },
   stopAtFirstPositional: true,
   failureStatus: 125,
@@ -49,6 +50,7 @@ export const runCommand: Command = {
       tty: options.tty === true,
       interactive: options.interactive === true,
       autoRemove: options.rm === true,
+      ...(stringOption(options.platform) === undefined ? {} : { platform: parsePlatform(stringOption(options.platform)!) }),
     });
     if (options.detach === true) {
       await startContainer(worker, record.id);

@@ -1,3 +1,4 @@
+import { checkEmulation, platformOf } from "../../executor/emulation.js";
 import type { ExecDefinition } from "../../frontend/graph.js";
 import type { Digest } from "../../oci/digest.js";
 import { canonicalJson, computeCacheKey } from "../cache-key.js";
@@ -70,6 +71,8 @@ export class ExecOp implements Operation<VertexResult> {
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
     const env = this.#env;
+    // Another platform's step runs under emulation: without an emulator, say so before anything is prepared.
+    if (this.#definition.platform !== undefined) await checkEmulation(platformOf(this.#definition.platform));
     return commitStep(env, context.key, inputs[rootInputOf(this.#definition)], (root, mounts) =>
       runExec(root, this.#definition, {
         executor: env.worker.executor,

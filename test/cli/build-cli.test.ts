@@ -147,16 +147,16 @@ test("Ctrl-C stops a running build: exit status 130, nothing left mounted", asyn
   });
 });
 
-test("a bad --secret or a foreign --platform is a usage error; a base image that cannot be pulled says why", async () => {
+test("a bad --secret or a --platform that is no platform is a usage error; a base image that cannot be pulled says why", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
     const result = await tsbuild(["--root", join(root.dir, "root"), "--secret", "src=/x", "."], context);
     assert.is(result.status, 125);
     assert.match(result.stderr, 'Cannot parse flag "--secret"');
-    const foreign = process.arch === "s390x" ? "linux/amd64" : "linux/s390x";
-    const platform = await tsbuild(["--root", join(root.dir, "root"), "--platform", foreign, "."], context);
+    // Other platforms build (under emulation: test/build/multi-platform.test.ts); text that is no platform does not.
+    const platform = await tsbuild(["--root", join(root.dir, "root"), "--platform", "linux/amd64,linux/", "."], context);
     assert.is(platform.status, 125);
-    assert.match(platform.stderr, `Cannot build for "${foreign}": only this host's platform`);
+    assert.match(platform.stderr, 'Cannot parse flag "--platform": "linux/" is not a platform');
     const missing = join(root.dir, "missing-base");
     await mkdir(missing);
     // Not in the store, so it is pulled; nothing listens on port 1.

@@ -104,6 +104,25 @@ test("identical vertices run once and the second is reported cached", async () =
   assert.equal(statuses, ["cached", "done"]);
 });
 
+test("several outputs (one per platform) are solved side by side, a step they share once; a dry run plans them all", async () => {
+  const amd = signal();
+  const arm = signal();
+  const { vertices, ops } = graph([
+    ["tools", [], { definition: "native tools" }],
+    // Each platform's step waits until the other's has started: only solving both outputs at once finishes.
+    ["amd64", ["tools"], { gate: async () => (arm.fire(), amd.promise) }],
+    ["arm64", ["tools"], { gate: async () => (amd.fire(), arm.promise) }],
+  ]);
+  const cache = new MapCache();
+  const plan = await schedule({ vertices, output: ["amd64", "arm64"], cache, dryRun: true });
+  assert.equal(plan.steps.map((step) => step.vertex), ["tools", "amd64", "arm64"]);
+  assert.is(ops.get("tools")!.runs + ops.get("amd64")!.runs + ops.get("arm64")!.runs, 0, "a dry run runs nothing");
+  const solved = await schedule({ vertices, output: ["amd64", "arm64"], cache, concurrency: 2 });
+  assert.is(solved.results.get("amd64"), "amd64(tools())");
+  assert.is(solved.results.get("arm64"), "arm64(tools())");
+  assert.is(ops.get("tools")!.runs, 1);
+});
+
 test("independent branches run side by side", async () => {
   const left = signal();
   const right = signal();

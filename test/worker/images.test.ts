@@ -17,6 +17,7 @@ import { listImages } from "../../worker/list-images.js";
 import { loadImages } from "../../worker/load-images.js";
 import { pruneImages } from "../../worker/prune-images.js";
 import { removeImages } from "../../worker/remove-images.js";
+import { resolveImage } from "../../worker/resolve-image.js";
 import { saveImages } from "../../worker/save-images.js";
 import { tagImage } from "../../worker/tag-image.js";
 import { unpackImage } from "../../worker/unpack-image.js";
@@ -235,7 +236,7 @@ test("load of a name held by another image renames the old one, as docker says",
   });
 });
 
-test("a multi-platform OCI archive loads this host's platform under its name", async () => {
+test("a multi-platform OCI archive loads whole: its index under its name, every platform in it", async () => {
   await withWorker(async (worker) => {
     const { encodeTarHeader, endOfArchive, paddingFor } = await import("../../oci/layer-tar-header.js");
     const { digestOf } = await import("../../oci/digest.js");
@@ -282,9 +283,11 @@ test("a multi-platform OCI archive loads this host's platform under its name", a
     await writeFile(archive, Buffer.concat(parts));
 
     const loaded = await loadImages(worker, archive);
-    assert.equal(loaded.images.map((image) => [image.id, image.names]), [[manifests[1].config, ["multi:1"]]]);
-    assert.equal((await listImages(worker)).map((row) => [row.repository, row.id]), [["multi", manifests[1].config]]);
-    assert.is((await snapshotKeys(worker)).length, 1, "only this platform's layer is unpacked");
+    assert.equal(loaded.images.map((image) => [image.id, image.names]), [[index.digest, ["multi:1"]]]);
+    const rows = await listImages(worker);
+    assert.equal(rows.map((row) => [row.repository, row.id, row.platforms]), [["multi", index.digest, ["linux/" + hostPlatform().architecture, "linux/riscv64", "linux/s390x"]]]);
+    assert.is((await resolveImage(worker.store, "multi:1")).configDigest, manifests[1].config, "this host's platform by default");
+    assert.is((await snapshotKeys(worker)).length, 3, "every platform's layer is unpacked (and so checked)");
   });
 });
 
