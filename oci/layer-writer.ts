@@ -79,30 +79,35 @@ export async function writeLayer(
   const compression = options.compression ?? "gzip";
   const epoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
   const tarDigester = new Digester();
-  const blobDigester = new Digester();
   const countTar = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       tarDigester.update(chunk);
       callback(null, chunk);
     },
   });
-  const countBlob = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      blobDigester.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  // An uncompressed layer is its tar: one hash gives both digests.
+  const blobDigester = compression === "none" ? undefined : new Digester();
+  const stages: Transform[] = [countTar];
+  if (blobDigester !== undefined) {
+    stages.push(createCompressor(compression) as Transform, new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        blobDigester.update(chunk);
+        callback(null, chunk);
+      },
+    }));
+  }
   const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
   try {
-    await pipeline(Readable.from(tarStream(entries, epoch)), countTar, createCompressor(compression), countBlob, sink);
+    await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink]);
   } catch (error) {
     if (typeof destination === "string") await unlink(destination).catch(() => undefined);
     throw error;
   }
+  const diffId = tarDigester.digest();
   return {
-    diffId: tarDigester.digest(),
-    digest: blobDigester.digest(),
-    size: blobDigester.size,
+    diffId,
+    digest: blobDigester === undefined ? diffId : blobDigester.digest(),
+    size: blobDigester === undefined ? tarDigester.size : blobDigester.size,
     uncompressedSize: tarDigester.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],

@@ -219,11 +219,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       }
       if (options.iidfile !== undefined) await writeFile(options.iidfile, exported.imageId);
       if (options.metadataFile !== undefined) {
-        const manifest = await worker.store.content.stat(exported.manifestDigest);
+        // Pushed, the image is known by the manifest the registry got (its layers compressed), as BuildKit reports it.
+        const manifest = pushed[0] ?? { digest: exported.manifestDigest, size: (await worker.store.content.stat(exported.manifestDigest))?.size ?? 0 };
         const metadata = {
           "containerimage.config.digest": exported.imageId,
-          "containerimage.descriptor": { mediaType: OCI_MEDIA_TYPES.manifest, digest: exported.manifestDigest, size: manifest?.size ?? 0 },
-          "containerimage.digest": exported.manifestDigest,
+          "containerimage.descriptor": { mediaType: OCI_MEDIA_TYPES.manifest, digest: manifest.digest, size: manifest.size },
+          "containerimage.digest": manifest.digest,
           ...(exported.names.length > 0 ? { "image.name": exported.names.join(",") } : {}),
         };
         await writeFile(options.metadataFile, `${JSON.stringify(metadata, null, 2)}\n`);
