@@ -30,6 +30,7 @@ export interface MetadataCleanup {
 const RECORD_FILE = "record.json";
 const OWNER_FILE = ".owner";
 const LEGACY_TABLE = "metadata.json";
+const NEXT_ID_FILE = "next-id";
 
 /**
  * The snapshot records of one root, one file per snapshot instead of one table rewritten on
@@ -92,11 +93,24 @@ export class SnapshotMetadata {
     return record;
   }
 
-  /** The committed ancestors of `record`, nearest first. */
+  /**
+   * The committed ancestors of `record`, nearest first. Committed records never change, so
+   * those read before are taken from memory once their key links are seen to still point at
+   * the same directories (another process may have removed one and made its key again).
+   */
   async ancestors(record: SnapshotRecord): Promise<Array<{ key: string; record: SnapshotRecord }>> {
-    const chain: Array<{ key: string; record: SnapshotRecord }> = [];
+    const remembered: Array<{ key: string; record: SnapshotRecord }> = [];
     for (let parent = record.parent; parent !== undefined; ) {
-      const found = this.#committed.get(parent) ?? (await this.find(parent));
+      const known = this.#committed.get(parent);
+      if (known === undefined) break;
+      remembered.push({ key: parent, record: known });
+      parent = known.parent;
+    }
+    const links = await Promise.all(remembered.map(({ key }) => readlink(join(this.#keys, encodeName(key))).catch(() => undefined)));
+    const stale = remembered.findIndex(({ record: known }, i) => links[i] !== String(known.id));
+    const chain = stale === -1 ? remembered : remembered.slice(0, stale);
+    for (let parent = chain.length === 0 ? record.parent : chain[chain.length - 1].record.parent; parent !== undefined; ) {
+      const found = await this.find(parent);
       if (found === undefined) throw new TsbuildError("INTERNAL", `Cannot find parent snapshot "${parent}" of "${record.key}"`);
       if (found.kind === "committed") this.#committed.set(parent, found);
       chain.push({ key: parent, record: found });
@@ -231,6 +245,8 @@ export class SnapshotMetadata {
         await rename(staged, join(this.dir, String(id)));
         this.#nextId = id + 1;
         this.#outstanding++;
+        // A hint for the next process, so numbers of removed snapshots are not handed out again.
+        await writeFile(join(this.dir, NEXT_ID_FILE), String(id + 1)).catch(() => undefined);
         return id;
       } catch (error) {
         if (errorCode(error) !== "EEXIST" && errorCode(error) !== "ENOTEMPTY") {
@@ -329,7 +345,8 @@ export class SnapshotMetadata {
   async #firstFreeId(): Promise<number> {
     if (this.#nextId === undefined) {
       const numbers = (await readdir(this.dir)).filter((name) => /^\d+$/.test(name)).map(Number);
-      this.#nextId = Math.max(0, ...numbers) + 1;
+      const hint = Number(await readFile(join(this.dir, NEXT_ID_FILE), "utf8").catch(() => "0"));
+      this.#nextId = Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
     }
     return this.#nextId;
   }
@@ -385,6 +402,7 @@ export class SnapshotMetadata {
         const record: SnapshotRecord = { id: old.id, key, kind: old.kind, labels: old.labels ?? {}, created: old.created, updated: old.updated };
         if (old.parent !== undefined) record.parent = old.parent;
         await this.#writeRecord(record);
+        await writeFile(join(this.dir, NEXT_ID_FILE), String(Math.max(table.nextId ?? 0, old.id + 1))).catch(() => undefined);
         await symlink(String(old.id), join(this.#keys, encodeName(key))).catch((error: unknown) => {
           if (errorCode(error) !== "EEXIST") throw error;
         });
@@ -422,6 +440,7 @@ function removeAtExit(marker: string, when: () => boolean): void {
 }
 
 interface LegacyTable {
+  nextId?: number;
   snapshots?: Record<string, { id: number; kind: SnapshotKind; parent?: string; labels?: Record<string, string>; created: string; updated: string }>;
   mounts?: Record<string, string>;
   reserved?: Record<string, ProcessIdentity>;
