@@ -59,6 +59,7 @@ export class SnapshotMetadata {
   /** `children/<parent key>/<id>`: which directories hold snapshots made on a parent. */
   readonly #children: string;
   readonly #committed = new Map<string, SnapshotRecord>();
+  readonly #committedById = new Map<number, SnapshotRecord>();
   #ready: Promise<void> | undefined;
   #nextId: number | undefined;
   #outstanding = 0;
@@ -179,6 +180,7 @@ export class SnapshotMetadata {
     }
     const committed: SnapshotRecord = { ...record, key: name, kind: "committed", labels: { ...record.labels, ...labels }, updated: new Date().toISOString() };
     await this.#writeRecord(committed);
+    this.#committedById.set(committed.id, committed);
     await unlink(join(this.#keys, encodeName(key)));
     return committed;
   }
@@ -213,6 +215,7 @@ export class SnapshotMetadata {
     await rm(join(this.#children, encodeName(key)), { recursive: true, force: true });
     await notedInParent();
     this.#committed.delete(key);
+    this.#committedById.delete(record.id);
     return record;
   }
 
@@ -352,6 +355,9 @@ export class SnapshotMetadata {
   }
 
   async #readRecord(id: number): Promise<SnapshotRecord | undefined> {
+    // A committed record never changes, and its number is never handed out again.
+    const known = this.#committedById.get(id);
+    if (known !== undefined) return known;
     let text: string;
     try {
       text = await readFile(join(this.dir, String(id), RECORD_FILE), "utf8");
@@ -360,7 +366,9 @@ export class SnapshotMetadata {
       throw error;
     }
     try {
-      return { ...(JSON.parse(text) as SnapshotRecord), id };
+      const record = { ...(JSON.parse(text) as SnapshotRecord), id };
+      if (record.kind === "committed") this.#committedById.set(id, record);
+      return record;
     } catch (error) {
       throw new TsbuildError("INTERNAL", `Cannot read snapshot record "${join(this.dir, String(id), RECORD_FILE)}": it is not valid JSON`, { cause: error });
     }
