@@ -1,5 +1,6 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { readFile, unlink } from "node:fs/promises";
+import { close, createReadStream, createWriteStream, open, read } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { promisify } from "node:util";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
@@ -114,6 +115,11 @@ export async function writeLayer(
   };
 }
 
+const openFile = promisify(open);
+const closeFile = promisify(close);
+const readInto = (fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+
 /** A piece of the tar in archive order: bytes, a small file being read, or a large file to stream. */
 type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string };
 
@@ -209,11 +215,27 @@ async function* tarStream(
   yield flush();
 }
 
-/** A small file's bytes in one read call; a file that shrank or grew meanwhile is an error. */
+/**
+ * A small file's bytes: open, one read of its known size (plus one byte, to see growth),
+ * close. readFile would add an fstat and a FileHandle per file, which shows with thousands
+ * of small files. A file that shrank or grew meanwhile is an error.
+ */
 async function readExactly(sourcePath: string, size: number, path: string): Promise<Buffer> {
-  const bytes = await readFile(sourcePath);
-  if (bytes.length !== size) throw changedSize(path);
-  return bytes;
+  const fd = await openFile(sourcePath, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let filled = 0;
+    for (;;) {
+      const read = await readInto(fd, buffer, filled, buffer.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
+      if (filled > size) throw changedSize(path);
+    }
+    if (filled !== size) throw changedSize(path);
+    return buffer.subarray(0, size);
+  } finally {
+    await closeFile(fd);
+  }
 }
 
 /** Exactly `size` bytes of a large file, streamed; a file that shrank or grew meanwhile is an error. */
