@@ -41,6 +41,11 @@ export interface RefInput {
   owner?: ProcessIdentity;
   heldWhile?: Digest;
   labels?: Record<string, string>;
+  /**
+   * Default true: the record is fsynced. False for records that need not outlive a power
+   * loss (a cache, a note); a lease (with an owner) never does, since its owner would not.
+   */
+  durable?: boolean;
 }
 
 /** A ref record that could not be read (fsck reports these; listings skip them). */
@@ -93,7 +98,7 @@ export class RefStore {
       if (input.heldWhile !== undefined) record.heldWhile = input.heldWhile;
       if (input.labels !== undefined) record.labels = input.labels;
       await mkdir(join(this.#paths.refs, kind), { recursive: true });
-      await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+      await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { durable: input.durable ?? input.owner === undefined });
       return record;
     });
   }

@@ -48,7 +48,12 @@ export async function distributableLayer(store: Store, layer: Descriptor, option
   const compressor = createCompressor(compression);
   const [blob] = await Promise.all([store.content.write(compressor), pipeline(await store.content.openStream(layer.digest), compressor)]);
   const compressed: Descriptor = { mediaType, digest: blob.digest, size: blob.size };
-  await store.refs.put(COMPRESSED_LAYER_REF_KIND, id, { blobs: [blob.digest], heldWhile: layer.digest, labels: { [DESCRIPTOR_LABEL]: JSON.stringify(compressed) } });
+  await store.refs.put(COMPRESSED_LAYER_REF_KIND, id, {
+    blobs: [blob.digest],
+    heldWhile: layer.digest,
+    labels: { [DESCRIPTOR_LABEL]: JSON.stringify(compressed) },
+    durable: false, // lost, it is made again
+  });
   return { ...withoutLayerFields(layer), ...compressed };
 }
 

@@ -14,7 +14,7 @@ const SIZE_LABEL = "tsbuild.uncompressed-size";
 export async function recordLayerSize(store: Store, { diffId, size }: { diffId: Digest; size: number }): Promise<void> {
   const existing = await store.refs.get(LAYER_SIZE_REF_KIND, diffId);
   if (existing?.labels?.[SIZE_LABEL] === String(size)) return;
-  await store.refs.put(LAYER_SIZE_REF_KIND, diffId, { labels: { [SIZE_LABEL]: String(size) } });
+  await store.refs.put(LAYER_SIZE_REF_KIND, diffId, { labels: { [SIZE_LABEL]: String(size) }, durable: false });
 }
 
 /** Every noted uncompressed layer size, by diff id. */
