@@ -40,9 +40,13 @@ function busybox(): Promise<string> {
   return busyboxTar;
 }
 
+/** The directories `withBuildRoot` made in this process (other processes' tests use the same prefix). */
+export const buildRootDirs = new Set<string>();
+
 /** Runs `fn` with a fresh build root; unmounts and removes everything afterwards, even when it fails. */
 export async function withBuildRoot<T>(fn: (root: BuildRoot) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "tsb-solver-"));
+  buildRootDirs.add(dir);
   try {
     const tempDir = join(dir, "tmp");
     await mkdir(tempDir);

@@ -8,7 +8,7 @@ import { BuildFailure } from "../../solver/build-failure.js";
 import { buildWithEvents } from "../../solver/build-events.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
-import { mountsUnder, withBuildRoot, type BuildRoot } from "./build-fixture.js";
+import { buildRootDirs, mountsUnder, withBuildRoot, type BuildRoot } from "./build-fixture.js";
 
 /** Unpacks the image `name` from the store and calls `fn` with its file system mounted read-only. */
 async function withImageFiles<T>(root: BuildRoot, name: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
@@ -193,9 +193,9 @@ test("COPY refuses a symlink that points out of the context", async () => {
 });
 
 test.after.each(async () => {
-  // Nothing of a test may stay mounted.
+  // Nothing of a test may stay mounted (only this process's roots count: other test runs on the machine use the same prefix).
   const { listMountPoints } = await import("../../snapshotter/mount-table.js");
-  const leftovers = [...(await listMountPoints())].filter((p) => p.includes("/tsb-solver-"));
+  const leftovers = [...(await listMountPoints())].filter((p) => [...buildRootDirs].some((dir) => p.startsWith(`${dir}/`)));
   assert.equal(leftovers, []);
 });
 
