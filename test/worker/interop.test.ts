@@ -75,6 +75,12 @@ test("skopeo inspects the docker-archive and OCI archive tsbuild saves, and umoc
     run("tar", ["-xf", oci, "-C", layout]);
     assert.equal(await umociTree(layout, "2", join(dir, "bundle-oci")), ours);
 
+    // The store itself, where built and committed layers are kept uncompressed, is a layout both read.
+    const store = join(worker.root, "content");
+    const stored = JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${store}:docker.io/interop/app:2`])) as { layers: Array<{ mediaType: string }> };
+    assert.ok(stored.layers.some((layer) => layer.mediaType === "application/vnd.oci.image.layer.v1.tar"), "a layer is stored uncompressed");
+    assert.equal(await umociTree(store, "docker.io/interop/app:2", join(dir, "bundle-store")), ours);
+
     // skopeo converts the docker-archive to a layout, and umoci unpacks that.
     const converted = join(dir, "converted");
     run("skopeo", ["copy", "-q", `docker-archive:${docker}`, `oci:${converted}:app`]);
