@@ -162,7 +162,7 @@ async function runStep(snapshotter: Snapshotter, executor: Executor, target: str
   } finally {
     await snapshotter.unmount(target);
   }
-  await snapshotter.diff(key, join(target, "..", `${key}.tar`), { compression: "gzip" });
+  await snapshotter.diff(key, join(target, "..", `${key}.tar`), { compression: "none" }); // as a build stores it
   await snapshotter.commit(`layer-${key}`, key);
 }
 

@@ -1,11 +1,11 @@
-// `npm run bench [-- --only startup,parse,layers,exec,build,registry] [--layer-mb N] [--context-files N] [--registry-mb N] [--corpus DIR]`: every benchmark, in one
-// run, so ratios against the peers (node -e 0, GNU tar, bare runc/crun) are measured under the
-// same machine load. Speed targets live here, never in timed tests.
+// `npm run bench [-- --only cases,startup,parse,layers,exec,registry] [--cases per-run,big-layer,...] [--runs N] [--exec-runs N] [--no-docker] [--cpu-prof DIR] [--layer-mb N] [--context-files N] [--registry-mb N] [--corpus DIR]`: every benchmark, in one
+// run, so ratios against the peers (docker's BuildKit, node -e 0, GNU tar, bare runc/crun) are
+// measured under the same machine load. Speed targets live here, never in timed tests.
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { benchBuild } from "./build-bench.js";
+import { BUILD_CASES, benchBuildCases, formatBuildCases, type BuildCaseId } from "./build-cases.js";
 import { benchExec } from "./exec-bench.js";
 import { benchLayers } from "./layer-bench.js";
 import { benchParse } from "./parse-bench.js";
@@ -20,11 +20,30 @@ const { values } = parseArgs({
     "registry-mb": { type: "string" },
     corpus: { type: "string" },
     runs: { type: "string" },
+    "exec-runs": { type: "string" },
+    cases: { type: "string" },
+    "no-docker": { type: "boolean" },
+    "cpu-prof": { type: "string" },
   },
 });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const wanted = (name: string) => !only || only.has(name);
 const line = (text: string) => process.stdout.write(`${text}\n`);
+
+if (wanted("cases")) {
+  // The cases of issue 12 against docker's BuildKit in the same run: the figures that matter.
+  const known = new Set<string>(BUILD_CASES.map((c) => c.id));
+  const cases = values.cases?.split(",").filter((id): id is BuildCaseId => known.has(id));
+  const f = await benchBuildCases({
+    runs: Number(values.runs ?? 3),
+    contextFiles: Number(values["context-files"] ?? 20_000),
+    ...(cases === undefined ? {} : { only: new Set(cases) }),
+    ...(values["no-docker"] ? { noDocker: true } : {}),
+    ...(values["cpu-prof"] === undefined ? {} : { cpuProfDir: resolve(values["cpu-prof"]) }),
+    onProgress: (text) => process.stderr.write(`  ${text}\n`),
+  });
+  for (const text of formatBuildCases(f)) line(text);
+}
 
 if (wanted("startup")) {
   const f = benchStartup();
@@ -51,20 +70,10 @@ if (wanted("layers")) {
 }
 
 if (wanted("exec")) {
-  for (const f of await benchExec({ runs: Number(values.runs ?? 50) })) {
+  for (const f of await benchExec({ runs: Number(values["exec-runs"] ?? 50) })) {
     const step = f.stepMs === undefined ? `step not measured (${f.snapshotter ?? "no snapshotter"})` : `RUN step with empty layer ${f.stepMs.toFixed(1)} ms`;
     line(`exec      ${f.runtime}${f.hybridWrapper ? " (hybrid wrapper)" : ""}: bare ${f.bareMs.toFixed(1)} ms | sandbox ${f.sandboxMs.toFixed(1)} ms (+${f.overheadMs.toFixed(1)} ms) | ${step} [median of ${f.runs}]`);
   }
-}
-
-if (wanted("build")) {
-  const f = await benchBuild({ files: Number(values["context-files"] ?? 20_000) });
-  const ours = f.results[0];
-  for (const r of f.results) {
-    const ratio = r === ours ? "" : ` | tsbuild is ${(r.coldMs / ours.coldMs).toFixed(2)}x / ${(r.noopMs / ours.noopMs).toFixed(2)}x / ${(r.oneFileMs / ours.oneFileMs).toFixed(2)}x as fast`;
-    line(`build     ${r.builder}, ${f.files} files (${f.contextMB.toFixed(0)} MB): cold ${r.coldMs.toFixed(0)} ms | no-op ${r.noopMs.toFixed(0)} ms | one file changed ${r.oneFileMs.toFixed(0)} ms${ratio}`);
-  }
-  if (f.results.length === 1) line("build     (install docker with a running daemon, or buildah, to compare in the same run)");
 }
 
 if (wanted("registry")) {

@@ -5,10 +5,13 @@ import type { BuildResult } from "./build.js";
  * descriptor and digest, and its names, under buildx's keys.
  */
 export function buildMetadata(result: BuildResult): Record<string, unknown> {
+  // Pushed, the image is known by the manifest the registry got (its layers compressed), as BuildKit reports it.
+  const pushed = result.pushed?.[0];
+  const descriptor = pushed === undefined ? result.manifest : { mediaType: result.manifest.mediaType, digest: pushed.digest, size: pushed.size };
   return {
     "containerimage.config.digest": result.imageId,
-    "containerimage.descriptor": { mediaType: result.manifest.mediaType, digest: result.manifest.digest, size: result.manifest.size },
-    "containerimage.digest": result.manifestDigest,
+    "containerimage.descriptor": { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size },
+    "containerimage.digest": descriptor.digest,
     ...(result.names.length > 0 ? { "image.name": result.names.join(",") } : {}),
   };
 }

@@ -23,7 +23,7 @@ import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } fro
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
 import { runtimeLogMessages } from "./runtime-log.js";
-import { detectDefaultRuntime, installHint, probeRuntimes } from "./runtime-probe.js";
+import { detectDefaultRuntime, FAST_START_RUNTIMES, installHint, probeRuntimes } from "./runtime-probe.js";
 import { openSandboxNetwork, type SandboxNetwork } from "./sandbox-network.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
 import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
@@ -31,7 +31,7 @@ import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./ty
 export interface ExecutorOptions {
   /** The tsbuild root; the directories below default to places under it. */
   root: string;
-  /** Default: the first usable of runc and crun (see `detectDefaultRuntime`). */
+  /** Default: the first usable of crun and runc (`FAST_START_RUNTIMES`: crun starts faster). */
   runtime?: RuntimeName;
   /** The runtime's binary; default: found on PATH. */
   runtimePath?: string;
@@ -80,11 +80,13 @@ export class Executor {
     let probe;
     // A binary path alone names its runtime by file name (`/opt/bin/crun` is crun).
     const named = options.runtime ?? (options.runtimePath === undefined ? undefined : basename(options.runtimePath).includes("crun") ? "crun" : "runc");
+    // Probe results are kept under the root for the next process (executor/probe-cache.ts).
+    const cacheDir = join(options.root, "runtime");
     if (named === undefined) {
-      probe = await detectDefaultRuntime();
+      probe = await detectDefaultRuntime({ names: FAST_START_RUNTIMES, cacheDir });
     } else {
       const name = named;
-      [probe] = await probeRuntimes({ names: [name], paths: options.runtimePath === undefined ? {} : { [name]: options.runtimePath } });
+      [probe] = await probeRuntimes({ names: [name], paths: options.runtimePath === undefined ? {} : { [name]: options.runtimePath }, cacheDir });
       if (!probe.usable) {
         throw new TsbuildError("SYSTEM", `Cannot use OCI runtime "${name}": ${probe.reason ?? "it does not work here"}`, {
           hint: installHint([probe]),

@@ -8,6 +8,7 @@ import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { detectCgroupMode } from "./cgroup-mode.js";
 import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { findExecutable, OciRuntime, RUNTIME_NAMES, type RuntimeName } from "./oci-runtime.js";
+import { withProbeCache } from "./probe-cache.js";
 import { runtimeLogMessages } from "./runtime-log.js";
 
 /** What a probe learnt about one runtime, for `tsbuild info` and for choosing the default. */
@@ -34,7 +35,18 @@ export interface ProbeRuntimesOptions {
   paths?: Partial<Record<RuntimeName, string>>;
   /** Which runtimes to probe, in order of preference. Default: runc, then crun. */
   names?: readonly RuntimeName[];
+  /**
+   * A directory where probe results are kept for other processes (see `probe-cache.ts`),
+   * so a build does not start trial sandboxes every time. Default: none.
+   */
+  cacheDir?: string;
 }
+
+/**
+ * The order build sandboxes prefer: crun starts in about half runc's time (and CPU), which
+ * is a good part of what a RUN step costs; runc is there where crun does not work.
+ */
+export const FAST_START_RUNTIMES: readonly RuntimeName[] = ["crun", "runc"];
 
 const PROBE_EXECUTABLE = "/.tsbuild-probe";
 const cache = new Map<string, Promise<RuntimeProbe>>();
@@ -48,14 +60,20 @@ const cache = new Map<string, Promise<RuntimeProbe>>();
  */
 export async function probeRuntimes(options: ProbeRuntimesOptions = {}): Promise<RuntimeProbe[]> {
   const names = options.names ?? RUNTIME_NAMES;
-  return Promise.all(names.map((name) => probeCached(name, options.paths?.[name])));
+  return Promise.all(names.map((name) => probeCached(name, options.paths?.[name], options.cacheDir)));
 }
 
-/** The first usable runtime (runc before crun, as BuildKit prefers runc). */
+/**
+ * The first usable runtime of `names` (default runc before crun, as BuildKit prefers runc),
+ * probing one after another: a runtime after the first usable one is never started.
+ */
 export async function detectDefaultRuntime(options: ProbeRuntimesOptions = {}): Promise<RuntimeProbe> {
-  const probes = await probeRuntimes(options);
-  const usable = probes.find((probe) => probe.usable);
-  if (usable !== undefined) return usable;
+  const probes: RuntimeProbe[] = [];
+  for (const name of options.names ?? RUNTIME_NAMES) {
+    const probe = await probeCached(name, options.paths?.[name], options.cacheDir);
+    if (probe.usable) return probe;
+    probes.push(probe);
+  }
   const reasons = probes.map((p) => `${p.name}: ${p.reason ?? "unknown"}`).join("; ");
   throw new TsbuildError("SYSTEM", `Cannot find a usable OCI runtime (${reasons})`, { hint: installHint(probes) });
 }
@@ -67,11 +85,11 @@ export function installHint(probes: RuntimeProbe[]): string {
   return "Run as root on a host that allows namespaces, or pass --runtime with a working runtime";
 }
 
-function probeCached(name: RuntimeName, path: string | undefined): Promise<RuntimeProbe> {
+function probeCached(name: RuntimeName, path: string | undefined, cacheDir: string | undefined): Promise<RuntimeProbe> {
   const key = `${name}\0${path ?? ""}`;
   let probe = cache.get(key);
   if (probe === undefined) {
-    probe = probeRuntime(name, path);
+    probe = cacheDir === undefined ? probeRuntime(name, path) : withProbeCache(cacheDir, name, path, () => probeRuntime(name, path));
     cache.set(key, probe);
   }
   return probe;

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { Duplex, PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import { TsbuildError } from "../errors.js";
 import { OCI_MEDIA_TYPES } from "./media-types.js";
+import { createParallelGzip } from "./parallel-gzip.js";
 
 /** Compressions a layer blob can have. */
 export type LayerCompression = "gzip" | "zstd" | "none";
@@ -22,7 +23,7 @@ export const GZIP_LEVEL = 6;
  * the hashes and writes. The compressed bytes do not depend on it.
  */
 const ZLIB_CHUNK = 256 * 1024;
-/** zstd level (the zstd tool's default), single-threaded for reproducible output. */
+/** zstd level (the zstd tool's default); its worker threads do not change the bytes (`-T0` = `-T1`). */
 export const ZSTD_LEVEL = 3;
 
 let zstdAvailable: boolean | undefined;
@@ -41,12 +42,13 @@ export function detectCompression(head: Uint8Array): LayerCompression {
 }
 
 /**
- * A compressor for `compression`. gzip uses a fixed level; Node writes a gzip header with
- * mtime 0 and no file name, so the output depends on the input bytes only.
+ * A compressor for `compression`, on every core. gzip is block-parallel at a fixed level
+ * with a header of mtime 0 and no file name (parallel-gzip.ts), so the output depends on
+ * the input bytes only.
  */
 export function createCompressor(compression: LayerCompression): Duplex {
-  if (compression === "gzip") return createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK });
-  if (compression === "zstd") return zstdProcess(["-q", "-c", `-${ZSTD_LEVEL}`, "-T1", "--no-progress"]);
+  if (compression === "gzip") return createParallelGzip({ level: GZIP_LEVEL });
+  if (compression === "zstd") return zstdProcess(["-q", "-c", `-${ZSTD_LEVEL}`, "-T0", "--no-progress"]);
   return new PassThrough();
 }
 

@@ -1,5 +1,6 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { readFile, unlink } from "node:fs/promises";
+import { close, createReadStream, createWriteStream, open, read } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { promisify } from "node:util";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
@@ -80,35 +81,45 @@ export async function writeLayer(
   const compression = options.compression ?? "gzip";
   const epoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
   const tarDigester = new Digester();
-  const blobDigester = new Digester();
   const countTar = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       tarDigester.update(chunk);
       callback(null, chunk);
     },
   });
-  const countBlob = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      blobDigester.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  // An uncompressed layer is its tar: one hash gives both digests.
+  const blobDigester = compression === "none" ? undefined : new Digester();
+  const stages: Transform[] = [countTar];
+  if (blobDigester !== undefined) {
+    stages.push(createCompressor(compression) as Transform, new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        blobDigester.update(chunk);
+        callback(null, chunk);
+      },
+    }));
+  }
   const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
   try {
-    await pipeline(Readable.from(tarStream(entries, epoch)), countTar, createCompressor(compression), countBlob, sink);
+    await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink]);
   } catch (error) {
     if (typeof destination === "string") await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
     throw error;
   }
+  const diffId = tarDigester.digest();
   return {
-    diffId: tarDigester.digest(),
-    digest: blobDigester.digest(),
-    size: blobDigester.size,
+    diffId,
+    digest: blobDigester === undefined ? diffId : blobDigester.digest(),
+    size: blobDigester === undefined ? tarDigester.size : blobDigester.size,
     uncompressedSize: tarDigester.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],
   };
 }
+
+const openFile = promisify(open);
+const closeFile = promisify(close);
+const readInto = (fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 
 /** A piece of the tar in archive order: bytes, a small file being read, or a large file to stream. */
 type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string };
@@ -208,11 +219,27 @@ async function* tarStream(
   yield flush();
 }
 
-/** A small file's bytes in one read call; a file that shrank or grew meanwhile is an error. */
+/**
+ * A small file's bytes: open, one read of its known size (plus one byte, to see growth),
+ * close. readFile would add an fstat and a FileHandle per file, which shows with thousands
+ * of small files. A file that shrank or grew meanwhile is an error.
+ */
 async function readExactly(sourcePath: string, size: number, path: string): Promise<Buffer> {
-  const bytes = await readFile(sourcePath);
-  if (bytes.length !== size) throw changedSize(path);
-  return bytes;
+  const fd = await openFile(sourcePath, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let filled = 0;
+    for (;;) {
+      const read = await readInto(fd, buffer, filled, buffer.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
+      if (filled > size) throw changedSize(path);
+    }
+    if (filled !== size) throw changedSize(path);
+    return buffer.subarray(0, size);
+  } finally {
+    await closeFile(fd);
+  }
 }
 
 /** Exactly `size` bytes of a large file, streamed; a file that shrank or grew meanwhile is an error. */

@@ -1,10 +1,11 @@
 import PQueue from "p-queue";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
-import { parseImageManifest, type Descriptor, type ImageManifest, type Platform } from "../oci/image-types.js";
+import { serializeJson, type Descriptor, type Platform } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { Store } from "../store/store.js";
+import { distributableManifest, type DistributionCompression } from "../worker/distributable-layer.js";
 import type { Worker } from "../worker/worker.js";
 import { openRegistryRepository, type RegistryAccessOptions } from "./open-registry-client.js";
 import { selectPlatformManifest } from "./platform-match.js";
@@ -15,6 +16,8 @@ export interface PushImageOptions extends RegistryAccessOptions {
   platform?: Platform;
   /** Upload blobs bigger than this in PATCH chunks of this size; default one PUT each. */
   chunkSize?: number;
+  /** How layers the store keeps uncompressed are compressed for the registry. Default gzip. */
+  compression?: DistributionCompression;
   /**
    * Repositories of the target registry to mount blobs from. Default: the repositories of
    * the image's other names on that registry (an image pulled from `r/a` and tagged `r/b`).
@@ -63,16 +66,24 @@ export async function pushImage(worker: Worker, text: string, options: PushImage
   let tagged: { bytes: Buffer; mediaType: string; digest: Digest };
   if (top.kind === "index" && options.platform === undefined) {
     // Every manifest the store lacks must already be in the target repository.
+    const pushed: Descriptor[] = [];
     for (const entry of top.index.manifests) {
-      if (await store.content.has(entry.digest)) await pushManifest(pusher, entry, entry.digest);
-      else if ((await client.headManifest(repository, entry.digest)) === undefined) {
+      if (await store.content.has(entry.digest)) {
+        const manifest = await pushManifest(pusher, entry);
+        pushed.push({ ...entry, digest: manifest.digest, size: manifest.bytes.byteLength });
+        continue;
+      }
+      pushed.push(entry);
+      if ((await client.headManifest(repository, entry.digest)) === undefined) {
         const platform = entry.platform === undefined ? "" : ` (${entry.platform.os}/${entry.platform.architecture})`;
         throw new TsbuildError("NOT_FOUND", `Cannot push "${text}": the store lacks manifest "${entry.digest}"${platform} of its index`, {
           hint: "Push one platform with --platform OS/ARCH, or pull the image with every platform",
         });
       }
     }
-    const bytes = await store.content.read(image.digest);
+    // A manifest whose layers were compressed on the way out has a new digest: so has the index.
+    const changed = pushed.some((entry, i) => entry.digest !== top.index.manifests[i].digest);
+    const bytes = changed ? serializeJson({ ...top.index, manifests: pushed }) : await store.content.read(image.digest);
     const mediaType = top.index.mediaType ?? OCI_MEDIA_TYPES.index;
     tagged = { bytes, mediaType, digest: await client.putManifest(repository, { reference: reference.tag!, bytes, mediaType }) };
   } else {
@@ -99,11 +110,15 @@ interface Pusher {
   outcomes: Map<Digest, UploadOutcome>;
 }
 
-/** Uploads a manifest's blobs, then PUTs the manifest under `reference` (a tag or its digest). */
-async function pushManifest(pusher: Pusher, descriptor: Pick<Descriptor, "digest" | "mediaType">, reference: string): Promise<{ bytes: Buffer; mediaType: string; digest: Digest }> {
+/**
+ * Uploads a manifest's blobs, then PUTs the manifest under `reference` (a tag; default its
+ * digest). Layers the store keeps uncompressed go compressed (made once, then remembered):
+ * the manifest pushed then differs from the stored one, as docker's does.
+ */
+async function pushManifest(pusher: Pusher, descriptor: Pick<Descriptor, "digest" | "mediaType">, reference?: string): Promise<{ bytes: Buffer; mediaType: string; digest: Digest }> {
   const { store, client, repository, options } = pusher;
-  const bytes = await store.content.read(descriptor.digest);
-  const manifest: ImageManifest = parseImageManifest(bytes, `manifest "${descriptor.digest}"`);
+  const distributable = await distributableManifest(store, await store.content.read(descriptor.digest), options.compression === undefined ? {} : { compression: options.compression });
+  const { bytes, manifest } = distributable;
   const blobs: Array<{ descriptor: Descriptor; kind: "config" | "layer" }> = [
     ...manifest.layers.map((layer) => ({ descriptor: layer, kind: "layer" as const })),
     { descriptor: manifest.config, kind: "config" },
@@ -146,7 +161,7 @@ async function pushManifest(pusher: Pusher, descriptor: Pick<Descriptor, "digest
     throw error;
   });
   const mediaType = manifest.mediaType ?? descriptor.mediaType;
-  const digest = await client.putManifest(repository, { reference, bytes, mediaType });
+  const digest = await client.putManifest(repository, { reference: reference ?? distributable.digest, bytes, mediaType });
   options.onProgress?.({ digest, kind: "manifest", status: "pushed", current: bytes.byteLength, total: bytes.byteLength });
   return { bytes, mediaType, digest };
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
@@ -7,14 +7,7 @@ import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/
 import { listMountPoints, performUnmount } from "./mount-table.js";
 import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "./reclaim-snapshots.js";
 import { withSystemErrors } from "./system-errors.js";
-import {
-  notFound,
-  parentChain,
-  SnapshotMetadata,
-  toInfo,
-  type SnapshotRecord,
-  type SnapshotTable,
-} from "./snapshot-metadata.js";
+import { SnapshotMetadata, toInfo, type SnapshotRecord } from "./snapshot-metadata.js";
 import type {
   ApplyOptions,
   ApplyResult,
@@ -83,84 +76,44 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async stat(key: string): Promise<SnapshotInfo> {
-    return toInfo(key, await this.metadata.get(key));
+    return toInfo(await this.metadata.get(key));
   }
 
   async prepare(key: string, parent?: string, options: PrepareOptions = {}): Promise<Mount[]> {
-    return withSystemErrors(`Cannot prepare snapshot "${key}"`, async () => {
-      await this.#create(key, "active", parent, options.labels ?? {});
-      return this.mounts(key);
-    });
+    return withSystemErrors(`Cannot prepare snapshot "${key}"`, async () => this.mountsOf(await this.#create(key, "active", parent, options.labels ?? {})));
   }
 
   async view(key: string, parent: string, options: PrepareOptions = {}): Promise<Mount[]> {
-    return withSystemErrors(`Cannot create view "${key}"`, async () => {
-      await this.#create(key, "view", parent, options.labels ?? {});
-      return this.mounts(key);
-    });
+    return withSystemErrors(`Cannot create view "${key}"`, async () => this.mountsOf(await this.#create(key, "view", parent, options.labels ?? {})));
   }
 
   async mounts(key: string): Promise<Mount[]> {
-    const chain = await this.#chain(key);
-    if (chain.record.kind === "committed") {
-      throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
-        hint: "Prepare an active snapshot or a view on top of it",
-      });
-    }
-    return this.mountsOf(chain);
+    return this.mountsOf(await this.#mountable(key));
   }
 
   async commit(name: string, key: string, options: CommitOptions = {}): Promise<SnapshotInfo> {
     return withSystemErrors(`Cannot commit snapshot "${key}"`, async () => {
-      const mounted = await listMountPoints();
-      return this.metadata.update((table) => {
-        const record = table.snapshots[key];
-        if (record === undefined) throw notFound(key);
-        if (record.kind !== "active") {
-          throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
-        }
-        if (table.snapshots[name] !== undefined) throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
-        const at = mountedAt(table, key, mounted);
-        if (at !== undefined) {
-          throw new TsbuildError("IN_USE", `Cannot commit snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
-        }
-        const now = new Date().toISOString();
-        const committed: SnapshotRecord = { ...record, kind: "committed", labels: { ...record.labels, ...options.labels }, updated: now };
-        // A committed layer outlives the process that made it.
-        delete committed.labels[SNAPSHOT_OWNER_LABEL];
-        delete table.snapshots[key];
-        table.snapshots[name] = committed;
-        return toInfo(name, committed);
-      }).finally(() => crashPoint("snapshotter.committed"));
+      const at = await this.#mountedAt(key);
+      if (at !== undefined) throw new TsbuildError("IN_USE", `Cannot commit snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+      // A committed layer outlives the process that made it: it loses its owner label.
+      const committed = await this.metadata.commit(key, name, options.labels ?? {}, [SNAPSHOT_OWNER_LABEL]);
+      crashPoint("snapshotter.committed");
+      return toInfo(committed);
     });
   }
 
   async remove(key: string): Promise<void> {
     return withSystemErrors(`Cannot remove snapshot "${key}"`, async () => {
-      const mounted = await listMountPoints();
-      const id = await this.metadata.update((table) => {
-        const record = table.snapshots[key];
-        if (record === undefined) throw notFound(key);
-        const child = Object.keys(table.snapshots).find((other) => table.snapshots[other].parent === key);
-        if (child !== undefined) {
-          throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": snapshot "${child}" is based on it`, {
-            hint: "Remove the snapshots based on it first",
-          });
-        }
-        const at = mountedAt(table, key, mounted);
-        if (at !== undefined) {
-          throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
-        }
-        delete table.snapshots[key];
-        return record.id;
-      });
-      await rm(this.dirOf(id), { recursive: true, force: true });
+      const at = await this.#mountedAt(key);
+      if (at !== undefined) throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": it is mounted at "${at}"`, { hint: "Unmount it first" });
+      const record = await this.metadata.remove(key);
+      await rm(this.dirOf(record.id), { recursive: true, force: true });
     });
   }
 
   async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
-    const table = await this.metadata.read();
-    for (const key of Object.keys(table.snapshots).sort()) await fn(toInfo(key, table.snapshots[key]));
+    const records = (await this.metadata.list()).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const record of records) await fn(toInfo(record));
   }
 
   async usage(key: string): Promise<SnapshotUsage> {
@@ -184,18 +137,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async mount(key: string, target: string): Promise<void> {
     return withSystemErrors(`Cannot mount snapshot "${key}" at "${target}"`, async () => {
-      const chain = await this.#chain(key);
-      if (chain.record.kind === "committed") {
-        throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
-          hint: "Prepare an active snapshot or a view on top of it",
-        });
-      }
+      const chain = await this.#mountable(key);
       const absolute = resolve(target);
       await this.mountChain(chain, absolute);
       try {
-        await this.metadata.update((table) => {
-          table.mounts[absolute] = key;
-        });
+        await this.metadata.addMount(absolute, key);
         crashPoint("snapshotter.mounted");
       } catch (error) {
         await performUnmount(absolute).catch(() => undefined); // the record failed; its error is the one to report
@@ -208,9 +154,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return withSystemErrors(`Cannot unmount "${target}"`, async () => {
       const absolute = resolve(target);
       await performUnmount(absolute);
-      await this.metadata.update((table) => {
-        delete table.mounts[absolute];
-      });
+      await this.metadata.removeMount(absolute);
     });
   }
 
@@ -227,13 +171,11 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
   async apply(key: string, layer: Readable, options: ApplyOptions = {}): Promise<ApplyResult> {
     return withSystemErrors(`Cannot apply layer as snapshot "${key}"`, async () => {
-      const before = await this.metadata.read();
-      checkNew(before, key, options.parent);
-      const ancestors = options.parent === undefined ? [] : [{ key: options.parent, record: before.snapshots[options.parent] }, ...parentChain(before, options.parent)];
+      const ancestors = await this.#checkNew(key, options.parent);
       const id = await this.metadata.reserveId();
       let result: { diffId: Digest; compression: ApplyResult["compression"] };
+      let record: SnapshotRecord;
       try {
-        await mkdir(this.dirOf(id));
         result = await this.applyInto(id, ancestors, layer);
         if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
           throw new TsbuildError(
@@ -242,52 +184,39 @@ export abstract class BaseSnapshotter implements Snapshotter {
             { hint: "The layer blob does not belong to this image; pull it again" },
           );
         }
+        record = await this.metadata.create(key, id, { kind: "committed", parent: options.parent, labels: options.labels ?? {} });
       } catch (error) {
         await this.#discard(id);
         throw error;
       }
-      const info = await this.#record(key, id, "committed", options.parent, options.labels ?? {});
-      return { info, diffId: result.diffId, compression: result.compression };
+      return { info: toInfo(record), diffId: result.diffId, compression: result.compression };
     });
   }
 
-  async #create(key: string, kind: "active" | "view", parent: string | undefined, labels: Record<string, string>): Promise<void> {
-    const before = await this.metadata.read();
-    checkNew(before, key, parent);
-    const ancestors = parent === undefined ? [] : [{ key: parent, record: before.snapshots[parent] }, ...parentChain(before, parent)];
+  /** Makes and records a new active snapshot or view; returns its chain. */
+  async #create(key: string, kind: "active" | "view", parent: string | undefined, labels: Record<string, string>): Promise<SnapshotChain> {
+    const ancestors = await this.#checkNew(key, parent);
     const id = await this.metadata.reserveId();
     try {
-      await mkdir(this.dirOf(id));
       await this.createDirectories(id, kind, ancestors);
+      const record = await this.metadata.create(key, id, { kind, parent, labels });
+      return { key, record, ancestors };
     } catch (error) {
       await this.#discard(id);
       throw error;
     }
-    await this.#record(key, id, kind, parent, labels);
   }
 
-  /** Second phase of creation: record the snapshot, unless someone took the key meanwhile. */
-  async #record(
-    key: string,
-    id: number,
-    kind: SnapshotRecord["kind"],
-    parent: string | undefined,
-    labels: Record<string, string>,
-  ): Promise<SnapshotInfo> {
-    try {
-      return await this.metadata.update((table) => {
-        checkNew(table, key, parent);
-        const now = new Date().toISOString();
-        const record: SnapshotRecord = { id, kind, labels: { ...labels }, created: now, updated: now };
-        if (parent !== undefined) record.parent = parent;
-        table.snapshots[key] = record;
-        delete table.reserved[String(id)];
-        return toInfo(key, record);
-      });
-    } catch (error) {
-      await this.#discard(id);
-      throw error;
+  /** Throws unless `key` is free and `parent` (if any) is a committed snapshot; returns the parent's chain. */
+  async #checkNew(key: string, parent: string | undefined): Promise<SnapshotChain["ancestors"]> {
+    if (key === "") throw new TsbuildError("USAGE", "Cannot create snapshot: key is empty");
+    if ((await this.metadata.find(key)) !== undefined) throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}": it exists`);
+    if (parent === undefined) return [];
+    const record = await this.metadata.get(parent);
+    if (record.kind !== "committed") {
+      throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}" on "${parent}": the parent is ${record.kind}, not committed`);
     }
+    return [{ key: parent, record }, ...(await this.metadata.ancestors(record))];
   }
 
   /** Removes a reserved directory that will not become a snapshot. */
@@ -304,26 +233,26 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async #chain(key: string): Promise<SnapshotChain> {
-    const table = await this.metadata.read();
-    const record = table.snapshots[key];
-    if (record === undefined) throw notFound(key);
-    return { key, record, ancestors: parentChain(table, key) };
+    const record = await this.metadata.get(key);
+    return { key, record, ancestors: await this.metadata.ancestors(record) };
   }
-}
 
-/** Throws unless `key` is free and `parent` (if any) is a committed snapshot. */
-function checkNew(table: SnapshotTable, key: string, parent: string | undefined): void {
-  if (key === "") throw new TsbuildError("USAGE", "Cannot create snapshot: key is empty");
-  if (table.snapshots[key] !== undefined) throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}": it exists`);
-  if (parent === undefined) return;
-  const record = table.snapshots[parent];
-  if (record === undefined) throw notFound(parent);
-  if (record.kind !== "committed") {
-    throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}" on "${parent}": the parent is ${record.kind}, not committed`);
+  /** The chain of an active snapshot or a view; a committed one cannot be mounted. */
+  async #mountable(key: string): Promise<SnapshotChain> {
+    const chain = await this.#chain(key);
+    if (chain.record.kind === "committed") {
+      throw new TsbuildError("CONFLICT", `Cannot mount snapshot "${key}": it is committed`, {
+        hint: "Prepare an active snapshot or a view on top of it",
+      });
+    }
+    return chain;
   }
-}
 
-/** Where `key` is mounted now, from our records checked against the live mount table. */
-function mountedAt(table: SnapshotTable, key: string, mounted: Set<string>): string | undefined {
-  return Object.keys(table.mounts).find((target) => table.mounts[target] === key && mounted.has(target));
+  /** Where `key` is mounted now, from our records checked against the live mount table. */
+  async #mountedAt(key: string): Promise<string | undefined> {
+    const targets = [...(await this.metadata.listMounts())].filter(([, at]) => at === key).map(([target]) => target);
+    if (targets.length === 0) return undefined;
+    const mounted = await listMountPoints();
+    return targets.find((target) => mounted.has(target));
+  }
 }

@@ -1,15 +1,19 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { unlinkSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic-file.js";
 import { withFileLock } from "../store/file-lock.js";
-import { currentProcess, type ProcessIdentity } from "../store/process-identity.js";
+import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken, type ProcessIdentity } from "../store/process-identity.js";
 import type { SnapshotInfo, SnapshotKind } from "./types.js";
 
-/** What is stored for one snapshot. */
+/** What is stored for one snapshot, in `<snapshots>/<id>/record.json`. */
 export interface SnapshotRecord {
   /** Directory number: `<root>/snapshots/<id>/`. */
   id: number;
+  /** The key the snapshot has now (a commit gives it a new one). */
+  key: string;
   kind: SnapshotKind;
   parent?: string;
   labels: Record<string, string>;
@@ -17,106 +21,469 @@ export interface SnapshotRecord {
   updated: string;
 }
 
-export interface SnapshotTable {
-  version: 1;
-  /** Next directory number to hand out; numbers are never reused. */
-  nextId: number;
-  snapshots: Record<string, SnapshotRecord>;
-  /** Mount targets this snapshotter mounted, and the snapshot key at each. */
-  mounts: Record<string, string>;
-  /**
-   * Directory numbers handed out but not yet recorded as snapshots, with the process filling
-   * each: a directory whose process is gone is an orphan that `cleanup` removes.
-   */
-  reserved: Record<string, ProcessIdentity>;
+/** What `cleanup` found to remove. */
+export interface MetadataCleanup {
+  /** Numbered directories that hold no snapshot and no live process's reservation. */
+  orphans: string[];
 }
 
+const RECORD_FILE = "record.json";
+const OWNER_FILE = ".owner";
+const LEGACY_TABLE = "metadata.json";
+const NEXT_ID_FILE = "next-id";
+
 /**
- * The snapshot table of one root, `<root>/snapshots/metadata.json`, written atomically and
- * changed only under the store's cross-process lock, so concurrent tsbuild processes never
- * lose each other's updates.
+ * The snapshot records of one root, one file per snapshot instead of one table rewritten on
+ * every change, so preparing, mounting and committing a step touch only what they change:
+ *
+ * - `<id>/record.json`: the snapshot (key, kind, parent, labels); the truth about it.
+ * - `keys/<key>`: a symlink to `<id>`, the index by key. symlink(2) fails when the name
+ *   exists, so two processes never take one key; a link whose record names another key is
+ *   left over from a killed commit and counts as absent.
+ * - `mounts/<target>.json`: what this snapshotter mounted where.
+ * - `writers/<pid>-<start>`: processes that may leave half-made snapshots when killed. A
+ *   reserved directory is created whole with an `.owner` file naming its process (renamed
+ *   into place), so `cleanup` can tell a dead process's leftovers from work in progress; it
+ *   scans every directory only when a writer died since the last cleanup.
+ *
+ * Records are renamed into place, so a killed process never leaves half a record. Only a
+ * commit is fsynced (a committed snapshot is what cache records point at); active snapshots
+ * and views do not outlive a reboot's worth of use anyway. Committed records never change,
+ * so they are remembered in memory once read.
  */
 export class SnapshotMetadata {
   readonly dir: string;
-  readonly #file: string;
-  readonly #lock: string;
+  readonly #keys: string;
+  readonly #mounts: string;
+  readonly #writers: string;
+  /** `children/<parent key>/<id>`: which directories hold snapshots made on a parent. */
+  readonly #children: string;
+  readonly #committed = new Map<string, SnapshotRecord>();
+  readonly #committedById = new Map<number, SnapshotRecord>();
+  #ready: Promise<void> | undefined;
+  #nextId: number | undefined;
+  #outstanding = 0;
+  #registered = false;
 
   constructor(snapshotsDir: string) {
     this.dir = snapshotsDir;
-    this.#file = join(snapshotsDir, "metadata.json");
-    this.#lock = join(snapshotsDir, "metadata.lock");
+    this.#keys = join(snapshotsDir, "keys");
+    this.#mounts = join(snapshotsDir, "mounts");
+    this.#writers = join(snapshotsDir, "writers");
+    this.#children = join(snapshotsDir, "children");
   }
 
-  async read(): Promise<SnapshotTable> {
-    let text: string;
+  /** The record of `key`, or undefined. */
+  async find(key: string): Promise<SnapshotRecord | undefined> {
+    await this.#prepare();
+    let target: string;
     try {
-      text = await readFile(this.#file, "utf8");
+      target = await readlink(join(this.#keys, encodeName(key)));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, nextId: 1, snapshots: {}, mounts: {}, reserved: {} };
+      if (errorCode(error) === "ENOENT") return undefined;
       throw error;
     }
-    try {
-      const table = JSON.parse(text) as SnapshotTable;
-      table.reserved ??= {};
-      return table;
-    } catch (error) {
-      throw new TsbuildError("INTERNAL", `Cannot read snapshot metadata "${this.#file}": it is not valid JSON`, { cause: error });
-    }
-  }
-
-  /** Read-modify-write under the lock; `fn` may throw to leave the table unchanged. */
-  async update<T>(fn: (table: SnapshotTable) => T | Promise<T>): Promise<T> {
-    await mkdir(this.dir, { recursive: true });
-    return withFileLock(this.#lock, async () => {
-      const table = await this.read();
-      const result = await fn(table);
-      await writeFileAtomic(this.#file, JSON.stringify(table, null, 1));
-      return result;
-    });
-  }
-
-  /** Hands out a new directory number, reserved for this process until recorded or released. */
-  async reserveId(): Promise<number> {
-    return this.update((table) => {
-      const id = table.nextId++;
-      table.reserved[String(id)] = currentProcess();
-      return id;
-    });
-  }
-
-  /** Drops the reservation of a directory number that will not become a snapshot. */
-  async releaseId(id: number): Promise<void> {
-    await this.update((table) => {
-      delete table.reserved[String(id)];
-    });
+    if (!/^\d+$/.test(target)) return undefined;
+    const record = await this.#readRecord(Number(target));
+    return record?.key === key ? record : undefined;
   }
 
   async get(key: string): Promise<SnapshotRecord> {
-    const record = (await this.read()).snapshots[key];
+    const record = await this.find(key);
     if (record === undefined) throw notFound(key);
     return record;
   }
+
+  /**
+   * The committed ancestors of `record`, nearest first. Committed records never change, so
+   * those read before are taken from memory once their key links are seen to still point at
+   * the same directories (another process may have removed one and made its key again).
+   */
+  async ancestors(record: SnapshotRecord): Promise<Array<{ key: string; record: SnapshotRecord }>> {
+    const remembered: Array<{ key: string; record: SnapshotRecord }> = [];
+    for (let parent = record.parent; parent !== undefined; ) {
+      const known = this.#committed.get(parent);
+      if (known === undefined) break;
+      remembered.push({ key: parent, record: known });
+      parent = known.parent;
+    }
+    const links = await Promise.all(remembered.map(({ key }) => readlink(join(this.#keys, encodeName(key))).catch(() => undefined)));
+    const stale = remembered.findIndex(({ record: known }, i) => links[i] !== String(known.id));
+    const chain = stale === -1 ? remembered : remembered.slice(0, stale);
+    for (let parent = chain.length === 0 ? record.parent : chain[chain.length - 1].record.parent; parent !== undefined; ) {
+      const found = await this.find(parent);
+      if (found === undefined) throw new TsbuildError("INTERNAL", `Cannot find parent snapshot "${parent}" of "${record.key}"`);
+      if (found.kind === "committed") this.#committed.set(parent, found);
+      chain.push({ key: parent, record: found });
+      parent = found.parent;
+    }
+    return chain;
+  }
+
+  /** Every snapshot, in no particular order. */
+  async list(): Promise<SnapshotRecord[]> {
+    await this.#prepare();
+    const records: SnapshotRecord[] = [];
+    for (const name of await readdir(this.#keys)) {
+      if (name.startsWith(".")) continue;
+      const record = await this.find(decodeName(name));
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
+  /**
+   * Records snapshot `key` in the reserved directory `id`. CONFLICT when the key is taken;
+   * NOT_FOUND (and nothing recorded) when `parent` is gone, even if it went meanwhile.
+   */
+  async create(key: string, id: number, fields: Pick<SnapshotRecord, "kind" | "parent" | "labels">): Promise<SnapshotRecord> {
+    if (key === "") throw new TsbuildError("USAGE", "Cannot create snapshot: key is empty");
+    const now = new Date().toISOString();
+    const record: SnapshotRecord = { id, key, kind: fields.kind, labels: { ...fields.labels }, created: now, updated: now };
+    if (fields.parent !== undefined) record.parent = fields.parent;
+    await this.#writeRecord(record);
+    const link = join(this.#keys, encodeName(key));
+    try {
+      await symlink(String(id), link);
+    } catch (error) {
+      if (errorCode(error) === "EEXIST") throw new TsbuildError("CONFLICT", `Cannot create snapshot "${key}": it exists`);
+      throw error;
+    }
+    if (fields.parent !== undefined) {
+      // A removal of the parent hides its link before it looks for children; noting the
+      // child before looking for the parent means one of the two always sees the other.
+      const entry = join(this.#children, encodeName(fields.parent), String(id));
+      await mkdir(join(this.#children, encodeName(fields.parent)), { recursive: true });
+      await writeFile(entry, "");
+      if ((await this.find(fields.parent)) === undefined) {
+        await unlink(entry).catch(() => undefined); // the parent's removal takes its children directory
+        await unlink(link);
+        throw notFound(fields.parent);
+      }
+    }
+    this.#outstanding = Math.max(0, this.#outstanding - 1);
+    return record;
+  }
+
+  /** Gives the active snapshot `key` the name `name` as a committed one (fsynced). */
+  /** Commits active `key` as `name`, adding `labels` and dropping those named in `drop`. */
+  async commit(key: string, name: string, labels: Record<string, string>, drop: readonly string[] = []): Promise<SnapshotRecord> {
+    await this.#register();
+    const record = await this.get(key);
+    if (record.kind !== "active") {
+      throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
+    }
+    try {
+      await symlink(String(record.id), join(this.#keys, encodeName(name)));
+    } catch (error) {
+      if (errorCode(error) === "EEXIST") throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
+      throw error;
+    }
+    const kept = Object.fromEntries(Object.entries({ ...record.labels, ...labels }).filter(([label]) => !drop.includes(label)));
+    const committed: SnapshotRecord = { ...record, key: name, kind: "committed", labels: kept, updated: new Date().toISOString() };
+    await this.#writeRecord(committed);
+    this.#committedById.set(committed.id, committed);
+    await unlink(join(this.#keys, encodeName(key)));
+    return committed;
+  }
+
+  /**
+   * Drops the record of `key` (the caller removes its directory). A committed snapshot with
+   * children is IN_USE and stays.
+   */
+  async remove(key: string): Promise<SnapshotRecord> {
+    await this.#register();
+    const record = await this.get(key);
+    const link = join(this.#keys, encodeName(key));
+    const notedInParent = async () => {
+      if (record.parent !== undefined) await unlink(join(this.#children, encodeName(record.parent), String(record.id))).catch(() => undefined);
+    };
+    if (record.kind !== "committed") {
+      await unlink(link);
+      await notedInParent();
+      return record;
+    }
+    // Only a committed snapshot can be a parent: hide it first, then look for children.
+    const hidden = join(this.#keys, `.removing-${formatProcessToken(currentProcess())}-${randomBytes(4).toString("hex")}`);
+    await rename(link, hidden);
+    const child = await this.#childOf(key);
+    if (child !== undefined) {
+      await rename(hidden, link);
+      throw new TsbuildError("IN_USE", `Cannot remove snapshot "${key}": snapshot "${child}" is based on it`, {
+        hint: "Remove the snapshots based on it first",
+      });
+    }
+    await unlink(hidden);
+    await rm(join(this.#children, encodeName(key)), { recursive: true, force: true });
+    await notedInParent();
+    this.#committed.delete(key);
+    this.#committedById.delete(record.id);
+    return record;
+  }
+
+  /** The key of a snapshot made on `key`, if any (entries of removed children are skipped). */
+  async #childOf(key: string): Promise<string | undefined> {
+    const dir = join(this.#children, encodeName(key));
+    const ids = await readdir(dir).catch((error: unknown) => {
+      if (errorCode(error) === "ENOENT") return [] as string[];
+      throw error;
+    });
+    for (const id of ids) {
+      if (!/^\d+$/.test(id)) continue;
+      const record = await this.#readRecord(Number(id));
+      if (record !== undefined && record.parent === key && (await this.find(record.key)) !== undefined) return record.key;
+    }
+    return undefined;
+  }
+
+  /**
+   * Hands out a new directory number: the directory appears whole, with an owner file naming
+   * this process, until the snapshot is recorded in it or it is removed.
+   */
+  async reserveId(): Promise<number> {
+    await this.#register();
+    const owner = formatProcessToken(currentProcess());
+    const staged = await mkdtemp(join(this.dir, `.new-${owner}-`));
+    await writeFile(join(staged, OWNER_FILE), owner);
+    for (let id = await this.#firstFreeId(); ; id++) {
+      try {
+        await rename(staged, join(this.dir, String(id)));
+        this.#nextId = id + 1;
+        this.#outstanding++;
+        // A hint for the next process, so numbers of removed snapshots are not handed out again.
+        await writeFile(join(this.dir, NEXT_ID_FILE), String(id + 1)).catch(() => undefined);
+        return id;
+      } catch (error) {
+        if (errorCode(error) !== "EEXIST" && errorCode(error) !== "ENOTEMPTY") {
+          await rm(staged, { recursive: true, force: true });
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** Drops the reservation of a directory number that will not become a snapshot (its directory is gone). */
+  async releaseId(id: number): Promise<void> {
+    void id;
+    this.#outstanding = Math.max(0, this.#outstanding - 1);
+  }
+
+  /** Notes that `key` is mounted at `target`. */
+  async addMount(target: string, key: string): Promise<void> {
+    await this.#prepare();
+    await writeFile(this.#mountFile(target), JSON.stringify({ target, key }));
+  }
+
+  async removeMount(target: string): Promise<void> {
+    await unlink(this.#mountFile(target)).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw error;
+    });
+  }
+
+  /** Mount targets this snapshotter noted, with the key at each. */
+  async listMounts(): Promise<Map<string, string>> {
+    await this.#prepare();
+    const mounts = new Map<string, string>();
+    for (const name of await readdir(this.#mounts)) {
+      const entry = await readFile(join(this.#mounts, name), "utf8").then(
+        (text) => JSON.parse(text) as { target: string; key: string },
+        () => undefined, // a record cut short by a kill: the mount table decides
+      );
+      if (entry !== undefined) mounts.set(entry.target, entry.key);
+    }
+    return mounts;
+  }
+
+  /**
+   * Forgets mounts that are gone and, when a writer died since the last cleanup, finds what
+   * it left: numbered directories that hold no snapshot and no live reservation, staged
+   * directories, key links of half-done commits and removals.
+   */
+  /**
+   * Writers (processes that made snapshots) that are gone: only they can have left half-made
+   * snapshots, owned active ones or orphan directories, so without them there is nothing to scan.
+   */
+  async deadWriters(): Promise<string[]> {
+    await this.#prepare();
+    return (await readdir(this.#writers)).filter((name) => {
+      const owner = parseProcessToken(name);
+      return owner === undefined || !isProcessAlive(owner);
+    });
+  }
+
+  async cleanup(mounted: Set<string>): Promise<MetadataCleanup> {
+    await this.#prepare();
+    for (const [target] of await this.listMounts()) if (!mounted.has(target)) await this.removeMount(target);
+    const dead = await this.deadWriters();
+    if (dead.length === 0) return { orphans: [] };
+    const orphans: string[] = [];
+    const live = new Set((await this.list()).map((record) => String(record.id)));
+    for (const name of await readdir(this.dir)) {
+      if (/^\d+$/.test(name)) {
+        if (live.has(name)) continue;
+        const owner = parseProcessToken(await readFile(join(this.dir, name, OWNER_FILE), "utf8").catch(() => ""));
+        if (owner === undefined || !isProcessAlive(owner)) orphans.push(name);
+      } else if (name.startsWith(".new-")) {
+        const owner = parseProcessToken(name.slice(".new-".length));
+        if (owner === undefined || !isProcessAlive(owner)) await rm(join(this.dir, name), { recursive: true, force: true });
+      }
+    }
+    for (const name of await readdir(this.#keys)) {
+      if (name.startsWith(".removing-")) {
+        const owner = parseProcessToken(name.slice(".removing-".length));
+        // A removal killed half way: the snapshot is hidden, so it is as good as gone.
+        if (owner === undefined || !isProcessAlive(owner)) await unlink(join(this.#keys, name)).catch(() => undefined);
+      } else if (!name.startsWith(".") && (await this.find(decodeName(name))) === undefined) {
+        await unlink(join(this.#keys, name)).catch(() => undefined); // a commit killed half way
+      }
+    }
+    for (const name of dead) await unlink(join(this.#writers, name)).catch(() => undefined);
+    return { orphans };
+  }
+
+  /** Mount targets can be long paths: their records are named by a hash. */
+  #mountFile(target: string): string {
+    return join(this.#mounts, `${createHash("sha256").update(target).digest("hex").slice(0, 32)}.json`);
+  }
+
+  /** Registers this process as a writer (once), and unregisters it at a clean exit with nothing left half made. */
+  async #register(): Promise<void> {
+    await this.#prepare();
+    if (this.#registered) return;
+    const marker = join(this.#writers, formatProcessToken(currentProcess()));
+    await writeFile(marker, "");
+    this.#registered = true;
+    removeAtExit(marker, () => this.#outstanding === 0);
+  }
+
+  async #firstFreeId(): Promise<number> {
+    if (this.#nextId === undefined) {
+      const numbers = (await readdir(this.dir)).filter((name) => /^\d+$/.test(name)).map(Number);
+      const hint = Number(await readFile(join(this.dir, NEXT_ID_FILE), "utf8").catch(() => "0"));
+      this.#nextId = Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
+    }
+    return this.#nextId;
+  }
+
+  async #readRecord(id: number): Promise<SnapshotRecord | undefined> {
+    // A committed record never changes, and its number is never handed out again.
+    const known = this.#committedById.get(id);
+    if (known !== undefined) return known;
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, String(id), RECORD_FILE), "utf8");
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw error;
+    }
+    try {
+      const record = { ...(JSON.parse(text) as SnapshotRecord), id };
+      if (record.kind === "committed") this.#committedById.set(id, record);
+      return record;
+    } catch (error) {
+      throw new TsbuildError("INTERNAL", `Cannot read snapshot record "${join(this.dir, String(id), RECORD_FILE)}": it is not valid JSON`, { cause: error });
+    }
+  }
+
+  /** Written whole and renamed into place; fsynced when committed. */
+  async #writeRecord(record: SnapshotRecord): Promise<void> {
+    const path = join(this.dir, String(record.id), RECORD_FILE);
+    const text = JSON.stringify(record);
+    if (record.kind === "committed") return writeFileAtomic(path, text);
+    const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  }
+
+  /** Makes the directories once, and moves a root of the one-table format over. */
+  #prepare(): Promise<void> {
+    this.#ready ??= (async () => {
+      await Promise.all([this.#keys, this.#mounts, this.#writers, this.#children].map((dir) => mkdir(dir, { recursive: true })));
+      await this.#migrate();
+    })();
+    return this.#ready;
+  }
+
+  /** Roots written before records went per snapshot kept one `metadata.json`: split it, under its old lock. */
+  async #migrate(): Promise<void> {
+    const legacy = join(this.dir, LEGACY_TABLE);
+    const exists = await readFile(legacy, "utf8").then(() => true, () => false);
+    if (!exists) return;
+    await withFileLock(join(this.dir, "metadata.lock"), async () => {
+      let table: LegacyTable;
+      try {
+        table = JSON.parse(await readFile(legacy, "utf8")) as LegacyTable;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return; // another process migrated it meanwhile
+        throw error;
+      }
+      for (const [key, old] of Object.entries(table.snapshots ?? {})) {
+        const record: SnapshotRecord = { id: old.id, key, kind: old.kind, labels: old.labels ?? {}, created: old.created, updated: old.updated };
+        if (old.parent !== undefined) record.parent = old.parent;
+        await this.#writeRecord(record);
+        await writeFile(join(this.dir, NEXT_ID_FILE), String(Math.max(table.nextId ?? 0, old.id + 1))).catch(() => undefined);
+        await symlink(String(old.id), join(this.#keys, encodeName(key))).catch((error: unknown) => {
+          if (errorCode(error) !== "EEXIST") throw error;
+        });
+        if (record.parent !== undefined) {
+          await mkdir(join(this.#children, encodeName(record.parent)), { recursive: true });
+          await writeFile(join(this.#children, encodeName(record.parent), String(record.id)), "");
+        }
+      }
+      for (const [target, key] of Object.entries(table.mounts ?? {})) await this.addMount(target, key);
+      // Reservations of the old table are directories without records: the next cleanup judges them.
+      await writeFile(join(this.#writers, "0-0-migrated"), "");
+      await unlink(legacy);
+    });
+  }
+}
+
+/** Writer markers to remove when the process exits cleanly, each while its condition holds. */
+const exitMarkers = new Map<string, () => boolean>();
+
+function removeAtExit(marker: string, when: () => boolean): void {
+  if (exitMarkers.size === 0) {
+    process.once("exit", () => {
+      for (const [path, clean] of exitMarkers) {
+        if (!clean()) continue;
+        try {
+          unlinkSync(path);
+        } catch {
+          // Gone already: another process's cleanup took it, or the root was removed.
+        }
+      }
+    });
+  }
+  const before = exitMarkers.get(marker);
+  exitMarkers.set(marker, before === undefined ? when : () => before() && when());
+}
+
+interface LegacyTable {
+  nextId?: number;
+  snapshots?: Record<string, { id: number; kind: SnapshotKind; parent?: string; labels?: Record<string, string>; created: string; updated: string }>;
+  mounts?: Record<string, string>;
+  reserved?: Record<string, ProcessIdentity>;
 }
 
 export function notFound(key: string): TsbuildError {
   return new TsbuildError("NOT_FOUND", `Cannot find snapshot "${key}"`);
 }
 
-export function toInfo(key: string, record: SnapshotRecord): SnapshotInfo {
-  const info: SnapshotInfo = { key, kind: record.kind, labels: { ...record.labels }, created: record.created, updated: record.updated };
+export function toInfo(record: SnapshotRecord): SnapshotInfo {
+  const info: SnapshotInfo = { key: record.key, kind: record.kind, labels: { ...record.labels }, created: record.created, updated: record.updated };
   if (record.parent !== undefined) info.parent = record.parent;
   return info;
 }
 
-/** The committed ancestors of `key`, nearest first (`key` itself not included). */
-export function parentChain(table: SnapshotTable, key: string): Array<{ key: string; record: SnapshotRecord }> {
-  const chain: Array<{ key: string; record: SnapshotRecord }> = [];
-  let parent = table.snapshots[key]?.parent;
-  while (parent !== undefined) {
-    const record = table.snapshots[parent];
-    if (record === undefined) throw new TsbuildError("INTERNAL", `Cannot find parent snapshot "${parent}" of "${key}"`);
-    chain.push({ key: parent, record });
-    parent = record.parent;
-  }
-  return chain;
+/** A key or mount target as a file name: percent-encoded, with no leading dot (names of ours start with one). */
+function encodeName(text: string): string {
+  return encodeURIComponent(text).replace(/^\./, "%2E");
+}
+
+function decodeName(name: string): string {
+  return decodeURIComponent(name);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
 }

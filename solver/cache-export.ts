@@ -6,6 +6,7 @@ import type { Descriptor } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
 import { RegistryError } from "../registry/registry-error.js";
+import { distributableLayer } from "../worker/distributable-layer.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheConfig, CacheRecord } from "./cache-config.js";
 import { CACHE_CONFIG_MEDIA_TYPE, CACHE_STEP_MEDIA_TYPE, openCacheLocation, type CacheLocationSpec } from "./cache-location.js";
@@ -89,15 +90,17 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
       historyBlob = { mediaType: CACHE_STEP_MEDIA_TYPE, digest: written.digest, size: written.size };
       stepBlobs.set(written.digest, historyBlob);
     }
+    // The cache leaves the machine: layers kept uncompressed go compressed (made once, remembered).
+    const sent = await distributableLayer(worker.store, layer.descriptor);
     records.set(key, {
       key,
       ...(history === undefined || historyBlob === undefined ? {} : { history: { slot: history.slot, components: historyBlob.digest } }),
       ...(parent === undefined ? {} : { parent }),
       ...(base === undefined ? {} : { base }),
       layer: {
-        digest: layer.descriptor.digest,
-        size: layer.descriptor.size,
-        mediaType: layer.descriptor.mediaType,
+        digest: sent.digest,
+        size: sent.size,
+        mediaType: sent.mediaType,
         diffID: layer.diffId,
         empty: layer.empty,
         ...(layer.epoch === undefined ? {} : { epoch: layer.epoch }),

@@ -62,6 +62,7 @@ export class CacheIndex {
       snapshots: [entry.snapshot],
       blobs: entry.layer === undefined || entry.layer.empty ? [] : [entry.layer.descriptor.digest],
       labels,
+      durable: false, // a cache: lost in a power cut, the step runs again
     });
   }
 }

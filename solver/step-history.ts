@@ -41,6 +41,7 @@ export class StepHistory {
     await this.#store.refs.put(STEP_HISTORY_REF_KIND, idOf(slot), {
       ...(blob === undefined ? {} : { blobs: [blob.digest] }),
       labels: { [COMPONENTS_LABEL]: JSON.stringify(hasFiles ? rest : components) },
+      durable: false, // only explains a later miss
     });
   }
 }

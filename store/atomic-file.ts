@@ -7,17 +7,20 @@ import { currentProcess, formatProcessToken, parseProcessToken, type ProcessIden
 /**
  * Writes `data` to `path` so that a reader sees either the old file or the whole new one:
  * write a temporary sibling, fsync it, rename it over the target, fsync the directory.
+ * With `durable: false` the fsyncs are left out: still whole against a killed process,
+ * for records that need not outlive a power loss.
  * A process killed half way leaves at most a `.tmp-*` sibling, which readers ignore; its name
  * ends with the writer's pid and start time so that cleanup can tell a dead writer's leftover
  * from a file being written right now.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const writer = formatProcessToken(currentProcess());
   const tmp = join(dirname(path), `.tmp-${basename(path)}-${writer}-${randomBytes(6).toString("hex")}`);
   const handle = await open(tmp, "wx", 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (error) {
     await handle.close();
     await unlink(tmp).catch(() => undefined); // the write error is the one to report; a dead writer's temp file is removed on the next open
@@ -31,7 +34,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await unlink(tmp).catch(() => undefined); // the write error is the one to report; a dead writer's temp file is removed on the next open
     throw error;
   }
-  await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
   crashPoint("atomic-file.renamed");
 }
 

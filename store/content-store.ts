@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
 import { fromSystemError } from "../util/system-error.js";
 import { Digester, isDigest, type Digest } from "../oci/digest.js";
@@ -42,6 +43,16 @@ export interface BlobVerification {
 
 export type BlobSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
+/** A blob being written by a writer that hashes it itself (see `ContentStore.ingest`). */
+export interface BlobIngest {
+  /** Where the bytes go. */
+  readonly stream: Writable;
+  /** Waits for `stream` to finish, then syncs and moves the bytes in place as blob `digest`, which the writer vouches for. */
+  commit(blob: { digest: Digest; size: number }): Promise<BlobInfo>;
+  /** Drops what was written (after a failure). */
+  abort(): Promise<void>;
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -72,24 +83,16 @@ export class ContentStore {
         return this.#touch(existing);
       }
     }
-    await mkdir(this.#paths.ingest, { recursive: true });
-    const ingest = join(this.#paths.ingest, `${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`);
-    const handle = await open(ingest, "wx", 0o444);
+    const ingest = await this.#openIngest();
     const digester = new Digester();
-    let digest: Digest;
     try {
-      try {
-        for await (const chunk of chunks(source)) {
-          if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "Blob write cancelled", { cause: options.signal.reason });
-          digester.update(chunk);
-          if (options.size !== undefined && digester.size > options.size) break;
-          await handle.write(chunk);
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
+      for await (const chunk of chunks(source)) {
+        if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "Blob write cancelled", { cause: options.signal.reason });
+        digester.update(chunk);
+        if (options.size !== undefined && digester.size > options.size) break;
+        await ingest.append(chunk);
       }
-      digest = digester.digest();
+      const digest = digester.digest();
       if (options.size !== undefined && digester.size !== options.size) {
         throw new TsbuildError(
           "DIGEST_MISMATCH",
@@ -101,18 +104,49 @@ export class ContentStore {
           hint: "The content was corrupted or changed while it was copied; fetch it again",
         });
       }
-      await mkdir(this.#paths.blobs, { recursive: true });
-      crashPoint("content.ingested");
-      await rename(ingest, blobPath(this.#paths, digest));
+      return await ingest.commit(digest);
     } catch (error) {
       discard(source);
-      await unlink(ingest).catch(() => undefined); // never renamed: nothing else can have removed it
+      await ingest.abort();
       // A full disk or a read-only root names the store, not a bare "write".
       throw fromSystemError(error, `Cannot store a blob in "${this.#paths.content}"`) ?? error;
     }
-    await syncDirectory(this.#paths.blobs);
-    crashPoint("content.committed");
-    return { digest, size: digester.size, modifiedAt: new Date() };
+  }
+
+  /**
+   * An ingest for a writer that hashes what it writes (a layer writer hashing its tar on the
+   * way), so the bytes are not hashed a second time here: the writer fills `stream`, then
+   * names the blob with `commit`. The same ingest, fsync and rename as `write`.
+   */
+  async ingest(): Promise<BlobIngest> {
+    const file = await this.#openIngest();
+    let failure: unknown;
+    const stream = new Writable({
+      highWaterMark: 4 * 1024 * 1024,
+      writev: (chunks, callback) => {
+        file.append(...chunks.map((c) => c.chunk as Buffer)).then(() => callback(), (error: unknown) => callback((failure = error) as Error));
+      },
+    });
+    return {
+      stream,
+      commit: async ({ digest, size }) => {
+        checkDigest(digest);
+        if (!stream.writableFinished) await finished(stream);
+        if (failure !== undefined) throw failure;
+        if (file.size !== size) throw new TsbuildError("INTERNAL", `Blob "${digest}" was written as ${file.size} bytes, announced as ${size}`);
+        return file.commit(digest);
+      },
+      abort: async () => {
+        stream.destroy();
+        await file.abort();
+      },
+    };
+  }
+
+  async #openIngest(): Promise<IngestFile> {
+    await mkdir(this.#paths.ingest, { recursive: true });
+    const path = join(this.#paths.ingest, `${formatProcessToken(currentProcess())}-${randomBytes(6).toString("hex")}`);
+    return new IngestFile(path, await open(path, "wx", 0o444), this.#paths);
   }
 
   /** The whole content of a blob; NOT_FOUND when absent. */
@@ -219,6 +253,75 @@ export class ContentStore {
     await utimes(this.path(info.digest), now, now).catch(() => undefined); // only the gc grace period reads the time; a read-only root cannot change it
     return { ...info, modifiedAt: now };
   }
+}
+
+/** An open ingest file: appended to, then fsynced and renamed into place, or removed. */
+class IngestFile {
+  readonly #path: string;
+  readonly #handle: FileHandle;
+  readonly #paths: StorePaths;
+  #size = 0;
+  #closed = false;
+
+  constructor(path: string, handle: FileHandle, paths: StorePaths) {
+    this.#path = path;
+    this.#handle = handle;
+    this.#paths = paths;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async append(...buffers: Uint8Array[]): Promise<void> {
+    let bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+    this.#size += bytes;
+    while (bytes > 0) {
+      const { bytesWritten } = await this.#handle.writev(buffers);
+      bytes -= bytesWritten;
+      if (bytes > 0) buffers = skipBytes(buffers, bytesWritten);
+    }
+  }
+
+  async commit(digest: Digest): Promise<BlobInfo> {
+    try {
+      await this.#handle.sync();
+      await this.#close();
+      await mkdir(this.#paths.blobs, { recursive: true });
+      crashPoint("content.ingested");
+      await rename(this.#path, blobPath(this.#paths, digest));
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    await syncDirectory(this.#paths.blobs);
+    crashPoint("content.committed");
+    return { digest, size: this.#size, modifiedAt: new Date() };
+  }
+
+  async abort(): Promise<void> {
+    await this.#close().catch(() => undefined); // the file goes anyway
+    await unlink(this.#path).catch(() => undefined); // already renamed or removed
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#handle.close();
+  }
+}
+
+/** `buffers` without their first `count` bytes (after a short writev). */
+function skipBytes(buffers: Uint8Array[], count: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const buffer of buffers) {
+    if (count >= buffer.byteLength) count -= buffer.byteLength;
+    else {
+      rest.push(buffer.subarray(count));
+      count = 0;
+    }
+  }
+  return rest;
 }
 
 async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {

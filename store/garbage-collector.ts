@@ -40,6 +40,8 @@ export interface GcReport {
   snapshotErrors: Array<{ key: string; message: string }>;
   /** Leases of dead processes that were dropped. */
   removedLeases: string[];
+  /** Records held while a blob nothing holds any more (`RefRecord.heldWhile`), dropped. */
+  removedDerived: string[];
 }
 
 /** The parts garbage collection, fsck and disk usage work over. */
@@ -56,6 +58,8 @@ export interface Reachability {
   snapshots: Set<string>;
   liveRefs: RefRecord[];
   deadLeases: RefRecord[];
+  /** Records held while a blob that nothing else holds (see `RefRecord.heldWhile`). */
+  lapsed: RefRecord[];
 }
 
 /** Computes what the images and live ref records hold. */
@@ -63,10 +67,15 @@ export async function computeReachability(parts: StoreParts): Promise<Reachabili
   const roots: GraphRoot[] = (await parts.images.records()).map((record) => ({ digest: record.digest, mediaType: record.mediaType }));
   const liveRefs: RefRecord[] = [];
   const deadLeases: RefRecord[] = [];
+  const conditional: RefRecord[] = [];
   const snapshots = new Set<string>();
   for (const ref of await parts.refs.list()) {
     if (!isRefLive(ref)) {
       if (ref.kind === REF_KINDS.lease) deadLeases.push(ref);
+      continue;
+    }
+    if (ref.heldWhile !== undefined) {
+      conditional.push(ref);
       continue;
     }
     liveRefs.push(ref);
@@ -74,8 +83,20 @@ export async function computeReachability(parts: StoreParts): Promise<Reachabili
     for (const key of ref.snapshots) snapshots.add(key);
   }
   const graph = await parts.walker.walk(roots);
+  const blobs = new Set(graph.reachable.keys());
+  // Derived blobs (leaves, such as compressed copies of layers) live while their source does.
+  const lapsed: RefRecord[] = [];
+  for (const ref of conditional) {
+    if (!blobs.has(ref.heldWhile!)) {
+      lapsed.push(ref);
+      continue;
+    }
+    liveRefs.push(ref);
+    for (const digest of ref.blobs) if (await parts.content.has(digest)) blobs.add(digest);
+    for (const key of ref.snapshots) snapshots.add(key);
+  }
   for (const chainId of graph.chainIds) snapshots.add(chainId);
-  return { blobs: new Set(graph.reachable.keys()), snapshots, liveRefs, deadLeases };
+  return { blobs, snapshots, liveRefs, deadLeases, lapsed };
 }
 
 /**
@@ -100,9 +121,13 @@ export async function collectGarbage(parts: StoreParts, options: GcOptions = {})
     removedSnapshots: [],
     snapshotErrors: [],
     removedLeases: [],
+    removedDerived: [],
   };
   for (const lease of reach.deadLeases) {
     if (await parts.refs.remove(lease.kind, lease.id)) report.removedLeases.push(lease.id);
+  }
+  for (const ref of reach.lapsed) {
+    if (await parts.refs.remove(ref.kind, ref.id)) report.removedDerived.push(`${ref.kind}/${ref.id}`);
   }
   let keepNewerThan = started - (options.graceMs ?? 60_000);
   for (const ref of reach.liveRefs) {

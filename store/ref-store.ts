@@ -22,6 +22,12 @@ export interface RefRecord {
   size?: number;
   /** When set, the record holds only while this process runs (a lease). */
   owner?: ProcessIdentity;
+  /**
+   * When set, the record holds its blobs only while this blob is held by something else,
+   * and garbage collection drops it once that ends: a blob derived from another (a
+   * compressed copy of a layer) lives exactly as long as its source.
+   */
+  heldWhile?: Digest;
   labels?: Record<string, string>;
   createdAt: string;
   updatedAt: string;
@@ -33,7 +39,13 @@ export interface RefInput {
   snapshots?: string[];
   size?: number;
   owner?: ProcessIdentity;
+  heldWhile?: Digest;
   labels?: Record<string, string>;
+  /**
+   * Default true: the record is fsynced. False for records that need not outlive a power
+   * loss (a cache, a note); a lease (with an owner) never does, since its owner would not.
+   */
+  durable?: boolean;
 }
 
 /** A ref record that could not be read (fsck reports these; listings skip them). */
@@ -67,7 +79,7 @@ export class RefStore {
   async put(kind: string, id: string, input: RefInput = {}): Promise<RefRecord> {
     const path = this.#path(kind, id);
     const blobs = [...new Set(input.blobs ?? [])];
-    for (const digest of blobs) {
+    for (const digest of input.heldWhile === undefined ? blobs : [...blobs, input.heldWhile]) {
       if (!isDigest(digest)) throw new TsbuildError("INVALID_REFERENCE", `Invalid digest "${String(digest)}" in ref "${kind}/${id}"`);
     }
     return this.#withLock(async () => {
@@ -83,9 +95,10 @@ export class RefStore {
       };
       if (input.size !== undefined) record.size = input.size;
       if (input.owner !== undefined) record.owner = input.owner;
+      if (input.heldWhile !== undefined) record.heldWhile = input.heldWhile;
       if (input.labels !== undefined) record.labels = input.labels;
       await mkdir(join(this.#paths.refs, kind), { recursive: true });
-      await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+      await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { durable: input.durable ?? input.owner === undefined });
       return record;
     });
   }
@@ -193,7 +206,8 @@ async function readRef(path: string, kind: string, id: string): Promise<RefRecor
       !Array.isArray(value.blobs) ||
       !value.blobs.every(isDigest) ||
       !Array.isArray(value.snapshots) ||
-      !value.snapshots.every((key) => typeof key === "string")
+      !value.snapshots.every((key) => typeof key === "string") ||
+      (value.heldWhile !== undefined && !isDigest(value.heldWhile))
     ) {
       return { kind, id, path, reason: "not a valid ref record" };
     }

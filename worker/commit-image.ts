@@ -1,12 +1,8 @@
-import { createReadStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { computeChainIds, type ContainerConfig, type Descriptor, type HistoryEntry, type ImageConfig } from "../oci/image-types.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
-import { recordLayerSize } from "./layer-sizes.js";
-import { makeStagingDir } from "./staging-dir.js";
+import { storeSnapshotLayer } from "./store-snapshot-layer.js";
 import { hostPlatform, resolveImage, type ResolvedImage } from "./resolve-image.js";
 import { checkImageName, writeImage, type WrittenImage } from "./write-image.js";
 import type { Worker } from "./worker.js";
@@ -30,14 +26,12 @@ export interface CommitImageOptions {
   config?: ContainerConfig;
   /** Name the new image; without one it is dangling. */
   name?: string;
-  /** Default gzip. */
+  /** Default none: the store keeps layers uncompressed; push and save compress them. */
   compression?: LayerCompression;
   /** Clamp file times in the layer (seconds); default $SOURCE_DATE_EPOCH, null for none. */
   sourceDateEpoch?: number | null;
   /** The new image's creation time. Default: now. */
   created?: Date;
-  /** Where the layer is staged before it enters the store; default `<root>/tmp`. */
-  tempDir?: string;
 }
 
 export interface CommitImageResult extends WrittenImage {
@@ -67,15 +61,11 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
   await checkSnapshotParent(worker, options.activeSnapshotKey, parent, options.snapshotParent);
 
   const lease = await store.refs.acquireLease();
-  const staging = options.tempDir === undefined ? await makeStagingDir(worker.root, "commit") : await mkdtemp(join(options.tempDir, "tsbuild-commit-"));
   try {
-    const file = join(staging, "layer");
-    const diff = await snapshotter.diff(options.activeSnapshotKey, file, {
-      compression: options.compression ?? "gzip",
+    const diff = await storeSnapshotLayer(store, snapshotter, options.activeSnapshotKey, {
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
       ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
     });
-    await store.content.write(createReadStream(file), { digest: diff.digest, size: diff.size });
-    await recordLayerSize(store, { diffId: diff.diffId, size: diff.uncompressedSize });
     const layer: Descriptor = { mediaType: diff.mediaType, digest: diff.digest, size: diff.size };
 
     const created = (options.created ?? new Date()).toISOString();
@@ -102,7 +92,6 @@ export async function commitImage(worker: Worker, options: CommitImageOptions): 
     return { ...written, diffId: diff.diffId, chainId: chainIds[chainIds.length - 1], layer, uncompressedSize: diff.uncompressedSize };
   } finally {
     await lease.release().catch(() => undefined); // a lease left behind dies with this process and is dropped on the next open
-    await rm(staging, { recursive: true, force: true });
   }
 }
 

@@ -4,11 +4,10 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
-import { settleAll } from "../util/settle-all.js";
 import { fromSystemError } from "../util/system-error.js";
 import { Digester, type Digest } from "../oci/digest.js";
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../oci/image-types.js";
-import { createCompressor, LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
+import { LAYER_MEDIA_TYPES, openDecompressed } from "../oci/layer-compression.js";
 import { LayerReader } from "../oci/layer-reader.js";
 import { recordLayerSize } from "./layer-sizes.js";
 import { makeStagingDir } from "./staging-dir.js";
@@ -45,9 +44,10 @@ export interface ImportRootfsResult extends WrittenImage {
 /**
  * docker's `import`: a root file system tar (plain, gzip or zstd) becomes a one-layer image.
  * The tar is staged uncompressed (hashed on the way: its digest is the diff id), checked by
- * unpacking it (or reading it through when `unpack` is false), gzipped into the content
- * store, and given a config with one history entry and an OCI manifest. Under a lease
- * throughout, so a concurrent `rmi` cannot collect the new blobs before the image is named.
+ * unpacking it (or reading it through when `unpack` is false), copied into the content store
+ * uncompressed (push and save compress it), and given a config with one history entry and an
+ * OCI manifest. Under a lease throughout, so a concurrent `rmi` cannot collect the new blobs
+ * before the image is named.
  */
 export async function importRootfs(worker: Worker, source: string | Readable, options: ImportRootfsOptions = {}): Promise<ImportRootfsResult> {
   const label = options.label ?? (typeof source === "string" ? source : "-");
@@ -62,10 +62,17 @@ export async function importRootfs(worker: Worker, source: string | Readable, op
     if (options.unpack === false) await readThrough(tar, label);
     else created.push(...(await unpackLayers(worker, { layers: [{ diffId, open: () => createReadStream(tar) }], lease })).created);
 
-    const gzip = createCompressor("gzip");
-    const [blob] = await settleAll([store.content.write(gzip), pipeline(createReadStream(tar), gzip)], (error) => gzip.destroy(error instanceof Error ? error : new Error(String(error))));
+    // Kept uncompressed, as a build's layers are; staging hashed it already (its digest is the diff id).
+    const ingest = await store.content.ingest();
+    try {
+      await pipeline(createReadStream(tar), ingest.stream);
+      await ingest.commit({ digest: diffId, size });
+    } catch (error) {
+      await ingest.abort();
+      throw fromSystemError(error, `Cannot store a layer in "${store.paths.content}"`) ?? error;
+    }
     await recordLayerSize(store, { diffId, size });
-    const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.gzip, digest: blob.digest, size: blob.size };
+    const layer: Descriptor = { mediaType: LAYER_MEDIA_TYPES.none, digest: diffId, size };
 
     const createdAt = (options.created ?? new Date()).toISOString();
     const platform = options.platform ?? hostPlatform();

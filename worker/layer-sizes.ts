@@ -25,7 +25,8 @@ export async function recordLayerContentSize(store: Store, { diffId, size }: { d
 async function setLabel(store: Store, diffId: Digest, label: string, size: number): Promise<void> {
   const existing = await store.refs.get(LAYER_SIZE_REF_KIND, diffId);
   if (existing?.labels?.[label] === String(size)) return;
-  await store.refs.put(LAYER_SIZE_REF_KIND, diffId, { labels: { ...existing?.labels, [label]: String(size) } });
+  // A size can be measured again: not worth an fsync.
+  await store.refs.put(LAYER_SIZE_REF_KIND, diffId, { labels: { ...existing?.labels, [label]: String(size) }, durable: false });
 }
 
 /** Every noted content size (docker's), by diff id. */

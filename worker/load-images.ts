@@ -78,11 +78,15 @@ export async function loadImages(worker: Worker, source: string | Readable, opti
     }
     const loaded: LoadedImage[] = [];
     for (const { image, names } of plans) {
-      for (const layer of image.layers) {
-        await store.content.write(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
+      // A platform of an index is written whole with it; a single image may already be stored.
+      let manifestDigest = image.index === undefined ? await storedTwin(worker, image.config.digest, names) : undefined;
+      if (manifestDigest === undefined) {
+        for (const layer of image.layers) {
+          await store.content.write(createReadStream(layer.path), { digest: layer.digest, size: layer.size });
+        }
+        await store.content.write(image.config.bytes, { digest: image.config.digest });
+        manifestDigest = await writeManifest(worker, image);
       }
-      await store.content.write(image.config.bytes, { digest: image.config.digest });
-      const manifestDigest = await writeManifest(worker, image);
       if (image.index !== undefined) continue; // recorded through its index, below
       loaded.push({ id: image.config.digest, manifestDigest, ...(await record(worker, names, manifestDigest)) });
     }
@@ -113,6 +117,16 @@ async function record(worker: Worker, names: readonly string[], digest: Digest):
   }
   if (names.length === 0) await worker.store.images.keep(digest);
   return { names: names.map((name) => familiarString(parseReference(name))), renamed };
+}
+
+/**
+ * The stored image with this config (this id), preferring one a name already points at. An
+ * image saved from this store comes back with its layers compressed, so with another
+ * manifest: it is still the same image, and loading it only names it again, as docker does.
+ */
+async function storedTwin(worker: Worker, id: Digest, names: string[]): Promise<Digest | undefined> {
+  const twins = (await worker.store.images.list()).filter((image) => image.id === id);
+  return (twins.find((image) => image.names.some((name) => names.includes(name))) ?? twins[0])?.digest;
 }
 
 /** Stores the archive's manifest as it is, or writes an OCI one over the stored blobs. */

@@ -94,11 +94,11 @@ export async function surveyLeftovers(root: string, options: ReclaimOptions = {}
     found.push({ kind: "sandbox", name: join(executor, name), ownerAlive: !isDeadSandbox(name), size: await sizeOnDisk(join(executor, name)) });
   }
   const snapshotsDir = join(root, "snapshots");
-  const table = await new SnapshotMetadata(snapshotsDir).read();
-  for (const [key, record] of Object.entries(table.snapshots)) {
+  const records = (await readdirIfExists(snapshotsDir)) === undefined ? [] : await new SnapshotMetadata(snapshotsDir).list();
+  for (const record of records) {
     const owner = parseProcessToken(record.labels[SNAPSHOT_OWNER_LABEL] ?? "");
     if (record.kind === "committed" || owner === undefined) continue;
-    found.push({ kind: "snapshot", name: key, ownerAlive: isProcessAlive(owner), size: await sizeOnDisk(join(snapshotsDir, String(record.id))) });
+    found.push({ kind: "snapshot", name: record.key, ownerAlive: isProcessAlive(owner), size: await sizeOnDisk(join(snapshotsDir, String(record.id))) });
   }
   for (const [parent, ownerOf] of [
     [stagingRoot(root), parseProcessToken],

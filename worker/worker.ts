@@ -1,4 +1,4 @@
-import { access, readFile } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
@@ -67,19 +67,16 @@ export class Worker {
  */
 async function implementationInUse(root: string): Promise<SnapshotterName | undefined> {
   const snapshots = join(root, "snapshots");
-  let table: { snapshots?: Record<string, { id: number; kind: string }> };
-  try {
-    table = JSON.parse(await readFile(join(snapshots, "metadata.json"), "utf8")) as typeof table;
-  } catch {
-    return undefined;
-  }
-  for (const record of Object.values(table.snapshots ?? {})) {
-    if (record.kind === "view") continue;
-    const hasWork = await access(join(snapshots, String(record.id), "work")).then(
-      () => true,
-      () => false,
-    );
-    return hasWork ? "overlayfs" : "native";
+  const names = await readdir(snapshots).catch(() => [] as string[]);
+  // Views have no `fs` of their own; any other snapshot directory tells.
+  for (const name of names.filter((n) => /^\d+$/.test(n))) {
+    const has = (part: string) =>
+      access(join(snapshots, name, part)).then(
+        () => true,
+        () => false,
+      );
+    if (!(await has("fs"))) continue;
+    return (await has("work")) ? "overlayfs" : "native";
   }
   return undefined;
 }

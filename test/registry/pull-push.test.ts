@@ -1,4 +1,5 @@
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { create as createTar } from "tar";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -9,7 +10,10 @@ import { pullImage } from "../../registry/pull-image.js";
 import { pushImage } from "../../registry/push-image.js";
 import { registryEndpoint } from "../../registry/registry-endpoint.js";
 import type { TransferProgress } from "../../registry/transfer-progress.js";
+import { parseImageManifest } from "../../oci/image-types.js";
+import { importRootfs } from "../../worker/import-rootfs.js";
 import { resolveImage } from "../../worker/resolve-image.js";
+import { saveImages } from "../../worker/save-images.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { corruptFile, registryBlobPath, startProxy, startRegistry, type TestRegistry } from "./registry-fixture.js";
 import { makeImage, noise, storeState, withTempDir, workerAt } from "./registry-test-helpers.js";
@@ -251,6 +255,44 @@ test("HTTPS is used except for loopback hosts and registries marked insecure", (
   assert.is(registryEndpoint("10.0.0.1:5000").baseUrl, "https://10.0.0.1:5000");
   assert.is(registryEndpoint("reg.lan:5000", { insecureRegistries: ["reg.lan"] }).baseUrl, "http://reg.lan:5000");
   assert.is(registryEndpoint("reg.lan:5000", { insecureRegistries: ["reg.lan:6000"] }).baseUrl, "https://reg.lan:5000");
+});
+
+test("a layer kept uncompressed leaves gzipped, compressed once: a second push or save compresses and uploads nothing", async () => {
+  await withRegistry(async (dir, registry) => {
+    const worker = await workerAt(dir, "a");
+    const rootfs = join(dir, "rootfs");
+    await mkdir(join(rootfs, "data"), { recursive: true });
+    await writeFile(join(rootfs, "data", "big"), noise(3 * 1024 * 1024)); // several gzip blocks
+    await writeFile(join(rootfs, "data", "small"), "small\n");
+    const tar = join(dir, "rootfs.tar");
+    await createTar({ cwd: rootfs, file: tar, portable: true, mtime: new Date(0) }, ["data"]);
+    const name = `${registry.domain}/team/plain:1`;
+    const imported = await importRootfs(worker, tar, { name, unpack: false });
+    assert.is(imported.layer.mediaType, "application/vnd.oci.image.layer.v1.tar");
+
+    const first = await pushImage(worker, name);
+    assert.is.not(first.digest, imported.manifestDigest, "the pushed manifest names the compressed layer");
+    const records = await worker.store.refs.list("compressed-layer");
+    assert.is(records.length, 1);
+    const compressed = records[0].blobs[0];
+    const made = await stat(worker.store.content.path(compressed));
+
+    const second = await pushImage(worker, name);
+    assert.is(second.digest, first.digest);
+    assert.equal(second.blobs.map((blob) => blob.outcome), ["exists", "exists"]);
+    assert.is((await stat(worker.store.content.path(compressed))).ino, made.ino, "the compressed blob was not made again");
+
+    const saves = [join(dir, "one.tar"), join(dir, "two.tar")];
+    for (const output of saves) await saveImages(worker, [name], { output, format: "oci" });
+    assert.ok((await readFile(saves[0])).equals(await readFile(saves[1])), "two saves are the same bytes");
+    assert.is((await stat(worker.store.content.path(compressed))).ino, made.ino);
+
+    const pulled = await pullImage(await workerAt(dir, "b"), name);
+    assert.is(pulled.id, imported.id, "the image id does not depend on compression");
+    assert.is(pulled.manifestDigest, first.digest);
+    const manifest = parseImageManifest(await (await workerAt(dir, "b")).store.content.read(first.digest));
+    assert.equal(manifest.layers.map((layer) => [layer.mediaType, layer.digest]), [["application/vnd.oci.image.layer.v1.tar+gzip", compressed]]);
+  });
 });
 
 test.run();

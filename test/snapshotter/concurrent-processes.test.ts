@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createSnapshotter } from "../../snapshotter/create-snapshotter.js";
-import type { SnapshotTable } from "../../snapshotter/snapshot-metadata.js";
 import { cleanupRoot, makeRoot } from "./tree-fixtures.js";
 
 test("snapshots prepared by three processes at once are all recorded, each in its own directory", async () => {
@@ -28,10 +27,12 @@ test("snapshots prepared by three processes at once are all recorded, each in it
       keys.push(info.key);
     });
     assert.is(keys.length, 36);
-    const table = JSON.parse(await readFile(join(root, "snapshots", "metadata.json"), "utf8")) as SnapshotTable;
-    const ids = new Set(Object.values(table.snapshots).map((record) => record.id));
+    const links = await readdir(join(root, "snapshots", "keys"));
+    const ids = new Set(await Promise.all(links.map((name) => readlink(join(root, "snapshots", "keys", name)))));
     assert.is(ids.size, 36, "no directory number was handed out twice");
-    assert.equal(table.reserved, {}, "every reservation became a snapshot");
+    const dirs = (await readdir(join(root, "snapshots"))).filter((name) => /^\d+$/.test(name));
+    assert.equal(dirs.sort(), [...ids].sort(), "every reserved directory became a snapshot");
+    assert.equal(await readdir(join(root, "snapshots", "writers")), [], "the processes ended cleanly, leaving nothing to clean up");
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
     await cleanupRoot(root);

@@ -283,6 +283,28 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
     });
   });
 
+  test("a root of the one-table format (metadata.json) is moved to one record per snapshot on first use", async () => {
+    const root = await makeRoot();
+    try {
+      const snapshots = join(root, "snapshots");
+      await mkdir(join(snapshots, "1", "fs"), { recursive: true });
+      await mkdir(join(snapshots, "1", "work"));
+      await writeFile(join(snapshots, "1", "fs", "old"), "from before");
+      const at = "2026-01-01T00:00:00.000Z";
+      const table = { version: 1, nextId: 2, snapshots: { base: { id: 1, kind: "committed", labels: { l: "v" }, created: at, updated: at } }, mounts: {}, reserved: {} };
+      await writeFile(join(snapshots, "metadata.json"), JSON.stringify(table));
+      const snapshotter = await createSnapshotter(root, { implementation });
+      assert.equal(await snapshotter.stat("base"), { key: "base", kind: "committed", labels: { l: "v" }, created: at, updated: at });
+      await snapshotter.view("look", "base");
+      assert.is(await withMounted(snapshotter, "look", (dir) => readFile(join(dir, "old"), "utf8")), "from before");
+      assert.not.ok((await readdir(snapshots)).includes("metadata.json"), "the table is gone");
+      await snapshotter.remove("look");
+      await rejects(snapshotter.remove("nothing"), "NOT_FOUND", /Cannot find snapshot "nothing"/);
+    } finally {
+      await cleanupRoot(root);
+    }
+  });
+
   test("cleanup removes the directory of a process killed while creating a snapshot, and nothing live", async () => {
     await withSnapshotter(async (snapshotter, root) => {
       await commitLayer(snapshotter, "kept", undefined, (dir) => writeFile(join(dir, "a"), "a"));
@@ -307,8 +329,8 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
         if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
       }
       const { SnapshotMetadata } = await import("../../snapshotter/snapshot-metadata.js");
+      // A reservation makes its directory, with an owner file naming the live process.
       const liveId = await new SnapshotMetadata(snapshots).reserveId();
-      await mkdir(join(snapshots, String(liveId)));
       await mkdir(join(snapshots, "999"));
       const result = await snapshotter.cleanup();
       assert.equal(result.removed, [killedId, 999].sort((a, b) => a - b));

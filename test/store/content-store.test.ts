@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isTsbuildError } from "../../errors.js";
@@ -112,6 +113,7 @@ test("several processes writing the same blob at once all succeed and leave one 
     const script = `
       import { openStore } from ${JSON.stringify(storeModule)};
       import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
       const store = await openStore({ root: ${JSON.stringify(root)} });
       const chunks = Array.from({ length: 32 }, () => Buffer.from(${JSON.stringify(chunk)}));
       const info = await store.content.write(Readable.from(chunks), { digest: ${JSON.stringify(expected)}, size: ${chunk.length * 32} });
@@ -169,6 +171,30 @@ test("cleanIngest keeps a live writer's file and removes a dead one's", async ()
     } finally {
       await killChild(live);
     }
+  });
+});
+
+test("an ingest takes the digest its writer computed, without hashing again, and an aborted one leaves nothing", async () => {
+  await withTempDir(async (root) => {
+    const store = await openStore({ root });
+    const ingest = await store.content.ingest();
+    await pipeline(Readable.from([Buffer.from("layer "), Buffer.from("bytes")]), ingest.stream);
+    const info = await ingest.commit({ digest: digestOf("layer bytes"), size: 11 });
+    assert.equal([info.digest, info.size], [digestOf("layer bytes"), 11]);
+    assert.is((await store.content.read(info.digest)).toString(), "layer bytes");
+
+    // The store trusts the writer's digest (it checks only the size): that is the point.
+    const trusted = await store.content.ingest();
+    await pipeline(Readable.from([Buffer.from("abc")]), trusted.stream);
+    const named = `sha256:${"1".repeat(64)}` as Digest;
+    await assertRejects(trusted.commit({ digest: named, size: 4 }), (e) => isTsbuildError(e, "INTERNAL"));
+    await trusted.abort();
+    assert.is(await store.content.has(named), false);
+
+    const dropped = await store.content.ingest();
+    dropped.stream.write(Buffer.from("half"));
+    await dropped.abort();
+    assert.equal(await readdir(store.paths.ingest), [], "no ingest file is left");
   });
 });
 

@@ -256,6 +256,27 @@ test("a lease of a dead process protects nothing and is dropped", async () => {
   });
 });
 
+test("a record held while a blob (a compressed copy of a layer) lives as long as that blob is held, then goes with it", async () => {
+  await withStore(async (store) => {
+    const image = await writeTinyImage(store, [await makeLayer({ l: "l" })]);
+    await store.images.tag("kept", image.manifest);
+    const copy = await store.content.write("compressed copy of the layer");
+    await store.refs.put("compressed-layer", "gzip-x", { blobs: [copy.digest], heldWhile: image.layers[0] });
+    const orphanSource = await store.content.write("a source nothing holds");
+    const orphanCopy = await store.content.write("its copy");
+    await store.refs.put("compressed-layer", "gzip-y", { blobs: [orphanCopy.digest], heldWhile: orphanSource.digest });
+
+    const first = await store.gc({ graceMs: 0 });
+    assert.equal(first.removedBlobs.map((b) => b.digest).sort(), [orphanSource.digest, orphanCopy.digest].sort(), "a copy whose source nothing holds goes");
+    assert.equal(first.removedDerived, ["compressed-layer/gzip-y"]);
+    assert.ok(await store.content.has(copy.digest), "the copy of a held layer stays");
+
+    await store.removeImage("kept", { graceMs: 0 });
+    assert.equal(await blobNames(store), [], "the copy goes in the same collection as its layer");
+    assert.equal(await store.refs.list("compressed-layer"), []);
+  });
+});
+
 test("a record pointing at a missing manifest is skipped by listings and reported by fsck", async () => {
   await withStore(async (store) => {
     const good = await writeTinyImage(store, [await makeLayer({ g: "g" })]);

@@ -52,7 +52,7 @@ test("skopeo inspects the docker-archive and OCI archive tsbuild saves, and umoc
     const docker = join(dir, "app-docker.tar");
     const oci = join(dir, "app-oci.tar");
     await saveImages(worker, ["interop/app:2"], { output: docker });
-    await saveImages(worker, ["interop/app:2"], { output: oci, format: "oci" });
+    const saved = await saveImages(worker, ["interop/app:2"], { output: oci, format: "oci" });
 
     const fromDocker = JSON.parse(run("skopeo", ["inspect", `docker-archive:${docker}`])) as Record<string, unknown>;
     assert.equal(fromDocker.RepoTags, []);
@@ -60,8 +60,12 @@ test("skopeo inspects the docker-archive and OCI archive tsbuild saves, and umoc
     assert.is(fromDocker.Os, "linux");
     assert.is((fromDocker.Layers as string[]).length, 2);
     const fromOci = JSON.parse(run("skopeo", ["inspect", `oci-archive:${oci}`])) as Record<string, unknown>;
-    assert.is(fromOci.Digest, image.manifestDigest);
-    assert.equal(fromOci.Layers, image.manifest.layers.map((layer) => layer.digest));
+    // The archive holds the image's distributable manifest: the layers the store keeps
+    // uncompressed are gzipped, so its digest and layer digests are not the stored ones.
+    assert.is(fromOci.Digest, saved.images[0].manifestDigest);
+    assert.is((fromOci.Layers as string[]).length, image.manifest.layers.length);
+    const raw = JSON.parse(run("skopeo", ["inspect", "--raw", `oci-archive:${oci}`])) as { layers: Array<{ mediaType: string }> };
+    assert.ok(raw.layers.every((layer) => layer.mediaType.endsWith("+gzip")), "every layer leaves gzipped");
     const config = JSON.parse(run("skopeo", ["inspect", "--config", `oci-archive:${oci}`])) as { rootfs: { diff_ids: string[] } };
     assert.equal(config.rootfs.diff_ids, image.config.rootfs.diff_ids);
 
@@ -70,6 +74,12 @@ test("skopeo inspects the docker-archive and OCI archive tsbuild saves, and umoc
     await mkdir(layout);
     run("tar", ["-xf", oci, "-C", layout]);
     assert.equal(await umociTree(layout, "2", join(dir, "bundle-oci")), ours);
+
+    // The store itself, where built and committed layers are kept uncompressed, is a layout both read.
+    const store = join(worker.root, "content");
+    const stored = JSON.parse(run("skopeo", ["inspect", "--raw", `oci:${store}:docker.io/interop/app:2`])) as { layers: Array<{ mediaType: string }> };
+    assert.ok(stored.layers.some((layer) => layer.mediaType === "application/vnd.oci.image.layer.v1.tar"), "a layer is stored uncompressed");
+    assert.equal(await umociTree(store, "docker.io/interop/app:2", join(dir, "bundle-store")), ours);
 
     // skopeo converts the docker-archive to a layout, and umoci unpacks that.
     const converted = join(dir, "converted");

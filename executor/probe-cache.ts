@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { detectCgroupMode } from "./cgroup-mode.js";
+import { findExecutable, type RuntimeName } from "./oci-runtime.js";
+import type { RuntimeProbe } from "./runtime-probe.js";
+
+/**
+ * A probe starts trial sandboxes (a few tens of milliseconds each, up to four for crun on a
+ * hybrid host): too much for every build. Its result holds as long as the machine (boot id),
+ * the cgroup layout and the runtime binary do, so it is kept in a file per runtime and used
+ * while all three match. A missing, stale or unreadable file means probing again.
+ */
+export async function withProbeCache(dir: string, name: RuntimeName, path: string | undefined, probe: () => Promise<RuntimeProbe>): Promise<RuntimeProbe> {
+  const file = join(dir, `probe-${name}.json`);
+  const identity = await identify(name, path);
+  if (identity !== undefined) {
+    const saved = await readFile(file, "utf8").then(
+      (text) => JSON.parse(text) as { identity: string; probe: RuntimeProbe },
+      () => undefined, // no cache yet, or a broken one: probe
+    );
+    if (saved?.identity === identity && saved.probe.name === name) return saved.probe;
+  }
+  const result = await probe();
+  if (identity !== undefined) {
+    // Written whole then renamed, so a reader never sees half; a failure only costs the next probe.
+    const tmp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
+    await mkdir(dir, { recursive: true })
+      .then(() => writeFile(tmp, JSON.stringify({ identity, probe: result })))
+      .then(() => rename(tmp, file))
+      .catch(() => undefined);
+  }
+  return result;
+}
+
+/** What the probe result depends on, as one string; undefined when the binary is not there. */
+async function identify(name: RuntimeName, path: string | undefined): Promise<string | undefined> {
+  const binary = await findExecutable(path ?? name);
+  if (binary === undefined) return undefined;
+  const info = await stat(binary).catch(() => undefined);
+  if (info === undefined) return undefined;
+  const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim();
+  if (boot === "") return undefined;
+  return [binary, info.ino, info.size, info.mtimeMs, boot, await detectCgroupMode(), process.getuid?.() ?? ""].join("\0");
+}
