@@ -59,7 +59,7 @@ export const imagesCommand: Command = {
     const showPlatforms = rows.some((row) => row.platforms.length > 1 || row.platforms.some((platform) => platform !== host));
     context.stdout.write(
       formatRows(
-        rows.map((row) => imageRow(row, { full, now })),
+        rows.map((row) => imageRow(row, { full, now, platforms: showPlatforms })),
         {
           format: options.format as string | undefined,
           table: `${options.digests === true ? TABLE_WITH_DIGEST : TABLE}${showPlatforms ? "\\t{{.Platform}}" : ""}`,
@@ -73,7 +73,7 @@ export const imagesCommand: Command = {
 };
 
 /** An image row as docker's formatter shows it to a template, fields in its JSON order. */
-function imageRow(row: ImageListEntry, options: { full: boolean; now: number }): Record<keyof typeof HEADERS, string> {
+function imageRow(row: ImageListEntry, options: { full: boolean; now: number; platforms: boolean }): Partial<Record<keyof typeof HEADERS, string>> {
   return {
     Containers: "N/A",
     CreatedAt: goTimeString(row.created),
@@ -86,6 +86,7 @@ function imageRow(row: ImageListEntry, options: { full: boolean; now: number }):
     Tag: row.tag,
     UniqueSize: "N/A",
     VirtualSize: humanSize(row.size),
-    Platform: row.platforms.join(","),
+    // Only when some image is foreign or multi-platform, so docker's fields stay docker's otherwise.
+    ...(options.platforms ? { Platform: row.platforms.join(",") } : {}),
   };
 }
