@@ -8,6 +8,7 @@ import { openContainerRuntime } from "../executor/container-runtime.js";
 import type { OciRuntime } from "../executor/oci-runtime.js";
 import { runtimeLogMessages } from "../executor/runtime-log.js";
 import type { RuntimeSpec } from "../executor/runtime-spec.js";
+import { serializeRuntimeJson } from "../executor/runtime-spec.js";
 import { openSandboxNetwork, type SandboxNetwork } from "../executor/sandbox-network.js";
 import { RUNNING_LABEL } from "../store/disk-usage.js";
 import { currentProcess } from "../store/process-identity.js";
@@ -187,7 +188,7 @@ async function joinNetwork(bundle: string, namespacePath: string): Promise<void>
   const file = join(bundle, "config.json");
   const spec = JSON.parse(await readFile(file, "utf8")) as RuntimeSpec;
   spec.linux.namespaces = [...spec.linux.namespaces.filter((namespace) => namespace.type !== "network"), { type: "network", path: namespacePath }];
-  await writeFile(file, JSON.stringify(spec));
+  await writeFile(file, serializeRuntimeJson(spec));
 }
 
 function notifyCaller(exitCode: number): void {

@@ -9,6 +9,7 @@ import type { OutputStream } from "../executor/types.js";
 import type { Worker } from "../worker/worker.js";
 import { containerPaths, findContainer } from "./container-record.js";
 import { containerState } from "./container-state.js";
+import { serializeRuntimeJson } from "../executor/runtime-spec.js";
 
 export interface ExecContainerOptions {
   args: string[];
@@ -50,7 +51,7 @@ export async function execInContainer(worker: Worker, text: string, options: Exe
     terminal: options.tty === true,
   });
   const processFile = join(paths.bundle, `exec-${randomBytes(6).toString("hex")}.json`);
-  await writeFile(processFile, JSON.stringify(proc));
+  await writeFile(processFile, serializeRuntimeJson(proc));
   try {
     const inherit = options.inheritStdio === true;
     const argv = ["exec", "--process", processFile, ...(options.detach === true ? ["--detach"] : []), record.runtimeId];

@@ -6,6 +6,7 @@ import type { OciRuntime } from "../executor/oci-runtime.js";
 import type { ContainerConfig } from "../oci/image-types.js";
 import { writeFileAtomic } from "../store/atomic-file.js";
 import type { ContainerPaths, ContainerRecord } from "./container-record.js";
+import { serializeRuntimeJson } from "../executor/runtime-spec.js";
 
 /** An image's HEALTHCHECK with docker's defaults filled in, in milliseconds. */
 export interface HealthcheckSettings {
@@ -123,7 +124,7 @@ async function probe(options: { runtime: OciRuntime; record: ContainerRecord; pa
   const pidFile = join(paths.bundle, "health.pid");
   try {
     const proc = await createContainerProcess(paths.rootfs, { args: settings.args, env: [`HOSTNAME=${record.hostname}`, ...record.env], cwd: record.cwd, user: record.user });
-    await writeFile(processFile, JSON.stringify(proc));
+    await writeFile(processFile, serializeRuntimeJson(proc));
     await rm(pidFile, { force: true });
     const { file, args } = runtime.command(["exec", "--process", processFile, "--pid-file", pidFile, record.runtimeId]);
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -16,6 +16,7 @@ import { SHIM_NOTICE_FD } from "./container-shim.js";
 import { containerState, readStateFile, runtimeStatus, writeStateFile } from "./container-state.js";
 import { containerVolumePath } from "./create-container.js";
 import { isMountPoint } from "./mount-points.js";
+import { serializeRuntimeJson } from "../executor/runtime-spec.js";
 
 export interface AttachOptions {
   /**
@@ -179,5 +180,5 @@ async function writeBundle(root: string, record: ContainerRecord, containerRunti
     id: record.runtimeId,
     cgroups: containerRuntime.cgroups,
   });
-  await writeFile(join(paths.bundle, "config.json"), JSON.stringify(spec));
+  await writeFile(join(paths.bundle, "config.json"), serializeRuntimeJson(spec));
 }

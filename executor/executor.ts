@@ -26,6 +26,7 @@ import { runtimeLogMessages } from "./runtime-log.js";
 import { detectDefaultRuntime, FAST_START_RUNTIMES, installHint, probeRuntimes } from "./runtime-probe.js";
 import { openSandboxNetwork, type SandboxNetwork } from "./sandbox-network.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
+import { serializeRuntimeJson } from "./runtime-spec.js";
 import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
 
 export interface ExecutorOptions {
@@ -179,9 +180,9 @@ export class Executor {
       });
       if (inMemory) {
         await mkdir(privateDir, { mode: 0o700 });
-        privateFiles.push({ name: "config.json", data: Buffer.from(JSON.stringify(spec)), uid: 0, gid: 0, mode: 0o600 });
+        privateFiles.push({ name: "config.json", data: Buffer.from(serializeRuntimeJson(spec)), uid: 0, gid: 0, mode: 0o600 });
       } else {
-        await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+        await writeFile(join(bundle, "config.json"), serializeRuntimeJson(spec));
       }
       stubs = await claimMountStubs(root, spec.mounts.map((m) => m.destination));
       await writeFile(join(bundle, STUBS_FILE), JSON.stringify(stubs));

@@ -10,6 +10,7 @@ import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { findExecutable, OciRuntime, RUNTIME_NAMES, type RuntimeName } from "./oci-runtime.js";
 import { withProbeCache } from "./probe-cache.js";
 import { runtimeLogMessages } from "./runtime-log.js";
+import { serializeRuntimeJson } from "./runtime-spec.js";
 
 /** What a probe learnt about one runtime, for `tsbuild info` and for choosing the default. */
 export interface RuntimeProbe {
@@ -149,7 +150,7 @@ async function tryStart(template: OciRuntime, cgroups: boolean): Promise<string 
       network: "none",
       ...(cgroups ? { cgroupsPath: `tsbuild/${id}` } : {}),
     });
-    await writeFile(join(dir, "config.json"), JSON.stringify(spec));
+    await writeFile(join(dir, "config.json"), serializeRuntimeJson(spec));
     const logPath = join(dir, "runtime.log");
     const { file, args } = runtime.command(["run", "--bundle", dir, id], logPath);
     const stderr = await new Promise<string>((resolve) => {

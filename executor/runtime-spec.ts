@@ -119,3 +119,15 @@ export interface RuntimeSeccompRule {
 
 /** The specification version the written config.json claims. */
 export const RUNTIME_SPEC_VERSION = "1.0.2";
+
+/**
+ * The JSON text of config.json (or a process.json). A string may hold lone surrogates (the
+ * bytes of a Dockerfile that are not UTF-8, kept as U+DC80–U+DCFF): JSON.stringify writes them
+ * as `\udcff` escapes, which runc (Go) reads as U+FFFD but crun (yajl) as three raw bytes. They
+ * are made U+FFFD here, as BuildKit's Go encoding does, so every runtime runs the same argv.
+ */
+export function serializeRuntimeJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "string" ? item.replace(LONE_SURROGATE, "\ufffd") : item));
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

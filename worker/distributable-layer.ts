@@ -1,10 +1,11 @@
 import { pipeline } from "node:stream/promises";
-import { TsbuildError } from "../errors.js";
+import { isTsbuildError, TsbuildError } from "../errors.js";
 import { digestOf, type Digest } from "../oci/digest.js";
 import { parseManifestLike, serializeJson, type Descriptor, type ImageManifest } from "../oci/image-types.js";
 import { createCompressor, LAYER_MEDIA_TYPES } from "../oci/layer-compression.js";
 import { DOCKER_MEDIA_TYPES, OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import type { Store } from "../store/store.js";
+import { fromSystemError } from "../util/system-error.js";
 
 /** How a layer leaves the machine. gzip is what every registry and `docker load` take. */
 export type DistributionCompression = "gzip" | "zstd";
@@ -29,7 +30,8 @@ export interface DistributableOptions {
  * The layer as it leaves the machine: an uncompressed layer (what builds, commits and
  * imports store) is compressed on every core the first time, and the compressed blob is
  * remembered; a layer that came compressed (pulled, loaded) goes as it is. The diffID, and
- * so the image id, is the same either way.
+ * so the image id, is the same either way. On a read-only root an uncompressed layer goes
+ * uncompressed.
  */
 export async function distributableLayer(store: Store, layer: Descriptor, options: DistributableOptions = {}): Promise<Descriptor> {
   const compression = options.compression ?? "gzip";
@@ -46,7 +48,16 @@ export async function distributableLayer(store: Store, layer: Descriptor, option
     throw new TsbuildError("NOT_FOUND", `Cannot compress layer "${layer.digest}": it is not in the content store`);
   }
   const compressor = createCompressor(compression);
-  const [blob] = await Promise.all([store.content.write(compressor), pipeline(await store.content.openStream(layer.digest), compressor)]);
+  let blob: { digest: Digest; size: number };
+  try {
+    [blob] = await Promise.all([store.content.write(compressor), pipeline(await store.content.openStream(layer.digest), compressor)]);
+  } catch (error) {
+    compressor.destroy(); // the read of the layer stops too
+    // A read-only root can keep no compressed copy: the layer goes as it is stored (an
+    // uncompressed layer is as valid in an archive; `docker load` and skopeo read it).
+    if (isTsbuildError(fromSystemError(error) ?? error, "READ_ONLY")) return layer;
+    throw error;
+  }
   const compressed: Descriptor = { mediaType, digest: blob.digest, size: blob.size };
   await store.refs.put(COMPRESSED_LAYER_REF_KIND, id, {
     blobs: [blob.digest],

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { SnapshotMetadata } from "../../snapshotter/snapshot-metadata.js";
 import { listImages } from "../../worker/list-images.js";
 import { unpackImage } from "../../worker/unpack-image.js";
 import { openWorker } from "../../worker/worker.js";
@@ -40,8 +41,9 @@ async function leftovers(dir: string, baseline: ReadonlySet<string>): Promise<st
     for (const name of await readdir(join(root, sub)).catch(() => [] as string[])) found.push(`${sub}/${name}`);
   }
   for (const name of await readdir(join(dir, "tmp"))) found.push(`TMPDIR/${name}`);
-  const table = JSON.parse(await readFile(join(root, "snapshots", "metadata.json"), "utf8")) as { snapshots: Record<string, { kind: string; labels: Record<string, string> }> };
-  for (const [key, record] of Object.entries(table.snapshots)) if (record.labels["tsbuild.owner"] !== undefined) found.push(`snapshot ${key} (${record.kind})`);
+  for (const record of await new SnapshotMetadata(join(root, "snapshots")).list()) {
+    if (record.labels["tsbuild.owner"] !== undefined) found.push(`snapshot ${record.key} (${record.kind})`);
+  }
   return found;
 }
 

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { SnapshotMetadata } from "../../snapshotter/snapshot-metadata.js";
 import { listMountPoints } from "../../snapshotter/mount-table.js";
 import { runCommand } from "../../snapshotter/run-command.js";
 import { makeOwnedTempDir } from "../../util/owned-temp-dir.js";
@@ -36,11 +37,11 @@ async function setUp(dir: string, dockerfile: string): Promise<{ env: Record<str
 /** Everything a dead build could leave, counted. */
 async function leftovers(dir: string): Promise<Record<string, unknown>> {
   const root = join(dir, "root");
-  const table = JSON.parse(await readFile(join(root, "snapshots", "metadata.json"), "utf8")) as { snapshots: Record<string, { kind: string }> };
+  const records = await new SnapshotMetadata(join(root, "snapshots")).list();
   const list = async (path: string) => readdir(path).catch(() => [] as string[]);
   return {
     mounts: [...(await listMountPoints())].filter((point) => point.startsWith(`${dir}/`)),
-    activeSnapshots: Object.entries(table.snapshots).filter(([, record]) => record.kind !== "committed").map(([key]) => key),
+    activeSnapshots: records.filter((record) => record.kind !== "committed").map((record) => record.key),
     bundles: await list(join(root, "executor")),
     runtimeState: [...(await list(join(root, "runtime", "runc"))), ...(await list(join(root, "runtime", "crun")))],
     staging: await list(join(root, "tmp")),
