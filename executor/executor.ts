@@ -69,6 +69,12 @@ const KILL_GRACE_MS = 5000;
 /** Runs processes in OCI-runtime sandboxes over rootfs directories its caller prepared. */
 export class Executor {
   readonly runtime: OciRuntime;
+  /**
+   * For runs with secrets in their environment, when `runtime` is crun: crun keeps a copy of
+   * config.json (the environment spelled out) in its state directory on disk; runc does not.
+   * Undefined when runtime is runc, was named by the caller, or runc does not work here.
+   */
+  readonly #secretEnvRuntime: OciRuntime | undefined;
   readonly #workDir: string;
   readonly #cacheMountRoot: string;
   readonly #hostname: string;
@@ -100,11 +106,19 @@ export class Executor {
       stateDir: resolve(options.stateDir ?? join(options.root, "runtime", probe.name)),
       hybridWrapper: probe.hybridWrapper,
     });
-    return new Executor(runtime, options, options.rlimits ?? (await defaultRlimits()), probe.cgroups);
+    let secretEnvRuntime: OciRuntime | undefined;
+    if (probe.name === "crun" && named === undefined) {
+      const [runc] = await probeRuntimes({ names: ["runc"], cacheDir });
+      if (runc.usable) {
+        secretEnvRuntime = new OciRuntime({ name: "runc", path: runc.path!, stateDir: resolve(join(options.root, "runtime", "runc")), hybridWrapper: runc.hybridWrapper });
+      }
+    }
+    return new Executor(runtime, secretEnvRuntime, options, options.rlimits ?? (await defaultRlimits()), probe.cgroups);
   }
 
-  private constructor(runtime: OciRuntime, options: ExecutorOptions, rlimits: RuntimeRlimit[], cgroups: boolean) {
+  private constructor(runtime: OciRuntime, secretEnvRuntime: OciRuntime | undefined, options: ExecutorOptions, rlimits: RuntimeRlimit[], cgroups: boolean) {
     this.runtime = runtime;
+    this.#secretEnvRuntime = secretEnvRuntime;
     this.#workDir = resolve(options.workDir ?? join(options.root, "executor"));
     this.#cacheMountRoot = resolve(options.cacheMountRoot ?? join(options.root, "cache-mounts"));
     this.#hostname = options.hostname ?? "buildkitsandbox";
@@ -137,6 +151,7 @@ export class Executor {
     await mkdir(bundle, { mode: 0o700 });
     // A run with secrets gets its config and secrets in memory, in the runtime's own mount namespace.
     const inMemory = holdsSecrets(proc);
+    const runtime = (proc.secretEnv?.length ?? 0) > 0 ? (this.#secretEnvRuntime ?? this.runtime) : this.runtime;
     const privateDir = join(bundle, "private");
     const privateFiles: PrivateFile[] = [];
     let prepared: PreparedRunMounts | undefined;
@@ -190,14 +205,14 @@ export class Executor {
       throwIfAborted(signal, proc);
 
       containerStarted = true;
-      const outcome = await this.#start(id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, options);
+      const outcome = await this.#start(runtime, id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, options);
       if (outcome.aborted) throw cancelledError(proc, signal);
       if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
-      throw this.#failure(proc, outcome);
+      throw this.#failure(runtime, proc, outcome);
     } finally {
       // `run` removes the container when it ends normally; a left state dir means it did not,
       // and skipping the extra runtime call when it is gone saves a process start per RUN.
-      if (containerStarted && (await exists(join(this.runtime.stateDir, id)))) await this.runtime.delete(id);
+      if (containerStarted && (await exists(join(runtime.stateDir, id)))) await runtime.delete(id);
       await sandboxNetwork?.close();
       await releaseMountStubs(stubs);
       await prepared?.release();
@@ -211,12 +226,12 @@ export class Executor {
    * still exist. Runs of live processes, this one included, are not touched.
    */
   async cleanStale(): Promise<StaleCleanup> {
-    return reclaimSandboxes({ workDir: this.#workDir, runtimes: [this.runtime] });
+    return reclaimSandboxes({ workDir: this.#workDir, runtimes: this.#secretEnvRuntime === undefined ? [this.runtime] : [this.runtime, this.#secretEnvRuntime] });
   }
 
-  async #start(id: string, bundle: string, privateBundle: { dir: string; files: PrivateFile[] } | undefined, options: ExecRunOptions): Promise<RunOutcome> {
+  async #start(runtime: OciRuntime, id: string, bundle: string, privateBundle: { dir: string; files: PrivateFile[] } | undefined, options: ExecRunOptions): Promise<RunOutcome> {
     const runtimeLog = join(bundle, "runtime.log");
-    const command = this.runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog);
+    const command = runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog);
     const { file, args } = privateBundle === undefined ? command : privateBundleCommand(command, privateBundle.dir);
     const tail = new LogTail();
     let log: WriteStream | undefined;
@@ -255,7 +270,7 @@ export class Executor {
 
     const onAbort = () => {
       aborted = true;
-      void this.#killUntilGone(id, () => exited, child.pid);
+      void this.#killUntilGone(runtime, id, () => exited, child.pid);
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) onAbort(); // aborted between the last check and the listener
@@ -266,7 +281,7 @@ export class Executor {
       });
       exited = true;
       if (error !== undefined) {
-        throw new TsbuildError("SYSTEM", `Cannot start OCI runtime "${this.runtime.path}": ${error.message}`, { cause: error });
+        throw new TsbuildError("SYSTEM", `Cannot start OCI runtime "${runtime.path}": ${error.message}`, { cause: error });
       }
       const exitCode = code ?? 128 + signalNumber(signal);
       const runtimeErrors = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
@@ -288,10 +303,10 @@ export class Executor {
    * container may not exist yet when the abort comes in, so keep trying until the runtime's
    * `run` has returned; if it hangs regardless, kill the runtime process itself.
    */
-  async #killUntilGone(id: string, gone: () => boolean, runtimePid: number | undefined): Promise<void> {
+  async #killUntilGone(runtime: OciRuntime, id: string, gone: () => boolean, runtimePid: number | undefined): Promise<void> {
     const deadline = Date.now() + KILL_GRACE_MS;
     while (!gone()) {
-      await this.runtime.kill(id, "KILL");
+      await runtime.kill(id, "KILL");
       if (gone()) return;
       if (Date.now() > deadline && runtimePid !== undefined) {
         try {
@@ -305,11 +320,11 @@ export class Executor {
     }
   }
 
-  #failure(proc: ExecProcess, outcome: RunOutcome): TsbuildError {
+  #failure(runtime: OciRuntime, proc: ExecProcess, outcome: RunOutcome): TsbuildError {
     const command = describeCommand(proc.args);
     const runtimeError = outcome.runtimeErrors[0];
     if (runtimeError !== undefined && !/exec|executable|chdir|cwd/i.test(runtimeError)) {
-      return new TsbuildError("SYSTEM", `OCI runtime "${this.runtime.name}" failed to run "${command}": ${runtimeError}`, {
+      return new TsbuildError("SYSTEM", `OCI runtime "${runtime.name}" failed to run "${command}": ${runtimeError}`, {
         hint: "Check that the runtime works here: tsbuild info",
       });
     }
