@@ -9,6 +9,7 @@ import type { CopyAction } from "../frontend/graph.js";
 import { mapLimit } from "./map-limit.js";
 import { IgnoredPathError, resolveInContext } from "./resolve-in-context.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
+import { compileGoPathMatch } from "../util/go-path-match.js";
 
 /** One file, directory or symlink a COPY reads. */
 export interface SourceEntry {
@@ -224,29 +225,11 @@ function missingIfIgnored(error: unknown): undefined {
   throw error;
 }
 
-/** Go's path.Match for one component: `*`, `?`, `[a-z]`, `[^x]`, `\` escapes. */
+/** Go's path.Match for one component; a malformed pattern is a Dockerfile error, as in BuildKit. */
 export function compileGlob(pattern: string): (name: string) => boolean {
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "*") source += "[^/]*";
-    else if (ch === "?") source += "[^/]";
-    else if (ch === "\\" && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]);
-    else if (ch === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) throw new TsbuildError("DOCKERFILE_SYNTAX", `Cannot match "${pattern}": syntax error in pattern`);
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith("^") || body.startsWith("!")) body = `^${body.slice(1)}`;
-      source += `[${body.replace(/\\/g, "\\\\")}]`;
-      i = end;
-    } else source += escapeRegExp(ch);
-  }
-  const regex = new RegExp(`^${source}$`, "s");
-  return (name) => regex.test(name);
-}
-
-function escapeRegExp(ch: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(ch) ? `\\${ch}` : ch;
+  const matcher = compileGoPathMatch(pattern);
+  if (matcher === undefined) throw new TsbuildError("DOCKERFILE_SYNTAX", `Cannot match "${pattern}": syntax error in pattern`);
+  return matcher;
 }
 
 function notFound(src: string, kind: CollectOptions["kind"], ignored: boolean): TsbuildError {

@@ -1,5 +1,6 @@
 import { TsbuildError } from "../../errors.js";
 import type { OptionSpec } from "../command.js";
+import { compileGoPathMatch } from "../../util/go-path-match.js";
 
 /** `--filter KEY=VALUE`, repeatable: values of one key are alternatives, keys must all match. */
 export type ListFilters = Map<string, string[]>;
@@ -36,32 +37,7 @@ export function booleanFilter(key: string, value: string): boolean {
   throw new TsbuildError("USAGE", `Invalid filter "${key}=${value}"`, { hint: `Use ${key}=true or ${key}=false` });
 }
 
-/**
- * Go's path.Match: `*` any run of characters but `/`, `?` one of them, `[a-z]` and `[^a]`
- * classes, `\` quoting the next character. docker matches `reference=` patterns with it.
- */
+/** docker matches `reference=` patterns with Go's path.Match; a malformed pattern matches nothing. */
 export function pathMatch(pattern: string, text: string): boolean {
-  let source = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === "*") source += "[^/]*";
-    else if (char === "?") source += "[^/]";
-    else if (char === "\\" && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]);
-    else if (char === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) return false;
-      const body = pattern.slice(i + 1, end);
-      source += `[${body.startsWith("^") ? `^/${escapeClass(body.slice(1))}` : escapeClass(body)}]`;
-      i = end;
-    } else source += escapeRegExp(char);
-  }
-  return new RegExp(`${source}$`, "u").test(text);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-function escapeClass(body: string): string {
-  return body.replace(/[\]\\[]/g, "\\$&");
+  return compileGoPathMatch(pattern)?.(text) ?? false;
 }
