@@ -2,6 +2,7 @@ import type { BigIntStats } from "node:fs";
 import { lstat, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runtimeStateRoot } from "../executor/rootless-mode.js";
 import { isDeadSandbox, reclaimSandboxes, SANDBOX_PREFIX } from "../executor/reclaim-sandboxes.js";
 import { listMountPoints, unmountBeneath } from "../snapshotter/mount-table.js";
 import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "../snapshotter/reclaim-snapshots.js";
@@ -45,7 +46,7 @@ export interface ReclaimOptions {
 /** Removes what dead tsbuild processes left in `root` (and in $TMPDIR). The caller holds the store lock. */
 export async function reclaimLeftovers(root: string, options: ReclaimOptions = {}): Promise<ReclaimReport> {
   const mounted = await listMountPoints();
-  const sandboxes = await reclaimSandboxes({ workDir: join(root, "executor"), stateRoot: join(root, "runtime"), mounted });
+  const sandboxes = await reclaimSandboxes({ workDir: join(root, "executor"), stateRoot: runtimeStateRoot(root), mounted });
   const snapshots = await reclaimSnapshots(join(root, "snapshots"), mounted);
   const report: ReclaimReport = {
     containers: sandboxes.containers,

@@ -45,12 +45,14 @@ export class Worker {
   async snapshotter(): Promise<Snapshotter> {
     this.#snapshotter ??= (async () => {
       const inUse = await implementationInUse(this.root);
-      if (inUse !== undefined && this.#implementation !== undefined && inUse !== this.#implementation) {
+      // fuse-overlayfs mounts the overlay snapshotter's layers: one layout, either mount.
+      const layout = (name: SnapshotterName) => (name === "native" ? "native" : "overlayfs");
+      if (inUse !== undefined && this.#implementation !== undefined && layout(inUse) !== layout(this.#implementation)) {
         throw new TsbuildError("CONFLICT", `Cannot use the ${this.#implementation} snapshotter on root "${this.root}": its snapshots were made by ${inUse}`, {
           hint: `Use ${inUse} for this root, or another root`,
         });
       }
-      const implementation = inUse ?? this.#implementation;
+      const implementation = this.#implementation ?? inUse;
       const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
       if (!this.store.readOnly) await snapshotter.cleanup();
       return snapshotter;
