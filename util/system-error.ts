@@ -20,7 +20,7 @@ const MEANINGS: Readonly<Record<string, ErrnoMeaning>> = {
   },
   EDQUOT: { code: "DISK_FULL", reason: "disk quota exceeded", hint: "Free space within your quota, or use a root on another file system (--root)" },
   EROFS: { code: "READ_ONLY", reason: "read-only file system", hint: "Commands that only read work on a read-only root; remount it read-write to change it" },
-  EACCES: { code: "PERMISSION_DENIED", reason: "permission denied", hint: "Run as a user that may write there (tsbuild runs as root), or use another --root" },
+  EACCES: { code: "PERMISSION_DENIED", reason: "permission denied", hint: "Run as a user that may write there, or use another --root (each user has a root of their own)" },
   EPERM: { code: "PERMISSION_DENIED", reason: "operation not permitted", hint: "Run as root, or use another --root" },
   ENOENT: { code: "FILE_NOT_FOUND", reason: "no such file or directory" },
   ENOTDIR: { code: "FILE_NOT_FOUND", reason: "a component of the path is not a directory" },

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
+import { checkRootIdMapping } from "../store/root-id-mapping.js";
 import { openStore, type Store } from "../store/store.js";
 import { reclaimLeftovers, type ReclaimReport } from "./reclaim-leftovers.js";
 
@@ -101,6 +102,7 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Worke
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
   });
+  await checkRootIdMapping(store.root, { readOnly: store.readOnly });
   // A read-only root can hold no leftovers we could remove, and needs no lock to be read.
   const reclaimed = store.readOnly ? undefined : await store.withLock(() => reclaimLeftovers(store.root));
   return new Worker(store, { ...(reclaimed === undefined ? {} : { reclaimed }), ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }) });
