@@ -43,7 +43,7 @@ export async function runInUserNamespace(argv: readonly string[]): Promise<numbe
     return reportError(error, { write: (text) => process.stderr.write(text), sources: new Map() });
   }
   const self = [process.execPath, ...process.execArgv, process.argv[1], ...argv];
-  const { file, args } = joinUserNamespaceCommand(pause.pid, self, process.cwd());
+  const { file, args } = joinUserNamespaceCommand(pause, self, process.cwd());
   const child = spawn(file, args, { stdio: "inherit", env: { ...process.env, [ROOTLESS_ENV]: runtimeDir } });
   // A terminal sends Ctrl-C and Ctrl-\ to the whole foreground group, the child included:
   // relaying them too would make one Ctrl-C two. Other signals, and these without a

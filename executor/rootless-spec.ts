@@ -41,7 +41,7 @@ export function adaptSpecToUserNamespace(spec: RuntimeSpec, options: { mapping: 
 /** The error for a process owner the namespace cannot switch to. */
 export function unmappedUser(uid: number, gid: number, mapping: IdMapping): TsbuildError {
   const which = mapsId(mapping.uids, uid) ? `gid ${gid}` : `uid ${uid}`;
-  return new TsbuildError("ROOTLESS", `Cannot run a process as ${uid}:${gid} rootless: ${which} is not mapped in this user namespace (no subordinate ids)`, {
-    hint: `Give your user ranges in ${SUBUID_FILE} and ${SUBGID_FILE} (README: Rootless), then stop the old namespace: tsbuild system migrate`,
+  return new TsbuildError("ROOTLESS", `Cannot run a process as ${uid}:${gid} rootless: ${which} is not mapped, as this user has no ranges in ${SUBUID_FILE} and ${SUBGID_FILE}`, {
+    hint: "Add ranges for the user to both files (README: Rootless); the next command maps them",
   });
 }

@@ -128,9 +128,12 @@ export async function readPauseProcess(runtimeDir: string): Promise<PauseProcess
 }
 
 /** The command line that runs `argv` in the pause process's namespaces, as root there, in `cwd`. */
-export function joinUserNamespaceCommand(pid: number, argv: readonly string[], cwd: string): { file: string; args: string[] } {
-  // Joining a mount namespace moves to its root directory; --wd keeps the caller's.
-  return { file: "nsenter", args: ["--user", "--mount", `--target=${pid}`, `--wd=${cwd}`, "--", ...argv] };
+export function joinUserNamespaceCommand(pause: PauseProcess, argv: readonly string[], cwd: string): { file: string; args: string[] } {
+  // Joining a mount namespace moves to its root directory; --wd keeps the caller's. A
+  // namespace of one gid forbids setgroups(2), which nsenter's switch to root calls: there
+  // the user's own ids, already root inside, are kept as they are.
+  const credentials = pause.gids === "single" ? ["--preserve-credentials"] : [];
+  return { file: "nsenter", args: ["--user", "--mount", `--target=${pause.pid}`, ...credentials, `--wd=${cwd}`, "--", ...argv] };
 }
 
 async function startPauseProcess(user: RootlessUser, wanted: WantedMaps): Promise<PauseProcess> {
