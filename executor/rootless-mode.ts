@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { TsbuildError } from "../errors.js";
+import { hostIdOf, mappedCount, processIdMapping } from "../util/id-mapping.js";
 import { isMissing } from "../util/stat-if-exists.js";
 
 /**
@@ -62,4 +63,14 @@ export function runtimeStateRoot(root: string, env: Record<string, string | unde
   const runtimeDir = rootlessRuntimeDirOf(env);
   if (runtimeDir === undefined) return join(root, "runtime");
   return join(runtimeDir, `runtime-${createHash("sha256").update(root).digest("hex").slice(0, 16)}`);
+}
+
+/** For `tsbuild info`: the user and the ids a rootless tsbuild maps, or null when it runs as root. */
+export function describeRootless(env: Record<string, string | undefined> = process.env): { uid: number; ids: string; runtimeDir: string } | null {
+  const runtimeDir = rootlessRuntimeDirOf(env);
+  if (runtimeDir === undefined) return null;
+  const { uids } = processIdMapping();
+  const count = mappedCount(uids);
+  const ids = count > 1 ? `uids 0-${count - 1} mapped, the user's subordinate ids beyond root` : "one id, root: no subordinate ids";
+  return { uid: hostIdOf(uids, 0) ?? -1, ids, runtimeDir };
 }
