@@ -143,7 +143,8 @@ async function startPauseProcess(user: RootlessUser, wanted: WantedMaps): Promis
   }
   // The holder unshares, says so, and sleeps for good once told to; if this process dies
   // before that (before the ids are mapped and its pid recorded), its stdin closes and it ends.
-  const holder = spawn(unshare, ["--user", "--mount", "--propagation", "private", "--", "sh", "-c", 'echo ready; read go && [ "$go" = go ] && exec sleep infinity'], {
+  // Slave propagation: the host's later mounts (an automounted home) show inside, ours never outside.
+  const holder = spawn(unshare, ["--user", "--mount", "--propagation", "slave", "--", "sh", "-c", 'echo ready; read go && [ "$go" = go ] && exec sleep infinity'], {
     cwd: "/",
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
