@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   REGISTRY: 1,
   /** A configuration file (registries.conf) that does not parse or says something impossible. */
   INVALID_CONFIG: 1,
+  /** Rootless use that the host is not set up for: no user namespace, or an owner it does not map (/etc/subuid, /etc/subgid). */
+  ROOTLESS: 1,
   /** A bug: an invariant that should hold did not. */
   INTERNAL: 1,
 } as const;

@@ -1,4 +1,5 @@
 import { basename, join, resolve } from "node:path";
+import { applicableLimits } from "../executor/cgroup-delegation.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
 import { ArchiveExporter } from "../exporter/archive-exporter.js";
 import { CacheExporter } from "../exporter/cache-exporter.js";
@@ -201,6 +202,9 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       const graph = graphs.merged;
       checkEntitlements(graph, options.allow ?? []);
       for (const warning of graph.warnings) emit({ type: "warning", code: warning.code, message: warning.message, location: warning.location });
+      // Rootless without a delegated cgroup: said once here, not as an error in every RUN.
+      const limits = await applicableLimits(options.limits);
+      if (limits.warning !== undefined) emit({ type: "warning", code: "limits-not-applied", message: limits.warning, location: undefined });
       const { cache, imported } = await openCache(graph, worker, options, emit);
       const history = buildHistory(graph, worker.store, { scope: `${context}\0${dockerfile}`, dockerfile: file, imported });
       digests = await ContextDigests.load(worker.store, context);
@@ -219,7 +223,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         onProgress: emit,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-        ...(options.limits === undefined ? {} : { limits: options.limits }),
+        ...(limits.limits === undefined ? {} : { limits: limits.limits }),
       });
       if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
 

@@ -16,6 +16,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/info.js")).infoCommand,
   },
   {
+    name: "unshare",
+    summary: "Run a command in the rootless user namespace (as its root)",
+    load: async () => (await import("./commands/unshare.js")).unshareCommand,
+  },
+  {
     name: "completion",
     summary: "Print a shell completion script (bash or zsh)",
     load: async () => (await import("./commands/completion.js")).completionCommand,

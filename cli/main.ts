@@ -7,6 +7,10 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0]
   const { readFileSync } = await import("node:fs");
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   process.stdout.write(`tsbuild ${pkg.version}\n`);
+} else if ((process.geteuid?.() ?? 0) !== 0 && process.env.TSBUILD_ROOTLESS === undefined && (await import("./rootless-reexec.js")).needsUserNamespace(argv)) {
+  // An ordinary user: the command runs again, as root in the user's namespace (README: Rootless).
+  const { runInUserNamespace } = await import("./rootless-reexec.js");
+  process.exitCode = await runInUserNamespace(argv);
 } else {
   // Crash tests only: see util/crash-point.ts. Nothing is loaded for it otherwise.
   const crash = process.env.TSBUILD_CRASH_AT === undefined ? undefined : await import("../util/crash-point.js");

@@ -3,6 +3,7 @@ import { createRuntimeSpec, DEFAULT_PATH } from "./create-runtime-spec.js";
 import { defaultRlimits } from "./default-rlimits.js";
 import { ensureWorkdir } from "./ensure-workdir.js";
 import { OciRuntime } from "./oci-runtime.js";
+import { runtimeStateRoot } from "./rootless-mode.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { detectDefaultRuntime } from "./runtime-probe.js";
 import type { RuntimeMount, RuntimeProcess, RuntimeSpec } from "./runtime-spec.js";
@@ -24,7 +25,7 @@ export async function openContainerRuntime(root: string): Promise<ContainerRunti
   const runtime = new OciRuntime({
     name: probe.name,
     path: probe.path!,
-    stateDir: resolve(join(root, "runtime", `containers-${probe.name}`)),
+    stateDir: resolve(join(runtimeStateRoot(root), `containers-${probe.name}`)),
     hybridWrapper: probe.hybridWrapper,
   });
   return { runtime, cgroups: probe.cgroups };

@@ -1,5 +1,7 @@
 import type { InsecurePrivileges } from "./insecure-privileges.js";
 import type { ResourceLimits } from "./types.js";
+import { processIdMapping, type IdMapping } from "../util/id-mapping.js";
+import { adaptSpecToUserNamespace } from "./rootless-spec.js";
 import { defaultSeccompProfile } from "./seccomp-profile.js";
 import type { ResolvedUser } from "./user.js";
 import {
@@ -96,6 +98,8 @@ export interface CreateRuntimeSpecOptions {
    * /sys writable, every character and block device allowed, these device nodes created.
    */
   insecure?: InsecurePrivileges;
+  /** The user namespace the runtime runs in (rootless: see rootless-spec.ts). Default: this process's. */
+  idMapping?: IdMapping;
 }
 
 /**
@@ -144,7 +148,7 @@ export function createRuntimeSpec(rootfs: string, options: CreateRuntimeSpecOpti
     spec.linux.cgroupsPath = options.cgroupsPath;
     spec.linux.resources = createResources(options.limits, insecure === undefined ? ALLOWED_DEVICES : ALL_DEVICES);
   }
-  return spec;
+  return adaptSpecToUserNamespace(spec, { mapping: options.idMapping ?? processIdMapping(), hostNetwork: options.network === "host" });
 }
 
 function standardMounts(options: { writableSys: boolean }): RuntimeMount[] {

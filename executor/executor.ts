@@ -19,6 +19,7 @@ import { LogTail } from "./log-tail.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
 import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
+import { runtimeStateRoot } from "./rootless-mode.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
@@ -103,7 +104,7 @@ export class Executor {
     const runtime = new OciRuntime({
       name: probe.name,
       path: probe.path!,
-      stateDir: resolve(options.stateDir ?? join(options.root, "runtime", probe.name)),
+      stateDir: resolve(options.stateDir ?? join(runtimeStateRoot(options.root), probe.name)),
       hybridWrapper: probe.hybridWrapper,
     });
     let secretEnvRuntime: OciRuntime | undefined;

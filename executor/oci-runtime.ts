@@ -48,7 +48,8 @@ export class OciRuntime {
     const global = ["--root", this.stateDir];
     if (logPath !== undefined) global.push("--log", logPath, "--log-format", "json");
     if (!this.hybridWrapper) return { file: this.path, args: [...global, ...args] };
-    const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;
+    // In a user namespace (rootless) the mount is locked to its parent: cover it instead.
+    const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null || mount -t tmpfs -o ro tsbuild-no-cgroup2 ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;
     return {
       file: "unshare",
       args: ["--mount", "--propagation", "private", ...wrapperShell(), "-c", script, this.path, ...global, ...args],

@@ -10,7 +10,7 @@ mode=${1:-all}
 
 # Unit tests: the pure folders' (parser/, frontend/) and these pure modules'. A test that
 # needs root, a mount, a sandbox or a registry is a system test.
-unit='(parser/.*|frontend/.*|build/build-platforms|executor/emulation|oci/(digest|image-types|reference)|solver/(scheduler|explain-miss|context-digests)|executor/(user|create-runtime-spec|resolve-in-root)|store/resolve-root|harness|index)\.test\.js$'
+unit='(parser/.*|frontend/.*|build/build-platforms|executor/emulation|oci/(digest|image-types|reference)|solver/(scheduler|explain-miss|context-digests)|executor/(user|create-runtime-spec|resolve-in-root|rootless-spec|subordinate-ids)|util/id-mapping|store/resolve-root|harness|index)\.test\.js$'
 case "$mode" in
   all) pattern='\.test\.js$' ;;
   unit) pattern="^${unit}" ;;

@@ -10,6 +10,7 @@ import { LayerReader, type LayerEntry } from "../oci/layer-reader.js";
 import { classifyWhiteout, type WhiteoutKind } from "../oci/whiteout.js";
 import { crashPoint } from "../util/crash-point.js";
 import { runCommand } from "./run-command.js";
+import { inUserNamespace } from "../util/id-mapping.js";
 import { OVERLAY_OPAQUE_XATTR, writeXattrs } from "./xattrs.js";
 
 export interface ApplyLayerOptions {
@@ -180,6 +181,9 @@ export class LayerApplier {
         case "char":
         case "block":
         case "fifo":
+          // A user namespace (rootless) cannot make device nodes: left out, as containerd's
+          // unpacker does there; a container's /dev comes from the runtime anyway.
+          if (entry.type !== "fifo" && inUserNamespace()) return;
           this.#nodes.set(rel, {
             type: entry.type,
             mode: entry.mode,

@@ -3,7 +3,7 @@ import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LayerWriteEntry } from "../oci/layer-writer.js";
 import { OPAQUE_WHITEOUT, whiteoutName } from "../oci/whiteout.js";
-import { LAYER_XATTRS, OVERLAY_OPAQUE_XATTR, readTreeXattrs, type XattrTable } from "./xattrs.js";
+import { LAYER_XATTRS, OVERLAY_OPAQUE_XATTRS, readTreeXattrs, type XattrTable } from "./xattrs.js";
 
 /**
  * The changes of an overlay upper directory as layer entries: it already is a changeset.
@@ -11,7 +11,7 @@ import { LAYER_XATTRS, OVERLAY_OPAQUE_XATTR, readTreeXattrs, type XattrTable } f
  * `.wh..wh..opq` entry right after their own. Sorted by name, parents first.
  */
 export async function* overlayChanges(upperDir: string): AsyncGenerator<LayerWriteEntry> {
-  const xattrs = await readTreeXattrs(upperDir, [...LAYER_XATTRS, OVERLAY_OPAQUE_XATTR]);
+  const xattrs = await readTreeXattrs(upperDir, [...LAYER_XATTRS, ...OVERLAY_OPAQUE_XATTRS]);
   yield* walkUpper({ root: upperDir, xattrs }, "");
 }
 
@@ -41,7 +41,7 @@ async function* walkUpper(tree: Tree, dir: string): AsyncGenerator<LayerWriteEnt
     }
     yield await entryOf(rel, { abs, stat, xattrs: tree.xattrs });
     if (stat.isDirectory()) {
-      if (tree.xattrs.get(abs)?.get(OVERLAY_OPAQUE_XATTR)?.toString() === "y") yield marker(`${rel}/${OPAQUE_WHITEOUT}`, stat);
+      if (OVERLAY_OPAQUE_XATTRS.some((name) => tree.xattrs.get(abs)?.get(name)?.toString() === "y")) yield marker(`${rel}/${OPAQUE_WHITEOUT}`, stat);
       yield* walkUpper(tree, rel);
     }
   }

@@ -1,4 +1,5 @@
 import { TsbuildError } from "../errors.js";
+import { overlayFlavour } from "./rootless-overlay.js";
 
 /**
  * mount(2) copies its option string into one page, so `lowerdir=...` plus everything else
@@ -10,9 +11,10 @@ export const MOUNT_OPTIONS_LIMIT = 4096;
 
 /**
  * Options that keep the upper directory a plain changeset: no redirect or metacopy xattrs
- * (which a layer tar cannot express) and no inode index tying an upper to its lowers.
+ * (which a layer tar cannot express) and no inode index tying an upper to its lowers; in a
+ * user namespace also `userxattr` (see rootless-overlay.ts).
  */
-const FIXED_OPTIONS = ["index=off", "redirect_dir=off", "metacopy=off"];
+const FIXED_OPTIONS = overlayFlavour().options;
 
 export interface OverlayLayout {
   /** Lower layer directories, topmost first. */

@@ -15,7 +15,7 @@ import type { Mount } from "./types.js";
  * snapshot is its parents' `fs` directories as lowers plus its own as upper.
  */
 export class OverlaySnapshotter extends BaseSnapshotter {
-  readonly name = "overlayfs" as const;
+  readonly name: "overlayfs" | "fuse-overlayfs" = "overlayfs";
 
   protected async createDirectories(id: number, kind: "active" | "view"): Promise<void> {
     if (kind === "active") {
@@ -31,7 +31,15 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   protected async mountChain(chain: SnapshotChain, target: string): Promise<void> {
     // Relative layer paths from the snapshots directory keep the options short (see overlay-options.ts).
     const mount = this.#mount(chain, (id) => `${id}/fs`, (id) => `${id}/work`, true);
-    await performMount(mount, target, { cwd: this.snapshotsDir });
+    await this.performOverlayMount(mount, target, { cwd: this.snapshotsDir, scratch: this.dirOf(chain.record.id) });
+  }
+
+  /**
+   * Mounts an overlay (or the bind of a single layer); `scratch` is a directory of the
+   * snapshot being mounted, for an implementation that needs one (fuse-overlay-snapshotter.ts).
+   */
+  protected async performOverlayMount(mount: Mount, target: string, options: { cwd: string; scratch: string }): Promise<void> {
+    await performMount(mount, target, { cwd: options.cwd });
   }
 
   #mount(chain: SnapshotChain, fs: (id: number) => string, work: (id: number) => string, check: boolean): Mount {
@@ -65,7 +73,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     // Lookups below the new layer (symlinks, what a whiteout hides) need the merged lowers.
     const lowerView = await mkdtemp(join(this.dirOf(id), "lower-"));
     const options = overlayOptions({ lowers: lowers.map((n) => `${n}/fs`) });
-    await performMount({ type: "overlay", source: "overlay", options }, lowerView, { cwd: this.snapshotsDir });
+    await this.performOverlayMount({ type: "overlay", source: "overlay", options }, lowerView, { cwd: this.snapshotsDir, scratch: this.dirOf(id) });
     try {
       return await applyLayer(layer, this.fsOf(id), { mode: "overlay", lowerView });
     } finally {

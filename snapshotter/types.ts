@@ -71,7 +71,7 @@ export interface ApplyResult {
   compression: LayerCompression;
 }
 
-export type SnapshotterName = "overlayfs" | "native";
+export type SnapshotterName = "overlayfs" | "fuse-overlayfs" | "native";
 
 export interface CleanupResult {
   /** Directory numbers of the orphaned snapshot directories removed. */

@@ -1,4 +1,5 @@
 import { TsbuildError } from "../errors.js";
+import { overlayFlavour } from "./rootless-overlay.js";
 import { runCommand } from "./run-command.js";
 
 /**
@@ -9,8 +10,10 @@ import { runCommand } from "./run-command.js";
 
 /** The xattrs a layer keeps: file capabilities (what `setcap` writes). */
 export const LAYER_XATTRS = ["security.capability"];
-/** overlayfs marks a directory that hides its lower layers with this xattr set to "y". */
-export const OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
+/** overlayfs marks a directory that hides its lower layers with this xattr set to "y" (`user.` in a user namespace). */
+export const OVERLAY_OPAQUE_XATTR = overlayFlavour().opaqueXattr;
+/** The names an upper directory's opaque marks may have here (fuse-overlayfs has its own). */
+export const OVERLAY_OPAQUE_XATTRS = overlayFlavour().opaqueXattrs;
 
 export type XattrTable = Map<string, Map<string, Buffer>>;
 

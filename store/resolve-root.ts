@@ -14,8 +14,8 @@ export interface ResolveRootOptions {
 export const SYSTEM_ROOT = "/var/lib/tsbuild";
 
 /**
- * The store root: `--root`, else $TSBUILD_ROOT, else /var/lib/tsbuild as root, else
- * $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild when unset). Always absolute.
+ * The store root: `--root`, else $TSBUILD_ROOT, else /var/lib/tsbuild as root, else (any
+ * other user, rootless) $XDG_DATA_HOME/tsbuild (~/.local/share/tsbuild when unset). Always absolute.
  */
 export function resolveRoot(options: ResolveRootOptions = {}): string {
   const env = options.env ?? process.env;
@@ -23,7 +23,8 @@ export function resolveRoot(options: ResolveRootOptions = {}): string {
   const fromEnv = env.TSBUILD_ROOT;
   if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
   const uid = options.uid ?? process.geteuid?.() ?? -1;
-  if (uid === 0) return SYSTEM_ROOT;
+  // A rootless tsbuild is uid 0 in its user namespace, yet the user's (executor/rootless-mode.ts).
+  if (uid === 0 && env.TSBUILD_ROOTLESS === undefined) return SYSTEM_ROOT;
   // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
   const xdg = env.XDG_DATA_HOME;
   const dataHome = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".local", "share");

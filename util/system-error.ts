@@ -1,4 +1,5 @@
 import { isTsbuildError, TsbuildError, type ErrorCode } from "../errors.js";
+import { inUserNamespace } from "./id-mapping.js";
 
 /**
  * errno values as coded errors. A file system that is full, read-only or refuses access is
@@ -20,7 +21,7 @@ const MEANINGS: Readonly<Record<string, ErrnoMeaning>> = {
   },
   EDQUOT: { code: "DISK_FULL", reason: "disk quota exceeded", hint: "Free space within your quota, or use a root on another file system (--root)" },
   EROFS: { code: "READ_ONLY", reason: "read-only file system", hint: "Commands that only read work on a read-only root; remount it read-write to change it" },
-  EACCES: { code: "PERMISSION_DENIED", reason: "permission denied", hint: "Run as a user that may write there (tsbuild runs as root), or use another --root" },
+  EACCES: { code: "PERMISSION_DENIED", reason: "permission denied", hint: "Run as a user that may write there, or use another --root (each user has a root of their own)" },
   EPERM: { code: "PERMISSION_DENIED", reason: "operation not permitted", hint: "Run as root, or use another --root" },
   ENOENT: { code: "FILE_NOT_FOUND", reason: "no such file or directory" },
   ENOTDIR: { code: "FILE_NOT_FOUND", reason: "a component of the path is not a directory" },
@@ -50,6 +51,8 @@ export function errnoOf(error: unknown): string | undefined {
  * translated, so a full disk reads as a full disk however deep it happened.
  */
 export function fromSystemError(error: unknown, what?: string): TsbuildError | undefined {
+  const unmapped = unmappedOwner(error, what);
+  if (unmapped !== undefined) return unmapped;
   if (isTsbuildError(error)) {
     if (error.code !== "SYSTEM" && error.code !== "INTERNAL") return undefined;
     const inner = causeWithErrno(error);
@@ -68,6 +71,24 @@ export function fromSystemError(error: unknown, what?: string): TsbuildError | u
   return new TsbuildError(meaning.code, `${subject}: ${meaning.reason} (${errno})`, {
     cause: error,
     ...(meaning.hint === undefined ? {} : { hint: meaning.hint }),
+  });
+}
+
+/**
+ * chown(2) fails with EINVAL only for an id the user namespace does not map: a rootless
+ * tsbuild without subordinate ids (one id, root) meets a file of another owner.
+ */
+function unmappedOwner(error: unknown, what: string | undefined): TsbuildError | undefined {
+  if (isTsbuildError(error, "ROOTLESS") || !inUserNamespace()) return undefined;
+  const inner = causeWithErrno(error) as NodeJS.ErrnoException | undefined;
+  if (inner === undefined || inner.code !== "EINVAL" || !/chown$/.test(inner.syscall ?? "")) return undefined;
+  const subject = isTsbuildError(error)
+    ? error.message.replace(/: E[A-Z]+: .*$/, "")
+    : (what ?? `Cannot ${inner.syscall} "${inner.path ?? "?"}"`);
+  const file = inner.path === undefined ? "" : ` of "${inner.path}"`;
+  return new TsbuildError("ROOTLESS", `${subject}: the owner${file} is not mapped rootless: this user has no ranges in /etc/subuid and /etc/subgid`, {
+    cause: error,
+    hint: "Add ranges for the user to both files (README: Rootless); the next command maps them",
   });
 }
 

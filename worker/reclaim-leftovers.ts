@@ -1,14 +1,15 @@
 import type { BigIntStats } from "node:fs";
 import { lstat, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { runtimeStateRoot } from "../executor/rootless-mode.js";
 import { isDeadSandbox, reclaimSandboxes, SANDBOX_PREFIX } from "../executor/reclaim-sandboxes.js";
 import { listMountPoints, unmountBeneath } from "../snapshotter/mount-table.js";
 import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "../snapshotter/reclaim-snapshots.js";
 import { SnapshotMetadata } from "../snapshotter/snapshot-metadata.js";
 import { isProcessAlive, parseProcessToken, type ProcessIdentity } from "../store/process-identity.js";
 import { ownerOfTempDir } from "../util/owned-temp-dir.js";
-import { isMissing, readdirIfExists } from "../util/stat-if-exists.js";
+import { isMissing, lstatIfExists, readdirIfExists } from "../util/stat-if-exists.js";
 import { stagingRoot } from "./staging-dir.js";
 
 /**
@@ -45,7 +46,7 @@ export interface ReclaimOptions {
 /** Removes what dead tsbuild processes left in `root` (and in $TMPDIR). The caller holds the store lock. */
 export async function reclaimLeftovers(root: string, options: ReclaimOptions = {}): Promise<ReclaimReport> {
   const mounted = await listMountPoints();
-  const sandboxes = await reclaimSandboxes({ workDir: join(root, "executor"), stateRoot: join(root, "runtime"), mounted });
+  const sandboxes = await reclaimSandboxes({ workDir: join(root, "executor"), stateRoot: runtimeStateRoot(root), mounted });
   const snapshots = await reclaimSnapshots(join(root, "snapshots"), mounted);
   const report: ReclaimReport = {
     containers: sandboxes.containers,
@@ -58,7 +59,8 @@ export async function reclaimLeftovers(root: string, options: ReclaimOptions = {
   const changed = sandboxes.bundles.length + snapshots.mounts.length > 0 ? await listMountPoints() : mounted;
   // `<root>/tmp` holds staging directories only: a name without an owner is debris too.
   const staging = await deadDirs(stagingRoot(root), parseProcessToken, true);
-  for (const dir of [...staging, ...(await deadDirs(options.tempDir ?? tmpdir(), ownerOfTempDir, false))]) {
+  const temps = await deadDirs(options.tempDir ?? tmpdir(), ownerOfTempDir, false);
+  for (const dir of [...staging, ...(await ownDirs(temps))]) {
     report.mounts.push(...(await unmountBeneath(dir, changed)));
     await rm(dir, { recursive: true, force: true });
     report.tempDirs.push(dir);
@@ -104,7 +106,9 @@ export async function surveyLeftovers(root: string, options: ReclaimOptions = {}
     [stagingRoot(root), parseProcessToken],
     [options.tempDir ?? tmpdir(), ownerOfTempDir],
   ] as const) {
-    for (const name of (await readdirIfExists(parent)) ?? []) {
+    const names = (await readdirIfExists(parent)) ?? [];
+    const own = parent === stagingRoot(root) ? names : (await ownDirs(names.map((name) => join(parent, name)))).map((path) => basename(path));
+    for (const name of own) {
       const owner = ownerOf(name);
       if (owner === undefined) continue;
       found.push({ kind: "temp-dir", name: join(parent, name), ownerAlive: isProcessAlive(owner), size: await sizeOnDisk(join(parent, name)) });
@@ -122,6 +126,18 @@ async function deadDirs(parent: string, ownerOf: (name: string) => ProcessIdenti
       return owner === undefined ? unownedIsDead : !isProcessAlive(owner);
     })
     .map((name) => join(parent, name));
+}
+
+/**
+ * The directories of `paths` that belong to this process's user. $TMPDIR is shared with other
+ * users' tsbuilds, rootful and rootless; what they leave is theirs to take back (a rootless
+ * one could not remove root's, and root must not take a user's).
+ */
+async function ownDirs(paths: string[]): Promise<string[]> {
+  const uid = process.geteuid?.();
+  const own: string[] = [];
+  for (const path of paths) if ((await lstatIfExists(path))?.uid === uid) own.push(path);
+  return own;
 }
 
 /** Bytes allocated under `path` on its own file system (a mount inside is another's), hard links once. */

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { createSnapshotter } from "../snapshotter/create-snapshotter.js";
 import type { Snapshotter, SnapshotterName } from "../snapshotter/types.js";
+import { checkRootIdMapping } from "../store/root-id-mapping.js";
 import { openStore, type Store } from "../store/store.js";
 import { reclaimLeftovers, type ReclaimReport } from "./reclaim-leftovers.js";
 
@@ -45,12 +46,14 @@ export class Worker {
   async snapshotter(): Promise<Snapshotter> {
     this.#snapshotter ??= (async () => {
       const inUse = await implementationInUse(this.root);
-      if (inUse !== undefined && this.#implementation !== undefined && inUse !== this.#implementation) {
+      // fuse-overlayfs mounts the overlay snapshotter's layers: one layout, either mount.
+      const layout = (name: SnapshotterName) => (name === "native" ? "native" : "overlayfs");
+      if (inUse !== undefined && this.#implementation !== undefined && layout(inUse) !== layout(this.#implementation)) {
         throw new TsbuildError("CONFLICT", `Cannot use the ${this.#implementation} snapshotter on root "${this.root}": its snapshots were made by ${inUse}`, {
           hint: `Use ${inUse} for this root, or another root`,
         });
       }
-      const implementation = inUse ?? this.#implementation;
+      const implementation = this.#implementation ?? inUse;
       const snapshotter = await createSnapshotter(this.root, implementation === undefined ? {} : { implementation });
       if (!this.store.readOnly) await snapshotter.cleanup();
       return snapshotter;
@@ -96,6 +99,7 @@ export async function openWorker(options: OpenWorkerOptions = {}): Promise<Worke
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
   });
+  await checkRootIdMapping(store.root, { readOnly: store.readOnly });
   // A read-only root can hold no leftovers we could remove, and needs no lock to be read.
   const reclaimed = store.readOnly ? undefined : await store.withLock(() => reclaimLeftovers(store.root));
   return new Worker(store, { ...(reclaimed === undefined ? {} : { reclaimed }), ...(options.snapshotter === undefined ? {} : { snapshotter: options.snapshotter }) });

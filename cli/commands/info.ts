@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { probeRuntimes } from "../../executor/runtime-probe.js";
 import { createSnapshotter } from "../../snapshotter/create-snapshotter.js";
 import { resolveRoot } from "../../store/resolve-root.js";
+import { describeRootless } from "../../executor/rootless-mode.js";
 import type { Command } from "../command.js";
 
 export const infoCommand: Command = {
@@ -22,6 +23,7 @@ export const infoCommand: Command = {
     const info = {
       version: pkg.version,
       root,
+      rootless: describeRootless(context.env),
       snapshotter: { name: snapshotter.name, reason: snapshotter.reason },
       runtimes,
       defaultRuntime: defaultRuntime ?? null,
@@ -33,6 +35,7 @@ export const infoCommand: Command = {
     const lines = [
       `tsbuild ${info.version}`,
       `Root:            ${root}`,
+      `Rootless:        ${info.rootless === null ? "no" : `yes, as uid ${info.rootless.uid} (${info.rootless.ids}); runtime state in ${info.rootless.runtimeDir}`}`,
       `Snapshotter:     ${snapshotter.name} (${snapshotter.reason})`,
       "Runtimes:",
       ...runtimes.map((r) => {

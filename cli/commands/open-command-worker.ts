@@ -13,16 +13,17 @@ export const ROOT_OPTION: OptionSpec = {
 
 /**
  * Opens the worker for a command: `--root`, else $TSBUILD_ROOT ...; $TSBUILD_SNAPSHOTTER
- * (overlayfs or native) skips the overlayfs probe.
+ * (overlayfs, fuse-overlayfs or native) skips the overlayfs probe.
  */
 export async function openCommandWorker(context: CommandContext): Promise<Worker> {
   const snapshotter = context.env.TSBUILD_SNAPSHOTTER;
-  if (snapshotter !== undefined && snapshotter !== "" && snapshotter !== "overlayfs" && snapshotter !== "native") {
-    throw new TsbuildError("USAGE", `Unknown snapshotter "${snapshotter}" in TSBUILD_SNAPSHOTTER`, { hint: "Use overlayfs or native" });
+  const known: readonly string[] = ["overlayfs", "fuse-overlayfs", "native"] satisfies SnapshotterName[];
+  if (snapshotter !== undefined && snapshotter !== "" && !known.includes(snapshotter)) {
+    throw new TsbuildError("USAGE", `Unknown snapshotter "${snapshotter}" in TSBUILD_SNAPSHOTTER`, { hint: "Use overlayfs, fuse-overlayfs or native" });
   }
   return openWorker({
     env: context.env,
     ...(typeof context.options.root === "string" ? { root: context.options.root } : {}),
-    ...(snapshotter === "overlayfs" || snapshotter === "native" ? { snapshotter: snapshotter as SnapshotterName } : {}),
+    ...(snapshotter !== undefined && known.includes(snapshotter) ? { snapshotter: snapshotter as SnapshotterName } : {}),
   });
 }

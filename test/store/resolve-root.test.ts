@@ -18,6 +18,10 @@ test("root gets /var/lib/tsbuild", () => {
   assert.is(SYSTEM_ROOT, "/var/lib/tsbuild");
 });
 
+test("a rootless tsbuild, uid 0 in its user namespace, keeps the user's root", () => {
+  assert.is(resolveRoot({ env: { XDG_DATA_HOME: "/data", TSBUILD_ROOTLESS: "/run/user/1000/tsbuild" }, uid: 0 }), "/data/tsbuild");
+});
+
 test("other users get $XDG_DATA_HOME/tsbuild, else ~/.local/share/tsbuild", () => {
   assert.is(resolveRoot({ env: { XDG_DATA_HOME: "/data" }, uid: 1000 }), "/data/tsbuild");
   assert.is(resolveRoot({ env: { HOME: "/home/u" }, uid: 1000 }), "/home/u/.local/share/tsbuild");

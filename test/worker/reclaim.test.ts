@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { chown, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -85,7 +85,7 @@ test("a build SIGKILLed mid-RUN with a secret mounted: no secret bytes under the
   }
 });
 
-test("reclaiming a root removes only dead owners' temp dirs, unmounting what is mounted inside first, and leaves live and foreign ones alone", async () => {
+test("reclaiming a root removes only dead owners' temp dirs, unmounting what is mounted inside first, and leaves live ones, foreign ones and other users' alone", async () => {
   const dir = await makeRoot();
   try {
     const root = join(dir, "root");
@@ -97,7 +97,10 @@ test("reclaiming a root removes only dead owners' temp dirs, unmounting what is 
     const deadTemp = join(tmp, "tsbuild-ssh-4194304-1-AbC123");
     const liveTemp = await makeOwnedTempDir(tmp, "ssh");
     const foreign = join(tmp, "tsbuild-crash-Zz9Yy8");
-    for (const path of [deadStaging, deadTemp, foreign]) await mkdir(path);
+    // Another user's (a rootless tsbuild's, say): $TMPDIR is shared, its leftovers are its own.
+    const otherUsers = join(tmp, "tsbuild-ssh-4194304-2-XyZ789");
+    for (const path of [deadStaging, deadTemp, foreign, otherUsers]) await mkdir(path);
+    await chown(otherUsers, 4242, 4242);
     // A dead build's mount point with something mounted: removing through it would empty the mount.
     await mkdir(join(deadStaging, "step"));
     await runCommand("mount", ["-t", "tmpfs", "tsbuild-test", join(deadStaging, "step")]);
@@ -106,7 +109,7 @@ test("reclaiming a root removes only dead owners' temp dirs, unmounting what is 
     const report = await reclaimLeftovers(root, { tempDir: tmp });
     assert.equal(report.tempDirs.sort(), [deadStaging, deadTemp].sort());
     assert.equal(report.mounts, [join(deadStaging, "step")]);
-    assert.equal((await readdir(tmp)).sort(), [foreign.split("/").at(-1), liveTemp.split("/").at(-1)].sort());
+    assert.equal((await readdir(tmp)).sort(), [foreign, liveTemp, otherUsers].map((path) => path.split("/").at(-1)).sort());
     assert.equal(await readdir(join(root, "tmp")), []);
     assert.equal([...(await listMountPoints())].filter((point) => point.startsWith(`${dir}/`)), []);
   } finally {
