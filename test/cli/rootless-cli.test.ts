@@ -107,12 +107,17 @@ if (isRoot) {
     await makeBusyboxRootfs(join(base, "rootfs"));
     execFileSync("tar", ["--numeric-owner", "-C", join(base, "rootfs"), "-cf", join(base, "busybox.tar"), "."]);
     execFileSync("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", join(base, "rootfs"), "-cf", join(base, "busybox-root.tar"), "."]);
-    await ok(rootful(["import", join(base, "busybox.tar"), "busybox:latest"]), "import");
-    await ok(rootful(["import", join(base, "busybox-root.tar"), "busybox-root:latest"]), "import root-only");
+    // The bases are made in a root of their own and saved: the rootful and the rootless roots
+    // both load those archives, so both hold the same base (the same blobs, the same manifests).
+    const seed = (args: string[]) => runTsbuild(["--root", join(ctx.session.dir, "seed"), ...args], ctx.session.dir);
+    await ok(seed(["import", join(base, "busybox.tar"), "busybox:latest"]), "import");
+    await ok(seed(["import", join(base, "busybox-root.tar"), "busybox-root:latest"]), "import root-only");
     ctx.baseArchive = join(base, "base.tar");
     ctx.rootOnlyArchive = join(base, "base-root.tar");
-    await ok(rootful(["save", "-o", ctx.baseArchive, "busybox:latest"]), "save");
-    await ok(rootful(["save", "-o", ctx.rootOnlyArchive, "busybox-root:latest"]), "save root-only");
+    await ok(seed(["save", "-o", ctx.baseArchive, "busybox:latest"]), "save");
+    await ok(seed(["save", "-o", ctx.rootOnlyArchive, "busybox-root:latest"]), "save root-only");
+    await ok(rootful(["load", "-i", ctx.baseArchive]), "load");
+    await ok(rootful(["load", "-i", ctx.rootOnlyArchive]), "load root-only");
     ctx.secret = join(base, "token");
     await writeFile(ctx.secret, "s3cret");
     ctx.ownership = join(base, "ownership");
