@@ -18,6 +18,7 @@ import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { addPrecompiledSeccomp } from "./precompiled-seccomp.js";
 import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
 import { resolveRootfsUser } from "./rootfs-user.js";
@@ -81,6 +82,8 @@ export class Executor {
   readonly #defaultNetwork: "isolated" | "host" | "none";
   readonly #cgroupParent: string | null;
   readonly #rlimits: RuntimeRlimit[];
+  /** Where runtime probes and compiled seccomp programs are kept for later processes. */
+  readonly #probeDir: string;
 
   /** Probes the runtime (once per process) and resolves the options. */
   static async create(options: ExecutorOptions): Promise<Executor> {
@@ -125,6 +128,7 @@ export class Executor {
     this.#defaultNetwork = options.defaultNetwork ?? "isolated";
     this.#cgroupParent = options.cgroupParent === undefined ? (cgroups ? "tsbuild" : null) : options.cgroupParent;
     this.#rlimits = rlimits;
+    this.#probeDir = join(options.root, "runtime");
   }
 
   /**
@@ -193,6 +197,7 @@ export class Executor {
         rlimits: this.#rlimits,
         ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
       });
+      await addPrecompiledSeccomp(spec, runtime, this.#probeDir);
       if (inMemory) {
         await mkdir(privateDir, { mode: 0o700 });
         privateFiles.push({ name: "config.json", data: Buffer.from(serializeRuntimeJson(spec)), uid: 0, gid: 0, mode: 0o600 });
