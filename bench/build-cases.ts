@@ -56,6 +56,8 @@ export interface BuildCasesFigures {
   cases: BuildCaseFigure[];
   /** Peak RSS of the tsbuild process in the large-layer case, MiB (highest of its samples). */
   bigLayerPeakRssMiB?: number;
+  /** tsbuild's 20 RUN steps cold with `--network=host` and with its default network (medians, seconds). */
+  defaultNetwork?: { hostSeconds: number; defaultSeconds: number };
   /** Why BuildKit is missing, when it is. */
   buildkitNote?: string;
 }
@@ -66,7 +68,7 @@ interface Builder {
   /** Forgets every cached step and context (the base image stays). */
   reset(): Promise<void>;
   /** Builds `context` (its Dockerfile) and returns the wall time in seconds. */
-  build(context: string, options?: { dockerfile?: string; peakRss?: (mib: number) => void }): Promise<number>;
+  build(context: string, options?: { dockerfile?: string; peakRss?: (mib: number) => void; network?: "host" | "default" }): Promise<number>;
 }
 
 const BASE = "bench-base:1";
@@ -101,6 +103,7 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
     const contexts = join(work, "contexts");
     let retried = 0;
     const figures: BuildCaseFigure[] = [];
+    let defaultNetwork: BuildCasesFigures["defaultNetwork"];
     const record = (id: BuildCaseId, seconds: number[]) => {
       const spec = BUILD_CASES.find((c) => c.id === id)!;
       const figure: BuildCaseFigure = { id, title: spec.title, target: spec.target, tsbuildSeconds: seconds[0] };
@@ -110,11 +113,11 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       }
       figures.push(figure);
     };
-    /** `runs` samples of `sample` per builder, interleaved; the median of each. */
-    const measure = async (label: string, sample: (builder: Builder, i: number) => Promise<number>): Promise<number[]> => {
-      const samples = builders.map(() => [] as number[]);
+    /** `runs` samples of `sample` per builder (of `among`, default all), interleaved; the median of each. */
+    const measure = async (label: string, sample: (builder: Builder, i: number) => Promise<number>, among: Builder[] = builders): Promise<number[]> => {
+      const samples = among.map(() => [] as number[]);
       for (let i = 0; i < runs; i++) {
-        for (const [b, builder] of builders.entries()) {
+        for (const [b, builder] of among.entries()) {
           progress(`${label}: ${builder.name} ${i + 1}/${runs}`);
           for (let attempt = 1; ; attempt++) {
             try {
@@ -133,9 +136,11 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       }
       return samples.map(median);
     };
-    const cold = (context: string) => async (builder: Builder) => {
+    // docker runs with --network=host here (no bridge: ../shared/PEERS.md), so the RUN cases
+    // give tsbuild the host's network too; its own default network is timed on its own below.
+    const cold = (context: string, network?: "host") => async (builder: Builder) => {
       await builder.reset();
-      return builder.build(context);
+      return builder.build(context, network === undefined ? {} : { network });
     };
 
     if (wanted("per-run") || wanted("run20-cold") || wanted("run20-noop")) {
@@ -143,18 +148,24 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       const twenty = await writeContext(join(contexts, "run20"), runSteps(20));
       if (wanted("per-run")) {
         const twentyOne = await writeContext(join(contexts, "run21"), runSteps(21));
-        const t1 = await measure("1 RUN cold", cold(one));
-        const t21 = await measure("21 RUNs cold", cold(twentyOne));
+        const t1 = await measure("1 RUN cold", cold(one, "host"));
+        const t21 = await measure("21 RUNs cold", cold(twentyOne, "host"));
         record("per-run", t21.map((t, b) => (t - t1[b]) / 20));
       }
-      if (wanted("run20-cold")) record("run20-cold", await measure("20 RUNs cold", cold(twenty)));
+      if (wanted("run20-cold")) {
+        const host = await measure("20 RUNs cold", cold(twenty, "host"));
+        record("run20-cold", host);
+        // tsbuild alone: the same build with its default network (a namespace of its own behind slirp4netns).
+        const own = await measure("20 RUNs cold, tsbuild's default network", cold(twenty), [builders[0]]);
+        defaultNetwork = { hostSeconds: host[0], defaultSeconds: own[0] };
+      }
       if (wanted("run20-noop")) {
-        for (const builder of builders) await builder.build(twenty); // whatever ran before, all cached now
-        record("run20-noop", await measure("20 RUNs no-op", (builder) => builder.build(twenty)));
+        for (const builder of builders) await builder.build(twenty, { network: "host" }); // whatever ran before, all cached now
+        record("run20-noop", await measure("20 RUNs no-op", (builder) => builder.build(twenty, { network: "host" })));
       }
     }
 
-    if (wanted("stages-cold")) record("stages-cold", await measure("3 stages cold", cold(await writeContext(join(contexts, "stages"), threeStages()))));
+    if (wanted("stages-cold")) record("stages-cold", await measure("3 stages cold", cold(await writeContext(join(contexts, "stages"), threeStages()), "host")));
 
     if (wanted("context-cold") || wanted("context-warm") || wanted("context-one")) {
       const files = options.contextFiles ?? 20_000;
@@ -194,7 +205,12 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       );
     }
     if (retried > 0) buildkitNote = `${retried} failed build(s) taken again (docker's "stat /bin/sh: no such file" flake on this host)`;
-    return { cases: figures, ...(bigLayerPeakRssMiB === undefined ? {} : { bigLayerPeakRssMiB }), ...(buildkitNote === undefined ? {} : { buildkitNote }) };
+    return {
+      cases: figures,
+      ...(bigLayerPeakRssMiB === undefined ? {} : { bigLayerPeakRssMiB }),
+      ...(defaultNetwork === undefined ? {} : { defaultNetwork }),
+      ...(buildkitNote === undefined ? {} : { buildkitNote }),
+    };
   } finally {
     await docker?.stop();
     await rm(work, { recursive: true, force: true });
@@ -211,6 +227,12 @@ export function formatBuildCases(figures: BuildCasesFigures): string[] {
   if (figures.bigLayerPeakRssMiB !== undefined) {
     const peak = figures.bigLayerPeakRssMiB;
     lines.push(`case      peak RSS of tsbuild, 500 MB layer case: ${peak.toFixed(0)} MiB (target < 200 MiB) ${peak < 200 ? "met" : "MISSED"}`);
+  }
+  if (figures.defaultNetwork !== undefined) {
+    const { hostSeconds, defaultSeconds } = figures.defaultNetwork;
+    lines.push(
+      `case      tsbuild's default network, 20 RUN steps cold: ${defaultSeconds.toFixed(3)} s vs ${hostSeconds.toFixed(3)} s with --network=host (${(((defaultSeconds - hostSeconds) / 20) * 1000).toFixed(1)} ms a RUN)`,
+    );
   }
   if (figures.buildkitNote !== undefined) lines.push(`case      buildkit: ${figures.buildkitNote}`);
   return lines;
@@ -264,7 +286,8 @@ function tsbuildBuilder(work: string, rootfsTar: string, cpuProfDir: string | un
     async build(context, options = {}) {
       if (root === "") await builder.reset();
       const node = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
-      const args = [...node, cli, "build", "--root", root, "-q", "-t", "bench:latest", ...(options.dockerfile === undefined ? [] : ["-f", options.dockerfile]), context];
+      const network = options.network === undefined ? [] : [`--network=${options.network}`];
+      const args = [...node, cli, "build", "--root", root, "-q", "-t", "bench:latest", ...network, ...(options.dockerfile === undefined ? [] : ["-f", options.dockerfile]), context];
       return timeProcess(process.execPath, args, { SOURCE_DATE_EPOCH: "" }, options.peakRss);
     },
   };

@@ -24,7 +24,7 @@ export interface BuildWorker {
   worker: Worker;
   /** The root's own worker (worker/), for image operations around the build. */
   root: RootWorker;
-  /** Removes the worker's temporary directory. */
+  /** Closes the executor's kept networks and removes the worker's temporary directory. */
   close(): Promise<void>;
 }
 
@@ -50,6 +50,8 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
     worker: { store: root.store, snapshotter, executor, images, tempDir },
     root,
     close: async () => {
+      // An executor that could not be made has nothing to close; its error was the RUN's.
+      await created?.then((executor) => executor.close(), () => undefined);
       if (givenTempDir === undefined) await rm(tempDir, { recursive: true, force: true });
     },
   };

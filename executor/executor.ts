@@ -18,6 +18,7 @@ import { ExecError } from "./exec-error.js";
 import { LogTail } from "./log-tail.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
+import { addPrecompiledSeccomp } from "./precompiled-seccomp.js";
 import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
 import { runtimeStateRoot } from "./rootless-mode.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
@@ -25,7 +26,8 @@ import { resolveRootfsUser } from "./rootfs-user.js";
 import { bindMount, prepareRunMounts, type PreparedRunMounts } from "./run-mounts.js";
 import { runtimeLogMessages } from "./runtime-log.js";
 import { detectDefaultRuntime, FAST_START_RUNTIMES, installHint, probeRuntimes } from "./runtime-probe.js";
-import { openSandboxNetwork, type SandboxNetwork } from "./sandbox-network.js";
+import type { SandboxNetwork } from "./sandbox-network.js";
+import { SandboxNetworkPool } from "./sandbox-network-pool.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
 import { serializeRuntimeJson } from "./runtime-spec.js";
 import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
@@ -82,6 +84,9 @@ export class Executor {
   readonly #defaultNetwork: "isolated" | "host" | "none";
   readonly #cgroupParent: string | null;
   readonly #rlimits: RuntimeRlimit[];
+  /** Where runtime probes and compiled seccomp programs are kept for later processes. */
+  readonly #probeDir: string;
+  readonly #networks = new SandboxNetworkPool();
 
   /** Probes the runtime (once per process) and resolves the options. */
   static async create(options: ExecutorOptions): Promise<Executor> {
@@ -126,6 +131,7 @@ export class Executor {
     this.#defaultNetwork = options.defaultNetwork ?? "isolated";
     this.#cgroupParent = options.cgroupParent === undefined ? (cgroups ? "tsbuild" : null) : options.cgroupParent;
     this.#rlimits = rlimits;
+    this.#probeDir = join(options.root, "runtime");
   }
 
   /**
@@ -148,8 +154,12 @@ export class Executor {
         hint: "Run tsbuild as root on a host whose cgroup tree is writable, or drop the limits",
       });
     }
+    const network = proc.network === undefined || proc.network === "default" ? this.#defaultNetwork : proc.network;
     await mkdir(this.#workDir, { recursive: true, mode: 0o700 });
     await mkdir(bundle, { mode: 0o700 });
+    // Taken (or opened) while the bundle is prepared; given back, or closed, when the run is over.
+    const pending = network === "isolated" ? this.#networks.acquire() : undefined;
+    pending?.catch(() => undefined); // awaited below, or in the cleanup when preparing failed first
     // A run with secrets gets its config and secrets in memory, in the runtime's own mount namespace.
     const inMemory = holdsSecrets(proc);
     const runtime = (proc.secretEnv?.length ?? 0) > 0 ? (this.#secretEnvRuntime ?? this.runtime) : this.runtime;
@@ -164,13 +174,12 @@ export class Executor {
       const cwd = posix.resolve("/", proc.cwd ?? "/");
       await ensureWorkdir(root, cwd, user);
       const env = completeEnv(proc.env ?? [], user.home);
-      const network = proc.network === undefined || proc.network === "default" ? this.#defaultNetwork : proc.network;
       const hostname = proc.hostname ?? this.#hostname;
 
       const hostsPath = join(bundle, "hosts");
       const resolvPath = join(bundle, "resolv.conf");
       await writeFile(hostsPath, createHostsFile({ hostname, extraHosts: proc.extraHosts }), { mode: 0o644 });
-      if (network === "isolated") sandboxNetwork = await openSandboxNetwork();
+      if (pending !== undefined) sandboxNetwork = await pending;
       await writeFile(resolvPath, sandboxNetwork?.resolvConf ?? (await createResolvConf()), { mode: 0o644 });
       prepared = await prepareRunMounts(proc.mounts ?? [], {
         scratchDir: bundle,
@@ -194,6 +203,7 @@ export class Executor {
         rlimits: this.#rlimits,
         ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
       });
+      await addPrecompiledSeccomp(spec, runtime, this.#probeDir);
       if (inMemory) {
         await mkdir(privateDir, { mode: 0o700 });
         privateFiles.push({ name: "config.json", data: Buffer.from(serializeRuntimeJson(spec)), uid: 0, gid: 0, mode: 0o600 });
@@ -214,11 +224,17 @@ export class Executor {
       // `run` removes the container when it ends normally; a left state dir means it did not,
       // and skipping the extra runtime call when it is gone saves a process start per RUN.
       if (containerStarted && (await exists(join(runtime.stateDir, id)))) await runtime.delete(id);
-      await sandboxNetwork?.close();
+      const opened = sandboxNetwork ?? (await pending?.catch(() => undefined)); // its failure was this run's error
+      if (opened !== undefined) await this.#networks.release(opened, { reusable: proc.security !== "insecure" });
       await releaseMountStubs(stubs);
       await prepared?.release();
       await rm(bundle, { recursive: true, force: true });
     }
+  }
+
+  /** Closes the default networks kept for later runs. Runs after this open their own again. */
+  async close(): Promise<void> {
+    await this.#networks.close();
   }
 
   /**

@@ -32,6 +32,10 @@ export interface SandboxNetwork {
   forward(port: PortForward): Promise<void>;
   /** Stops slirp4netns and lets the namespace go (it lives on while a process is in it). */
   close(): Promise<void>;
+  /** True while slirp4netns and the namespace's holder both run. */
+  alive(): boolean;
+  /** Lets this process exit while the network is open (both helpers end when its pipes close). */
+  unref(): void;
 }
 
 export interface OpenSandboxNetworkOptions {
@@ -87,6 +91,13 @@ export async function openSandboxNetwork(options: OpenSandboxNetworkOptions = {}
     close: async () => {
       await stopAll(children);
       await removeSocketDir();
+    },
+    alive: () => children.every((child) => child.exitCode === null && child.signalCode === null),
+    unref: () => {
+      for (const child of children) {
+        child.unref();
+        for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
+      }
     },
   };
 }

@@ -29,7 +29,11 @@ export async function withSandbox<T>(runtime: RuntimeName, fn: (sandbox: Sandbox
     const root = join(dir, "root");
     await makeBusyboxRootfs(rootfs, options.rootfs);
     const executor = await Executor.create({ root, runtime, ...options.executor });
-    return await fn({ executor, rootfs, root, dir });
+    try {
+      return await fn({ executor, rootfs, root, dir });
+    } finally {
+      await executor.close();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
