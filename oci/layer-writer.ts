@@ -7,6 +7,7 @@ import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { BLOCK_SIZE, encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+import { cancelledError } from "../util/cancelled-error.js";
 import { crashPoint } from "../util/crash-point.js";
 
 /** One entry to write, in archive order (parents before children). */
@@ -41,6 +42,8 @@ export interface WriteLayerOptions {
    * Default: `SOURCE_DATE_EPOCH` from the environment when set; `null` disables it.
    */
   sourceDateEpoch?: number | null;
+  /** Stops writing: the streams are destroyed and a CANCELLED error is thrown. */
+  signal?: AbortSignal;
 }
 
 export interface LayerWriteResult {
@@ -100,10 +103,10 @@ export async function writeLayer(
   }
   const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
   try {
-    await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink]);
+    await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink], options.signal === undefined ? {} : { signal: options.signal });
   } catch (error) {
     if (typeof destination === "string") await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
-    throw error;
+    throw options.signal?.aborted ? cancelledError("Writing the layer was cancelled", options.signal, error) : error;
   }
   const diffId = tarDigester.digest();
   return {

@@ -165,6 +165,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
       return writeLayer(this.changesOf(chain), destination, {
         compression: options.compression,
         sourceDateEpoch: options.sourceDateEpoch,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
     });
   }

@@ -51,6 +51,8 @@ export interface DiffOptions {
   compression?: LayerCompression;
   /** Clamp mtimes to this time (seconds). Default: `SOURCE_DATE_EPOCH` of the environment; null disables it. */
   sourceDateEpoch?: number | null;
+  /** Stops the diff: the destination gets no more bytes and a CANCELLED error is thrown. */
+  signal?: AbortSignal;
 }
 
 export interface ApplyOptions {

@@ -73,7 +73,10 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
     if (entry === undefined) continue;
     let layer = entry.layer;
     if (layer === undefined || layer.epoch !== options.epoch) {
-      layer = await diffLayer(worker, entry.snapshot, options.epoch === undefined ? {} : { epoch: options.epoch });
+      layer = await diffLayer(worker, entry.snapshot, {
+        ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
       await cache.put({ ...entry, layer }, { name: step.name });
     }
     const parentVertex = vertices.get(step.inputs[rootInputOf(step.definition as never)]);

@@ -9,8 +9,11 @@ const EMPTY_TAR_SIZE = 1024;
  * uncompressed tar (its digest is its diffID). Nothing is compressed on the build path: that
  * happens when the layer leaves the machine (worker/distributable-layer.ts).
  */
-export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number }): Promise<LayerRecord> {
-  const written = await storeSnapshotLayer(worker.store, worker.snapshotter, snapshot, { sourceDateEpoch: options.epoch ?? null });
+export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number; signal?: AbortSignal }): Promise<LayerRecord> {
+  const written = await storeSnapshotLayer(worker.store, worker.snapshotter, snapshot, {
+    sourceDateEpoch: options.epoch ?? null,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   return {
     diffId: written.diffId,
     descriptor: { mediaType: written.mediaType, digest: written.digest, size: written.size },

@@ -138,7 +138,10 @@ async function layerOf(step: Vertex, snapshot: string | undefined, options: Expo
   if (source === undefined) throw new TsbuildError("INTERNAL", `Step ${step.name} has no snapshot to export`);
   const recorded = entry !== undefined && entry.snapshot === source ? entry : undefined;
   if (recorded?.layer !== undefined && recorded.layer.epoch === options.epoch) return { ...recorded.layer, created: recorded.created };
-  const layer = await diffLayer(worker, source, options.epoch === undefined ? {} : { epoch: options.epoch });
+  const layer = await diffLayer(worker, source, {
+    ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   if (recorded !== undefined) await cache.put({ ...recorded, layer }, { name: step.name });
   return { ...layer, created: recorded?.created ?? formatTime(options.now ?? new Date()) };
 }

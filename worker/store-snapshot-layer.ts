@@ -10,6 +10,7 @@ export interface StoreSnapshotLayerOptions {
   compression?: LayerCompression;
   /** Clamp mtimes to this time (seconds). Default: `SOURCE_DATE_EPOCH` of the environment; null disables it. */
   sourceDateEpoch?: number | null;
+  signal?: AbortSignal;
 }
 
 /**
@@ -24,6 +25,7 @@ export async function storeSnapshotLayer(store: Store, snapshotter: Snapshotter,
     written = await snapshotter.diff(key, ingest.stream, {
       compression: options.compression ?? "none",
       ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     await ingest.commit({ digest: written.digest, size: written.size });
   } catch (error) {

@@ -114,7 +114,7 @@ export class FileOp implements Operation<VertexResult> {
     let linked = this.#options.ignoreCache ? undefined : await cache.lookup(linkKey);
     if (linked?.layer === undefined) {
       const made = await commitStep(this.#env, linkKey, { kind: "empty" }, (root, mounts) => this.#apply(root, inputs, mounts, context));
-      const layer = await diffLayer(worker, made.key, epoch === undefined ? {} : { epoch });
+      const layer = await diffLayer(worker, made.key, { ...(epoch === undefined ? {} : { epoch }), signal: context.signal });
       await lease.hold({ blobs: [layer.descriptor.digest] });
       linked = { key: linkKey, snapshot: made.key, layer, created: formatTime(new Date()) };
       await cache.put(linked, { name: this.#options.name });

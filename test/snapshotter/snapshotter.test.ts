@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
+import { Writable } from "node:stream";
 import { chmod, chown, link, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -259,6 +260,32 @@ for (const implementation of ["overlayfs", "native"] as SnapshotterName[]) {
     }
     assert.is(digests[0], digests[1]);
     assert.is.not(unclamped[0], unclamped[1], "without the epoch the different mtimes show");
+  });
+
+  test("a diff stops when its signal is aborted: CANCELLED, no more bytes, no file left", async () => {
+    await withSnapshotter(async (snapshotter, root) => {
+      await commitLayer(snapshotter, "big", undefined, async (dir) => {
+        // Many files, so the tar is still being made when the first bytes arrive.
+        for (let i = 0; i < 400; i++) await writeFile(join(dir, `f${i}`), Buffer.alloc(64 * 1024, i));
+      });
+      const controller = new AbortController();
+      let received = 0;
+      let afterAbort = 0;
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (controller.signal.aborted) afterAbort += chunk.length;
+          received += chunk.length;
+          controller.abort(); // at the first bytes: a deterministic point mid-way
+          callback();
+        },
+      });
+      await rejects(snapshotter.diff("big", sink, { compression: "none", signal: controller.signal }), "CANCELLED", /cancelled/);
+      assert.ok(received > 0 && received < 400 * 64 * 1024, `stopped mid-way: ${received} bytes`);
+      assert.is(afterAbort, 0, "no bytes after the abort");
+      const path = join(root, "cancelled.tar");
+      await rejects(snapshotter.diff("big", path, { signal: AbortSignal.abort() }), "CANCELLED", /cancelled/);
+      assert.not.ok(existsSync(path), "a half-written layer file is removed");
+    });
   });
 
   test("a zstd layer round-trips, or zstd is reported as unavailable", async () => {
