@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import { findExecutable } from "./oci-runtime.js";
+import { UdpRelay } from "./udp-relay.js";
 
 /**
  * slirp4netns's fixed addressing (its defaults, 10.0.2.0/24): the sandbox is 10.0.2.100,
@@ -84,16 +85,30 @@ export async function openSandboxNetwork(options: OpenSandboxNetworkOptions = {}
     await removeSocketDir();
     throw error;
   }
+  const namespacePath = `/proc/${holder.pid}/ns/net`;
+  // UDP is relayed by a process of our own (see udp-relay.ts), started with the first UDP port.
+  let udpRelay: Promise<UdpRelay> | undefined;
+  let unrefed = false;
   return {
-    namespacePath: `/proc/${holder.pid}/ns/net`,
+    namespacePath,
     resolvConf: await sandboxResolvConf(),
-    forward: (port) => forwardPort(apiSocket, port),
+    forward: async (port) => {
+      if (port.protocol === "tcp") return forwardPort(apiSocket, port);
+      udpRelay ??= UdpRelay.start(namespacePath).then((relay) => {
+        if (unrefed) relay.unref();
+        return relay;
+      });
+      await (await udpRelay).forward(port.hostIp, port.hostPort, port.containerPort);
+    },
     close: async () => {
+      (await udpRelay?.catch(() => undefined))?.close(); // a relay that failed to start was that forward's error
       await stopAll(children);
       await removeSocketDir();
     },
     alive: () => children.every((child) => child.exitCode === null && child.signalCode === null),
     unref: () => {
+      unrefed = true;
+      void udpRelay?.then((relay) => relay.unref(), () => undefined);
       for (const child of children) {
         child.unref();
         for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();

@@ -1,10 +1,12 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { createSocket } from "node:dgram";
+import { cp, mkdir, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { tsbuild, tsbuildOk, withContainerRoot, type CliOptions } from "../container/container-fixture.js";
+import { host, tsbuild, tsbuildOk, withContainerRoot, type CliOptions } from "../container/container-fixture.js";
+import { repoRoot } from "../helpers/repo-root.js";
 import { withOutsideNetwork } from "../helpers/outside-network.js";
 
 /** A server on port 80 of the container that answers each connection with one line. */
@@ -82,6 +84,45 @@ test("-P publishes the EXPOSEd ports; a second container on the default network 
       });
       assert.is(reached, GREETING);
     });
+  });
+});
+
+/** The answer to one datagram sent to 127.0.0.1:`port`, or undefined when none came within a second (UDP drops; the caller sends again). */
+function askUdp(port: number, text: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    const done = (answer: string | undefined) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(undefined), 1000);
+    socket.on("message", (message: Buffer) => done(message.toString("utf8")));
+    socket.on("error", () => done(undefined));
+    socket.send(text, port, "127.0.0.1");
+  });
+}
+
+test("-p HOST::PORT/udp and -P publish UDP: datagrams from the host reach the container's server and its answers come back", async () => {
+  await withContainerRoot(async (root, dir) => {
+    const context = join(dir, "udp");
+    await cp(join(repoRoot(), "fixtures", "udp-echo"), context, { recursive: true });
+    // busybox has no UDP server: a small static one, built here for the busybox base.
+    host("cc", ["-static", "-O2", "-o", join(context, "udp-echo"), join(context, "udp-echo.c")]);
+    tsbuildOk(root, ["build", "-t", "udp-echo:1", context]);
+    for (const [name, publish] of [["explicit", ["-p", "127.0.0.1::5353/udp"]], ["exposed", ["-P"]]] as const) {
+      tsbuildOk(root, ["run", "-d", "--name", name, ...publish, "udp-echo:1"]);
+      const port = tsbuildOk(root, ["port", name]);
+      const hostPort = Number(/^5353\/udp -> (?:127\.0\.0\.1|0\.0\.0\.0):(\d+)\n$/.exec(port)?.[1]);
+      assert.ok(hostPort > 0, port);
+      assert.match(tsbuildOk(root, ["ps"]), new RegExp(`:${hostPort}->5353/udp`));
+      // Until the server binds, slirp4netns drops what it forwards: ask again (60 s failure bound).
+      const deadline = Date.now() + 60_000;
+      let answer: string | undefined;
+      while (answer === undefined && Date.now() < deadline) answer = await askUdp(hostPort, `ping-${name}`);
+      assert.is(answer, `echo:ping-${name}`);
+      tsbuildOk(root, ["rm", "-f", name]);
+    }
   });
 });
 
