@@ -1,5 +1,5 @@
 import { createSocket } from "node:dgram";
-import { cp, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -106,9 +106,10 @@ function askUdp(port: number, text: string): Promise<string | undefined> {
 test("-p HOST::PORT/udp and -P publish UDP: datagrams from the host reach the container's server and its answers come back", async () => {
   await withContainerRoot(async (root, dir) => {
     const context = join(dir, "udp");
-    await cp(join(repoRoot(), "fixtures", "udp-echo"), context, { recursive: true });
+    await mkdir(context);
     // busybox has no UDP server: a small static one, built here for the busybox base.
-    host("cc", ["-static", "-O2", "-o", join(context, "udp-echo"), join(context, "udp-echo.c")]);
+    host("cc", ["-static", "-O2", "-o", join(context, "udp-echo"), join(repoRoot(), "test", "container", "udp-echo.c")]);
+    await writeFile(join(context, "Dockerfile"), 'FROM bb:1\nCOPY udp-echo /udp-echo\nEXPOSE 5353/udp\nCMD ["/udp-echo", "5353"]\n');
     tsbuildOk(root, ["build", "-t", "udp-echo:1", context]);
     for (const [name, publish] of [["explicit", ["-p", "127.0.0.1::5353/udp"]], ["exposed", ["-P"]]] as const) {
       tsbuildOk(root, ["run", "-d", "--name", name, ...publish, "udp-echo:1"]);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -133,7 +133,9 @@ test("prune asks first, system df and fsck report, and a corrupt blob makes fsck
     assert.is(pruned.status, 0);
     assert.match(pruned.stdout, new RegExp(`^Deleted Images:\\ndeleted: ${dangling}\\n\\nTotal reclaimed space: \\d+(\\.\\d+)?k?B\\n$`));
 
-    const df = tsbuild(["system", "df", ...root]);
+    // Its own TMPDIR: the machine's may hold the live scratch of other tsbuild processes, which df counts.
+    await mkdir(join(dir, "tmp"));
+    const df = tsbuild(["system", "df", ...root], { env: { TMPDIR: join(dir, "tmp") } });
     assert.match(df.stdout, /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +0 +[\d.]+[kM]B +[\d.]+[kM]B \(100%\)\nContainers +0 +0 +0B +0B\nLocal Volumes +0 +0 +0B +0B\nBuild Cache +0 +0 +0B +0B\nBuild Scratch +0 +0 +0B +0B\n$/);
 
     assert.match(tsbuild(["fsck", ...root]).stdout, /^Checked \d+ blobs, 1 images, \d+ refs: no problems\n$/);

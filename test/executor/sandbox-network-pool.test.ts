@@ -1,6 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { join } from "node:path";
 import type { CacheMount } from "../../executor/types.js";
+import { makeBusyboxRootfs } from "../helpers/busybox-rootfs.js";
 import { runScript, withSandbox } from "./sandbox-fixture.js";
 
 const NAMESPACE = "readlink /proc/self/ns/net";
@@ -20,9 +22,12 @@ test("runs one after another share a default network; runs side by side each get
     // Still its own network, with no way to the host's loopback, the second time.
     assert.is((await runScript(sandbox, "ip -o -4 addr show tap0 | grep -o 'inet [0-9./]*'")).stdout, "inet 10.0.2.100/24\n");
 
+    // Each on a rootfs of its own, as build steps are: the runtime makes its mount points in it.
+    const other = join(sandbox.dir, "rootfs-b");
+    await makeBusyboxRootfs(other);
     const [a, b] = await Promise.all([
       runScript(sandbox, meet("a", "b"), { mounts: [meeting] }),
-      runScript(sandbox, meet("b", "a"), { mounts: [meeting] }),
+      runScript({ ...sandbox, rootfs: other }, meet("b", "a"), { mounts: [meeting] }),
     ]);
     assert.is.not(a.stdout, b.stdout);
     assert.ok([a.stdout, b.stdout].includes(first), "the idle network was taken by one of them");
