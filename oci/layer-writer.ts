@@ -105,7 +105,11 @@ export async function writeLayer(
   try {
     await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink], options.signal === undefined ? {} : { signal: options.signal });
   } catch (error) {
-    if (typeof destination === "string") await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
+    if (typeof destination === "string") {
+      // A file stream still opening when the pipeline failed creates the file after that: wait for it.
+      if (!sink.closed) await new Promise<void>((closed) => sink.once("close", () => closed()));
+      await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
+    }
     throw options.signal?.aborted ? cancelledError("Writing the layer was cancelled", options.signal, error) : error;
   }
   const diffId = tarDigester.digest();
