@@ -68,6 +68,8 @@ class Scheduler<R> {
   readonly #stepNumbers = new Map<string, number>();
   readonly #reasons = new Map<string, MissReason>();
   readonly #ignoredBelow = new Map<string, boolean>();
+  /** Miss explanations' records being written. */
+  readonly #records: Promise<void>[] = [];
   readonly #queue: PQueue;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
@@ -95,8 +97,10 @@ class Scheduler<R> {
       await this.#queue.onIdle();
       // Keys still being computed settle before the caller cleans up what they read.
       await Promise.allSettled(this.#maps.values());
+      await Promise.all(this.#records);
       throw error;
     }
+    await Promise.all(this.#records);
     return { keys: this.#keys, steps: this.#steps, results: this.#results };
   }
 
@@ -198,8 +202,9 @@ class Scheduler<R> {
     const result = await this.#enqueue(vertex, async () => this.#options.cache.save(keys, await op.execute(this.#executeContext(vertex, key), inputs), vertex));
     const components = (await this.#cacheMap(vertex.id)).components;
     if (components !== undefined && this.#options.explainer !== undefined) {
+      // Written while the steps after this one run, and waited for before the schedule ends.
       // Losing the record costs only the next miss's explanation.
-      await this.#options.explainer.record(vertex.id, components).catch(() => undefined);
+      this.#records.push(this.#options.explainer.record(vertex.id, components).catch(() => undefined));
     }
     return result;
   }
