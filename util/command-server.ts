@@ -31,6 +31,9 @@ export async function runServed(program: string, args: readonly string[], option
 
 let server: Promise<CommandServer> | undefined;
 
+/** The `what` of the shell's owned temp dir (util/owned-temp-dir.ts). */
+export const COMMANDS_TEMP_KIND = "commands";
+
 class CommandServer {
   readonly #shell: ChildProcessByStdio<Writable, Readable, null>;
   readonly #dir: string;
@@ -39,7 +42,7 @@ class CommandServer {
   #dead: Error | undefined;
 
   static async start(): Promise<CommandServer> {
-    const dir = await makeOwnedTempDir(tmpdir(), "commands");
+    const dir = await makeOwnedTempDir(tmpdir(), COMMANDS_TEMP_KIND);
     return new CommandServer(dir);
   }
 
