@@ -2,11 +2,9 @@ import { isTsbuildError, TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
 import { parseImageConfig } from "../oci/image-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
-import { pullImage } from "../registry/pull-image.js";
 import type { TransferProgress } from "../registry/transfer-progress.js";
 import type { ImageSource, OperationProgress } from "../solver/types.js";
 import { resolveImage } from "../worker/resolve-image.js";
-import { saveImages } from "../worker/save-images.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import type { Worker as RootWorker } from "../worker/worker.js";
 
@@ -36,6 +34,7 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
     const digest = reference.digest ?? image.summary.digest;
     const entry = pending.get(digest);
     if (!complete) {
+      const { pullImage } = await import("../registry/pull-image.js");
       await pullImage(root, `${reference.domain}/${reference.path}@${digest}`, { record: false, ...(options.signal === undefined ? {} : { signal: options.signal }), ...progressOf(options.onProgress) });
     }
     if (entry === undefined || !pending.delete(digest)) return;
@@ -63,6 +62,7 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
           }
         }
       }
+      const { pullImage } = await import("../registry/pull-image.js");
       const pulled = await pullImage(root, ref, { platform, layers: false, ...(signal === undefined ? {} : { signal }), ...progressOf(onProgress) });
       pending.set(pulled.manifestDigest, { name: reference.digest === undefined ? formatReference(withDefaultTag(reference)) : undefined, top: pulled.digest });
       const config = parseImageConfig(await root.store.content.read(pulled.id), `image config "${pulled.id}"`);
@@ -80,6 +80,7 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       return { top: unpacked.top, layers: unpacked.image.manifest.layers, config: unpacked.image.config };
     },
     async save(references, saveOptions) {
+      const { saveImages } = await import("../worker/save-images.js");
       await saveImages(root, references, saveOptions);
     },
     async describe(ref, options = {}) {

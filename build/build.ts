@@ -1,13 +1,9 @@
 import { basename, join, resolve } from "node:path";
 import { applicableLimits } from "../executor/cgroup-delegation.js";
 import type { ResourceLimits, SecretSource, SshSource } from "../executor/types.js";
-import { ArchiveExporter } from "../exporter/archive-exporter.js";
-import { CacheExporter } from "../exporter/cache-exporter.js";
 import { isImageIndex } from "../exporter/export-image-index.js";
 import type { Exporter, SolvedBuild } from "../exporter/exporter.js";
 import { ImageStoreExporter } from "../exporter/image-store-exporter.js";
-import { LocalExporter } from "../exporter/local-exporter.js";
-import { PushExporter } from "../exporter/push-exporter.js";
 import { convertDockerfile } from "../frontend/convert-dockerfile.js";
 import { dockerignorePaths, parseDockerignore } from "../frontend/dockerignore.js";
 import type { BuildGraph, BuildWarning, NamedContext } from "../frontend/graph.js";
@@ -230,11 +226,22 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, ...platformBuilds(graphs) };
       const exporting = new ExportRun(solvedBuild, emit, options.signal);
       const image = await exporting.run(new ImageStoreExporter(full.tags ?? []), undefined);
-      if (full.output?.type === "local") await exporting.run(new LocalExporter(resolve(full.output.dest)), image);
-      if (full.output?.type === "docker" || full.output?.type === "oci") await exporting.run(new ArchiveExporter(full.output.type, resolve(full.output.dest)), image);
+      // Exporters past the image store are loaded when asked for: a plain build starts sooner.
+      if (full.output?.type === "local") {
+        const { LocalExporter } = await import("../exporter/local-exporter.js");
+        await exporting.run(new LocalExporter(resolve(full.output.dest)), image);
+      }
+      if (full.output?.type === "docker" || full.output?.type === "oci") {
+        const { ArchiveExporter } = await import("../exporter/archive-exporter.js");
+        await exporting.run(new ArchiveExporter(full.output.type, resolve(full.output.dest)), image);
+      }
       const cacheExports: ExportedCache[] = [];
-      for (const spec of full.cacheTo ?? []) cacheExports.push(await exporting.run(new CacheExporter(spec, { registry: options.registry, stepHistory: history.exported }), image));
-      const pushed = full.push ? await exporting.run(new PushExporter(opened?.root ?? new RootWorker(worker.store), options.registry), image) : undefined;
+      for (const spec of full.cacheTo ?? []) {
+        const { CacheExporter } = await import("../exporter/cache-exporter.js");
+        cacheExports.push(await exporting.run(new CacheExporter(spec, { registry: options.registry, stepHistory: history.exported }), image));
+      }
+      const { PushExporter } = full.push ? await import("../exporter/push-exporter.js") : { PushExporter: undefined };
+      const pushed = PushExporter !== undefined ? await exporting.run(new PushExporter(opened?.root ?? new RootWorker(worker.store), options.registry), image) : undefined;
       const manifest = await worker.store.content.stat(image.manifestDigest);
       const durationMs = elapsed(started);
       emit({ type: "result", imageId: image.imageId, manifestDigest: image.manifestDigest, names: image.names, durationMs });

@@ -7,6 +7,7 @@ import type { Digest } from "../oci/digest.js";
 import type { Lease } from "../store/ref-store.js";
 import type { CacheIndex } from "../solver/cache-index.js";
 import type { DigestCache } from "../solver/copy-sources.js";
+import { exportChainOf } from "../solver/export-chain.js";
 import { LeasedCache } from "../solver/leased-cache.js";
 import { graphOperations } from "../solver/ops/graph-operations.js";
 import type { MissExplainer } from "../solver/operation.js";
@@ -71,11 +72,15 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
       return dir;
     },
   };
+  const outputs = options.outputs ?? [graph.output];
+  // The image's RUN layers are diffed as their steps finish (solver/leased-cache.ts).
+  const early = options.dryRun === true ? undefined : { vertices: runLayersOf(graph, outputs), epoch: graph.epoch, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  const leased = new LeasedCache(cache, lease, worker, early);
   try {
     const solved = await schedule({
       vertices: graphOperations(graph, env),
-      output: options.outputs ?? graph.output,
-      cache: new LeasedCache(cache, lease, worker),
+      output: outputs,
+      cache: leased,
       ...(options.explainer === undefined ? {} : { explainer: options.explainer }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
@@ -87,8 +92,18 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     // Until the image holds them: a concurrent --no-cache build may replace the records of
     // the cached ones, and a gc then would see them unheld.
     await lease.hold({ snapshots: [...new Set(snapshots.values())] });
+    await leased.settled();
     return { keys: solved.keys, steps: solved.steps, snapshots };
   } finally {
+    // After a failure too: no diff may still read a snapshot once the build lets go of it.
+    await leased.settled().catch(() => undefined);
     for (const dir of scratch) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The RUN steps whose layers the images of `outputs` have. */
+function runLayersOf(graph: BuildGraph, outputs: readonly string[]): Set<string> {
+  const ids = new Set<string>();
+  for (const output of outputs) for (const vertex of exportChainOf(graph, output).chain) if (vertex.definition.op === "exec") ids.add(vertex.id);
+  return ids;
 }

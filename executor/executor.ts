@@ -19,6 +19,7 @@ import { LogTail } from "./log-tail.js";
 import { claimMountStubs, releaseMountStubs } from "./mount-stubs.js";
 import { OciRuntime, type RuntimeName } from "./oci-runtime.js";
 import { addPrecompiledSeccomp } from "./precompiled-seccomp.js";
+import { runtimeCacheDir } from "./runtime-cache-dir.js";
 import { holdsSecrets, packPrivateFiles, privateBundleCommand, type PrivateFile } from "./private-bundle.js";
 import { runtimeStateRoot } from "./rootless-mode.js";
 import { reclaimSandboxes, SANDBOX_PREFIX, STUBS_FILE, type SandboxReclaim } from "./reclaim-sandboxes.js";
@@ -93,8 +94,8 @@ export class Executor {
     let probe;
     // A binary path alone names its runtime by file name (`/opt/bin/crun` is crun).
     const named = options.runtime ?? (options.runtimePath === undefined ? undefined : basename(options.runtimePath).includes("crun") ? "crun" : "runc");
-    // Probe results are kept under the root for the next process (executor/probe-cache.ts).
-    const cacheDir = join(options.root, "runtime");
+    // Probe results are kept for the next process (executor/probe-cache.ts, runtime-cache-dir.ts).
+    const cacheDir = await runtimeCacheDir(options.root);
     if (named === undefined) {
       probe = await detectDefaultRuntime({ names: FAST_START_RUNTIMES, cacheDir });
     } else {
@@ -119,10 +120,10 @@ export class Executor {
         secretEnvRuntime = new OciRuntime({ name: "runc", path: runc.path!, stateDir: resolve(join(options.root, "runtime", "runc")), hybridWrapper: runc.hybridWrapper });
       }
     }
-    return new Executor(runtime, secretEnvRuntime, options, options.rlimits ?? (await defaultRlimits()), probe.cgroups);
+    return new Executor(runtime, secretEnvRuntime, options, options.rlimits ?? (await defaultRlimits()), probe.cgroups, cacheDir);
   }
 
-  private constructor(runtime: OciRuntime, secretEnvRuntime: OciRuntime | undefined, options: ExecutorOptions, rlimits: RuntimeRlimit[], cgroups: boolean) {
+  private constructor(runtime: OciRuntime, secretEnvRuntime: OciRuntime | undefined, options: ExecutorOptions, rlimits: RuntimeRlimit[], cgroups: boolean, probeDir: string) {
     this.runtime = runtime;
     this.#secretEnvRuntime = secretEnvRuntime;
     this.#workDir = resolve(options.workDir ?? join(options.root, "executor"));
@@ -131,7 +132,7 @@ export class Executor {
     this.#defaultNetwork = options.defaultNetwork ?? "isolated";
     this.#cgroupParent = options.cgroupParent === undefined ? (cgroups ? "tsbuild" : null) : options.cgroupParent;
     this.#rlimits = rlimits;
-    this.#probeDir = join(options.root, "runtime");
+    this.#probeDir = probeDir;
   }
 
   /**

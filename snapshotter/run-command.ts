@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { TsbuildError } from "../errors.js";
+import { runServed } from "../util/command-server.js";
 
 export interface RunCommandOptions {
   cwd?: string;
@@ -17,9 +18,27 @@ export interface CommandResult {
 
 /**
  * Runs a system program (mount, getfattr, cp ...) and collects its output; a missing
- * program or a failing status is a SYSTEM error quoting its stderr.
+ * program or a failing status is a SYSTEM error quoting its stderr. Without input it runs
+ * through the process's command shell (util/command-server.ts), which spares a fork of Node.
  */
-export function runCommand(program: string, args: string[], options: RunCommandOptions = {}): Promise<CommandResult> {
+export async function runCommand(program: string, args: string[], options: RunCommandOptions = {}): Promise<CommandResult> {
+  if (options.input !== undefined) return spawnCommand(program, args, options);
+  const served = await runServed(program, args, options.cwd === undefined ? {} : { cwd: options.cwd });
+  if (served.status === "not-found") throw notFound(program);
+  return checked(program, args, { stdout: served.stdout, stderr: served.stderr, status: served.status }, options);
+}
+
+function notFound(program: string, cause?: Error): TsbuildError {
+  return new TsbuildError("SYSTEM", `Cannot run "${program}": program not found`, { ...(cause === undefined ? {} : { cause }), hint: `Install the package that provides "${program}"` });
+}
+
+function checked(program: string, args: string[], result: CommandResult, options: RunCommandOptions): CommandResult {
+  if ((options.okStatuses ?? [0]).includes(result.status)) return result;
+  throw new TsbuildError("SYSTEM", `Cannot run "${program} ${args.join(" ").slice(0, 200)}": exit status ${result.status}: ${result.stderr.trim().slice(0, 2000)}`);
+}
+
+/** With input: a process of its own, fed through a pipe. */
+function spawnCommand(program: string, args: string[], options: RunCommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -27,21 +46,14 @@ export function runCommand(program: string, args: string[], options: RunCommandO
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
     child.on("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        new TsbuildError("SYSTEM", `Cannot run "${program}": ${error.code === "ENOENT" ? "program not found" : error.message}`, {
-          cause: error,
-          hint: error.code === "ENOENT" ? `Install the package that provides "${program}"` : undefined,
-        }),
-      );
+      reject(error.code === "ENOENT" ? notFound(program, error) : new TsbuildError("SYSTEM", `Cannot run "${program}": ${error.message}`, { cause: error }));
     });
     child.stdin.on("error", () => undefined); // the program may exit before reading all input
     child.on("close", (status) => {
-      const result = { stdout: Buffer.concat(out), stderr, status: status ?? -1 };
-      if ((options.okStatuses ?? [0]).includes(result.status)) resolve(result);
-      else {
-        reject(
-          new TsbuildError("SYSTEM", `Cannot run "${program} ${args.join(" ").slice(0, 200)}": exit status ${result.status}: ${stderr.trim().slice(0, 2000)}`),
-        );
+      try {
+        resolve(checked(program, args, { stdout: Buffer.concat(out), stderr, status: status ?? -1 }, options));
+      } catch (error) {
+        reject(error);
       }
     });
     child.stdin.end(options.input ?? "");

@@ -6,7 +6,7 @@ import { digestOf, type Digest } from "../oci/digest.js";
 import type { Descriptor } from "../oci/image-types.js";
 import { OCI_MEDIA_TYPES } from "../oci/media-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
-import { openRegistryRepository, type RegistryAccessOptions } from "../registry/open-registry-client.js";
+import type { RegistryAccessOptions } from "../registry/open-registry-client.js";
 import type { RegistryClient } from "../registry/registry-client.js";
 import type { ContentStore } from "../store/content-store.js";
 
@@ -71,6 +71,8 @@ export function parseCacheSpec(text: string, options: { flag: "--cache-to" | "--
 export async function openCacheLocation(spec: CacheLocationSpec, options: RegistryAccessOptions = {}): Promise<CacheLocation> {
   if (spec.type === "local") return new LocalCacheLocation(spec.dir);
   const reference = withDefaultTag(parseReference(spec.ref));
+  // Loaded for a registry cache only: a build without one starts sooner.
+  const { openRegistryRepository } = await import("../registry/open-registry-client.js");
   const { client, repository } = await openRegistryRepository(reference, options);
   return new RegistryCacheLocation(client, { repository, tag: reference.digest ?? reference.tag!, name: formatReference(reference) });
 }

@@ -6,7 +6,7 @@ import type { Descriptor, HistoryEntry, ImageConfig } from "../oci/image-types.j
 import { writeImage } from "../worker/write-image.js";
 import type { CacheIndex } from "./cache-index.js";
 import { diffLayer } from "./diff-layer.js";
-import { rootInputOf } from "./root-input.js";
+import { exportChainOf } from "./export-chain.js";
 import type { LayerRecord, Worker } from "./types.js";
 
 export interface ExportImageOptions {
@@ -56,14 +56,7 @@ function formatTime(date: Date): string {
  */
 export async function exportImage(graph: BuildGraph, options: ExportImageOptions): Promise<ExportedImage> {
   const { worker } = options;
-  const vertices = new Map(graph.vertices.map((vertex) => [vertex.id, vertex]));
-  const chain: Vertex[] = [];
-  let vertex = vertices.get(graph.output);
-  while (vertex !== undefined && (vertex.definition.op === "exec" || vertex.definition.op === "file")) {
-    chain.unshift(vertex);
-    const root = rootInputOf(vertex.definition);
-    vertex = vertices.get(vertex.inputs[root]);
-  }
+  const { chain, base: vertex } = exportChainOf(graph, graph.output);
   const layers: Descriptor[] = [];
   const diffIds: Digest[] = [];
   if (vertex?.definition.op === "source" && vertex.definition.kind === "image") {

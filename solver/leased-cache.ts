@@ -3,9 +3,19 @@ import type { Digest } from "../oci/digest.js";
 import type { Lease } from "../store/ref-store.js";
 import type { CacheEntry, CacheIndex } from "./cache-index.js";
 import { lookupLocal } from "./cache-import.js";
+import { diffLayer } from "./diff-layer.js";
 import type { ResultCache, ScheduledVertex } from "./operation.js";
 import { formatTime } from "./ops/step-environment.js";
-import type { VertexResult, Worker } from "./types.js";
+import type { LayerRecord, VertexResult, Worker } from "./types.js";
+
+export interface EarlyLayers {
+  /** The vertices whose layers the image will have (the output's chain of RUN steps). */
+  vertices: ReadonlySet<string>;
+  /** SOURCE_DATE_EPOCH, as the export will clamp the layers. */
+  epoch?: number;
+  /** The build's: once it aborts, nothing more is diffed. */
+  signal?: AbortSignal;
+}
 
 /**
  * The build cache as the scheduler sees it: cache records of committed snapshots. A hit is
@@ -17,11 +27,16 @@ export class LeasedCache implements ResultCache<VertexResult> {
   readonly #cache: CacheIndex;
   readonly #lease: Lease;
   readonly #worker: Worker;
+  readonly #early: EarlyLayers | undefined;
+  /** Layers being diffed, one after another, and their records written. */
+  #pending: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
 
-  constructor(cache: CacheIndex, lease: Lease, worker: Worker) {
+  constructor(cache: CacheIndex, lease: Lease, worker: Worker, early?: EarlyLayers) {
     this.#cache = cache;
     this.#lease = lease;
     this.#worker = worker;
+    this.#early = early;
   }
 
   async lookup(key: Digest): Promise<VertexResult | undefined> {
@@ -36,8 +51,42 @@ export class LeasedCache implements ResultCache<VertexResult> {
     // An empty tree (an empty COPY --link on scratch) has no snapshot to keep: it is made again.
     if (result.kind !== "snapshot") return result;
     const created = result.created ?? formatTime(new Date());
-    for (const key of keys) await this.#cache.put({ key, snapshot: result.key, layer: result.layer, created }, { name: vertex.name });
+    if (result.layer === undefined && this.#early?.vertices.has(vertex.id) === true) {
+      // The image will need this step's layer: diffed now, while the steps after it run,
+      // instead of one after another after the last step, and the record written once, with it.
+      const snapshot = result.key;
+      this.#pending = this.#pending
+        .then(async () => this.#put(keys, { snapshot, layer: await this.#diff(snapshot), created }, vertex.name))
+        .catch((error: unknown) => {
+          // A record written late fails the build (at `settled`) as one written on time would.
+          this.#failure ??= { error };
+        });
+      return result;
+    }
+    await this.#put(keys, { snapshot: result.key, layer: result.layer, created }, vertex.name);
     return result;
+  }
+
+  /**
+   * Waits for the layers still being diffed and their records. Before the build's lease lets
+   * go of the snapshots, and before the export, which then finds each layer in its record.
+   */
+  async settled(): Promise<void> {
+    await this.#pending;
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
+
+  async #diff(snapshot: string): Promise<LayerRecord | undefined> {
+    if (this.#failure !== undefined || this.#early?.signal?.aborted === true) return undefined;
+    const epoch = this.#early?.epoch;
+    return diffLayer(this.#worker, snapshot, epoch === undefined ? {} : { epoch }).catch(
+      // Not fatal here: the export diffs the snapshot again and reports what is wrong then.
+      () => undefined,
+    );
+  }
+
+  async #put(keys: readonly Digest[], entry: Omit<CacheEntry, "key">, name: string): Promise<void> {
+    for (const key of keys) await this.#cache.put({ key, ...entry }, { name });
   }
 
   async #held(entry: CacheEntry | undefined): Promise<VertexResult | undefined> {

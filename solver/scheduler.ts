@@ -18,7 +18,7 @@ export interface ScheduleOptions<R> {
   explainer?: MissExplainer;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
-  /** Operations running at once. Default: the core count. */
+  /** Operations running at once. Default: twice the core count, at least 4 (see DEFAULT_CONCURRENCY). */
   concurrency?: number;
   /** Compute keys and look them up, report what would run and why, and run nothing. */
   dryRun?: boolean;
@@ -43,6 +43,13 @@ export interface Schedule<R> {
  *
  * It knows no Dockerfile and no kind of operation: those are `Operation`s.
  */
+/**
+ * Steps mostly wait (on a sandbox starting, a process, the disk, the network) rather than
+ * compute, so independent stages go side by side beyond the core count, as BuildKit runs
+ * them all: one step per core left the third of three stages waiting on a 2-core machine.
+ */
+const DEFAULT_CONCURRENCY = Math.max(4, availableParallelism() * 2);
+
 export async function schedule<R>(options: ScheduleOptions<R>): Promise<Schedule<R>> {
   return new Scheduler(options).run();
 }
@@ -61,6 +68,8 @@ class Scheduler<R> {
   readonly #stepNumbers = new Map<string, number>();
   readonly #reasons = new Map<string, MissReason>();
   readonly #ignoredBelow = new Map<string, boolean>();
+  /** Miss explanations' records being written. */
+  readonly #records: Promise<void>[] = [];
   readonly #queue: PQueue;
   readonly #abort = new AbortController();
   readonly #signal: AbortSignal;
@@ -68,7 +77,7 @@ class Scheduler<R> {
   constructor(options: ScheduleOptions<R>) {
     this.#options = options;
     for (const vertex of options.vertices) this.#vertices.set(vertex.id, vertex);
-    this.#queue = new PQueue({ concurrency: options.concurrency ?? availableParallelism() });
+    this.#queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
     this.#signal = options.signal === undefined ? this.#abort.signal : AbortSignal.any([options.signal, this.#abort.signal]);
   }
 
@@ -88,8 +97,10 @@ class Scheduler<R> {
       await this.#queue.onIdle();
       // Keys still being computed settle before the caller cleans up what they read.
       await Promise.allSettled(this.#maps.values());
+      await Promise.all(this.#records);
       throw error;
     }
+    await Promise.all(this.#records);
     return { keys: this.#keys, steps: this.#steps, results: this.#results };
   }
 
@@ -191,8 +202,9 @@ class Scheduler<R> {
     const result = await this.#enqueue(vertex, async () => this.#options.cache.save(keys, await op.execute(this.#executeContext(vertex, key), inputs), vertex));
     const components = (await this.#cacheMap(vertex.id)).components;
     if (components !== undefined && this.#options.explainer !== undefined) {
+      // Written while the steps after this one run, and waited for before the schedule ends.
       // Losing the record costs only the next miss's explanation.
-      await this.#options.explainer.record(vertex.id, components).catch(() => undefined);
+      this.#records.push(this.#options.explainer.record(vertex.id, components).catch(() => undefined));
     }
     return result;
   }

@@ -17,6 +17,11 @@ export async function makeOwnedTempDir(parent: string, what: string): Promise<st
   return mkdtemp(join(parent, `tsbuild-${what}-${formatProcessToken(currentProcess())}-`));
 }
 
+/** What a directory `makeOwnedTempDir` made is for (its `what`), or undefined for any other name. */
+export function kindOfTempDir(name: string): string | undefined {
+  return PATTERN.exec(name)?.[1];
+}
+
 /** The owner of a directory name `makeOwnedTempDir` made, or undefined for any other name. */
 export function ownerOfTempDir(name: string): ProcessIdentity | undefined {
   const match = PATTERN.exec(name);

@@ -8,7 +8,8 @@ import { listMountPoints, unmountBeneath } from "../snapshotter/mount-table.js";
 import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "../snapshotter/reclaim-snapshots.js";
 import { SnapshotMetadata } from "../snapshotter/snapshot-metadata.js";
 import { isProcessAlive, parseProcessToken, type ProcessIdentity } from "../store/process-identity.js";
-import { ownerOfTempDir } from "../util/owned-temp-dir.js";
+import { COMMANDS_TEMP_KIND } from "../util/command-server.js";
+import { kindOfTempDir, ownerOfTempDir } from "../util/owned-temp-dir.js";
 import { isMissing, lstatIfExists, readdirIfExists } from "../util/stat-if-exists.js";
 import { stagingRoot } from "./staging-dir.js";
 
@@ -111,7 +112,10 @@ export async function surveyLeftovers(root: string, options: ReclaimOptions = {}
     for (const name of own) {
       const owner = ownerOf(name);
       if (owner === undefined) continue;
-      found.push({ kind: "temp-dir", name: join(parent, name), ownerAlive: isProcessAlive(owner), size: await sizeOnDisk(join(parent, name)) });
+      const ownerAlive = isProcessAlive(owner);
+      // A live process's command shell dir (util/command-server.ts) holds no build's data: not scratch.
+      if (ownerAlive && kindOfTempDir(name) === COMMANDS_TEMP_KIND) continue;
+      found.push({ kind: "temp-dir", name: join(parent, name), ownerAlive, size: await sizeOnDisk(join(parent, name)) });
     }
   }
   return found;

@@ -22,7 +22,10 @@ export async function commitStep(
     const active = await mounts.active(parent.kind === "snapshot" ? parent.key : undefined);
     await work(active.path, mounts);
     let name = await snapshotNameFor(worker, key);
-    await lease.hold({ snapshots: [name] });
+    // Side by side: the lease's write under the store lock and the unmount (a program).
+    // Both settle before a failure reaches the cleanup below, which unmounts too.
+    const settled = await Promise.allSettled([lease.hold({ snapshots: [name] }), mounts.unmount(active.key)]);
+    for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
     try {
       await mounts.commit(active.key, name);
     } catch (error) {
