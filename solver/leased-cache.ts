@@ -79,7 +79,8 @@ export class LeasedCache implements ResultCache<VertexResult> {
   async #diff(snapshot: string): Promise<LayerRecord | undefined> {
     if (this.#failure !== undefined || this.#early?.signal?.aborted === true) return undefined;
     const epoch = this.#early?.epoch;
-    return diffLayer(this.#worker, snapshot, epoch === undefined ? {} : { epoch }).catch(
+    const signal = this.#early?.signal;
+    return diffLayer(this.#worker, snapshot, { ...(epoch === undefined ? {} : { epoch }), ...(signal === undefined ? {} : { signal }) }).catch(
       // Not fatal here: the export diffs the snapshot again and reports what is wrong then.
       () => undefined,
     );
