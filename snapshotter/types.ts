@@ -102,6 +102,13 @@ export interface Snapshotter {
   /** Calls `fn` for every snapshot, in key order. */
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;
   usage(key: string): Promise<SnapshotUsage>;
+  /**
+   * The directory holding exactly the snapshot's own changes (an overlay upper directory),
+   * for a caller that shares unchanged files between two snapshots by hard link
+   * (solver/incremental-copy.ts); none for a snapshotter whose snapshots are full trees.
+   * Only while `key` is not mounted may anything be added to an active one's directory.
+   */
+  changesDirectory?(key: string): Promise<string>;
 
   /** Mounts snapshot `key` (active or view) at `target`, an existing directory. */
   mount(key: string, target: string): Promise<void>;

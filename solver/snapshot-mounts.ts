@@ -34,17 +34,27 @@ export class SnapshotMounts {
     return this.#mount(key);
   }
 
+  /** Unmounts the active snapshot `key` (its changes directory may then be written directly), keeping it for commit or release. */
+  async unmount(key: string): Promise<void> {
+    const entry = this.#entry(key, "unmount");
+    if (entry.unmounted) return;
+    await this.#snapshotter.unmount(entry.target);
+    await rm(entry.target, { recursive: true, force: true });
+    entry.unmounted = true;
+  }
+
   /** Unmounts the active snapshot `key` and commits it as `name`; after a failure it may be tried again under another name. */
   async commit(key: string, name: string): Promise<void> {
-    const entry = this.#mounted.find((m) => m.key === key);
-    if (entry === undefined) throw new TsbuildError("INTERNAL", `Cannot commit snapshot "${key}": this step did not prepare it`);
-    if (!entry.unmounted) {
-      await this.#snapshotter.unmount(entry.target);
-      await rm(entry.target, { recursive: true, force: true });
-      entry.unmounted = true;
-    }
+    await this.unmount(key);
+    const entry = this.#entry(key, "commit");
     await this.#snapshotter.commit(name, key);
     this.#mounted.splice(this.#mounted.indexOf(entry), 1);
+  }
+
+  #entry(key: string, what: string): { key: string; target: string; unmounted?: boolean } {
+    const entry = this.#mounted.find((m) => m.key === key);
+    if (entry === undefined) throw new TsbuildError("INTERNAL", `Cannot ${what} snapshot "${key}": this step did not prepare it`);
+    return entry;
   }
 
   /** Unmounts and removes everything not committed, last first. Best effort after the first error. */
