@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import { build } from "../../build/build.js";
-import { withBuildRoot, type BuildRoot } from "./build-fixture.js";
+import { SnapshotMetadata } from "../../snapshotter/snapshot-metadata.js";
+import { builtRoot } from "../helpers/repo-root.js";
+import { mountsUnder, withBuildRoot, type BuildRoot } from "./build-fixture.js";
 
 // A far-off SOURCE_DATE_EPOCH dates the image's history (so two roots can give one image
 // id) without clamping any file's mtime (so mtime changes reach the layer).
@@ -96,6 +99,40 @@ test("an incremental COPY gives the same layer, cache key and image id as a full
       const after = await buildBoth(incremental, context);
       assert.is(after.copyKey, before.copyKey);
       assert.is(after.copyLayer, before.copyLayer);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a kill after an incremental COPY's links and before its commit leaves nothing the next command does not take back, and the next build gives the full copy's layer", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-incremental-"));
+  try {
+    const context = join(dir, "context");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox:latest\nCOPY . /ctx\n");
+    for (let i = 0; i < 20; i++) await writeFile(join(context, `f${i}`), `${i}\n`.repeat(500));
+    await withBuildRoot(async (root) => {
+      await build({ context, worker: root.worker, buildArgs: EPOCH });
+      await writeFile(join(context, "f3"), "edited\n");
+      const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+        spawnSync(process.execPath, [join(builtRoot(), "cli", "main.js"), "--root", join(root.dir, "root"), ...args], {
+          encoding: "utf8",
+          env: { ...process.env, TMPDIR: join(root.dir, "tmp"), ...env },
+        });
+      const killed = cli(["build", "-q", "--build-arg", `SOURCE_DATE_EPOCH=${EPOCH.SOURCE_DATE_EPOCH}`, context], { TSBUILD_CRASH_AT: "copy.linked" });
+      assert.is(killed.signal, "SIGKILL");
+      assert.match(killed.stderr, "crash point copy.linked", "the COPY was incremental and died after linking");
+      const fsck = cli(["fsck"]);
+      assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+      assert.equal(await mountsUnder(root.dir), []);
+      const owned = (await new SnapshotMetadata(join(root.dir, "root", "snapshots")).list()).filter((record) => record.labels["tsbuild.owner"] !== undefined);
+      assert.equal(owned.map((record) => record.key), [], "no active snapshot of the dead build is left");
+
+      const again = await build({ context, worker: root.worker, buildArgs: EPOCH });
+      const fresh = await withBuildRoot((other) => build({ context, worker: other.worker, buildArgs: EPOCH }));
+      assert.is(again.imageId, fresh.imageId);
+      assert.equal(again.config.rootfs.diff_ids, fresh.config.rootfs.diff_ids);
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
