@@ -165,6 +165,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
       return writeLayer(this.changesOf(chain), destination, {
         compression: options.compression,
         sourceDateEpoch: options.sourceDateEpoch,
+        ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
+        ...(options.index === true ? { index: true } : {}),
       });
     });
   }

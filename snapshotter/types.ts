@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
-import type { LayerWriteResult } from "../oci/layer-writer.js";
+import type { LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
 
 /**
  * The snapshotter interface, after containerd's `snapshots.Snapshotter`: snapshots are named
@@ -51,6 +51,10 @@ export interface DiffOptions {
   compression?: LayerCompression;
   /** Clamp mtimes to this time (seconds). Default: `SOURCE_DATE_EPOCH` of the environment; null disables it. */
   sourceDateEpoch?: number | null;
+  /** Entries to take from an earlier layer's tar instead of reading the files (oci/layer-writer.ts). */
+  reuse?: LayerReuse;
+  /** Return the index of the regular files' entries, for a later `reuse`. */
+  index?: boolean;
 }
 
 export interface ApplyOptions {

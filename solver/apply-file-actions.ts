@@ -250,7 +250,7 @@ class TreeWriter {
     if (!stat.isSymbolicLink() && !modeKept) await chmod(host, meta.mode);
     await lutimes(host, stat.atime, stat.mtime);
     if (stat.isDirectory()) reuse?.dirTimes(rel, stat.atime, stat.mtime);
-    else reuse?.written(rel, entry);
+    else reuse?.written(rel, entry, meta);
   }
 }
 

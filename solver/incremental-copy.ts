@@ -2,7 +2,9 @@ import type { Stats } from "node:fs";
 import { link, lutimes } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
-import { digestOf, isDigest } from "../oci/digest.js";
+import { digestOf, isDigest, type Digest } from "../oci/digest.js";
+import type { LayerEntryIndex, LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
+import { storeSnapshotLayer } from "../worker/store-snapshot-layer.js";
 import type { Lease, Store } from "../store/index.js";
 import { crashPoint } from "../util/crash-point.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
@@ -14,6 +16,17 @@ import type { Worker } from "./types.js";
 export const COPY_TEMPLATE_REF_KIND = "copy-template";
 const SNAPSHOT_LABEL = "tsbuild.snapshot";
 const PARENT_LABEL = "tsbuild.parent";
+/** The uncompressed layer of the record's snapshot, whose entry index is the record's second blob. */
+const LAYER_LABEL = "tsbuild.layer";
+
+/** A template's layer: its tar in the store and the index of its files' entries. */
+interface TemplateLayer {
+  layer: Digest;
+  index: Digest;
+}
+
+/** By store: snapshots an incremental COPY of this process committed and that are not diffed yet, with their template id and its layer. */
+const undiffed = new WeakMap<Store, Map<string, { id: string; templateLayer: TemplateLayer | undefined }>>();
 
 /** What a file is written with: its owner, mode and the source it copies. */
 export interface FileMeta {
@@ -25,7 +38,7 @@ export interface FileMeta {
 interface Template {
   /** Its changes directory (overlay upper): read-only, as every committed snapshot's. */
   dir: string;
-  /** Path (relative to the root) → sha256 hex of each regular file that run wrote. */
+  /** Path (relative to the root) → the facts (`factsOf`) of each regular file that run left. */
   files: Map<string, string>;
 }
 
@@ -34,8 +47,8 @@ interface Template {
  * same parent snapshot) is still a committed snapshot writes only what changed; every other
  * file becomes a hard link to the same file of that snapshot. A file is linked only when the
  * linked inode is exactly what a copy would make: same content (by the digests the cache key
- * was made of), size, owner, mode and mtime (to the millisecond, as the copy sets it), so the
- * layer has the same bytes as a full copy. Links are made into the new snapshot's changes
+ * was made of), size, owner, mode and mtime (to the millisecond, as the copy sets it), as
+ * the template run noted them, so the layer has the same bytes as a full copy. Links are made into the new snapshot's changes
  * directory after it is unmounted (overlayfs must not see its upper directory change under
  * it), and no write ever goes through a link: committed snapshots are never written, a later
  * RUN sees the file through overlayfs (copy-up before any write), and the copy itself
@@ -53,10 +66,12 @@ export class CopyReuse {
   /** Directories of the new snapshot's changes directory known to be there (linking needs the parent). */
   readonly #upperDirs = new Map<string, boolean>();
   readonly #changesDir: string;
+  readonly #templateLayer: TemplateLayer | undefined;
 
-  private constructor(changesDir: string, template: Template | undefined, digests: ReadonlyMap<SourceEntry, string>) {
+  private constructor(changesDir: string, template: (Template & { layer?: TemplateLayer }) | undefined, digests: ReadonlyMap<SourceEntry, string>) {
     this.#changesDir = changesDir;
     this.#template = template;
+    this.#templateLayer = template?.layer;
     this.#digests = digests;
   }
 
@@ -73,7 +88,7 @@ export class CopyReuse {
     const { snapshotter, store } = env.worker;
     if (snapshotter.changesDirectory === undefined) return undefined;
     const changesDir = await snapshotter.changesDirectory(options.active);
-    let template: Template | undefined;
+    let template: (Template & { layer?: TemplateLayer }) | undefined;
     try {
       const record = await store.refs.get(COPY_TEMPLATE_REF_KIND, options.id);
       const snapshot = record?.labels?.[SNAPSHOT_LABEL];
@@ -84,6 +99,11 @@ export class CopyReuse {
         if (info.kind === "committed" && info.parent === options.parent) {
           const files = JSON.parse((await store.content.read(blob)).toString("utf8")) as Record<string, string>;
           template = { dir: await snapshotter.changesDirectory(snapshot), files: new Map(Object.entries(files)) };
+          const [layer, index] = [record?.labels?.[LAYER_LABEL], record?.blobs[1]];
+          if (layer !== undefined && isDigest(layer) && index !== undefined && isDigest(index)) {
+            await env.lease.hold({ blobs: [layer, index] });
+            template.layer = { layer, index };
+          }
         }
       }
     } catch {
@@ -104,30 +124,31 @@ export class CopyReuse {
    * unmount. Called instead of copying; `existing` is what the mounted root has at `rel`.
    */
   async defer(rel: string, entry: SourceEntry, meta: FileMeta, existing: Stats | undefined): Promise<boolean> {
-    const digest = this.#digests.get(entry);
-    if (digest === undefined || this.#template === undefined || existing !== undefined) return false;
-    if (this.#template.files.get(rel) !== digest || !(await this.#inUpper(posix.dirname(rel)))) return false;
-    const linked = await lstatIfExists(join(this.#template.dir, rel));
-    const fits =
-      linked?.isFile() === true &&
-      linked.size === entry.stat.size &&
-      linked.uid === meta.owner.uid &&
-      linked.gid === meta.owner.gid &&
-      (linked.mode & 0o7777) === meta.mode &&
-      // The copy sets whole milliseconds; both went through the same conversion to nanoseconds.
-      Math.abs(linked.mtimeMs - entry.stat.mtime.getTime()) < 0.5;
-    if (!fits) return false;
+    const facts = this.#factsOf(entry, meta);
+    if (facts === undefined || this.#template === undefined || existing !== undefined) return false;
+    if (this.#template.files.get(rel) !== facts || !(await this.#inUpper(posix.dirname(rel)))) return false;
     this.#deferred.add(rel);
-    this.#files.set(rel, digest);
+    this.#files.set(rel, facts);
     return true;
   }
 
   /** A file (or link, or other non-directory) was written at `rel`. */
-  written(rel: string, entry: SourceEntry): void {
+  written(rel: string, entry: SourceEntry, meta: FileMeta): void {
     this.#deferred.delete(rel);
-    const digest = entry.stat.isFile() ? this.#digests.get(entry) : undefined;
-    if (digest === undefined) this.#files.delete(rel);
-    else this.#files.set(rel, digest);
+    const facts = entry.stat.isFile() ? this.#factsOf(entry, meta) : undefined;
+    if (facts === undefined) this.#files.delete(rel);
+    else this.#files.set(rel, facts);
+  }
+
+  /**
+   * What a copy of `entry` makes, as one string: content digest, size, mode, owner and mtime
+   * (the copy sets whole milliseconds). A committed snapshot's files never change, so a file
+   * the template run left with these facts still has them.
+   */
+  #factsOf(entry: SourceEntry, meta: FileMeta): string | undefined {
+    const digest = this.#digests.get(entry);
+    if (digest === undefined) return undefined;
+    return `${digest} ${entry.stat.size} ${meta.mode.toString(8)} ${meta.owner.uid}:${meta.owner.gid} ${entry.stat.mtime.getTime()}`;
   }
 
   /** `rel` was removed (a directory: with all below it), or became a directory: nothing noted there stands. */
@@ -135,6 +156,7 @@ export class CopyReuse {
     this.#deferred.delete(rel);
     this.#files.delete(rel);
     if (!directory) return;
+    this.#upperDirs.delete(rel);
     const below = rel === "" ? "" : `${rel}/`;
     for (const map of [this.#deferred, this.#files, this.#upperDirs]) {
       for (const path of map.keys()) if (path.startsWith(below)) map.delete(path);
@@ -171,6 +193,8 @@ export class CopyReuse {
       labels: { [SNAPSHOT_LABEL]: snapshot, [PARENT_LABEL]: parent ?? "" },
       durable: false, // losing it costs one full copy
     });
+    if (!undiffed.has(store)) undiffed.set(store, new Map());
+    undiffed.get(store)!.set(snapshot, { id, templateLayer: this.#templateLayer });
   }
 
   async #inUpper(dir: string): Promise<boolean> {
@@ -182,6 +206,52 @@ export class CopyReuse {
     }
     return known;
   }
+}
+
+/**
+ * The layer of `snapshot` when an incremental COPY of this process made it (undefined
+ * otherwise): its files linked from the template are the same inodes as in the template's
+ * layer, so their entries are copied from that layer's tar (ranges of one file, not 20,000
+ * opens and reads); the rest is read as usual. Its own entry index then goes with the
+ * template record, for the next run. Same bytes as a full diff (oci/layer-writer.ts checks
+ * inode and header of every entry it takes).
+ */
+export async function diffCopyLayer(worker: Worker, snapshot: string, epoch: number | undefined): Promise<LayerWriteResult | undefined> {
+  const { store, snapshotter } = worker;
+  const pending = undiffed.get(store)?.get(snapshot);
+  if (pending === undefined) return undefined;
+  undiffed.get(store)!.delete(snapshot);
+  let reuse: LayerReuse | undefined;
+  if (pending.templateLayer !== undefined) {
+    try {
+      const { layer, index } = pending.templateLayer;
+      const entries = JSON.parse((await store.content.read(index)).toString("utf8")) as LayerEntryIndex[];
+      if ((await store.content.stat(layer)) !== undefined) reuse = { source: store.content.path(layer), entries: new Map(entries.map((entry) => [entry.path, entry])) };
+    } catch {
+      // An index or layer gone or unreadable: the files are read instead.
+      reuse = undefined;
+    }
+  }
+  const options = { sourceDateEpoch: epoch ?? null, index: true };
+  let written: LayerWriteResult;
+  try {
+    written = await storeSnapshotLayer(store, snapshotter, snapshot, reuse === undefined ? options : { ...options, reuse });
+  } catch (error) {
+    if (reuse === undefined) throw error;
+    // The template's layer went away while being read (a prune): the files are all there.
+    written = await storeSnapshotLayer(store, snapshotter, snapshot, options);
+  }
+  try {
+    const record = await store.refs.get(COPY_TEMPLATE_REF_KIND, pending.id);
+    const manifest = record?.blobs[0];
+    if (record?.labels?.[SNAPSHOT_LABEL] === snapshot && manifest !== undefined && written.index !== undefined && written.digest === written.diffId) {
+      const index = await store.content.write(Buffer.from(JSON.stringify(written.index)));
+      await store.refs.put(COPY_TEMPLATE_REF_KIND, pending.id, { blobs: [manifest, index.digest], labels: { ...record.labels, [LAYER_LABEL]: written.diffId }, durable: false });
+    }
+  } catch {
+    // Without its index the next run reads its files again, nothing worse.
+  }
+  return written;
 }
 
 /** A path under a mounted root as a path relative to it (`""` for the root). */
