@@ -77,18 +77,20 @@ export class CopyReuse {
 
   /**
    * Reuse for one run of a COPY into active snapshot `active` over `parent`: the template named
-   * `id` when it fits (held by the build's lease from here on), else none (everything copied,
+   * `id` when it fits and the cache may be used (held by the build's lease from here on), else none (everything copied,
    * and this run becomes the next one's template). Undefined where the snapshotter has no
    * changes directories.
    */
   static async open(
     env: { worker: Worker; lease: Lease },
-    options: { id: string; active: string; parent: string | undefined; digests: ReadonlyMap<SourceEntry, string> },
+    options: { id: string; active: string; parent: string | undefined; digests: ReadonlyMap<SourceEntry, string>; ignoreCache: boolean },
   ): Promise<CopyReuse | undefined> {
     const { snapshotter, store } = env.worker;
     if (snapshotter.changesDirectory === undefined) return undefined;
     const changesDir = await snapshotter.changesDirectory(options.active);
     let template: (Template & { layer?: TemplateLayer }) | undefined;
+    // --no-cache copies everything, as from scratch; the run is still the next one's template.
+    if (options.ignoreCache) return new CopyReuse(changesDir, undefined, options.digests);
     try {
       const record = await store.refs.get(COPY_TEMPLATE_REF_KIND, options.id);
       const snapshot = record?.labels?.[SNAPSHOT_LABEL];

@@ -103,7 +103,8 @@ export class FileOp implements Operation<VertexResult> {
       context.key,
       inputs[0],
       async (root, mounts, active) => {
-        reuse = await CopyReuse.open(this.#env, { id: template, active, parent, digests: this.#keyed.get(context.key)?.contents ?? new Map() });
+        const digests = this.#keyed.get(context.key)?.contents ?? new Map<SourceEntry, string>();
+        reuse = await CopyReuse.open(this.#env, { id: template, active, parent, digests, ignoreCache: this.#options.ignoreCache });
         await this.#apply(root, inputs, mounts, context, reuse);
       },
       { afterUnmount: async () => reuse?.finish() },

@@ -99,6 +99,23 @@ test("an incremental COPY gives the same layer, cache key and image id as a full
       const after = await buildBoth(incremental, context);
       assert.is(after.copyKey, before.copyKey);
       assert.is(after.copyLayer, before.copyLayer);
+
+      // --no-cache copies everything again, as from scratch: not one link.
+      const keys = async () => {
+        const found: string[] = [];
+        await incremental.worker.snapshotter.walk((info) => void found.push(info.key));
+        return found;
+      };
+      const earlier = new Set(await keys());
+      const fromScratch = await build({ context, worker: incremental.worker, buildArgs: EPOCH, noCache: true });
+      assert.is(fromScratch.config.rootfs.diff_ids[1], (await withBuildRoot((root) => buildBoth(root, context))).copyLayer);
+      const copies: string[] = [];
+      for (const key of (await keys()).filter((key) => !earlier.has(key))) {
+        const changes = await incremental.worker.snapshotter.changesDirectory!(key);
+        if ((await lstat(join(changes, "ctx", "edit.txt")).catch(() => undefined))?.isFile()) copies.push(changes);
+      }
+      assert.is(copies.length, 1, "--no-cache committed a COPY of its own");
+      assert.is(await linkedFiles(copies[0]), 0);
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
