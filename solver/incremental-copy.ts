@@ -60,7 +60,7 @@ export class CopyReuse {
   readonly #digests: ReadonlyMap<SourceEntry, string>;
   /** What this run leaves at each path: the next run's template. */
   readonly #files = new Map<string, string>();
-  /** Paths to link after the unmount, with the times of directories to set again afterwards. */
+  /** Paths to link after the unmount, and the times of directories to set again afterwards. */
   readonly #deferred = new Set<string>();
   readonly #dirTimes = new Map<string, [Date, Date]>();
   /** Directories of the new snapshot's changes directory known to be there (linking needs the parent). */
@@ -76,10 +76,10 @@ export class CopyReuse {
   }
 
   /**
-   * Reuse for one run of a COPY into active snapshot `active` over `parent`: the template named
-   * `id` when it fits and the cache may be used (held by the build's lease from here on), else none (everything copied,
-   * and this run becomes the next one's template). Undefined where the snapshotter has no
-   * changes directories.
+   * Reuse for one run of a COPY into active snapshot `active` over `parent`: the template
+   * named `id` when it fits and the cache may be used (held by the build's lease from here
+   * on), else none (everything copied; this run becomes the next one's template). Undefined
+   * where the snapshotter has no changes directories.
    */
   static async open(
     env: { worker: Worker; lease: Lease },
