@@ -113,25 +113,29 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       }
       figures.push(figure);
     };
+    /**
+     * docker 20.10 on this host now and then starts a container on a rootfs whose layers are
+     * not there ("stat /bin/sh: no such file or directory", also with a plain `docker run`,
+     * about one in fifteen; under load its COPY likewise loses files it is copying); such a
+     * build is run again (and counted), never timed. tsbuild's failures are never retried.
+     */
+    const retryingBuildkit = async <T>(builder: Builder, run: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await run();
+        } catch (error) {
+          if (builder.name !== "buildkit" || attempt >= 8) throw error;
+          retried++;
+        }
+      }
+    };
     /** `runs` samples of `sample` per builder (of `among`, default all), interleaved; the median of each. */
     const measure = async (label: string, sample: (builder: Builder, i: number) => Promise<number>, among: Builder[] = builders): Promise<number[]> => {
       const samples = among.map(() => [] as number[]);
       for (let i = 0; i < runs; i++) {
         for (const [b, builder] of among.entries()) {
           progress(`${label}: ${builder.name} ${i + 1}/${runs}`);
-          for (let attempt = 1; ; attempt++) {
-            try {
-              samples[b].push(await sample(builder, i));
-              break;
-            } catch (error) {
-              // docker 20.10 on this host now and then starts a container on a rootfs whose
-              // layers are not there ("stat /bin/sh: no such file or directory", also with a
-              // plain `docker run`, about one in fifteen); such a sample is taken again (and
-              // counted), never timed. tsbuild's failures are never retried.
-              if (builder.name !== "buildkit" || attempt >= 8) throw error;
-              retried++;
-            }
-          }
+          samples[b].push(await retryingBuildkit(builder, () => sample(builder, i)));
         }
       }
       return samples.map(median);
@@ -173,11 +177,11 @@ export async function benchBuildCases(options: BuildCasesOptions = {}): Promise<
       const context = await writeLargeContext(join(contexts, "large"), files);
       if (wanted("context-cold")) record("context-cold", await measure("context cold", cold(context)));
       if (wanted("context-warm")) {
-        for (const builder of builders) await builder.build(context);
+        for (const builder of builders) await retryingBuildkit(builder, () => builder.build(context));
         record("context-warm", await measure("context warm", (builder) => builder.build(context)));
       }
       if (wanted("context-one")) {
-        for (const builder of builders) await builder.build(context);
+        for (const builder of builders) await retryingBuildkit(builder, () => builder.build(context));
         record(
           "context-one",
           await measure("context, one file edited", async (builder, i) => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { close, createReadStream, createWriteStream, open, read } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -32,6 +33,31 @@ export interface LayerWriteEntry {
    * entry after the first with the same identity is written as a hard link to the first.
    */
   inode?: string;
+  /** Regular files: identity of the inode (`"<dev>:<ino>"`), for taking its entry from an earlier layer (`reuse`). */
+  fileId?: string;
+}
+
+/**
+ * Where a regular file's entry (header, data, padding) sits in a layer tar, and what it was
+ * made from: the inode and a hash of the header bytes.
+ */
+export interface LayerEntryIndex {
+  path: string;
+  fileId: string;
+  offset: number;
+  length: number;
+  header: string;
+}
+
+/**
+ * An earlier layer whose entries may be copied instead of reading the files again: an
+ * entry is taken from `source` (its uncompressed tar) when the file is the same inode at the
+ * same path and its header now encodes to the same bytes. The inode must not have changed
+ * since (a committed snapshot's, shared by hard link: solver/incremental-copy.ts).
+ */
+export interface LayerReuse {
+  source: string;
+  entries: ReadonlyMap<string, LayerEntryIndex>;
 }
 
 export interface WriteLayerOptions {
@@ -44,6 +70,10 @@ export interface WriteLayerOptions {
   sourceDateEpoch?: number | null;
   /** Stops writing: the streams are destroyed and a CANCELLED error is thrown. */
   signal?: AbortSignal;
+  /** Entries to take from an earlier layer instead of the files. */
+  reuse?: LayerReuse;
+  /** Collect the index of the regular files' entries (`LayerWriteResult.index`), for a later `reuse`. */
+  index?: boolean;
 }
 
 export interface LayerWriteResult {
@@ -56,6 +86,10 @@ export interface LayerWriteResult {
   uncompressedSize: number;
   compression: LayerCompression;
   mediaType: string;
+  /** With `index`: where each regular file's entry is in the tar. */
+  index?: LayerEntryIndex[];
+  /** Bytes of the tar taken from `reuse`'s source instead of the files. */
+  reusedBytes?: number;
 }
 
 const SMALL_FILE = 1024 * 1024;
@@ -102,8 +136,9 @@ export async function writeLayer(
     }));
   }
   const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
+  const tar: TarOptions = { epoch, ...(options.reuse === undefined ? {} : { reuse: options.reuse }), ...(options.index ? { index: [] } : {}), reusedBytes: 0 };
   try {
-    await pipeline([Readable.from(tarStream(entries, epoch)), ...stages, sink], options.signal === undefined ? {} : { signal: options.signal });
+    await pipeline([Readable.from(tarStream(entries, tar)), ...stages, sink], options.signal === undefined ? {} : { signal: options.signal });
   } catch (error) {
     if (typeof destination === "string") {
       // A file stream still opening when the pipeline failed creates the file after that: wait for it.
@@ -120,7 +155,21 @@ export async function writeLayer(
     uncompressedSize: tarDigester.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],
+    ...(tar.index === undefined ? {} : { index: tar.index }),
+    ...(tar.reuse === undefined ? {} : { reusedBytes: tar.reusedBytes }),
   };
+}
+
+interface TarOptions {
+  epoch: number | undefined;
+  reuse?: LayerReuse;
+  /** Filled with the regular files' entries when asked for. */
+  index?: LayerEntryIndex[];
+  reusedBytes: number;
+}
+
+function headerHash(header: Buffer): string {
+  return createHash("sha256").update(header).digest("base64");
 }
 
 const openFile = promisify(open);
@@ -129,7 +178,7 @@ const readInto = (fd: number, buffer: Buffer, offset: number, length: number, po
   new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 
 /** A piece of the tar in archive order: bytes, a small file being read, or a large file to stream. */
-type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string };
+type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string; start?: number };
 
 /** Small files read ahead of the compressor, at most this many bytes and files at once. */
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
@@ -137,11 +186,21 @@ const READ_AHEAD_FILES = 64;
 /** The tar is handed on in blocks of about this size: fewer, larger writes to zlib and the hashes. */
 const OUTPUT_BLOCK = 512 * 1024;
 
-async function* tarStream(
-  entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>,
-  epoch: number | undefined,
-): AsyncGenerator<Buffer> {
+async function* tarStream(entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>, options: TarOptions): AsyncGenerator<Buffer> {
+  const { epoch, reuse, index } = options;
   const firstPathOfInode = new Map<string, string>();
+  /** Bytes of the tar queued so far: the offset of the next entry. */
+  let offset = 0;
+  /** Reused entries next to each other in the source are read as one range. */
+  let range: { start: number; end: number } | undefined;
+  const push = (part: Buffer) => {
+    if (range !== undefined) {
+      queue.push({ stream: reuse!.source, start: range.start, size: range.end - range.start, path: reuse!.source });
+      range = undefined;
+    }
+    queue.push(part);
+    offset += part.length;
+  };
   // Small files are read side by side while earlier bytes are compressed (zlib runs in the
   // thread pool), then joined with their headers into large blocks, in archive order.
   const queue: TarPart[] = [];
@@ -168,7 +227,7 @@ async function* tarStream(
       blockBytes += bytes.length;
     } else {
       if (blockBytes > 0) yield flush();
-      yield* streamFile(part.stream, part.size, part.path);
+      yield* streamFile(part.stream, part.size, part.path, part.start ?? 0);
     }
     if (blockBytes >= OUTPUT_BLOCK) yield flush();
   };
@@ -192,13 +251,32 @@ async function* tarStream(
     if (entry.inode !== undefined && entry.type !== "directory") {
       const first = firstPathOfInode.get(entry.inode);
       if (first !== undefined) {
-        queue.push(encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first }));
+        push(encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first }));
         continue;
       }
       firstPathOfInode.set(entry.inode, entry.path);
     }
     const size = entry.type === "file" ? (entry.size ?? 0) : 0;
-    queue.push(encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" }));
+    const header = encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" });
+    const padding = paddingFor(size);
+    if (entry.type === "file" && entry.fileId !== undefined && (reuse !== undefined || index !== undefined)) {
+      const hash = headerHash(header);
+      const length = header.length + size + padding.length;
+      index?.push({ path: entry.path, fileId: entry.fileId, offset, length, header: hash });
+      const old = reuse?.entries.get(entry.path);
+      if (old !== undefined && old.fileId === entry.fileId && old.header === hash && old.length === length) {
+        // The same inode under the same header: the old entry's bytes are this one's.
+        if (range !== undefined && range.end === old.offset) range.end += length;
+        else {
+          push(Buffer.alloc(0));
+          range = { start: old.offset, end: old.offset + length };
+        }
+        offset += length;
+        options.reusedBytes += length;
+        continue;
+      }
+    }
+    push(header);
     if (size > 0) {
       if (entry.sourcePath === undefined) {
         throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
@@ -213,13 +291,15 @@ async function* tarStream(
       } else {
         queue.push({ stream: entry.sourcePath, size, path: entry.path });
       }
-      queue.push(paddingFor(size));
+      offset += size;
+      push(padding);
     }
     // Bytes and large files go on at once; a read waits until the read-ahead is full.
     while (queue.length > 0 && (Buffer.isBuffer(queue[0]) || !("read" in queue[0]) || queuedBytes > READ_AHEAD_BYTES || readsInFlight >= READ_AHEAD_FILES)) {
       yield* take();
     }
   }
+  push(Buffer.alloc(0));
   while (queue.length > 0) yield* take();
   block.push(endOfArchive());
   blockBytes += BLOCK_SIZE * 2;
@@ -250,9 +330,9 @@ async function readExactly(sourcePath: string, size: number, path: string): Prom
 }
 
 /** Exactly `size` bytes of a large file, streamed; a file that shrank or grew meanwhile is an error. */
-async function* streamFile(sourcePath: string, size: number, path: string): AsyncGenerator<Buffer> {
+async function* streamFile(sourcePath: string, size: number, path: string, start: number): AsyncGenerator<Buffer> {
   let read = 0;
-  for await (const chunk of createReadStream(sourcePath, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
+  for await (const chunk of createReadStream(sourcePath, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
     read += (chunk as Buffer).length;
     yield chunk as Buffer;
   }

@@ -166,6 +166,8 @@ export abstract class BaseSnapshotter implements Snapshotter {
         compression: options.compression,
         sourceDateEpoch: options.sourceDateEpoch,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
+        ...(options.index === true ? { index: true } : {}),
       });
     });
   }

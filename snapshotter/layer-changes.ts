@@ -137,7 +137,7 @@ async function entryOf(rel: string, node: Node): Promise<LayerWriteEntry> {
   const inode = stat.nlink > 1n ? { inode: `${stat.dev}:${stat.ino}` } : {};
   if (stat.isDirectory()) return { ...base, type: "directory", ...withXattrs };
   if (stat.isSymbolicLink()) return { ...base, type: "symlink", linkpath: await readlink(abs), ...inode };
-  if (stat.isFile()) return { ...base, type: "file", size: Number(stat.size), sourcePath: abs, ...withXattrs, ...inode };
+  if (stat.isFile()) return { ...base, type: "file", size: Number(stat.size), sourcePath: abs, fileId: `${stat.dev}:${stat.ino}`, ...withXattrs, ...inode };
   if (stat.isFIFO()) return { ...base, type: "fifo", ...inode };
   const rdev = Number(stat.rdev);
   // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31.

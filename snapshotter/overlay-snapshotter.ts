@@ -24,6 +24,10 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     }
   }
 
+  async changesDirectory(key: string): Promise<string> {
+    return this.fsOf((await this.metadata.get(key)).id);
+  }
+
   protected mountsOf(chain: SnapshotChain): Mount[] {
     return [this.#mount(chain, (id) => this.fsOf(id), (id) => join(this.dirOf(id), "work"), false)];
   }

@@ -285,10 +285,9 @@ export class SnapshotMetadata {
     await this.#prepare();
     const mounts = new Map<string, string>();
     for (const name of await readdir(this.#mounts)) {
-      const entry = await readFile(join(this.#mounts, name), "utf8").then(
-        (text) => JSON.parse(text) as { target: string; key: string },
-        () => undefined, // a record cut short by a kill: the mount table decides
-      );
+      const entry = await readFile(join(this.#mounts, name), "utf8")
+        .then((text) => JSON.parse(text) as { target: string; key: string })
+        .catch(() => undefined); // a record cut short by a kill, or being written by a parallel step's mount: the mount table decides
       if (entry !== undefined) mounts.set(entry.target, entry.key);
     }
     return mounts;

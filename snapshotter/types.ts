@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
-import type { LayerWriteResult } from "../oci/layer-writer.js";
+import type { LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
 
 /**
  * The snapshotter interface, after containerd's `snapshots.Snapshotter`: snapshots are named
@@ -53,6 +53,10 @@ export interface DiffOptions {
   sourceDateEpoch?: number | null;
   /** Stops the diff: the destination gets no more bytes and a CANCELLED error is thrown. */
   signal?: AbortSignal;
+  /** Entries to take from an earlier layer's tar instead of reading the files (oci/layer-writer.ts). */
+  reuse?: LayerReuse;
+  /** Return the index of the regular files' entries, for a later `reuse`. */
+  index?: boolean;
 }
 
 export interface ApplyOptions {
@@ -104,6 +108,13 @@ export interface Snapshotter {
   /** Calls `fn` for every snapshot, in key order. */
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;
   usage(key: string): Promise<SnapshotUsage>;
+  /**
+   * The directory holding exactly the snapshot's own changes (an overlay upper directory),
+   * for a caller that shares unchanged files between two snapshots by hard link
+   * (solver/incremental-copy.ts); none for a snapshotter whose snapshots are full trees.
+   * Only while `key` is not mounted may anything be added to an active one's directory.
+   */
+  changesDirectory?(key: string): Promise<string>;
 
   /** Mounts snapshot `key` (active or view) at `target`, an existing directory. */
   mount(key: string, target: string): Promise<void>;

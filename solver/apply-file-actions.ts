@@ -11,6 +11,7 @@ import { extractArchive } from "../snapshotter/extract-archive.js";
 import { applyChmod } from "./apply-chmod.js";
 import { collectCopySources, IO_PARALLELISM, type SourceEntry, type SourceMatch } from "./copy-sources.js";
 import { mapLimit } from "./map-limit.js";
+import { relativeTo, type CopyReuse } from "./incremental-copy.js";
 import { crashPoint } from "../util/crash-point.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
 
@@ -23,6 +24,8 @@ export interface ApplyFileActionsOptions {
   /** Matches collected earlier (for the cache key), by action index, reused as they are. */
   collected?: ReadonlyMap<number, SourceMatch[]>;
   signal?: AbortSignal;
+  /** Incremental COPY: files left to links into the step's last result (incremental-copy.ts). */
+  reuse?: CopyReuse;
 }
 
 interface Owner {
@@ -36,7 +39,7 @@ interface Owner {
  * container would see it, so a symlink in the image can never send a write to the host.
  */
 export async function applyFileActions(root: string, actions: readonly FileAction[], options: ApplyFileActionsOptions): Promise<void> {
-  const writer = new TreeWriter(root);
+  const writer = new TreeWriter(root, options.reuse);
   for (const [index, action] of actions.entries()) {
     if (options.signal?.aborted) throw new TsbuildError("CANCELLED", "The build was cancelled");
     if (action.action === "copy") await copy(writer, action, options.sources[action.source], options.collected?.get(index));
@@ -131,9 +134,11 @@ class TreeWriter {
   readonly #dirs = new Map<string, string>();
   /** Directories placeDirectory made empty for the current match: nothing is in the way in them. */
   readonly #made = new Set<string>();
+  readonly #reuse: CopyReuse | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, reuse?: CopyReuse) {
     this.root = root;
+    this.#reuse = reuse;
   }
 
   async resolveOwner(spec: string): Promise<Owner> {
@@ -177,6 +182,7 @@ class TreeWriter {
         // resolveInRoot followed every link that exists, so what is missing holds none.
         const first = (await mkdir(host, { recursive: true, mode })) ?? host;
         for (let made = host; made.length >= first.length; made = dirname(made)) {
+          this.#reuse?.removed(relativeTo(this.root, made), false);
           if (mode !== 0o755) await chmod(made, mode); // past the umask
           if (owner !== undefined) await lchown(made, owner.uid, owner.gid);
         }
@@ -195,13 +201,16 @@ class TreeWriter {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
       this.#made.add(path);
+      this.#reuse?.removed(relativeTo(this.root, host), false);
     }
     this.#dirs.set(path, host);
   }
 
   /** Gives the directory at `path` (placed before) the times of `stat`, and nothing else. */
   async setTimes(path: string, stat: SourceEntry["stat"]): Promise<void> {
-    await lutimes(this.#dirs.get(path) ?? (await this.hostPath(path)), stat.atime, stat.mtime);
+    const host = this.#dirs.get(path) ?? (await this.hostPath(path));
+    await lutimes(host, stat.atime, stat.mtime);
+    this.#reuse?.dirTimes(relativeTo(this.root, host), stat.atime, stat.mtime);
   }
 
   /** Writes a file or symlink at `path`; for a directory (placed before), sets its metadata. */
@@ -210,19 +219,25 @@ class TreeWriter {
     const host = stat.isDirectory() ? (this.#dirs.get(path) ?? (await this.hostPath(path))) : await this.hostPath(path);
     // In a directory this match made, the path is free: no lstat to find what is in the way.
     const free = this.#made.has(posix.dirname(path));
+    const reuse = this.#reuse;
+    const rel = reuse === undefined ? "" : relativeTo(this.root, host);
+    const replace = async () => {
+      if (!free && (await removeExisting(host, true)) === "directory") reuse?.removed(rel, true);
+    };
     if (stat.isDirectory()) {
       // Placed by placeDirectory: only its metadata is left.
     } else if (stat.isSymbolicLink()) {
-      if (!free) await removeExisting(host, true);
+      await replace();
       await symlink(entry.linkTarget!, host);
     } else if (stat.isFile()) {
-      if (!free) await removeExisting(host, true);
+      if (reuse !== undefined && (await reuse.defer(rel, entry, meta, free ? undefined : await lstatIfExists(host)))) return;
+      await replace();
       await copyFile(entry.hostPath, host, constants.COPYFILE_FICLONE);
       crashPoint("copy.file");
     } else if (stat.isSocket() && meta.fromContext) {
       // BuildKit's context transfer (fsutil) clears the socket bit, so a socket of the
       // context arrives as an empty regular file with the socket's permissions.
-      if (!free) await removeExisting(host, true);
+      await replace();
       await writeFile(host, "", { flag: "wx" });
     } else {
       // Fifos and devices, and sockets of an image, need mknod(2), which Node lacks; they
@@ -234,6 +249,8 @@ class TreeWriter {
     const modeKept = stat.isFile() && meta.mode === (stat.mode & 0o7777) && (meta.mode & 0o6000) === 0;
     if (!stat.isSymbolicLink() && !modeKept) await chmod(host, meta.mode);
     await lutimes(host, stat.atime, stat.mtime);
+    if (stat.isDirectory()) reuse?.dirTimes(rel, stat.atime, stat.mtime);
+    else reuse?.written(rel, entry, meta);
   }
 }
 
@@ -248,14 +265,15 @@ async function unpack(file: string, target: string, { name, dest, owner }: { nam
   }
 }
 
-/** Makes room for a new entry; a directory in the way goes only when `directories` says so. */
-async function removeExisting(host: string, directories: boolean): Promise<void> {
+/** Makes room for a new entry; a directory in the way goes only when `directories` says so. Says what it removed. */
+async function removeExisting(host: string, directories: boolean): Promise<"directory" | "file" | undefined> {
   const existing = await lstatIfExists(host);
-  if (existing === undefined) return;
+  if (existing === undefined) return undefined;
   if (existing.isDirectory()) {
     if (!directories) throw new TsbuildError("CONFLICT", `Cannot replace directory "${host}" with a file`);
     await rm(host, { recursive: true, force: true });
-  } else {
-    await unlink(host);
+    return "directory";
   }
+  await unlink(host);
+  return "file";
 }

@@ -1,3 +1,4 @@
+import { diffCopyLayer } from "./incremental-copy.js";
 import { storeSnapshotLayer } from "../worker/store-snapshot-layer.js";
 import type { LayerRecord, Worker } from "./types.js";
 
@@ -10,10 +11,12 @@ const EMPTY_TAR_SIZE = 1024;
  * happens when the layer leaves the machine (worker/distributable-layer.ts).
  */
 export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number; signal?: AbortSignal }): Promise<LayerRecord> {
-  const written = await storeSnapshotLayer(worker.store, worker.snapshotter, snapshot, {
-    sourceDateEpoch: options.epoch ?? null,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
+  const written =
+    (await diffCopyLayer(worker, snapshot, options.epoch, options.signal)) ??
+    (await storeSnapshotLayer(worker.store, worker.snapshotter, snapshot, {
+      sourceDateEpoch: options.epoch ?? null,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }));
   return {
     diffId: written.diffId,
     descriptor: { mediaType: written.mediaType, digest: written.digest, size: written.size },

@@ -34,7 +34,7 @@ export class SnapshotMounts {
     return this.#mount(key);
   }
 
-  /** Unmounts the active snapshot `key` (the step is done with it), so that it can be committed. */
+  /** Unmounts the active snapshot `key` (its changes directory may then be written directly), keeping it for commit or release. */
   async unmount(key: string): Promise<void> {
     const entry = this.#entry(key, "unmount");
     if (entry.unmounted) return;

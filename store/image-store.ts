@@ -146,6 +146,8 @@ export class ImageStore {
       const descriptor = await this.#describe(digest);
       const entries = (await readLayoutIndex(this.#paths)).manifests;
       const previous = entries.find((entry) => toRecord(entry).name === fullName);
+      // The name already points here (a cached rebuild): nothing to write, as docker's tag.
+      if (previous?.digest === digest && options.storedAt === undefined) return toRecord(previous);
       const kept = entries.filter((entry) => {
         const record = toRecord(entry);
         if (record.name === fullName) return false;

@@ -1,5 +1,5 @@
 import type { LayerCompression } from "../oci/layer-compression.js";
-import type { LayerWriteResult } from "../oci/layer-writer.js";
+import type { LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
 import type { Snapshotter } from "../snapshotter/types.js";
 import type { Store } from "../store/store.js";
 import { fromSystemError } from "../util/system-error.js";
@@ -11,6 +11,10 @@ export interface StoreSnapshotLayerOptions {
   /** Clamp mtimes to this time (seconds). Default: `SOURCE_DATE_EPOCH` of the environment; null disables it. */
   sourceDateEpoch?: number | null;
   signal?: AbortSignal;
+  /** Entries to take from an earlier layer (see DiffOptions). */
+  reuse?: LayerReuse;
+  /** Return the index of the regular files' entries. */
+  index?: boolean;
 }
 
 /**
@@ -26,6 +30,8 @@ export async function storeSnapshotLayer(store: Store, snapshotter: Snapshotter,
       compression: options.compression ?? "none",
       ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
+      ...(options.index === true ? { index: true } : {}),
     });
     await ingest.commit({ digest: written.digest, size: written.size });
   } catch (error) {

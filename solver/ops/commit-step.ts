@@ -7,20 +7,26 @@ import { snapshotNameFor, uniqueNameFor, type StepEnvironment } from "./step-env
 /**
  * Runs `work` in a fresh writable snapshot over `parent` (an empty tree for none), then
  * commits it under the step's cache key (a digest, so the worker's snapshot collector
- * treats it like a layer), held by the build's lease from before the commit.
+ * treats it like a layer), held by the build's lease from before the commit. `afterUnmount`
+ * may finish the snapshot's changes directory between the unmount and the commit.
  */
 export async function commitStep(
   env: StepEnvironment,
   key: Digest,
   parent: VertexResult,
-  work: (root: string, mounts: SnapshotMounts) => Promise<void>,
+  work: (root: string, mounts: SnapshotMounts, active: string) => Promise<void>,
+  options: { afterUnmount?: (active: string) => Promise<void> } = {},
 ): Promise<VertexResult & { kind: "snapshot" }> {
   if (parent.kind === "directory") throw new TsbuildError("INTERNAL", "A step cannot build on a context directory");
   const { worker, lease } = env;
   const mounts = new SnapshotMounts(worker.snapshotter, worker.tempDir);
   try {
     const active = await mounts.active(parent.kind === "snapshot" ? parent.key : undefined);
-    await work(active.path, mounts);
+    await work(active.path, mounts, active.key);
+    if (options.afterUnmount !== undefined) {
+      await mounts.unmount(active.key);
+      await options.afterUnmount(active.key);
+    }
     let name = await snapshotNameFor(worker, key);
     // Side by side: the lease's write under the store lock and the unmount (a program).
     // Both settle before a failure reaches the cleanup below, which unmounts too.

@@ -1,7 +1,7 @@
 import type { CopyAction, VertexDefinition } from "../../frontend/graph.js";
 import { digestOf, type Digest } from "../../oci/digest.js";
 import { computeCacheKey } from "../cache-key.js";
-import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceMatch } from "../copy-sources.js";
+import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceEntry, type SourceMatch } from "../copy-sources.js";
 import type { CacheMapContext } from "../operation.js";
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult, Worker } from "../types.js";
@@ -18,15 +18,23 @@ export interface ContextReads {
   checksums: string[];
   files: string[][];
   collected: Map<number, SourceMatch[]>;
+  /** The sha256 hex of each regular file read, as its line says (an incremental COPY compares them). */
+  contents: Map<SourceEntry, string>;
 }
 
 /** Reads each of `reads` of its context input (solved now: a context is only a directory), in order. */
 export async function readContexts(reads: readonly InputRead[], context: CacheMapContext, digests: DigestCache | undefined): Promise<ContextReads> {
-  const result: ContextReads = { checksums: [], files: [], collected: new Map() };
+  const result: ContextReads = { checksums: [], files: [], collected: new Map(), contents: new Map() };
   for (const { index, input, action } of reads) {
     const read = await readContextFiles((await context.input(input)) as VertexResult, action, digests);
     if (read === undefined) continue;
     result.collected.set(index, read.matches);
+    // sourceLines gives a line per entry in order; a file's line ends with its digest.
+    let line = 0;
+    for (const entry of read.matches.flatMap((match) => match.entries)) {
+      const text = read.lines[line++];
+      if (entry.stat.isFile()) result.contents.set(entry, text.slice(text.lastIndexOf(" ") + 1));
+    }
     result.files.push(read.lines);
     result.checksums.push(`${index}:${read.checksum}`);
   }

@@ -3,7 +3,8 @@ import type { FileDefinition } from "../../frontend/graph.js";
 import { digestOf, type Digest } from "../../oci/digest.js";
 import { applyFileActions, type CopySource } from "../apply-file-actions.js";
 import { canonicalJson, computeCacheKey } from "../cache-key.js";
-import type { SourceMatch } from "../copy-sources.js";
+import type { SourceEntry, SourceMatch } from "../copy-sources.js";
+import { CopyReuse } from "../incremental-copy.js";
 import { diffLayer } from "../diff-layer.js";
 import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../operation.js";
 import { SnapshotMounts } from "../snapshot-mounts.js";
@@ -40,7 +41,10 @@ export class FileOp implements Operation<VertexResult> {
    * step runs), the inputs and checksums (for the content key), and for COPY --link the key
    * of its own layer, which leaves the base out.
    */
-  readonly #keyed = new Map<Digest, { collected: Map<number, SourceMatch[]>; inputs: readonly Digest[]; checksums: readonly string[]; linkKey?: Digest }>();
+  readonly #keyed = new Map<
+    Digest,
+    { collected: Map<number, SourceMatch[]>; contents: Map<SourceEntry, string>; inputs: readonly Digest[]; checksums: readonly string[]; linkKey?: Digest }
+  >();
 
   constructor(definition: FileDefinition, env: StepEnvironment, options: FileOpOptions) {
     this.#definition = definition;
@@ -50,7 +54,7 @@ export class FileOp implements Operation<VertexResult> {
 
   async cacheMap(context: CacheMapContext): Promise<CacheMap> {
     const copies = this.#definition.actions.flatMap((action, index) => (action.action === "copy" ? [{ index, input: action.source, action }] : []));
-    const { checksums, files, collected } = await readContexts(copies.filter((read) => this.#options.contextInputs.has(read.input)), context, this.#env.digests);
+    const { checksums, files, collected, contents } = await readContexts(copies.filter((read) => this.#options.contextInputs.has(read.input)), context, this.#env.digests);
     // A download's key is its content; for explaining a miss it is its file line ("file a.txt changed"), not its key.
     const explainedInputs: string[] = [...context.inputKeys];
     for (const { input } of copies) {
@@ -70,7 +74,7 @@ export class FileOp implements Operation<VertexResult> {
     } else {
       key = computeCacheKey(this.#definition, { inputs, checksums });
     }
-    this.#keyed.set(key, { collected, inputs, checksums, ...(linkKey === undefined ? {} : { linkKey }) });
+    this.#keyed.set(key, { collected, contents, inputs, checksums, ...(linkKey === undefined ? {} : { linkKey }) });
     return { key, components: { definition: canonicalJson(this.#definition), inputs: explainedInputs, inputNames: [...this.#options.inputNames], files } };
   }
 
@@ -89,10 +93,36 @@ export class FileOp implements Operation<VertexResult> {
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
     if (this.#definition.link) return this.#executeLinked(context, inputs);
-    return commitStep(this.#env, context.key, inputs[0], (root, mounts) => this.#apply(root, inputs, mounts, context));
+    const template = this.#templateId(inputs);
+    if (template === undefined) return commitStep(this.#env, context.key, inputs[0], (root, mounts) => this.#apply(root, inputs, mounts, context));
+    // Incremental COPY (incremental-copy.ts): only what changed since the last run is copied.
+    const parent = inputs[0].kind === "snapshot" ? inputs[0].key : undefined;
+    let reuse: CopyReuse | undefined;
+    const made = await commitStep(
+      this.#env,
+      context.key,
+      inputs[0],
+      async (root, mounts, active) => {
+        const digests = this.#keyed.get(context.key)?.contents ?? new Map<SourceEntry, string>();
+        reuse = await CopyReuse.open(this.#env, { id: template, active, parent, digests, ignoreCache: this.#options.ignoreCache });
+        await this.#apply(root, inputs, mounts, context, reuse);
+      },
+      { afterUnmount: async () => reuse?.finish() },
+    );
+    await reuse?.save(this.#env.worker.store, template, made.key, parent);
+    return made;
   }
 
-  async #apply(root: string, inputs: readonly VertexResult[], mounts: SnapshotMounts, context: ExecuteContext): Promise<void> {
+  /** The template id of a COPY that can be incremental: one plain copy from a context, no archive to unpack. */
+  #templateId(inputs: readonly VertexResult[]): string | undefined {
+    const [action, ...more] = this.#definition.actions;
+    if (more.length > 0 || action?.action !== "copy" || action.attemptUnpack || !this.#options.contextInputs.has(action.source)) return undefined;
+    const source = inputs[action.source];
+    if (source?.kind !== "directory" || inputs[0].kind === "directory") return undefined;
+    return CopyReuse.idOf(canonicalJson(this.#definition), [source.path, ...source.exclude]);
+  }
+
+  async #apply(root: string, inputs: readonly VertexResult[], mounts: SnapshotMounts, context: ExecuteContext, reuse?: CopyReuse): Promise<void> {
     const sources: Array<CopySource | undefined> = [];
     for (const [index, input] of inputs.entries()) {
       if (index === 0 || !this.#definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
@@ -100,7 +130,12 @@ export class FileOp implements Operation<VertexResult> {
       else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
       else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
     }
-    await applyFileActions(root, this.#definition.actions, { sources, collected: this.#keyed.get(context.key)?.collected ?? new Map(), signal: context.signal });
+    await applyFileActions(root, this.#definition.actions, {
+      sources,
+      collected: this.#keyed.get(context.key)?.collected ?? new Map(),
+      signal: context.signal,
+      ...(reuse === undefined ? {} : { reuse }),
+    });
   }
 
   /**
