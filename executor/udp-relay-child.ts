@@ -36,18 +36,17 @@ function relay(outside: Socket, containerPort: number): void {
       const socket = createSocket("udp4");
       peer = { socket, timer: setTimeout(() => drop(key), PEER_IDLE_MS) };
       peers.set(key, peer);
-      socket.on("message", (answer: Buffer) => {
+      socket.on("message", (answer: Buffer, sender: RemoteInfo) => {
+        if (sender.port !== containerPort) return; // only the container's port answers for it
         touch(key);
         outside.send(answer, from.port, from.address);
       });
-      // An ICMP "port unreachable" (nothing listens yet) shows here: the peer may ask again.
       socket.on("error", () => drop(key));
-      socket.connect(containerPort, "127.0.0.1");
-      socket.once("connect", () => socket.send(message));
-      return;
+    } else {
+      touch(key);
     }
-    touch(key);
-    peer.socket.send(message);
+    // Unconnected, so a datagram that arrives before anything else is done needs no queue.
+    peer.socket.send(message, containerPort, "127.0.0.1");
   });
   // A failing host-side socket ends this port's relay only; the shim reports the container's state.
   outside.on("error", () => {

@@ -87,19 +87,28 @@ test("-P publishes the EXPOSEd ports; a second container on the default network 
   });
 });
 
-/** The answer to one datagram sent to 127.0.0.1:`port`, or undefined when none came within a second (UDP drops; the caller sends again). */
+/**
+ * The first answer to `text` sent to 127.0.0.1:`port` from one socket, sent again each second
+ * (UDP drops what arrives before the server binds) until it comes; 60 s is the failure bound.
+ */
 function askUdp(port: number, text: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket("udp4");
+    const send = () => socket.send(text, port, "127.0.0.1");
+    const again = setInterval(send, 1000);
+    const bound = setTimeout(() => done(undefined), 60_000);
+    let finished = false;
     const done = (answer: string | undefined) => {
-      clearTimeout(timer);
+      if (finished) return; // a second answer, to a datagram sent again
+      finished = true;
+      clearInterval(again);
+      clearTimeout(bound);
       socket.close();
       resolve(answer);
     };
-    const timer = setTimeout(() => done(undefined), 1000);
     socket.on("message", (message: Buffer) => done(message.toString("utf8")));
-    socket.on("error", () => done(undefined));
-    socket.send(text, port, "127.0.0.1");
+    socket.on("error", () => undefined); // a refused send before the port is forwarded: sent again
+    send();
   });
 }
 
@@ -117,11 +126,7 @@ test("-p HOST::PORT/udp and -P publish UDP: datagrams from the host reach the co
       const hostPort = Number(/^5353\/udp -> (?:127\.0\.0\.1|0\.0\.0\.0):(\d+)\n$/.exec(port)?.[1]);
       assert.ok(hostPort > 0, port);
       assert.match(tsbuildOk(root, ["ps"]), new RegExp(`:${hostPort}->5353/udp`));
-      // Until the server binds, slirp4netns drops what it forwards: ask again (60 s failure bound).
-      const deadline = Date.now() + 60_000;
-      let answer: string | undefined;
-      while (answer === undefined && Date.now() < deadline) answer = await askUdp(hostPort, `ping-${name}`);
-      assert.is(answer, `echo:ping-${name}`);
+      assert.is(await askUdp(hostPort, `ping-${name}`), `echo:ping-${name}`);
       tsbuildOk(root, ["rm", "-f", name]);
     }
   });
