@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { OciRuntime } from "./oci-runtime.js";
+import { binaryBootIdentity } from "./probe-cache.js";
 import { serializeRuntimeJson, type RuntimeSeccomp, type RuntimeSpec } from "./runtime-spec.js";
 
 /**
@@ -50,7 +51,8 @@ export function precompiledSeccomp(runtime: OciRuntime, profile: RuntimeSeccomp,
 }
 
 async function cachedProgram(runtime: OciRuntime, profile: RuntimeSeccomp, text: string, cacheDir: string): Promise<string | undefined> {
-  const identity = await identify(runtime.path);
+  // The program depends on the profile, the crun binary and the boot (the kernel, libseccomp as loaded).
+  const identity = await binaryBootIdentity(runtime.path);
   if (identity === undefined) return undefined;
   const file = join(cacheDir, `seccomp-${createHash("sha256").update(`${identity}\0${text}`).digest("hex").slice(0, 32)}.bpf`);
   const saved = await readFile(file).catch(() => undefined); // not made yet (or unreadable): make it
@@ -69,14 +71,6 @@ async function cachedProgram(runtime: OciRuntime, profile: RuntimeSeccomp, text:
 /** A classic BPF program: whole 8-byte instructions, at least one. */
 function validProgram(bytes: Buffer): boolean {
   return bytes.length >= 8 && bytes.length % 8 === 0;
-}
-
-/** What the compiled program depends on besides the profile: the crun binary and the boot (the kernel, libseccomp as loaded). */
-async function identify(binary: string): Promise<string | undefined> {
-  const info = await stat(binary).catch(() => undefined);
-  const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim();
-  if (info === undefined || boot === "") return undefined;
-  return [binary, info.ino, info.size, info.mtimeMs, boot].join("\0");
 }
 
 /** Creates (never starts) a container with `profile` over an empty rootfs and takes the program crun wrote; deletes it again. */

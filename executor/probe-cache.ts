@@ -36,10 +36,19 @@ export async function withProbeCache(dir: string, name: RuntimeName, path: strin
 /** What the probe result depends on, as one string; undefined when the binary is not there. */
 async function identify(name: RuntimeName, path: string | undefined): Promise<string | undefined> {
   const binary = await findExecutable(path ?? name);
-  if (binary === undefined) return undefined;
+  const base = binary === undefined ? undefined : await binaryBootIdentity(binary);
+  if (base === undefined) return undefined;
+  return [base, await detectCgroupMode(), process.getuid?.() ?? ""].join("\0");
+}
+
+/**
+ * A runtime binary as of this boot (path, inode, size, mtime, boot id), for results kept
+ * across processes until the binary or the boot changes; undefined when it cannot be told.
+ */
+export async function binaryBootIdentity(binary: string): Promise<string | undefined> {
   const info = await stat(binary).catch(() => undefined);
   if (info === undefined) return undefined;
   const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim();
   if (boot === "") return undefined;
-  return [binary, info.ino, info.size, info.mtimeMs, boot, await detectCgroupMode(), process.getuid?.() ?? ""].join("\0");
+  return [binary, info.ino, info.size, info.mtimeMs, boot].join("\0");
 }
