@@ -150,7 +150,8 @@ export class Executor {
     const signal = options.signal;
     throwIfAborted(signal, proc);
     if (proc.args.length === 0) throw new TsbuildError("USAGE", "Cannot run a process: args is empty");
-    if (this.#cgroupParent === null && proc.limits !== undefined && Object.values(proc.limits).some((v) => v !== undefined)) {
+    const limited = proc.limits !== undefined && Object.values(proc.limits).some((v) => v !== undefined);
+    if (this.#cgroupParent === null && limited) {
       throw new TsbuildError("SYSTEM", `Cannot apply resource limits to "${describeCommand(proc.args)}": sandboxes get no cgroup here`, {
         hint: "Run tsbuild as root on a host whose cgroup tree is writable, or drop the limits",
       });
@@ -164,6 +165,11 @@ export class Executor {
     // A run with secrets gets its config and secrets in memory, in the runtime's own mount namespace.
     const inMemory = holdsSecrets(proc);
     const runtime = (proc.secretEnv?.length ?? 0) > 0 ? (this.#secretEnvRuntime ?? this.runtime) : this.runtime;
+    // A cgroup of its own only where it is needed: for limits, and always with runc (which
+    // makes one anyway). Moving a process into a v1 cgroup waits for an RCU grace period
+    // (about 10 ms, idle time) when no other move happened just before: every RUN of a build.
+    // The pid namespace still takes every process down with the sandbox's init.
+    const cgroup = this.#cgroupParent !== null && (limited || runtime.name !== "crun");
     const privateDir = join(bundle, "private");
     const privateFiles: PrivateFile[] = [];
     let prepared: PreparedRunMounts | undefined;
@@ -199,7 +205,7 @@ export class Executor {
         hostname,
         network: network === "isolated" ? { namespacePath: sandboxNetwork!.namespacePath } : network,
         mounts: [bindMount(hostsPath, "/etc/hosts", true), bindMount(resolvPath, "/etc/resolv.conf", true), ...prepared.mounts],
-        ...(this.#cgroupParent === null ? {} : { cgroupsPath: `${this.#cgroupParent}/${id}` }),
+        ...(cgroup ? { cgroupsPath: `${this.#cgroupParent}/${id}` } : {}),
         limits: proc.limits,
         rlimits: this.#rlimits,
         ...(proc.security === "insecure" ? { insecure: await insecurePrivileges() } : {}),
@@ -217,7 +223,7 @@ export class Executor {
       throwIfAborted(signal, proc);
 
       containerStarted = true;
-      const outcome = await this.#start(runtime, id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, options);
+      const outcome = await this.#start(runtime, id, bundle, inMemory ? { dir: privateDir, files: privateFiles } : undefined, { ...options, cgroup });
       if (outcome.aborted) throw cancelledError(proc, signal);
       if (outcome.exitCode === 0) return { exitCode: 0, durationMs: Date.now() - started, containerId: id };
       throw this.#failure(runtime, proc, outcome);
@@ -247,9 +253,15 @@ export class Executor {
     return reclaimSandboxes({ workDir: this.#workDir, runtimes: this.#secretEnvRuntime === undefined ? [this.runtime] : [this.runtime, this.#secretEnvRuntime] });
   }
 
-  async #start(runtime: OciRuntime, id: string, bundle: string, privateBundle: { dir: string; files: PrivateFile[] } | undefined, options: ExecRunOptions): Promise<RunOutcome> {
+  async #start(
+    runtime: OciRuntime,
+    id: string,
+    bundle: string,
+    privateBundle: { dir: string; files: PrivateFile[] } | undefined,
+    options: ExecRunOptions & { cgroup: boolean },
+  ): Promise<RunOutcome> {
     const runtimeLog = join(bundle, "runtime.log");
-    const command = runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog);
+    const command = runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog, { cgroups: options.cgroup });
     const { file, args } = privateBundle === undefined ? command : privateBundleCommand(command, privateBundle.dir);
     const tail = new LogTail();
     let log: WriteStream | undefined;

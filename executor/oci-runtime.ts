@@ -43,10 +43,14 @@ export class OciRuntime {
     this.hybridWrapper = options.hybridWrapper ?? false;
   }
 
-  /** The file and argv that run `<runtime> --root <state> [--log <file>] <args>`. */
-  command(args: string[], logPath?: string): { file: string; args: string[] } {
+  /**
+   * The file and argv that run `<runtime> --root <state> [--log <file>] <args>`. With
+   * `cgroups: false`, crun touches no cgroup at all (runc has no such switch).
+   */
+  command(args: string[], logPath?: string, options: { cgroups?: boolean } = {}): { file: string; args: string[] } {
     const global = ["--root", this.stateDir];
     if (logPath !== undefined) global.push("--log", logPath, "--log-format", "json");
+    if (options.cgroups === false && this.name === "crun") global.push("--cgroup-manager=disabled");
     if (!this.hybridWrapper) return { file: this.path, args: [...global, ...args] };
     // In a user namespace (rootless) the mount is locked to its parent: cover it instead.
     const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null || mount -t tmpfs -o ro tsbuild-no-cgroup2 ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;

@@ -135,6 +135,17 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+test("crun: a sandbox gets a cgroup of its own only when it has limits (it stays in this process's otherwise)", async () => {
+  await withSandbox("crun", async (sandbox) => {
+    // Every hierarchy line of /proc/self/cgroup names the sandbox's cgroup; the pids one is there on v1 and v2 alike.
+    const own = (await readFile("/proc/self/cgroup", "utf8")).trim();
+    const plain = (await runScript(sandbox, "cat /proc/self/cgroup")).stdout.trim();
+    assert.is(plain, own);
+    const limited = (await runScript(sandbox, "cat /proc/self/cgroup", { limits: { pids: 64 } })).stdout.trim();
+    assert.match(limited, /\/tsbuild\/tsbuild-/);
+  });
+});
+
 test("a memory limit gets a process that needs more killed; without it the same process runs", async () => {
   await withSandbox("runc", async (sandbox) => {
     // dd allocates its whole block size at once.
