@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants as fsConstants } from "node:fs";
 import { access, constants } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
+import { staticBusybox } from "../util/static-busybox.js";
 import { HYBRID_CGROUP2_MOUNT } from "./cgroup-mode.js";
 
 /** The OCI runtimes tsbuild drives. runc is BuildKit's default. */
@@ -90,26 +90,13 @@ export class OciRuntime {
 
 const FALLBACK_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-let shell: string[] | undefined;
-
 /**
- * The shell of the hybrid wrapper. A static busybox runs its `umount` in-process and starts
- * in a fraction of dash + util-linux umount's time: about half the wrapper's cost, which is
- * paid on every RUN. Plain `sh` (and the umount program) where there is no busybox.
+ * The shell of the hybrid wrapper: busybox runs its `umount` in-process, about half the
+ * wrapper's cost, which is paid on every RUN. Plain `sh` (and the umount program) where there is no busybox.
  */
 function wrapperShell(): string[] {
-  shell ??= (() => {
-    const busybox = ["/bin/busybox", "/usr/bin/busybox"].find((path) => {
-      try {
-        accessSync(path, fsConstants.X_OK);
-        return true;
-      } catch {
-        return false; // not there: the next place, else plain sh
-      }
-    });
-    return busybox === undefined ? ["sh"] : [busybox, "sh"];
-  })();
-  return shell;
+  const busybox = staticBusybox();
+  return busybox === undefined ? ["sh"] : [busybox, "sh"];
 }
 
 /** The absolute path of an executable named `name` on PATH (or the usual system dirs). */

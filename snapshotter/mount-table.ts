@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { staticBusybox } from "../util/static-busybox.js";
 import { runCommand } from "./run-command.js";
 import type { Mount } from "./types.js";
 
@@ -11,12 +12,24 @@ export async function performMount(mount: Mount, target: string, options: { cwd?
   const args = mount.type === "bind" ? [] : ["-t", mount.type];
   if (mount.options.length > 0) args.push("-o", mount.options.join(","));
   args.push(mount.source, target);
-  await runCommand("mount", args, { cwd: options.cwd });
+  await runMountProgram("mount", args, options.cwd);
 }
 
 /** Unmounts `target` with umount(8). */
 export async function performUnmount(target: string): Promise<void> {
-  await runCommand("umount", [target]);
+  await runMountProgram("umount", [target]);
+}
+
+/**
+ * mount and umount as busybox's applets where busybox is installed: a RUN mounts and
+ * unmounts its root each time, and util-linux's programs (dynamically linked, libmount
+ * reading the mount table and utab) take about 1.5 and 3 ms longer.
+ */
+async function runMountProgram(program: "mount" | "umount", args: string[], cwd?: string): Promise<void> {
+  const busybox = staticBusybox();
+  const options = { output: false, ...(cwd === undefined ? {} : { cwd }) };
+  if (busybox === undefined) await runCommand(program, args, options);
+  else await runCommand(busybox, [program, ...args], options);
 }
 
 /**

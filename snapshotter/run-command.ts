@@ -8,6 +8,8 @@ export interface RunCommandOptions {
   input?: string | Buffer;
   /** Exit statuses that are not failures. Default [0]. */
   okStatuses?: number[];
+  /** False when the caller does not read stdout (util/command-server.ts then keeps no files on success). */
+  output?: boolean;
 }
 
 export interface CommandResult {
@@ -23,7 +25,7 @@ export interface CommandResult {
  */
 export async function runCommand(program: string, args: string[], options: RunCommandOptions = {}): Promise<CommandResult> {
   if (options.input !== undefined) return spawnCommand(program, args, options);
-  const served = await runServed(program, args, options.cwd === undefined ? {} : { cwd: options.cwd });
+  const served = await runServed(program, args, { ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.output === false ? { output: false } : {}) });
   if (served.status === "not-found") throw notFound(program);
   return checked(program, args, { stdout: served.stdout, stderr: served.stderr, status: served.status }, options);
 }

@@ -23,10 +23,19 @@ export interface ServedCommand {
  * files in an owned temp dir (util/owned-temp-dir.ts: a killed process's is reclaimed), the
  * status comes back as a line. The shell exits when this process does (its stdin closes).
  */
-export async function runServed(program: string, args: readonly string[], options: { cwd?: string } = {}): Promise<ServedCommand> {
+export async function runServed(program: string, args: readonly string[], options: ServeOptions = {}): Promise<ServedCommand> {
   server ??= CommandServer.start();
   const running = await server;
-  return running.run(program, args, options.cwd);
+  return running.run(program, args, options);
+}
+
+export interface ServeOptions {
+  cwd?: string;
+  /**
+   * False when only the status matters (mount, umount): stdout goes to /dev/null and stderr
+   * is read only after a failure, which spares the files' reads on every success.
+   */
+  output?: boolean;
 }
 
 let server: Promise<CommandServer> | undefined;
@@ -66,10 +75,12 @@ class CommandServer {
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   }
 
-  async run(program: string, args: readonly string[], cwd: string | undefined): Promise<ServedCommand> {
+  async run(program: string, args: readonly string[], options: ServeOptions): Promise<ServedCommand> {
     if (this.#dead !== undefined) throw this.#dead;
+    const { cwd } = options;
+    const output = options.output ?? true;
     const id = this.#next++;
-    const out = join(this.#dir, `${id}.out`);
+    const out = output ? join(this.#dir, `${id}.out`) : "/dev/null";
     const err = join(this.#dir, `${id}.err`);
     const command = [program, ...args].map(quote).join(" ");
     const body = `${cwd === undefined ? "" : `cd ${quote(cwd)} && `}${command}`;
@@ -83,8 +94,14 @@ class CommandServer {
     });
     if (status === "dead") throw this.#dead ?? new Error("the command shell exited");
     if (status === "x") return { status: "not-found", stdout: Buffer.alloc(0), stderr: "" };
-    const [stdout, stderr] = await Promise.all([readFile(out), readFile(err, "utf8")]);
-    await Promise.all([rm(out, { force: true }), rm(err, { force: true })]);
+    if (!output && status === "0") {
+      // Nothing to read: the (empty) error file goes without holding up the caller; the
+      // directory goes at exit anyway.
+      rm(err, { force: true }).catch(() => undefined);
+      return { status: 0, stdout: Buffer.alloc(0), stderr: "" };
+    }
+    const [stdout, stderr] = await Promise.all([output ? readFile(out) : Buffer.alloc(0), readFile(err, "utf8")]);
+    await Promise.all([output ? rm(out, { force: true }) : undefined, rm(err, { force: true })]);
     return { status: Number(status), stdout, stderr };
   }
 
