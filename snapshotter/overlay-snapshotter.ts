@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { mkdir, mkdtemp, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -19,8 +20,9 @@ export class OverlaySnapshotter extends BaseSnapshotter {
 
   protected async createDirectories(id: number, kind: "active" | "view"): Promise<void> {
     if (kind === "active") {
-      await mkdir(this.fsOf(id), { mode: 0o755 });
-      await mkdir(join(this.dirOf(id), "work"), { mode: 0o700 });
+      // Synchronous, as the records (snapshot-metadata.ts): two quick calls on a step's path.
+      mkdirSync(this.fsOf(id), { mode: 0o755 });
+      mkdirSync(join(this.dirOf(id), "work"), { mode: 0o700 });
     }
   }
 
