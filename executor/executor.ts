@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -238,7 +238,9 @@ export class Executor {
       if (opened !== undefined) await this.#networks.release(opened, { reusable: proc.security !== "insecure" });
       await releaseMountStubs(stubs);
       await prepared?.release();
-      rmSync(bundle, { recursive: true, force: true });
+      // Not synchronous: unlinking waits on the file system's journal while another step's
+      // unmount flushes its writes, which would hold up every other step of the build.
+      await rm(bundle, { recursive: true, force: true });
     }
   }
 
