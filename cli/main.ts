@@ -5,7 +5,7 @@ const argv = process.argv.slice(2);
 
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) {
   const { readFileSync } = await import("node:fs");
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const pkg = JSON.parse(readFileSync((await import("../util/package-file.js")).packageFile("package.json"), "utf8")) as { version: string };
   process.stdout.write(`tsbuild ${pkg.version}\n`);
 } else if ((process.geteuid?.() ?? 0) !== 0 && process.env.TSBUILD_ROOTLESS === undefined && (await import("./rootless-reexec.js")).needsUserNamespace(argv)) {
   // An ordinary user: the command runs again, as root in the user's namespace (README: Rootless).

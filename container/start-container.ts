@@ -3,7 +3,6 @@ import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { TsbuildError } from "../errors.js";
 import { createContainerSpec, openContainerRuntime, type ContainerRuntime } from "../executor/container-runtime.js";
 import { createHostsFile, createResolvConf } from "../executor/etc-files.js";
@@ -17,6 +16,7 @@ import { containerState, readStateFile, runtimeStatus, writeStateFile } from "./
 import { containerVolumePath } from "./create-container.js";
 import { isMountPoint } from "./mount-points.js";
 import { serializeRuntimeJson } from "../executor/runtime-spec.js";
+import { packageFile } from "../util/package-file.js";
 
 export interface AttachOptions {
   /**
@@ -44,7 +44,7 @@ export interface StartedContainer {
   resized?: () => void;
 }
 
-const SHIM_MAIN = fileURLToPath(new URL("./shim-main.js", import.meta.url));
+const SHIM_MAIN = packageFile("dist/container/shim-main.js");
 const START_TIMEOUT_MS = 30_000;
 
 /**

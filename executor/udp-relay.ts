@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { fileURLToPath } from "node:url";
 import { TsbuildError } from "../errors.js";
 import { findExecutable } from "./oci-runtime.js";
+import { packageFile } from "../util/package-file.js";
 
 /** How long the relay's process may take to start: a failure bound, not a pace. */
 const READY_TIMEOUT_MS = 60_000;
@@ -28,7 +28,7 @@ export class UdpRelay {
   static async start(namespacePath: string): Promise<UdpRelay> {
     const nsenter = await findExecutable("nsenter");
     if (nsenter === undefined) throw new TsbuildError("SYSTEM", "Cannot publish UDP ports: nsenter (util-linux) is not installed", { hint: "Install util-linux" });
-    const script = fileURLToPath(new URL("./udp-relay-child.js", import.meta.url));
+    const script = packageFile("dist/executor/udp-relay-child.js");
     const child = spawn(nsenter, [`--net=${namespacePath}`, "--", process.execPath, script], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
     await answer(child, (message) => (message as { ready?: boolean }).ready === true, "start");
     return new UdpRelay(child);

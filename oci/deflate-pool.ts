@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { TsbuildError } from "../errors.js";
 import type { DeflateBlockInput } from "./deflate-block.js";
 import type { DeflateResult, DeflateTask } from "./deflate-worker.js";
+import { packageFile } from "../util/package-file.js";
 
 interface PoolThread {
   worker: Worker;
@@ -45,7 +46,7 @@ export class DeflatePool {
   }
 
   #start(): PoolThread {
-    const worker = new Worker(new URL("./deflate-worker.js", import.meta.url));
+    const worker = new Worker(packageFile("dist/oci/deflate-worker.js"));
     const thread: PoolThread = { worker, pending: new Map() };
     worker.unref();
     worker.on("message", (result: DeflateResult) => {

@@ -4,6 +4,7 @@ import { createSnapshotter } from "../../snapshotter/create-snapshotter.js";
 import { resolveRoot } from "../../store/resolve-root.js";
 import { describeRootless } from "../../executor/rootless-mode.js";
 import type { Command } from "../command.js";
+import { packageFile } from "../../util/package-file.js";
 
 export const infoCommand: Command = {
   name: "info",
@@ -17,7 +18,7 @@ export const infoCommand: Command = {
   positionals: { min: 0, max: 0 },
   async run(context) {
     const root = resolveRoot({ root: context.options.root as string | undefined, env: context.env });
-    const pkg = JSON.parse(await readFile(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(await readFile(packageFile("package.json"), "utf8")) as { version: string };
     const [snapshotter, runtimes] = await Promise.all([createSnapshotter(root), probeRuntimes()]);
     const defaultRuntime = runtimes.find((r) => r.usable)?.name;
     const info = {
