@@ -67,6 +67,7 @@ export class SnapshotMetadata {
   readonly #committedById = new Map<number, SnapshotRecord>();
   #ready: Promise<void> | undefined;
   #nextId: number | undefined;
+  #hint: Promise<void> = Promise.resolve();
   #outstanding = 0;
   #registered = false;
 
@@ -249,12 +250,7 @@ export class SnapshotMetadata {
         renameSync(staged, join(this.dir, String(id)));
         this.#nextId = id + 1;
         this.#outstanding++;
-        // A hint for the next process, so numbers of removed snapshots are not handed out again.
-        try {
-          writeFileSync(join(this.dir, NEXT_ID_FILE), String(id + 1));
-        } catch {
-          // Only a hint: without it the next process starts past the highest directory.
-        }
+        this.#writeNextIdHint();
         return id;
       } catch (error) {
         if (errorCode(error) !== "EEXIST" && errorCode(error) !== "ENOTEMPTY") {
@@ -263,6 +259,15 @@ export class SnapshotMetadata {
         }
       }
     }
+  }
+
+  /**
+   * A hint for the next process, so numbers of removed snapshots are not handed out again;
+   * best effort, as before. Written in the background (a write can wait on the journal while
+   * a step's unmount flushes), one at a time with the latest number, so it only grows.
+   */
+  #writeNextIdHint(): void {
+    this.#hint = this.#hint.then(() => writeFile(join(this.dir, NEXT_ID_FILE), String(this.#nextId)).catch(() => undefined));
   }
 
   /** Drops the reservation of a directory number that will not become a snapshot (its directory is gone). */
