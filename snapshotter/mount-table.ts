@@ -12,7 +12,10 @@ export async function performMount(mount: Mount, target: string, options: { cwd?
   const args = mount.type === "bind" ? [] : ["-t", mount.type];
   if (mount.options.length > 0) args.push("-o", mount.options.join(","));
   args.push(mount.source, target);
-  await runMountProgram("mount", args, options.cwd);
+  // Only overlays through busybox: its `mount -o bind,ro` leaves the bind writable (util-linux
+  // remounts it read-only), and an overlay's options go to the kernel as they are.
+  if (mount.type === "overlay") await runMountProgram("mount", args, options.cwd);
+  else await runCommand("mount", args, { output: false, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
 }
 
 /** Unmounts `target` with umount(8). */
@@ -21,9 +24,9 @@ export async function performUnmount(target: string): Promise<void> {
 }
 
 /**
- * mount and umount as busybox's applets where busybox is installed: a RUN mounts and
- * unmounts its root each time, and util-linux's programs (dynamically linked, libmount
- * reading the mount table and utab) take about 1.5 and 3 ms longer.
+ * mount (of an overlay) and umount as busybox's applets where busybox is installed: a RUN
+ * mounts and unmounts its root each time, and util-linux's programs (dynamically linked,
+ * libmount reading the mount table and utab) take about 1.5 and 3 ms longer.
  */
 async function runMountProgram(program: "mount" | "umount", args: string[], cwd?: string): Promise<void> {
   const busybox = staticBusybox();
