@@ -1,7 +1,7 @@
-import { lstat, rmdir, unlink } from "node:fs/promises";
+import { rmdir, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveInRoot } from "./resolve-in-root.js";
-import { lstatIfExists } from "../util/stat-if-exists.js";
+import { lstatIfExists, lstatIfExistsSync } from "../util/stat-if-exists.js";
 
 export interface FindMountStubsOptions {
   /** Paths that exist but are another run's stubs: count them as stubs of this run too. */
@@ -18,8 +18,8 @@ export async function findMountStubs(
   destinations: Iterable<string>,
   options: FindMountStubsOptions = {},
 ): Promise<string[]> {
-  // Destinations are looked at side by side (a dozen lookups each, on the thread pool, on
-  // every RUN), and their stubs merged in order.
+  // A dozen quick lookups a destination, synchronous (see resolve-in-root.ts); their stubs
+  // are merged in order.
   const found = await Promise.all([...destinations].map((destination) => stubsOf(rootfs, destination, options)));
   const stubs = new Set(found.flat());
   return [...stubs].filter((path) => !relative(rootfs, path).startsWith(".."));
@@ -30,7 +30,7 @@ async function stubsOf(rootfs: string, destination: string, options: FindMountSt
   const parts = destination.split("/").filter((p) => p !== "" && p !== ".");
   for (let i = 1; i <= parts.length; i++) {
     const resolved = await resolveInRoot(rootfs, "/" + parts.slice(0, i).join("/"));
-    const exists = await lstat(resolved).then(() => true, () => false);
+    const exists = lstatIfExistsSync(resolved) !== undefined;
     if (exists && !(options.isClaimed?.(resolved) ?? false)) continue;
     // This component is missing, so everything below it will be created too.
     let path = resolved;

@@ -1,7 +1,7 @@
-import { readlink } from "node:fs/promises";
+import { readlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TsbuildError } from "../errors.js";
-import { lstatIfExists } from "../util/stat-if-exists.js";
+import { lstatIfExistsSync } from "../util/stat-if-exists.js";
 
 /** More symlinks than this in one path is a loop (Linux's own limit is 40). */
 const MAX_SYMLINKS = 255;
@@ -32,6 +32,10 @@ export interface ResolveInRootOptions {
  * `root`, and `..` never climbs above it. A rootfs is untrusted input; this is what keeps
  * `/etc/passwd -> /../../host/secret` from reading the host's files. Missing components
  * are kept as written, so the result can name a path that does not exist yet.
+ *
+ * The lookups are synchronous calls: a few lstats of paths the kernel has cached, where a
+ * hop through Node's thread pool each cost more, and every RUN resolves a dozen paths (its
+ * user's files, workdir, mount points). The promise is kept for the callers.
  */
 export async function resolveInRoot(root: string, path: string, options: ResolveInRootOptions = {}): Promise<string> {
   const base = resolve(root);
@@ -50,13 +54,13 @@ export async function resolveInRoot(root: string, path: string, options: Resolve
     const hidden = options.hidden?.([...done, part].join("/"), queue.length === 0);
     if (hidden !== undefined) throw hidden;
     const follow = queue.length > 0 || options.followFinal !== false;
-    const stat = follow ? await lstatIfExists(candidate) : undefined;
+    const stat = follow ? lstatIfExistsSync(candidate) : undefined;
     if (stat?.isSymbolicLink()) {
       links += 1;
       if (links > MAX_SYMLINKS) {
         throw refuse ? refuse.loop() : new TsbuildError("INVALID_ARCHIVE", `Cannot resolve "${path}" in "${root}": too many symlinks`);
       }
-      const target = await readlink(candidate);
+      const target = readlinkSync(candidate);
       if (target.startsWith("/")) {
         if (refuse) throw refuse.escape(target);
         done.length = 0;

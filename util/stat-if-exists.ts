@@ -1,4 +1,4 @@
-import type { BigIntStats, Stats } from "node:fs";
+import { lstatSync, type BigIntStats, type Stats } from "node:fs";
 import { lstat, readdir, readFile, stat } from "node:fs/promises";
 import { errnoOf, systemError } from "./system-error.js";
 
@@ -25,6 +25,19 @@ export function lstatIfExists(path: string, options: { bigint: true }): Promise<
 export async function lstatIfExists(path: string, options?: { bigint: true }): Promise<Stats | BigIntStats | undefined> {
   try {
     return options?.bigint === true ? await lstat(path, { bigint: true }) : await lstat(path);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw systemError(error, `Cannot look at "${path}"`);
+  }
+}
+
+/**
+ * `lstatIfExists` as one synchronous call: for the few lookups on a step's path (resolving a
+ * path in a rootfs), where a hop through Node's thread pool costs far more than the call.
+ */
+export function lstatIfExistsSync(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw systemError(error, `Cannot look at "${path}"`);
