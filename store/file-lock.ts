@@ -71,8 +71,7 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
   const token = `${formatProcessToken(me)}-${randomBytes(6).toString("hex")}`;
   const ownerPath = `${lockPath}${OWNER_INFIX}${token}`;
   const record: LockRecord = { ...me, token, acquiredAt: new Date().toISOString() };
-  await mkdir(dirname(lockPath), { recursive: true });
-  await writeFile(ownerPath, JSON.stringify(record), { flag: "wx", mode: 0o644 });
+  await writeOwnerFile(ownerPath, JSON.stringify(record));
 
   const started = Date.now();
   const maxPollMs = options.maxPollMs ?? 100;
@@ -107,6 +106,20 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
   } catch (error) {
     await unlink(ownerPath).catch(() => undefined); // the acquire error is the one to report; a dead owner file is cleaned on the next open
     throw error;
+  }
+}
+
+/**
+ * Writes a new owner file. Its directory is made only when it is missing: a lock is taken a
+ * dozen times a build, and the directory is nearly always there.
+ */
+async function writeOwnerFile(ownerPath: string, text: string): Promise<void> {
+  try {
+    await writeFile(ownerPath, text, { flag: "wx", mode: 0o644 });
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+    await mkdir(dirname(ownerPath), { recursive: true });
+    await writeFile(ownerPath, text, { flag: "wx", mode: 0o644 });
   }
 }
 
