@@ -8,6 +8,8 @@ export interface ScriptChild {
   stderr: () => string;
   /** Resolves with the exit code (or the signal name) once the child has ended. */
   exited: Promise<number | string>;
+  /** Resolves with the same once the child has ended and its output has all been read. */
+  closed: Promise<number | string>;
 }
 
 /** Starts `node --input-type=module -e <script>`; tests import built modules by absolute URL. */
@@ -18,13 +20,16 @@ export function startScript(script: string): ScriptChild {
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
   const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
-  return { child, stdout: () => out, stderr: () => err, exited };
+  // "exit" can come before the last of stdout has been read (seen on a loaded machine: a
+  // child that printed its digest and exited 0 read as ""); "close" comes after.
+  const closed = once(child, "close").then(([code, signal]) => (code ?? signal) as number | string);
+  return { child, stdout: () => out, stderr: () => err, exited, closed };
 }
 
 /** Runs a script to its end and returns its stdout; throws with its stderr when it fails. */
 export async function runScript(script: string): Promise<string> {
   const run = startScript(script);
-  const status = await run.exited;
+  const status = await run.closed;
   if (status !== 0) throw new Error(`Child exited with ${status}: ${run.stderr()}`);
   return run.stdout();
 }
