@@ -9,7 +9,7 @@ import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { encodeTarHeader, endOfArchive, paddingFor, type EncodableTarHeader, type TarEntryType } from "./layer-tar-header.js";
 import { cancelledError } from "../util/cancelled-error.js";
-import { READ_PIECE, readFilePiece, readSmallFile, SharedFile, SMALL_FILE, TarReadAhead } from "./tar-read-ahead.js";
+import { READ_PIECE, readFilePiece, SharedFile, SMALL_FILE, TarReadAhead } from "./tar-read-ahead.js";
 import { crashPoint } from "../util/crash-point.js";
 
 /** One entry to write, in archive order (parents before children). */
@@ -258,7 +258,7 @@ async function* tarStream(entries: AsyncIterable<LayerWriteEntry> | Iterable<Lay
           throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
         }
         const [sourcePath, changed] = [entry.sourcePath, () => changedSize(entry.path)];
-        if (size <= SMALL_FILE) parts.push(readSmallFile(sourcePath, size, changed));
+        if (size <= SMALL_FILE) parts.pushSmallFile(sourcePath, size, changed);
         else for (let at = 0; at < size; at += READ_PIECE) {
           const piece = { position: at, length: Math.min(READ_PIECE, size - at), atEnd: at + READ_PIECE >= size };
           parts.pushRead(piece.length, () => readFilePiece(sourcePath, piece, changed));

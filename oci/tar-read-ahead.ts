@@ -6,8 +6,9 @@ import { TsbuildError } from "../errors.js";
  * The bytes of a tar being written, in archive order, with the file reads among them started
  * ahead: while earlier bytes are hashed and written and later entries are found, up to
  * READ_AHEAD_BYTES in READ_AHEAD_READS reads are under way in libuv's thread pool. Small
- * pieces are joined into blocks of about OUTPUT_BLOCK bytes, so the streams, the hash and
- * the write see a few hundred chunks for a 200 MB layer, not one per header.
+ * pieces are copied into blocks of about OUTPUT_BLOCK bytes (small files are read straight
+ * into them), so the streams, the hash and the write see a few hundred chunks for a 200 MB
+ * layer, not one per header or file.
  */
 export class TarReadAhead {
   readonly #parts: Array<Buffer | PendingRead> = [];
@@ -15,16 +16,34 @@ export class TarReadAhead {
   #nextToStart = 0;
   #readsStarted = 0;
   #bytesStarted = 0;
-  #block: Buffer[] = [];
-  #blockBytes = 0;
+  /** The block being filled, and how much of it is. */
+  #block = Buffer.allocUnsafe(0);
+  #used = 0;
+  /** Blocks filled and not yet handed on. */
+  #out: Buffer[] = [];
 
   push(bytes: Buffer): void {
-    if (bytes.length > 0) this.#parts.push(bytes);
+    if (bytes.length === 0) return;
+    if (this.#parts.length === 0) this.#append(bytes);
+    else this.#parts.push(bytes);
   }
 
   /** `size` bytes that `start` reads when their turn comes; it must give exactly that many. */
   pushRead(size: number, start: () => Promise<Buffer>): void {
     if (size > 0) this.#parts.push({ size, start });
+  }
+
+  /** A small file (at most SMALL_FILE bytes), read now: into the block when nothing waits before it. */
+  pushSmallFile(path: string, size: number, changed: () => Error): void {
+    if (size === 0) return;
+    if (this.#parts.length > 0) {
+      this.#parts.push(readSmallFile(path, size, changed, Buffer.allocUnsafe(size + 1), 0));
+      return;
+    }
+    if (this.#used + size + 1 > this.#block.length) this.#newBlock();
+    readSmallFile(path, size, changed, this.#block, this.#used);
+    this.#used += size;
+    if (this.#used >= OUTPUT_BLOCK) this.#flush();
   }
 
   /**
@@ -33,10 +52,11 @@ export class TarReadAhead {
    */
   ready(): Buffer[] {
     this.#startReads();
-    const out: Buffer[] = [];
     for (let head = this.#parts[0]; head !== undefined && (Buffer.isBuffer(head) || head.bytes !== undefined); head = this.#parts[0]) {
-      this.#take(head, out);
+      this.#take(head);
     }
+    const out = this.#out;
+    this.#out = [];
     return out;
   }
 
@@ -45,19 +65,22 @@ export class TarReadAhead {
     return this.#bytesStarted >= READ_AHEAD_BYTES || this.#readsStarted >= READ_AHEAD_READS;
   }
 
-  /** Waits for the first part, then gives what can go on. */
+  /** Waits for the first part, then gives what can go on; with nothing left, the last block too. */
   async next(): Promise<Buffer[]> {
     this.#startReads();
     const head = this.#parts[0];
     if (head !== undefined && !Buffer.isBuffer(head)) await head.read;
     const out = this.ready();
-    if (this.#parts.length === 0 && this.#blockBytes > 0) out.push(this.#flush());
+    if (this.#parts.length === 0 && this.#used > 0) {
+      this.#flush();
+      out.push(...this.ready());
+    }
     return out;
   }
 
   /** True when everything queued has been given. */
   get empty(): boolean {
-    return this.#parts.length === 0 && this.#blockBytes === 0;
+    return this.#parts.length === 0 && this.#used === 0 && this.#out.length === 0;
   }
 
   /** Waits for the reads under way (after a failure, before their files are closed). */
@@ -81,31 +104,42 @@ export class TarReadAhead {
     }
   }
 
-  #take(head: Buffer | PendingRead, out: Buffer[]): void {
+  #take(head: Buffer | PendingRead): void {
     this.#parts.shift();
     this.#nextToStart--;
-    let bytes: Buffer;
-    if (Buffer.isBuffer(head)) bytes = head;
+    if (Buffer.isBuffer(head)) this.#append(head);
     else {
-      bytes = head.bytes!;
       this.#readsStarted--;
       this.#bytesStarted -= head.size;
+      this.#append(head.bytes!);
     }
-    if (bytes.length >= OUTPUT_BLOCK) {
-      if (this.#blockBytes > 0) out.push(this.#flush());
-      out.push(bytes);
-      return;
-    }
-    this.#block.push(bytes);
-    this.#blockBytes += bytes.length;
-    if (this.#blockBytes >= OUTPUT_BLOCK) out.push(this.#flush());
   }
 
-  #flush(): Buffer {
-    const bytes = this.#block.length === 1 ? this.#block[0] : Buffer.concat(this.#block, this.#blockBytes);
-    this.#block = [];
-    this.#blockBytes = 0;
-    return bytes;
+  /** Bytes after those in the block: large ones go on as they are, small ones are copied in. */
+  #append(bytes: Buffer): void {
+    if (bytes.length >= OUTPUT_BLOCK) {
+      if (this.#used > 0) this.#flush();
+      this.#out.push(bytes);
+      return;
+    }
+    if (this.#used + bytes.length > this.#block.length) this.#newBlock();
+    bytes.copy(this.#block, this.#used);
+    this.#used += bytes.length;
+    if (this.#used >= OUTPUT_BLOCK) this.#flush();
+  }
+
+  /** Hands on the filled part of the block; the rest of it is left unused. */
+  #flush(): void {
+    if (this.#used > 0) this.#out.push(this.#block.subarray(0, this.#used));
+    this.#block = Buffer.allocUnsafe(0);
+    this.#used = 0;
+  }
+
+  /** A fresh block, after handing on the current one. */
+  #newBlock(): void {
+    this.#flush();
+    // Room for a block's worth plus the largest piece copied or read in after it.
+    this.#block = Buffer.allocUnsafe(OUTPUT_BLOCK + SMALL_FILE + 1);
   }
 }
 
@@ -170,19 +204,18 @@ export async function readFilePiece(path: string, range: { position: number; len
  */
 export const SMALL_FILE = 64 * 1024;
 
-/** A small file's bytes, read at once; the same size checks as readAt. */
-export function readSmallFile(path: string, size: number, changed: () => Error): Buffer {
+/** A small file's `size` bytes, read into `buffer` at `offset` (with room for one more, to see growth); the same size checks as readAt. */
+export function readSmallFile(path: string, size: number, changed: () => Error, buffer: Buffer, offset: number): Buffer {
   const fd = openSync(path, "r");
   try {
-    const buffer = Buffer.allocUnsafe(size + 1);
     let filled = 0;
     while (filled < size) {
-      const count = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      const count = readSync(fd, buffer, offset + filled, size + 1 - filled, filled);
       if (count === 0) break;
       filled += count;
     }
     if (filled !== size) throw changed();
-    return buffer.subarray(0, size);
+    return buffer.subarray(offset, offset + size);
   } finally {
     closeSync(fd);
   }
