@@ -16,6 +16,8 @@ export class TarReadAhead {
   #nextToStart = 0;
   #readsStarted = 0;
   #bytesStarted = 0;
+  /** Bytes in #parts, read or not: small files read in place wait here behind a read under way. */
+  #queuedBytes = 0;
   /** The block being filled, and how much of it is. */
   #block = Buffer.allocUnsafe(0);
   #used = 0;
@@ -25,19 +27,19 @@ export class TarReadAhead {
   push(bytes: Buffer): void {
     if (bytes.length === 0) return;
     if (this.#parts.length === 0) this.#append(bytes);
-    else this.#parts.push(bytes);
+    else this.#queue(bytes, bytes.length);
   }
 
   /** `size` bytes that `start` reads when their turn comes; it must give exactly that many. */
   pushRead(size: number, start: () => Promise<Buffer>): void {
-    if (size > 0) this.#parts.push({ size, start });
+    if (size > 0) this.#queue({ size, start }, size);
   }
 
   /** A small file (at most SMALL_FILE bytes), read now: into the block when nothing waits before it. */
   pushSmallFile(path: string, size: number, changed: () => Error): void {
     if (size === 0) return;
     if (this.#parts.length > 0) {
-      this.#parts.push(readSmallFile(path, size, changed, Buffer.allocUnsafe(size + 1), 0));
+      this.#queue(readSmallFile(path, size, changed, Buffer.allocUnsafe(size + 1), 0), size);
       return;
     }
     if (this.#used + size + 1 > this.#block.length) this.#newBlock();
@@ -60,9 +62,13 @@ export class TarReadAhead {
     return out;
   }
 
-  /** True while the read-ahead is full: the caller waits (`next`) rather than queueing more. */
+  /**
+   * True while the read-ahead is full: the caller waits (`next`) rather than queueing more.
+   * Bytes already read count too, or a tree of small files read in place behind one slow read
+   * would pile up in memory (the walk and those reads never let the event loop finish it).
+   */
   full(): boolean {
-    return this.#bytesStarted >= READ_AHEAD_BYTES || this.#readsStarted >= READ_AHEAD_READS;
+    return this.#queuedBytes >= READ_AHEAD_BYTES || this.#readsStarted >= READ_AHEAD_READS;
   }
 
   /** Waits for the first part, then gives what can go on; with nothing left, the last block too. */
@@ -89,7 +95,7 @@ export class TarReadAhead {
   }
 
   #startReads(): void {
-    while (this.#nextToStart < this.#parts.length && (this.#readsStarted === 0 || !this.full())) {
+    while (this.#nextToStart < this.#parts.length && (this.#readsStarted === 0 || (this.#bytesStarted < READ_AHEAD_BYTES && this.#readsStarted < READ_AHEAD_READS))) {
       const part = this.#parts[this.#nextToStart++];
       if (Buffer.isBuffer(part)) continue;
       const read = part.start();
@@ -104,11 +110,19 @@ export class TarReadAhead {
     }
   }
 
+  #queue(part: Buffer | PendingRead, size: number): void {
+    this.#parts.push(part);
+    this.#queuedBytes += size;
+  }
+
   #take(head: Buffer | PendingRead): void {
     this.#parts.shift();
     this.#nextToStart--;
-    if (Buffer.isBuffer(head)) this.#append(head);
-    else {
+    if (Buffer.isBuffer(head)) {
+      this.#queuedBytes -= head.length;
+      this.#append(head);
+    } else {
+      this.#queuedBytes -= head.size;
       this.#readsStarted--;
       this.#bytesStarted -= head.size;
       this.#append(head.bytes!);
