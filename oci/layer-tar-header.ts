@@ -31,6 +31,9 @@ export interface TarHeader {
   xattrs: Map<string, Buffer>;
 }
 
+/** What encodeTarHeader needs: a header whose xattrs it only reads. */
+export type EncodableTarHeader = Omit<TarHeader, "xattrs"> & { xattrs: ReadonlyMap<string, Buffer> };
+
 const TYPE_FLAGS: Record<TarEntryType, string> = {
   file: "0",
   hardlink: "1",
@@ -48,51 +51,54 @@ const XATTR_PREFIX = "SCHILY.xattr.";
  * block. uname and gname stay empty and atime/ctime are never written, so the bytes depend
  * only on the fields given.
  */
-export function encodeTarHeader(header: TarHeader): Buffer {
-  const records: Array<[string, Buffer]> = [];
+export function encodeTarHeader(header: EncodableTarHeader): Buffer {
+  // Most entries need no PAX record: the array is made only for those that do.
+  let records: Array<[string, Buffer]> | undefined;
+  const record = (key: string, value: Buffer) => (records ??= []).push([key, value]);
   let name = header.type === "directory" ? `${header.path}/` : header.path;
-  if (Buffer.byteLength(name) > 100 || !isPlainAscii(name)) {
-    records.push(["path", Buffer.from(name)]);
+  if (!fitsUstar(name)) {
+    record("path", Buffer.from(name));
     name = truncateBytes(name, 100);
   }
   let linkpath = header.linkpath;
-  if (Buffer.byteLength(linkpath) > 100 || !isPlainAscii(linkpath)) {
-    records.push(["linkpath", Buffer.from(linkpath)]);
+  if (!fitsUstar(linkpath)) {
+    record("linkpath", Buffer.from(linkpath));
     linkpath = truncateBytes(linkpath, 100);
   }
-  const numbers: Array<[keyof TarHeader & ("uid" | "gid" | "size" | "mtime"), number]> = [
-    ["uid", 8],
-    ["gid", 8],
-    ["size", 12],
-    ["mtime", 12],
-  ];
-  const overflow = new Set<string>();
-  for (const [field, width] of numbers) {
-    if (header[field] >= 8 ** (width - 1)) {
-      records.push([field, Buffer.from(String(header[field]))]);
-      overflow.add(field);
-    }
-  }
-  for (const key of [...header.xattrs.keys()].sort()) {
-    records.push([XATTR_PREFIX + key, header.xattrs.get(key)!]);
+  // Numbers too big for their octal field go into PAX records, the field holding 0.
+  const [uid, gid, size, mtime] = [header.uid, header.gid, header.size, header.mtime].map((value, i) => {
+    if (value < NUMBER_LIMITS[i]) return value;
+    record(NUMBER_FIELDS[i], Buffer.from(String(value)));
+    return 0;
+  });
+  if (header.xattrs.size > 0) {
+    for (const key of [...header.xattrs.keys()].sort()) record(XATTR_PREFIX + key, header.xattrs.get(key)!);
   }
 
-  const block = Buffer.alloc(BLOCK_SIZE);
+  const block = newBlock();
   block.write(name, 0, 100, "utf8");
   writeOctal(block, 100, 8, header.mode & 0o7777);
-  writeOctal(block, 108, 8, overflow.has("uid") ? 0 : header.uid);
-  writeOctal(block, 116, 8, overflow.has("gid") ? 0 : header.gid);
-  writeOctal(block, 124, 12, overflow.has("size") ? 0 : header.size);
-  writeOctal(block, 136, 12, overflow.has("mtime") ? 0 : header.mtime);
-  block.write(TYPE_FLAGS[header.type], 156, 1, "ascii");
+  writeOctal(block, 108, 8, uid);
+  writeOctal(block, 116, 8, gid);
+  writeOctal(block, 124, 12, size);
+  writeOctal(block, 136, 12, mtime);
+  block[156] = TYPE_FLAGS[header.type].charCodeAt(0);
   block.write(linkpath, 157, 100, "utf8");
-  block.write("ustar\u000000", 257, 8, "ascii");
   writeOctal(block, 329, 8, header.devmajor);
   writeOctal(block, 337, 8, header.devminor);
   writeChecksum(block);
 
-  if (records.length === 0) return block;
+  if (records === undefined) return block;
   return Buffer.concat([encodePaxHeader(header.path, records), block]);
+}
+
+/** The numeric fields that may need a PAX record, in record order, and the first value their octal field cannot hold. */
+const NUMBER_FIELDS = ["uid", "gid", "size", "mtime"] as const;
+const NUMBER_LIMITS = [8 ** 7, 8 ** 7, 8 ** 11, 8 ** 11];
+
+/** A name or link target the ustar field holds as it is: at most 100 printable ASCII characters. */
+function fitsUstar(text: string): boolean {
+  return text.length <= 100 && isPlainAscii(text);
 }
 
 /** The two zero blocks that end an archive. */
@@ -109,7 +115,7 @@ export function paddingFor(size: number): Buffer {
 function encodePaxHeader(path: string, records: Array<[string, Buffer]>): Buffer {
   const body = Buffer.concat(records.map(([key, value]) => encodePaxRecord(key, value)));
   const base = path.split("/").pop() ?? "";
-  const block = Buffer.alloc(BLOCK_SIZE);
+  const block = newBlock();
   // Go's archive/tar (and so docker) names these PaxHeaders.0/<base>; any name works.
   block.write(truncateBytes(`PaxHeaders.0/${base}`, 100), 0, 100, "utf8");
   writeOctal(block, 100, 8, 0o644);
@@ -118,7 +124,6 @@ function encodePaxHeader(path: string, records: Array<[string, Buffer]>): Buffer
   writeOctal(block, 124, 12, body.length);
   writeOctal(block, 136, 12, 0);
   block.write("x", 156, 1, "ascii");
-  block.write("ustar\u000000", 257, 8, "ascii");
   writeChecksum(block);
   return Buffer.concat([block, body, paddingFor(body.length)]);
 }
@@ -131,19 +136,46 @@ function encodePaxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from("\n")]);
 }
 
+/** `value` as `width - 1` octal digits (zero-padded) and a NUL; it must fit. */
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
-  block.write(value.toString(8).padStart(width - 1, "0"), offset, width - 1, "ascii");
+  let rest = value;
+  for (let at = offset + width - 2; at >= offset; at--) {
+    block[at] = 0x30 + (rest % 8);
+    rest = Math.floor(rest / 8);
+  }
   block[offset + width - 1] = 0;
 }
 
 function writeChecksum(block: Buffer): void {
   block.fill(0x20, 148, 156);
   let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, "0"), 148, 6, "ascii");
-  block[154] = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) sum += block[i];
+  writeOctal(block, 148, 7, sum);
   block[155] = 0x20;
 }
+
+/**
+ * A zeroed header block with the ustar magic and version in place. Blocks are cut from
+ * larger slabs: one allocation per 128 headers instead of one each, which the garbage
+ * collector notices with tens of thousands of entries. A block is never written again once
+ * returned, so sharing a slab is safe.
+ */
+function newBlock(): Buffer {
+  if (slabUsed + BLOCK_SIZE > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const block = slab.subarray(slabUsed, slabUsed + BLOCK_SIZE);
+  slabUsed += BLOCK_SIZE;
+  EMPTY_BLOCK.copy(block);
+  return block;
+}
+
+const SLAB_SIZE = 128 * BLOCK_SIZE;
+let slab = Buffer.alloc(0);
+let slabUsed = 0;
+const EMPTY_BLOCK = Buffer.alloc(BLOCK_SIZE);
+EMPTY_BLOCK.write("ustar\u000000", 257, 8, "ascii");
 
 function isPlainAscii(text: string): boolean {
   return /^[\x20-\x7e]*$/.test(text);

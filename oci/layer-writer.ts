@@ -1,14 +1,15 @@
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
-import { close, createReadStream, createWriteStream, open, read } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { promisify } from "node:util";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
 import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
-import { BLOCK_SIZE, encodeTarHeader, endOfArchive, paddingFor, type TarEntryType } from "./layer-tar-header.js";
+import { encodeTarHeader, endOfArchive, paddingFor, type EncodableTarHeader, type TarEntryType } from "./layer-tar-header.js";
 import { cancelledError } from "../util/cancelled-error.js";
+import { READ_PIECE, readFilePiece, SharedFile, SMALL_FILE, TarReadAhead } from "./tar-read-ahead.js";
 import { crashPoint } from "../util/crash-point.js";
 
 /** One entry to write, in archive order (parents before children). */
@@ -92,8 +93,6 @@ export interface LayerWriteResult {
   reusedBytes?: number;
 }
 
-const SMALL_FILE = 1024 * 1024;
-
 /** The `SOURCE_DATE_EPOCH` of the environment, or undefined when unset. */
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env.SOURCE_DATE_EPOCH;
@@ -168,176 +167,119 @@ interface TarOptions {
   reusedBytes: number;
 }
 
+/** A hash of a header, for telling whether an entry of an earlier layer has this one's bytes. */
 function headerHash(header: Buffer): string {
-  return createHash("sha256").update(header).digest("base64");
+  return hashOnce === undefined ? createHash("sha256").update(header).digest("base64") : hashOnce("sha256", header, "base64");
 }
 
-const openFile = promisify(open);
-const closeFile = promisify(close);
-const readInto = (fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> =>
-  new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
-
-/** A piece of the tar in archive order: bytes, a small file being read, or a large file to stream. */
-type TarPart = Buffer | { read: Promise<Buffer>; size: number } | { stream: string; size: number; path: string; start?: number };
-
-/** Small files read ahead of the compressor, at most this many bytes and files at once. */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
-const READ_AHEAD_FILES = 64;
-/** The tar is handed on in blocks of about this size: fewer, larger writes to zlib and the hashes. */
-const OUTPUT_BLOCK = 512 * 1024;
+/** `crypto.hash` (Node 20.12 and later): one call, no Hash object per header. */
+const hashOnce = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "base64") => string }).hash;
 
 async function* tarStream(entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>, options: TarOptions): AsyncGenerator<Buffer> {
   const { epoch, reuse, index } = options;
   const firstPathOfInode = new Map<string, string>();
   /** Bytes of the tar queued so far: the offset of the next entry. */
   let offset = 0;
-  /** Reused entries next to each other in the source are read as one range. */
+  // File reads are started ahead, side by side, while the tree is walked and earlier bytes
+  // are hashed and written; what they give goes on in archive order.
+  const parts = new TarReadAhead();
+  const source = reuse === undefined ? undefined : new SharedFile(reuse.source);
+  /** Reused entries next to each other in the source are read as one range, in pieces. */
   let range: { start: number; end: number } | undefined;
-  const push = (part: Buffer) => {
-    if (range !== undefined) {
-      queue.push({ stream: reuse!.source, start: range.start, size: range.end - range.start, path: reuse!.source });
-      range = undefined;
+  const endRange = () => {
+    if (range === undefined) return;
+    for (let at = range.start; at < range.end; at += READ_PIECE) {
+      const [position, length] = [at, Math.min(READ_PIECE, range.end - at)];
+      parts.pushRead(length, () => source!.read(position, length));
     }
-    queue.push(part);
-    offset += part.length;
+    range = undefined;
   };
-  // Small files are read side by side while earlier bytes are compressed (zlib runs in the
-  // thread pool), then joined with their headers into large blocks, in archive order.
-  const queue: TarPart[] = [];
-  let queuedBytes = 0;
-  let readsInFlight = 0;
-  let block: Buffer[] = [];
-  let blockBytes = 0;
-  const flush = (): Buffer => {
-    const bytes = block.length === 1 ? block[0] : Buffer.concat(block, blockBytes);
-    block = [];
-    blockBytes = 0;
-    return bytes;
-  };
-  const take = async function* (): AsyncGenerator<Buffer> {
-    const part = queue.shift()!;
-    if (Buffer.isBuffer(part)) {
-      block.push(part);
-      blockBytes += part.length;
-    } else if ("read" in part) {
-      const bytes = await part.read;
-      queuedBytes -= part.size;
-      readsInFlight--;
-      block.push(bytes);
-      blockBytes += bytes.length;
-    } else {
-      if (blockBytes > 0) yield flush();
-      yield* streamFile(part.stream, part.size, part.path, part.start ?? 0);
-    }
-    if (blockBytes >= OUTPUT_BLOCK) yield flush();
-  };
-
-  let written = 0;
-  for await (const entry of entries) {
-    // One kill point a layer, with part of the tar written and no blob recorded yet.
-    if (++written === 3) crashPoint("layer-writer.partial");
-    let mtime = Math.floor(entry.mtime);
-    if (epoch !== undefined && mtime > epoch) mtime = epoch;
-    const common = {
-      path: entry.path,
-      mode: entry.mode,
-      uid: entry.uid,
-      gid: entry.gid,
-      mtime: Math.max(0, mtime),
-      devmajor: entry.devmajor ?? 0,
-      devminor: entry.devminor ?? 0,
-      xattrs: entry.xattrs ?? new Map<string, Buffer>(),
-    };
-    if (entry.inode !== undefined && entry.type !== "directory") {
-      const first = firstPathOfInode.get(entry.inode);
-      if (first !== undefined) {
-        push(encodeTarHeader({ ...common, type: "hardlink", size: 0, linkpath: first }));
-        continue;
-      }
-      firstPathOfInode.set(entry.inode, entry.path);
-    }
-    const size = entry.type === "file" ? (entry.size ?? 0) : 0;
-    const header = encodeTarHeader({ ...common, type: entry.type, size, linkpath: entry.linkpath ?? "" });
-    const padding = paddingFor(size);
-    if (entry.type === "file" && entry.fileId !== undefined && (reuse !== undefined || index !== undefined)) {
-      const hash = headerHash(header);
-      const length = header.length + size + padding.length;
-      index?.push({ path: entry.path, fileId: entry.fileId, offset, length, header: hash });
-      const old = reuse?.entries.get(entry.path);
-      if (old !== undefined && old.fileId === entry.fileId && old.header === hash && old.length === length) {
-        // The same inode under the same header: the old entry's bytes are this one's.
-        if (range !== undefined && range.end === old.offset) range.end += length;
-        else {
-          push(Buffer.alloc(0));
-          range = { start: old.offset, end: old.offset + length };
-        }
-        offset += length;
-        options.reusedBytes += length;
-        continue;
-      }
-    }
-    push(header);
-    if (size > 0) {
-      if (entry.sourcePath === undefined) {
-        throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
-      }
-      if (size <= SMALL_FILE) {
-        const read = readExactly(entry.sourcePath, size, entry.path);
-        // Awaited in order later; until then a failure must not count as unhandled.
-        read.catch(() => undefined); // awaited where it is used; this only keeps an early failure from being unhandled
-        queue.push({ read, size });
-        queuedBytes += size;
-        readsInFlight++;
-      } else {
-        queue.push({ stream: entry.sourcePath, size, path: entry.path });
-      }
-      offset += size;
-      push(padding);
-    }
-    // Bytes and large files go on at once; a read waits until the read-ahead is full.
-    while (queue.length > 0 && (Buffer.isBuffer(queue[0]) || !("read" in queue[0]) || queuedBytes > READ_AHEAD_BYTES || readsInFlight >= READ_AHEAD_FILES)) {
-      yield* take();
-    }
-  }
-  push(Buffer.alloc(0));
-  while (queue.length > 0) yield* take();
-  block.push(endOfArchive());
-  blockBytes += BLOCK_SIZE * 2;
-  yield flush();
-}
-
-/**
- * A small file's bytes: open, one read of its known size (plus one byte, to see growth),
- * close. readFile would add an fstat and a FileHandle per file, which shows with thousands
- * of small files. A file that shrank or grew meanwhile is an error.
- */
-async function readExactly(sourcePath: string, size: number, path: string): Promise<Buffer> {
-  const fd = await openFile(sourcePath, "r");
   try {
-    const buffer = Buffer.allocUnsafe(size + 1);
-    let filled = 0;
-    for (;;) {
-      const read = await readInto(fd, buffer, filled, buffer.length - filled, filled);
-      if (read === 0) break;
-      filled += read;
-      if (filled > size) throw changedSize(path);
+    let written = 0;
+    for await (const entry of entries) {
+      // One kill point a layer, with part of the tar written and no blob recorded yet.
+      if (++written === 3) crashPoint("layer-writer.partial");
+      let mtime = Math.floor(entry.mtime);
+      if (epoch !== undefined && mtime > epoch) mtime = epoch;
+      // One object literal (no spreads): this runs once per file of the layer.
+      const fields: EncodableTarHeader = {
+        path: entry.path,
+        type: entry.type,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        size: entry.type === "file" ? (entry.size ?? 0) : 0,
+        mtime: Math.max(0, mtime),
+        linkpath: entry.linkpath ?? "",
+        devmajor: entry.devmajor ?? 0,
+        devminor: entry.devminor ?? 0,
+        xattrs: entry.xattrs ?? NO_XATTRS,
+      };
+      if (entry.inode !== undefined && entry.type !== "directory") {
+        const first = firstPathOfInode.get(entry.inode);
+        if (first !== undefined) {
+          endRange();
+          fields.type = "hardlink";
+          fields.size = 0;
+          fields.linkpath = first;
+          const header = encodeTarHeader(fields);
+          parts.push(header);
+          offset += header.length;
+          continue;
+        }
+        firstPathOfInode.set(entry.inode, entry.path);
+      }
+      const size = fields.size;
+      const header = encodeTarHeader(fields);
+      const padding = paddingFor(size);
+      const length = header.length + size + padding.length;
+      if (entry.type === "file" && entry.fileId !== undefined && (reuse !== undefined || index !== undefined)) {
+        const hash = headerHash(header);
+        index?.push({ path: entry.path, fileId: entry.fileId, offset, length, header: hash });
+        const old = reuse?.entries.get(entry.path);
+        if (old !== undefined && old.fileId === entry.fileId && old.header === hash && old.length === length) {
+          // The same inode under the same header: the old entry's bytes are this one's.
+          if (range !== undefined && range.end === old.offset) range.end += length;
+          else {
+            endRange();
+            range = { start: old.offset, end: old.offset + length };
+          }
+          // A long range is read while the walk goes on.
+          if (range.end - range.start >= READ_PIECE) endRange();
+          offset += length;
+          options.reusedBytes += length;
+          continue;
+        }
+      }
+      endRange();
+      parts.push(header);
+      if (size > 0) {
+        if (entry.sourcePath === undefined) {
+          throw new TsbuildError("INTERNAL", `Cannot write layer entry "${entry.path}": no source for its ${size} bytes`);
+        }
+        const [sourcePath, changed] = [entry.sourcePath, () => changedSize(entry.path)];
+        if (size <= SMALL_FILE) parts.pushSmallFile(sourcePath, size, changed);
+        else for (let at = 0; at < size; at += READ_PIECE) {
+          const piece = { position: at, length: Math.min(READ_PIECE, size - at), atEnd: at + READ_PIECE >= size };
+          parts.pushRead(piece.length, () => readFilePiece(sourcePath, piece, changed));
+        }
+        parts.push(padding);
+      }
+      offset += length;
+      for (const block of parts.ready()) yield block;
+      while (parts.full()) for (const block of await parts.next()) yield block;
     }
-    if (filled !== size) throw changedSize(path);
-    return buffer.subarray(0, size);
+    endRange();
+    parts.push(endOfArchive());
+    while (!parts.empty) for (const block of await parts.next()) yield block;
   } finally {
-    await closeFile(fd);
+    // After a failure reads may still be under way on the earlier layer's descriptor.
+    await parts.settle();
+    await source?.close();
   }
 }
 
-/** Exactly `size` bytes of a large file, streamed; a file that shrank or grew meanwhile is an error. */
-async function* streamFile(sourcePath: string, size: number, path: string, start: number): AsyncGenerator<Buffer> {
-  let read = 0;
-  for await (const chunk of createReadStream(sourcePath, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })) {
-    read += (chunk as Buffer).length;
-    yield chunk as Buffer;
-  }
-  if (read !== size) throw changedSize(path);
-}
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 function changedSize(path: string): TsbuildError {
   return new TsbuildError("CONFLICT", `Cannot write layer entry "${path}": the file changed size while being read`, {
