@@ -74,7 +74,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   };
   const outputs = options.outputs ?? [graph.output];
   // The image's RUN layers are diffed as their steps finish (solver/leased-cache.ts).
-  const early = options.dryRun === true ? undefined : { vertices: runLayersOf(graph, outputs), epoch: graph.epoch, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  const early = options.dryRun === true ? undefined : { vertices: imageLayersOf(graph, outputs), epoch: graph.epoch, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   const leased = new LeasedCache(cache, lease, worker, early);
   try {
     const solved = await schedule({
@@ -101,9 +101,9 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   }
 }
 
-/** The RUN steps whose layers the images of `outputs` have. */
-function runLayersOf(graph: BuildGraph, outputs: readonly string[]): Set<string> {
+/** The RUN and file steps whose layers the images of `outputs` have: each is diffed as soon as it is committed. */
+function imageLayersOf(graph: BuildGraph, outputs: readonly string[]): Set<string> {
   const ids = new Set<string>();
-  for (const output of outputs) for (const vertex of exportChainOf(graph, output).chain) if (vertex.definition.op === "exec") ids.add(vertex.id);
+  for (const output of outputs) for (const vertex of exportChainOf(graph, output).chain) ids.add(vertex.id);
   return ids;
 }

@@ -9,7 +9,7 @@ import { formatTime } from "./ops/step-environment.js";
 import type { LayerRecord, VertexResult, Worker } from "./types.js";
 
 export interface EarlyLayers {
-  /** The vertices whose layers the image will have (the output's chain of RUN steps). */
+  /** The vertices whose layers the image will have (the output's chain of RUN and file steps). */
   vertices: ReadonlySet<string>;
   /** SOURCE_DATE_EPOCH, as the export will clamp the layers. */
   epoch?: number;
