@@ -90,6 +90,7 @@ export async function checksumSources(matches: readonly SourceMatch[], digests?:
 
 /** Remembers file contents' digests across builds, by what stat says of the file. */
 export interface DigestCache {
+  /** The remembered digest of the file at `path` when `stat` still fits it; a hit counts as remembered again. */
   lookup(path: string, stat: Stats): string | undefined;
   remember(path: string, stat: Stats, digest: string): void;
 }
@@ -108,9 +109,13 @@ export function checksumLines(lines: readonly string[]): string {
 export async function sourceLines(matches: readonly SourceMatch[], digests?: DigestCache): Promise<string[]> {
   const lines: string[] = [];
   for (const match of matches) {
-    const contents = await mapLimit(match.entries, IO_PARALLELISM, async (entry) =>
-      entry.stat.isFile() ? fileDigest(entry.hostPath, entry.stat, digests) : (entry.linkTarget ?? ""),
-    );
+    // Digests known already (this process, or remembered from the last build) are taken in
+    // one pass; only the files left are read, side by side.
+    const contents = match.entries.map((entry) => (entry.stat.isFile() ? knownDigest(entry.hostPath, entry.stat, digests) : (entry.linkTarget ?? "")));
+    const unknown = contents.flatMap((content, i) => (content === undefined ? [i] : []));
+    await mapLimit(unknown, IO_PARALLELISM, async (i) => {
+      contents[i] = await fileDigest(match.entries[i].hostPath, match.entries[i].stat, digests);
+    });
     for (const [i, entry] of match.entries.entries()) {
       const { stat } = entry;
       const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
@@ -121,26 +126,40 @@ export async function sourceLines(matches: readonly SourceMatch[], digests?: Dig
   return lines;
 }
 
-// Contents are remembered by path, size, mtime and inode for the life of the process, so
-// a build that reads a file twice (a COPY and a bind mount) hashes it once.
-const digestMemo = new Map<string, string>();
+// Contents are remembered by path, and trusted while size, mtime, ctime, inode and device
+// are the same, for the life of the process, so a build that reads a file twice (a COPY
+// and a bind mount) hashes it once.
+interface Memo {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+  digest: string;
+}
+const digestMemo = new Map<string, Memo>();
 const MAX_MEMO_ENTRIES = 200_000;
 const SMALL_FILE = 1024 * 1024;
 
-async function fileDigest(path: string, stat: Stats, digests: DigestCache | undefined): Promise<string> {
-  const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ctimeMs}\0${stat.ino}\0${stat.dev}`;
-  const known = digestMemo.get(memoKey) ?? digests?.lookup(path, stat);
-  if (known !== undefined) {
-    digests?.remember(path, stat, known);
-    return known;
+/** The digest of a file's contents when this process or `digests` knows it, without reading it. */
+function knownDigest(path: string, stat: Stats, digests: DigestCache | undefined): string | undefined {
+  const memo = digestMemo.get(path);
+  if (memo !== undefined && memo.size === stat.size && memo.mtimeMs === stat.mtimeMs && memo.ctimeMs === stat.ctimeMs && memo.ino === stat.ino && memo.dev === stat.dev) {
+    digests?.remember(path, stat, memo.digest);
+    return memo.digest;
   }
+  // The cache notes what it answered itself (it is to be saved again).
+  return digests?.lookup(path, stat);
+}
+
+async function fileDigest(path: string, stat: Stats, digests: DigestCache | undefined): Promise<string> {
   const hash = createHash("sha256");
   // One read call for small files (most of a context): a stream per file costs more.
   if (stat.size <= SMALL_FILE) hash.update(await readFile(path));
   else for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   const digest = hash.digest("hex");
   if (digestMemo.size >= MAX_MEMO_ENTRIES) digestMemo.clear();
-  digestMemo.set(memoKey, digest);
+  digestMemo.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, dev: stat.dev, digest });
   digests?.remember(path, stat, digest);
   return digest;
 }
