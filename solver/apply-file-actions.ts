@@ -182,7 +182,7 @@ class TreeWriter {
         // resolveInRoot followed every link that exists, so what is missing holds none.
         const first = (await mkdir(host, { recursive: true, mode })) ?? host;
         for (let made = host; made.length >= first.length; made = dirname(made)) {
-          this.#reuse?.removed(relativeTo(this.root, made), false);
+          this.#reuse?.directoryMade(relativeTo(this.root, made));
           if (mode !== 0o755) await chmod(made, mode); // past the umask
           if (owner !== undefined) await lchown(made, owner.uid, owner.gid);
         }
@@ -201,7 +201,7 @@ class TreeWriter {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
       this.#made.add(path);
-      this.#reuse?.removed(relativeTo(this.root, host), false);
+      this.#reuse?.directoryMade(relativeTo(this.root, host));
     }
     this.#dirs.set(path, host);
   }

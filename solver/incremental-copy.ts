@@ -1,5 +1,5 @@
-import type { Stats } from "node:fs";
-import { link, lutimes } from "node:fs/promises";
+import { linkSync, type Stats } from "node:fs";
+import { lutimes } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { digestOf, isDigest, type Digest } from "../oci/digest.js";
@@ -8,8 +8,7 @@ import { storeSnapshotLayer } from "../worker/store-snapshot-layer.js";
 import type { Lease, Store } from "../store/index.js";
 import { crashPoint } from "../util/crash-point.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
-import { IO_PARALLELISM, type SourceEntry } from "./copy-sources.js";
-import { mapLimit } from "./map-limit.js";
+import type { SourceEntry } from "./copy-sources.js";
 import type { Worker } from "./types.js";
 
 /** The ref kind of copy templates: what a COPY from a context wrote last time, one record per COPY and context. */
@@ -63,8 +62,11 @@ export class CopyReuse {
   /** Paths to link after the unmount, and the times of directories to set again afterwards. */
   readonly #deferred = new Set<string>();
   readonly #dirTimes = new Map<string, [Date, Date]>();
-  /** Directories of the new snapshot's changes directory known to be there (linking needs the parent). */
-  readonly #upperDirs = new Map<string, boolean>();
+  /**
+   * Whether each directory is in the new snapshot's changes directory (linking needs the
+   * parent), as found or as being looked up: the copy's files ask side by side, one lstat serves them all.
+   */
+  readonly #upperDirs = new Map<string, boolean | Promise<boolean>>();
   readonly #changesDir: string;
   readonly #templateLayer: TemplateLayer | undefined;
 
@@ -153,6 +155,15 @@ export class CopyReuse {
     return `${digest} ${entry.stat.size} ${meta.mode.toString(8)} ${meta.owner.uid}:${meta.owner.gid} ${entry.stat.mtime.getTime()}`;
   }
 
+  /**
+   * A directory was made at `rel` through the mounted root, in place of what was there: it is
+   * in the changes directory (overlayfs makes every new entry there), no lstat needed.
+   */
+  directoryMade(rel: string): void {
+    this.removed(rel, false);
+    this.#upperDirs.set(rel, true);
+  }
+
   /** `rel` was removed (a directory: with all below it), or became a directory: nothing noted there stands. */
   removed(rel: string, directory: boolean): void {
     this.#deferred.delete(rel);
@@ -175,13 +186,17 @@ export class CopyReuse {
     const template = this.#template;
     if (template === undefined || this.#deferred.size === 0) return;
     const parents = new Set<string>();
-    await mapLimit([...this.#deferred], IO_PARALLELISM, async (rel) => {
-      await link(join(template.dir, rel), join(this.#changesDir, rel));
-      parents.add(posix.dirname(rel));
-    });
+    // One synchronous call a link: the kernel's work is the same, and a promise and a
+    // thread-pool round trip per link cost more than it (20,000 links: ~80 ms of CPU here,
+    // ~200 ms through the pool). Paths noted are relative and normal: joined as they are.
+    for (const rel of this.#deferred) {
+      linkSync(`${template.dir}/${rel}`, `${this.#changesDir}/${rel}`);
+      const slash = rel.lastIndexOf("/");
+      parents.add(slash === -1 ? "" : rel.slice(0, slash));
+    }
     crashPoint("copy.linked");
     for (const dir of parents) {
-      const times = this.#dirTimes.get(dir === "." ? "" : dir);
+      const times = this.#dirTimes.get(dir);
       if (times !== undefined) await lutimes(join(this.#changesDir, dir), times[0], times[1]);
     }
   }
@@ -199,11 +214,11 @@ export class CopyReuse {
     undiffed.get(store)!.set(snapshot, { id, templateLayer: this.#templateLayer });
   }
 
-  async #inUpper(dir: string): Promise<boolean> {
+  #inUpper(dir: string): boolean | Promise<boolean> {
     const rel = dir === "." ? "" : dir;
     let known = this.#upperDirs.get(rel);
     if (known === undefined) {
-      known = (await lstatIfExists(join(this.#changesDir, rel)))?.isDirectory() ?? false;
+      known = lstatIfExists(join(this.#changesDir, rel)).then((stat) => stat?.isDirectory() ?? false);
       this.#upperDirs.set(rel, known);
     }
     return known;

@@ -156,4 +156,32 @@ test("a kill after an incremental COPY's links and before its commit leaves noth
   }
 });
 
+test("an incremental COPY into a directory of the base and into directories it makes gives a full copy's layer, and links the files of the directories it made", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-incremental-"));
+  try {
+    const context = join(dir, "context");
+    await mkdir(join(context, "made", "deeper"), { recursive: true });
+    // /etc is in the base: the COPY's files land beside the base's; made/ and made/deeper/ are new.
+    await writeFile(join(context, "Dockerfile"), "FROM busybox:latest\nCOPY . /etc/\n");
+    const names = ["top.txt", "made/a.txt", "made/b.txt", "made/deeper/c.txt", "made/deeper/d.txt"];
+    for (const name of names) await writeFile(join(context, name), `${name}\n`.repeat(200));
+    await withBuildRoot(async (root) => {
+      await build({ context, worker: root.worker, buildArgs: EPOCH });
+      await writeFile(join(context, "top.txt"), "edited\n");
+      await writeFile(join(context, "made", "b.txt"), "edited too\n");
+      const again = await build({ context, worker: root.worker, buildArgs: EPOCH });
+      const fresh = await withBuildRoot((other) => build({ context, worker: other.worker, buildArgs: EPOCH }));
+      assert.equal(again.config.rootfs.diff_ids, fresh.config.rootfs.diff_ids);
+      assert.is(again.imageId, fresh.imageId);
+      const copyStep = again.steps.find((step) => step.name.includes("COPY"))!;
+      const changes = await root.worker.snapshotter.changesDirectory!(copyStep.cacheKey!);
+      const nlink = async (name: string) => (await lstat(join(changes, "etc", name))).nlink;
+      for (const name of ["made/a.txt", "made/deeper/c.txt", "made/deeper/d.txt"]) assert.ok((await nlink(name)) > 1, `${name} is linked`);
+      for (const name of ["top.txt", "made/b.txt"]) assert.is(await nlink(name), 1, `${name} is copied`);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
