@@ -1,6 +1,6 @@
 import { linkSync, type Stats } from "node:fs";
 import { lutimes } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { digestOf, isDigest, type Digest } from "../oci/digest.js";
 import type { LayerEntryIndex, LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
@@ -128,12 +128,29 @@ export class CopyReuse {
    * unmount. Called instead of copying; `existing` is what the mounted root has at `rel`.
    */
   async defer(rel: string, entry: SourceEntry, meta: FileMeta, existing: Stats | undefined): Promise<boolean> {
-    const facts = this.#factsOf(entry, meta);
-    if (facts === undefined || this.#template === undefined || existing !== undefined) return false;
-    if (this.#template.files.get(rel) !== facts || !(await this.#inUpper(posix.dirname(rel)))) return false;
+    const facts = existing === undefined ? this.#unchanged(rel, entry, meta) : undefined;
+    if (facts === undefined || !(await this.#inUpper(parentOf(rel)))) return false;
     this.#deferred.add(rel);
     this.#files.set(rel, facts);
     return true;
+  }
+
+  /**
+   * `defer` for a path known to be free (in a directory the copy made), answered without
+   * waiting: false when it cannot tell yet (the caller then copies or defers as usual).
+   */
+  deferNow(rel: string, entry: SourceEntry, meta: FileMeta): boolean {
+    const facts = this.#unchanged(rel, entry, meta);
+    if (facts === undefined || this.#upperDirs.get(parentOf(rel)) !== true) return false;
+    this.#deferred.add(rel);
+    this.#files.set(rel, facts);
+    return true;
+  }
+
+  /** The facts of what a copy of `entry` makes at `rel`, when the template's file there has the same. */
+  #unchanged(rel: string, entry: SourceEntry, meta: FileMeta): string | undefined {
+    const facts = this.#template === undefined ? undefined : this.#factsOf(entry, meta);
+    return facts !== undefined && this.#template?.files.get(rel) === facts ? facts : undefined;
   }
 
   /** A file (or link, or other non-directory) was written at `rel`. */
@@ -191,8 +208,7 @@ export class CopyReuse {
     // ~200 ms through the pool). Paths noted are relative and normal: joined as they are.
     for (const rel of this.#deferred) {
       linkSync(`${template.dir}/${rel}`, `${this.#changesDir}/${rel}`);
-      const slash = rel.lastIndexOf("/");
-      parents.add(slash === -1 ? "" : rel.slice(0, slash));
+      parents.add(parentOf(rel));
     }
     crashPoint("copy.linked");
     for (const dir of parents) {
@@ -214,8 +230,7 @@ export class CopyReuse {
     undiffed.get(store)!.set(snapshot, { id, templateLayer: this.#templateLayer });
   }
 
-  #inUpper(dir: string): boolean | Promise<boolean> {
-    const rel = dir === "." ? "" : dir;
+  #inUpper(rel: string): boolean | Promise<boolean> {
     let known = this.#upperDirs.get(rel);
     if (known === undefined) {
       known = lstatIfExists(join(this.#changesDir, rel)).then((stat) => stat?.isDirectory() ?? false);
@@ -269,6 +284,12 @@ export async function diffCopyLayer(worker: Worker, snapshot: string, epoch: num
     // Without its index the next run reads its files again, nothing worse.
   }
   return written;
+}
+
+/** The directory of a relative path (`""` for the root). */
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf("/");
+  return slash === -1 ? "" : rel.slice(0, slash);
 }
 
 /** A path under a mounted root as a path relative to it (`""` for the root). */
