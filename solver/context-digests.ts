@@ -2,6 +2,7 @@ import type { Stats } from "node:fs";
 import { digestOf, isDigest } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
 import type { DigestCache } from "./copy-sources.js";
+import { decodePathRecords, encodePathRecords } from "./path-records.js";
 
 /** The ref kind of remembered context file digests, one record per context directory. */
 export const CONTEXT_DIGESTS_REF_KIND = "context-digests";
@@ -21,12 +22,10 @@ const HEADER = "tsbuild context digests v2";
  * ctime is included because it changes on every write, even one that restores the mtime.
  * Only the files a build read are saved, so deleted files drop out.
  *
- * Kept as a text blob held by a ref record, a line a file: `<path>\t<size>\t<mtime>\t<ctime>\t<ino>\t<sha256 hex>`,
- * paths relative to the context (absolute for files of other contexts), a path holding a tab, a
- * newline or a leading `"` written as a JSON string. Loading it is one pass of string slices
- * (a 20,000-file context loads in a few milliseconds, a JSON object of absolute paths took
- * ~30), and a lookup compares the stat facts as the text they were saved as: no parsing, and
- * nothing allocated for a file that is unchanged.
+ * Kept as a blob of path records (path-records.ts) held by a ref record, a line a file:
+ * `<path>\t<size>\t<mtime>\t<ctime>\t<ino>\t<sha256 hex>`, paths relative to the context
+ * (absolute for files of other contexts). A lookup compares the stat facts as the text they
+ * were saved as: no parsing, and nothing allocated for a file that is unchanged.
  */
 export class ContextDigests implements DigestCache {
   /** Path key → `<size>\t<mtime>\t<ctime>\t<ino>\t<digest>` as remembered. */
@@ -45,16 +44,16 @@ export class ContextDigests implements DigestCache {
 
   /** The remembered digests of `context`; none when there is no record or it cannot be read. */
   static async load(store: Store, context: string): Promise<ContextDigests> {
-    const known = new Map<string, string>();
+    let known: Map<string, string> | undefined;
     try {
       const record = await store.refs.get(CONTEXT_DIGESTS_REF_KIND, idOf(context));
       const blob = record?.blobs[0];
-      if (blob !== undefined && isDigest(blob)) parseInto(known, (await store.content.read(blob)).toString("utf8"));
+      if (blob !== undefined && isDigest(blob)) known = decodePathRecords(HEADER, await store.content.read(blob));
     } catch {
-      // A missing or broken record only costs a re-read.
-      known.clear();
+      // A missing or unreadable record only costs a re-read.
+      known = undefined;
     }
-    return new ContextDigests(context, known);
+    return new ContextDigests(context, known ?? new Map());
   }
 
   lookup(path: string, stat: Stats): string | undefined {
@@ -82,10 +81,7 @@ export class ContextDigests implements DigestCache {
   async save(store: Store, context: string): Promise<void> {
     if (!this.#changed && this.#seen.size === this.#known.size) return;
     if (this.#seen.size === 0) return;
-    const lines: string[] = [];
-    for (const [key, value] of this.#seen) lines.push(`${needsQuoting(key) ? JSON.stringify(key) : key}\t${value}`);
-    // Sorted, so the same files make the same blob.
-    const blob = await store.content.write(Buffer.from(`${HEADER}\n${lines.sort().join("\n")}\n`));
+    const blob = await store.content.write(encodePathRecords(HEADER, this.#seen));
     await store.refs.put(CONTEXT_DIGESTS_REF_KIND, idOf(context), { blobs: [blob.digest] });
   }
 
@@ -98,33 +94,6 @@ export class ContextDigests implements DigestCache {
 /** The facts a remembered digest is trusted by, as saved: `<size>\t<mtime>\t<ctime>\t<ino>\t`. */
 function factsOf(stat: Stats): string {
   return `${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}\t${stat.ino}\t`;
-}
-
-function needsQuoting(key: string): boolean {
-  return key.startsWith('"') || key.includes("\t") || key.includes("\n");
-}
-
-/** Reads a blob `save` wrote; one of another format leaves `known` empty. */
-function parseInto(known: Map<string, string>, text: string): void {
-  if (!text.startsWith(`${HEADER}\n`)) return;
-  for (let start = HEADER.length + 1; start < text.length; ) {
-    let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
-    const tab = text.charCodeAt(start) === 0x22 ? text.indexOf("\t", quotedEnd(text, start)) : text.indexOf("\t", start);
-    if (tab === -1 || tab > end) throw new Error("malformed context digests record");
-    const key = text.slice(start, tab);
-    known.set(key.startsWith('"') ? (JSON.parse(key) as string) : key, text.slice(tab + 1, end));
-    start = end + 1;
-  }
-}
-
-/** The index just past the JSON string that starts at `start`. */
-function quotedEnd(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === '"') return i + 1;
-  }
-  throw new Error("malformed context digests record");
 }
 
 function idOf(context: string): string {

@@ -9,6 +9,7 @@ import type { Lease, Store } from "../store/index.js";
 import { crashPoint } from "../util/crash-point.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
 import type { SourceEntry } from "./copy-sources.js";
+import { decodePathRecords, encodePathRecords } from "./path-records.js";
 import type { Worker } from "./types.js";
 
 /** The ref kind of copy templates: what a COPY from a context wrote last time, one record per COPY and context. */
@@ -17,6 +18,8 @@ const SNAPSHOT_LABEL = "tsbuild.snapshot";
 const PARENT_LABEL = "tsbuild.parent";
 /** The uncompressed layer of the record's snapshot, whose entry index is the record's second blob. */
 const LAYER_LABEL = "tsbuild.layer";
+/** The first line of a template's file list (path-records.ts): a path a line, with its facts (`factsOf`). */
+const TEMPLATE_HEADER = "tsbuild copy template v2";
 
 /** A template's layer: its tar in the store and the index of its files' entries. */
 interface TemplateLayer {
@@ -101,8 +104,10 @@ export class CopyReuse {
         await env.lease.hold({ snapshots: [snapshot] });
         const info = await snapshotter.stat(snapshot);
         if (info.kind === "committed" && info.parent === options.parent) {
-          const files = JSON.parse((await store.content.read(blob)).toString("utf8")) as Record<string, string>;
-          template = { dir: await snapshotter.changesDirectory(snapshot), files: new Map(Object.entries(files)) };
+          const files = decodePathRecords(TEMPLATE_HEADER, await store.content.read(blob));
+          // A record of an earlier format is no template: everything is copied once.
+          if (files === undefined) return new CopyReuse(changesDir, undefined, options.digests);
+          template = { dir: await snapshotter.changesDirectory(snapshot), files };
           const [layer, index] = [record?.labels?.[LAYER_LABEL], record?.blobs[1]];
           if (layer !== undefined && isDigest(layer) && index !== undefined && isDigest(index)) {
             await env.lease.hold({ blobs: [layer, index] });
@@ -219,8 +224,7 @@ export class CopyReuse {
 
   /** Saves this run as the next one's template: `snapshot`, as committed over `parent`. */
   async save(store: Store, id: string, snapshot: string, parent: string | undefined): Promise<void> {
-    const files = Object.fromEntries([...this.#files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const blob = await store.content.write(Buffer.from(JSON.stringify(files)));
+    const blob = await store.content.write(encodePathRecords(TEMPLATE_HEADER, this.#files));
     await store.refs.put(COPY_TEMPLATE_REF_KIND, id, {
       blobs: [blob.digest],
       labels: { [SNAPSHOT_LABEL]: snapshot, [PARENT_LABEL]: parent ?? "" },
