@@ -1,7 +1,6 @@
-import type { Stats } from "node:fs";
 import { digestOf, isDigest } from "../oci/digest.js";
 import type { Store } from "../store/store.js";
-import type { DigestCache } from "./copy-sources.js";
+import type { DigestCache, SourceStat } from "./copy-sources.js";
 import { decodePathRecords, encodePathRecords } from "./path-records.js";
 
 /** The ref kind of remembered context file digests, one record per context directory. */
@@ -56,7 +55,7 @@ export class ContextDigests implements DigestCache {
     return new ContextDigests(context, known ?? new Map());
   }
 
-  lookup(path: string, stat: Stats): string | undefined {
+  lookup(path: string, stat: SourceStat): string | undefined {
     const key = this.#keyOf(path);
     const known = this.#known.get(key);
     if (known === undefined) return undefined;
@@ -67,7 +66,7 @@ export class ContextDigests implements DigestCache {
     return known.slice(facts.length);
   }
 
-  remember(path: string, stat: Stats, digest: string): void {
+  remember(path: string, stat: SourceStat, digest: string): void {
     // A file written within the file clock's resolution of now could be written again with
     // the same size and the same mtime (git's "racy" entries): hash it again next time.
     if (stat.mtimeMs >= this.#racyAfter) return;
@@ -92,7 +91,7 @@ export class ContextDigests implements DigestCache {
 }
 
 /** The facts a remembered digest is trusted by, as saved: `<size>\t<mtime>\t<ctime>\t<ino>\t`. */
-function factsOf(stat: Stats): string {
+function factsOf(stat: SourceStat): string {
   return `${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}\t${stat.ino}\t`;
 }
 
