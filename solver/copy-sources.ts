@@ -173,9 +173,9 @@ export interface DigestCache {
 
 /** The digest of lines from `sourceLines`. */
 export function checksumLines(lines: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const line of lines) hash.update(`${line}\n`);
-  return `sha256:${hash.digest("hex")}`;
+  // One update of every line and its newline: the same bytes as a line at a time, one native call.
+  const text = lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
 /**
