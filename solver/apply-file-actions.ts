@@ -194,7 +194,8 @@ class TreeWriter {
   /** Makes sure a directory is at `path` (keeping one that is there), before anything is put in it. */
   async placeDirectory(path: string): Promise<void> {
     const host = await this.hostPath(path);
-    const existing = await lstatIfExists(host);
+    // In a directory this match made, nothing is there yet (a match places each path once).
+    const existing = this.#made.has(posix.dirname(path)) ? undefined : await lstatIfExists(host);
     if (!existing?.isDirectory()) {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
