@@ -22,23 +22,10 @@ export interface SourceEntry {
 }
 
 /** What a copy reads of an entry's lstat. */
-export interface SourceStat {
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  readonly ino: number;
-  readonly dev: number;
-  readonly atimeMs: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-  readonly atime: Date;
-  readonly mtime: Date;
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isSymbolicLink(): boolean;
-  isSocket(): boolean;
-}
+export type SourceStat = Pick<
+  Stats,
+  "mode" | "uid" | "gid" | "size" | "ino" | "dev" | "atimeMs" | "mtimeMs" | "ctimeMs" | "atime" | "mtime" | "isFile" | "isDirectory" | "isSymbolicLink" | "isSocket"
+>;
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFSOCK } = constants;
 

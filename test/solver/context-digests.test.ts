@@ -5,26 +5,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CONTEXT_DIGESTS_REF_KIND, ContextDigests } from "../../solver/context-digests.js";
 import { digestOf } from "../../oci/digest.js";
+import { selectorAction } from "../../solver/ops/context-files.js";
 import { collectCopySources, sourceLines } from "../../solver/copy-sources.js";
 import { openStore } from "../../store/store.js";
 
-const COPY_ALL = {
-  action: "copy" as const,
-  source: 1,
-  src: "/",
-  dest: "/",
-  followSymlinks: true,
-  dirContentsOnly: true,
-  attemptUnpack: false,
-  createDestPath: true,
-  allowWildcard: true,
-  allowEmptyWildcard: true,
-  includePatterns: [],
-  excludePatterns: [],
-  requiredPaths: [],
-  chown: undefined,
-  chmod: undefined,
-};
+/** Everything in the context, as a bind mount of it reads it. */
+const COPY_ALL = selectorAction("/");
 
 /** The record id context-digests.ts gives a context directory. */
 function contextRecordId(context: string): string {

@@ -4,26 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { CopyAction } from "../../frontend/graph.js";
+import { selectorAction } from "../../solver/ops/context-files.js";
 import { collectCopySources } from "../../solver/copy-sources.js";
 
-const COPY_ALL: CopyAction = {
-  action: "copy",
-  source: 1,
-  src: "/",
-  dest: "/",
-  followSymlinks: true,
-  dirContentsOnly: true,
-  attemptUnpack: false,
-  createDestPath: true,
-  allowWildcard: true,
-  allowEmptyWildcard: true,
-  includePatterns: [],
-  excludePatterns: [],
-  requiredPaths: [],
-  chown: undefined,
-  chmod: undefined,
-};
+/** Everything in the context, as a bind mount of it reads it. */
+const COPY_ALL = selectorAction("/");
 
 async function withContext(fn: (context: string) => Promise<void>): Promise<void> {
   const context = await mkdtemp(join(tmpdir(), "tsb-sources-"));
