@@ -59,12 +59,12 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
   const dest = posix.normalize(`/${action.dest}`);
   const destIsDir = action.dest.endsWith("/") || matches.length > 1 || (await writer.isDirectory(dest));
   const fromContext = source.kind === "context";
-  const write = (entry: SourceEntry, path: string) =>
-    writer.write(path, entry, {
-      owner: owner ?? (fromContext ? { uid: 0, gid: 0 } : { uid: entry.stat.uid, gid: entry.stat.gid }),
-      mode: action.chmod === undefined ? entry.stat.mode & 0o7777 : applyChmod(action.chmod, entry.stat.mode, { isDirectory: entry.stat.isDirectory() }),
-      fromContext,
-    });
+  const metaOf = (entry: SourceEntry) => ({
+    owner: owner ?? (fromContext ? { uid: 0, gid: 0 } : { uid: entry.stat.uid, gid: entry.stat.gid }),
+    mode: action.chmod === undefined ? entry.stat.mode & 0o7777 : applyChmod(action.chmod, entry.stat.mode, { isDirectory: entry.stat.isDirectory() }),
+    fromContext,
+  });
+  const write = (entry: SourceEntry, path: string) => writer.write(path, entry, metaOf(entry));
 
   for (const match of matches) {
     const top = match.entries[0];
@@ -89,11 +89,9 @@ async function copy(writer: TreeWriter, action: CopyAction, source: CopySource |
     const directories = match.entries.filter((entry) => entry.stat.isDirectory());
     writer.forgetMadeDirectories();
     for (const entry of directories) await writer.placeDirectory(pathOf(entry));
-    await mapLimit(
-      match.entries.filter((entry) => !entry.stat.isDirectory()),
-      IO_PARALLELISM,
-      (entry) => write(entry, pathOf(entry)),
-    );
+    // An incremental COPY leaves most files to links, decided here in one pass; the rest are written.
+    const toWrite = match.entries.filter((entry) => !entry.stat.isDirectory() && !(writer.incremental && writer.deferNow(pathOf(entry), entry, metaOf(entry))));
+    await mapLimit(toWrite, IO_PARALLELISM, (entry) => write(entry, pathOf(entry)));
     await mapLimit(directories, IO_PARALLELISM, (entry) =>
       entry.rel === "" && keepTopMetadata ? writer.setTimes(pathOf(entry), entry.stat) : write(entry, pathOf(entry)),
     );
@@ -182,7 +180,7 @@ class TreeWriter {
         // resolveInRoot followed every link that exists, so what is missing holds none.
         const first = (await mkdir(host, { recursive: true, mode })) ?? host;
         for (let made = host; made.length >= first.length; made = dirname(made)) {
-          this.#reuse?.removed(relativeTo(this.root, made), false);
+          this.#reuse?.directoryMade(relativeTo(this.root, made));
           if (mode !== 0o755) await chmod(made, mode); // past the umask
           if (owner !== undefined) await lchown(made, owner.uid, owner.gid);
         }
@@ -196,12 +194,13 @@ class TreeWriter {
   /** Makes sure a directory is at `path` (keeping one that is there), before anything is put in it. */
   async placeDirectory(path: string): Promise<void> {
     const host = await this.hostPath(path);
-    const existing = await lstatIfExists(host);
+    // In a directory this match made, nothing is there yet (a match places each path once).
+    const existing = this.#made.has(posix.dirname(path)) ? undefined : await lstatIfExists(host);
     if (!existing?.isDirectory()) {
       if (existing !== undefined) await removeExisting(host, false);
       await mkdir(host, { mode: 0o700 });
       this.#made.add(path);
-      this.#reuse?.removed(relativeTo(this.root, host), false);
+      this.#reuse?.directoryMade(relativeTo(this.root, host));
     }
     this.#dirs.set(path, host);
   }
@@ -211,6 +210,23 @@ class TreeWriter {
     const host = this.#dirs.get(path) ?? (await this.hostPath(path));
     await lutimes(host, stat.atime, stat.mtime);
     this.#reuse?.dirTimes(relativeTo(this.root, host), stat.atime, stat.mtime);
+  }
+
+  /**
+   * Leaves the file `entry` at `path` to a link into the incremental COPY's template when that
+   * can be told without waiting: its directory was made by this match (nothing is in the way)
+   * and the template's file is what a copy would make. False: write it as usual.
+   */
+  get incremental(): boolean {
+    return this.#reuse !== undefined;
+  }
+
+  deferNow(path: string, entry: SourceEntry, meta: { owner: Owner; mode: number }): boolean {
+    if (this.#reuse === undefined || !entry.stat.isFile()) return false;
+    const parent = posix.dirname(path);
+    const parentHost = this.#dirs.get(parent);
+    if (parentHost === undefined || !this.#made.has(parent)) return false;
+    return this.#reuse.deferNow(relativeTo(this.root, join(parentHost, posix.basename(path))), entry, meta);
   }
 
   /** Writes a file or symlink at `path`; for a directory (placed before), sets its metadata. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { createReadStream, type Stats } from "node:fs";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { constants, createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { posix } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { resolveInRoot } from "../executor/resolve-in-root.js";
 import { DockerignoreMatcher } from "../frontend/dockerignore.js";
@@ -17,8 +17,71 @@ export interface SourceEntry {
   /** Relative to its match (`""` for the match itself), `/`-separated. */
   rel: string;
   /** lstat, except for a match followed through a symlink. */
-  stat: Stats;
+  stat: SourceStat;
   linkTarget?: string;
+}
+
+/** What a copy reads of an entry's lstat. */
+export type SourceStat = Pick<
+  Stats,
+  "mode" | "uid" | "gid" | "size" | "ino" | "dev" | "atimeMs" | "mtimeMs" | "ctimeMs" | "atime" | "mtime" | "isFile" | "isDirectory" | "isSymbolicLink" | "isSocket"
+>;
+
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFSOCK } = constants;
+
+/**
+ * The facts of a Node `Stats` a copy reads, kept in their place. A Stats is ~850 bytes (its
+ * fields boxed, four Dates made up front): a 20,000-file context kept 17 MB of them alive
+ * from the walk to the copy, for the garbage collector to copy on every young-generation
+ * collection. This is a fifth of that; the Stats it came from dies young, where it costs
+ * nearly nothing. Times as Dates are made when asked for, as Node makes them (ms rounded).
+ */
+class EntryStat implements SourceStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly ino: number;
+  readonly dev: number;
+  readonly atimeMs: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+
+  constructor(stat: Stats) {
+    this.mode = stat.mode;
+    this.uid = stat.uid;
+    this.gid = stat.gid;
+    this.size = stat.size;
+    this.ino = stat.ino;
+    this.dev = stat.dev;
+    this.atimeMs = stat.atimeMs;
+    this.mtimeMs = stat.mtimeMs;
+    this.ctimeMs = stat.ctimeMs;
+  }
+
+  get atime(): Date {
+    return new Date(Math.round(this.atimeMs));
+  }
+
+  get mtime(): Date {
+    return new Date(Math.round(this.mtimeMs));
+  }
+
+  isFile(): boolean {
+    return (this.mode & S_IFMT) === S_IFREG;
+  }
+
+  isDirectory(): boolean {
+    return (this.mode & S_IFMT) === S_IFDIR;
+  }
+
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === S_IFLNK;
+  }
+
+  isSocket(): boolean {
+    return (this.mode & S_IFMT) === S_IFSOCK;
+  }
 }
 
 /** One path the COPY's source pattern matched, with everything below it. */
@@ -71,10 +134,10 @@ export async function collectCopySources(root: string, action: CopyAction, optio
     const stat = await lstatIfExists(hostPath);
     if (stat === undefined) throw notFound(action.src, options.kind, false);
     const entries: SourceEntry[] = [];
-    const top: SourceEntry = { hostPath, rel: "", stat };
+    const top: SourceEntry = { hostPath, rel: "", stat: new EntryStat(stat) };
     if (stat.isSymbolicLink()) top.linkTarget = await readlink(hostPath);
     entries.push(top);
-    if (stat.isDirectory()) await walk(hostPath, "", path, entries, { ignore, exclude });
+    if (stat.isDirectory()) walk(hostPath, "", path, entries, { ignore, exclude });
     matches.push({ name: posix.basename(path) || "/", entries: include === undefined ? entries : onlyIncluded(entries, include) });
   }
   return matches;
@@ -90,15 +153,16 @@ export async function checksumSources(matches: readonly SourceMatch[], digests?:
 
 /** Remembers file contents' digests across builds, by what stat says of the file. */
 export interface DigestCache {
-  lookup(path: string, stat: Stats): string | undefined;
-  remember(path: string, stat: Stats, digest: string): void;
+  /** The remembered digest of the file at `path` when `stat` still fits it; a hit counts as remembered again. */
+  lookup(path: string, stat: SourceStat): string | undefined;
+  remember(path: string, stat: SourceStat, digest: string): void;
 }
 
 /** The digest of lines from `sourceLines`. */
 export function checksumLines(lines: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const line of lines) hash.update(`${line}\n`);
-  return `sha256:${hash.digest("hex")}`;
+  // One update of every line and its newline: the same bytes as a line at a time, one native call.
+  const text = lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+  return `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
 /**
@@ -108,9 +172,13 @@ export function checksumLines(lines: readonly string[]): string {
 export async function sourceLines(matches: readonly SourceMatch[], digests?: DigestCache): Promise<string[]> {
   const lines: string[] = [];
   for (const match of matches) {
-    const contents = await mapLimit(match.entries, IO_PARALLELISM, async (entry) =>
-      entry.stat.isFile() ? fileDigest(entry.hostPath, entry.stat, digests) : (entry.linkTarget ?? ""),
-    );
+    // Digests known already (this process, or remembered from the last build) are taken in
+    // one pass; only the files left are read, side by side.
+    const contents = match.entries.map((entry) => (entry.stat.isFile() ? knownDigest(entry.hostPath, entry.stat, digests) : (entry.linkTarget ?? "")));
+    const unknown = contents.flatMap((content, i) => (content === undefined ? [i] : []));
+    await mapLimit(unknown, IO_PARALLELISM, async (i) => {
+      contents[i] = await fileDigest(match.entries[i].hostPath, match.entries[i].stat, digests);
+    });
     for (const [i, entry] of match.entries.entries()) {
       const { stat } = entry;
       const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : "other";
@@ -121,56 +189,78 @@ export async function sourceLines(matches: readonly SourceMatch[], digests?: Dig
   return lines;
 }
 
-// Contents are remembered by path, size, mtime and inode for the life of the process, so
-// a build that reads a file twice (a COPY and a bind mount) hashes it once.
-const digestMemo = new Map<string, string>();
+// Contents are remembered by path, and trusted while size, mtime, ctime, inode and device
+// are the same, for the life of the process, so a build that reads a file twice (a COPY
+// and a bind mount) hashes it once.
+interface Memo {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+  digest: string;
+}
+const digestMemo = new Map<string, Memo>();
 const MAX_MEMO_ENTRIES = 200_000;
 const SMALL_FILE = 1024 * 1024;
 
-async function fileDigest(path: string, stat: Stats, digests: DigestCache | undefined): Promise<string> {
-  const memoKey = `${path}\0${stat.size}\0${stat.mtimeMs}\0${stat.ctimeMs}\0${stat.ino}\0${stat.dev}`;
-  const known = digestMemo.get(memoKey) ?? digests?.lookup(path, stat);
-  if (known !== undefined) {
-    digests?.remember(path, stat, known);
-    return known;
+/** The digest of a file's contents when this process or `digests` knows it, without reading it. */
+function knownDigest(path: string, stat: SourceStat, digests: DigestCache | undefined): string | undefined {
+  const memo = digestMemo.get(path);
+  if (memo !== undefined && memo.size === stat.size && memo.mtimeMs === stat.mtimeMs && memo.ctimeMs === stat.ctimeMs && memo.ino === stat.ino && memo.dev === stat.dev) {
+    digests?.remember(path, stat, memo.digest);
+    return memo.digest;
   }
+  // The cache notes what it answered itself (it is to be saved again).
+  return digests?.lookup(path, stat);
+}
+
+async function fileDigest(path: string, stat: SourceStat, digests: DigestCache | undefined): Promise<string> {
   const hash = createHash("sha256");
   // One read call for small files (most of a context): a stream per file costs more.
   if (stat.size <= SMALL_FILE) hash.update(await readFile(path));
   else for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   const digest = hash.digest("hex");
   if (digestMemo.size >= MAX_MEMO_ENTRIES) digestMemo.clear();
-  digestMemo.set(memoKey, digest);
+  digestMemo.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, dev: stat.dev, digest });
   digests?.remember(path, stat, digest);
   return digest;
 }
 
-async function walk(
+/**
+ * Walks `dir` depth first, each directory's names sorted, appending what is kept to
+ * `entries`. Synchronous on purpose: the walk is bound by CPU (the kernel's dentry cache
+ * answers every lstat), and a promise, a thread-pool round trip and their garbage per
+ * entry cost several times the lstat itself (20,000 entries: ~60 ms here against ~300 ms).
+ * Errors are the same as the promise calls' (same codes, same messages).
+ */
+function walk(
   dir: string,
   rel: string,
   containerPath: string,
   entries: SourceEntry[],
   filters: { ignore: DockerignoreMatcher | undefined; exclude: DockerignoreMatcher | undefined },
-): Promise<void> {
-  const names = (await readdir(dir)).sort();
-  // Stat a directory's entries side by side, then descend in order, so entries stay sorted.
-  const stats = await mapLimit(names, IO_PARALLELISM, (name) => lstat(join(dir, name)));
-  for (const [i, name] of names.entries()) {
+): void {
+  const names = readdirSync(dir).sort();
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  const filtered = filters.ignore !== undefined || filters.exclude !== undefined;
+  for (const name of names) {
     const childRel = rel === "" ? name : `${rel}/${name}`;
-    const childPath = posix.join(containerPath, name);
-    const hostPath = join(dir, name);
-    const stat = stats[i];
-    const ignored = filters.ignore?.isExcluded(childPath) || filters.exclude?.isExcluded(childRel);
-    if (ignored) {
-      // An excluded directory may still hold a re-included path (`!dir/keep`).
-      const mayInclude = (filters.ignore?.mayIncludeBelow(childPath) ?? false) || (filters.exclude?.mayIncludeBelow(childRel) ?? false);
-      if (stat.isDirectory() && mayInclude) await walk(hostPath, childRel, childPath, entries, filters);
-      continue;
+    const hostPath = prefix + name;
+    const stat: SourceStat = new EntryStat(lstatSync(hostPath));
+    if (filtered) {
+      const childPath = posix.join(containerPath, name);
+      if (filters.ignore?.isExcluded(childPath) || filters.exclude?.isExcluded(childRel)) {
+        // An excluded directory may still hold a re-included path (`!dir/keep`).
+        const mayInclude = (filters.ignore?.mayIncludeBelow(childPath) ?? false) || (filters.exclude?.mayIncludeBelow(childRel) ?? false);
+        if (stat.isDirectory() && mayInclude) walk(hostPath, childRel, childPath, entries, filters);
+        continue;
+      }
     }
     const entry: SourceEntry = { hostPath, rel: childRel, stat };
-    if (stat.isSymbolicLink()) entry.linkTarget = await readlink(hostPath);
+    if (stat.isSymbolicLink()) entry.linkTarget = readlinkSync(hostPath);
     entries.push(entry);
-    if (stat.isDirectory()) await walk(hostPath, childRel, childPath, entries, filters);
+    if (stat.isDirectory()) walk(hostPath, childRel, posix.join(containerPath, name), entries, filters);
   }
 }
 

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, mkdtemp, readdir, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -150,6 +150,68 @@ test("a kill after an incremental COPY's links and before its commit leaves noth
       const fresh = await withBuildRoot((other) => build({ context, worker: other.worker, buildArgs: EPOCH }));
       assert.is(again.imageId, fresh.imageId);
       assert.equal(again.config.rootfs.diff_ids, fresh.config.rootfs.diff_ids);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("an incremental COPY into a directory of the base and into directories it makes gives a full copy's layer, and links the files of the directories it made", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-incremental-"));
+  try {
+    const context = join(dir, "context");
+    await mkdir(join(context, "made", "deeper"), { recursive: true });
+    // /etc is in the base: the COPY's files land beside the base's; made/ and made/deeper/ are new.
+    await writeFile(join(context, "Dockerfile"), "FROM busybox:latest\nCOPY . /etc/\n");
+    const names = ["top.txt", "made/a.txt", "made/b.txt", "made/deeper/c.txt", "made/deeper/d.txt"];
+    for (const name of names) await writeFile(join(context, name), `${name}\n`.repeat(200));
+    await withBuildRoot(async (root) => {
+      await build({ context, worker: root.worker, buildArgs: EPOCH });
+      await writeFile(join(context, "top.txt"), "edited\n");
+      await writeFile(join(context, "made", "b.txt"), "edited too\n");
+      const again = await build({ context, worker: root.worker, buildArgs: EPOCH });
+      const fresh = await withBuildRoot((other) => build({ context, worker: other.worker, buildArgs: EPOCH }));
+      assert.equal(again.config.rootfs.diff_ids, fresh.config.rootfs.diff_ids);
+      assert.is(again.imageId, fresh.imageId);
+      const copyStep = again.steps.find((step) => step.name.includes("COPY"))!;
+      const changes = await root.worker.snapshotter.changesDirectory!(copyStep.cacheKey!);
+      const nlink = async (name: string) => (await lstat(join(changes, "etc", name))).nlink;
+      for (const name of ["made/a.txt", "made/deeper/c.txt", "made/deeper/d.txt"]) assert.ok((await nlink(name)) > 1, `${name} is linked`);
+      for (const name of ["top.txt", "made/b.txt"]) assert.is(await nlink(name), 1, `${name} is copied`);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("an incremental COPY of several sources into one directory keeps the later source's file where two meet, as a full copy does", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-incremental-"));
+  try {
+    const context = join(dir, "context");
+    for (const sub of ["a/sub", "b/sub"]) await mkdir(join(context, sub), { recursive: true });
+    // a/ and b/ both hold same.txt and sub/x.txt: b's are copied over a's, into directories a's copy made.
+    // The single files go first: /dst takes b's times last (a file copied in after would give it the clock's).
+    await writeFile(join(context, "Dockerfile"), "FROM busybox:latest\nCOPY *.txt a/ b/ /dst/\n");
+    const files: Record<string, string> = { "a/same.txt": "from a\n", "a/only-a.txt": "a\n", "a/sub/x.txt": "a x\n", "b/same.txt": "from b\n", "b/sub/x.txt": "b x\n", "one.txt": "1\n", "two.txt": "2\n" };
+    for (const [name, text] of Object.entries(files)) await writeFile(join(context, name), text.repeat(50));
+    await withBuildRoot(async (root) => {
+      const contents = async (key: string) => {
+        const changes = await root.worker.snapshotter.changesDirectory!(key);
+        const read = async (name: string) => (await readFile(join(changes, "dst", name), "utf8")).slice(0, 12);
+        return [await read("same.txt"), await read("sub/x.txt"), await read("only-a.txt"), await read("one.txt")];
+      };
+      const first = await build({ context, worker: root.worker, buildArgs: EPOCH });
+      assert.equal(await contents(first.steps.find((step) => step.name.includes("COPY"))!.cacheKey!), ["from b\nfrom ", "b x\nb x\nb x\n", "a\na\na\na\na\na\n", "1\n1\n1\n1\n1\n1\n"]);
+      for (const edit of ["two.txt", "a/only-a.txt", "b/same.txt"]) {
+        await writeFile(join(context, edit), `edited ${edit}\n`);
+        const again = await build({ context, worker: root.worker, buildArgs: EPOCH });
+        const fresh = await withBuildRoot((other) => build({ context, worker: other.worker, buildArgs: EPOCH }));
+        assert.equal(again.config.rootfs.diff_ids, fresh.config.rootfs.diff_ids, `after editing ${edit}`);
+        assert.is(again.imageId, fresh.imageId);
+        const [same, x] = await contents(again.steps.find((step) => step.name.includes("COPY"))!.cacheKey!);
+        assert.is(x, "b x\nb x\nb x\n");
+        assert.is(same, edit === "b/same.txt" ? "edited b/sam" : "from b\nfrom ");
+      }
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
