@@ -178,6 +178,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     // is held, so a concurrent prune or rmi may untag but never remove it.
     const lease = await worker.store.refs.acquireLease();
     let digests: ContextDigests | undefined;
+    let layers: Promise<void> | undefined;
     try {
       const resolver = leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit });
       const named = await namedContexts(options.contexts ?? {});
@@ -221,9 +222,10 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         ...(limits.limits === undefined ? {} : { limits: limits.limits }),
       });
+      layers = solved.layers;
       if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
 
-      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, ...platformBuilds(graphs) };
+      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, layers, ...platformBuilds(graphs) };
       const exporting = new ExportRun(solvedBuild, emit, options.signal);
       const image = await exporting.run(new ImageStoreExporter(full.tags ?? []), undefined);
       // Exporters past the image store are loaded when asked for: a plain build starts sooner.
@@ -261,6 +263,8 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     } finally {
       // Remembered digests only save hashing next time; a lease left behind dies with this process.
       await digests?.save(worker.store, context).catch(() => undefined);
+      // No diff may still read a snapshot once the lease lets go (its failure, if any, was the export's).
+      await layers?.catch(() => undefined);
       await lease.release().catch(() => undefined);
     }
   } finally {

@@ -44,6 +44,12 @@ export interface SolvedGraph {
   steps: StepReport[];
   /** The committed snapshot each solved vertex gave this build (the exporter diffs these, not whatever the cache holds by then). */
   snapshots: Map<string, string>;
+  /**
+   * Settles when the layers diffed as their steps finished are stored and recorded; rejects
+   * as a record written on time would have failed. The export waits for it inside its own
+   * timed phase (not silently after the last step), and the build before its lease lets go.
+   */
+  layers: Promise<void>;
 }
 
 /**
@@ -76,6 +82,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   // The image's RUN layers are diffed as their steps finish (solver/leased-cache.ts).
   const early = options.dryRun === true ? undefined : { vertices: imageLayersOf(graph, outputs), epoch: graph.epoch, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   const leased = new LeasedCache(cache, lease, worker, early);
+  let solvedGraph: SolvedGraph | undefined;
   try {
     const solved = await schedule({
       vertices: graphOperations(graph, env),
@@ -92,11 +99,14 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     // Until the image holds them: a concurrent --no-cache build may replace the records of
     // the cached ones, and a gc then would see them unheld.
     await lease.hold({ snapshots: [...new Set(snapshots.values())] });
-    await leased.settled();
-    return { keys: solved.keys, steps: solved.steps, snapshots };
+    const layers = leased.settled();
+    layers.catch(() => undefined); // the caller awaits it
+    solvedGraph = { keys: solved.keys, steps: solved.steps, snapshots, layers };
+    return solvedGraph;
   } finally {
-    // After a failure too: no diff may still read a snapshot once the build lets go of it.
-    await leased.settled().catch(() => undefined);
+    // After a failure: no diff may still read a snapshot once the build lets go of it. (The
+    // diffs read snapshots, never the scratch directories removed below.)
+    if (solvedGraph === undefined) await leased.settled().catch(() => undefined);
     for (const dir of scratch) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -30,6 +30,8 @@ export interface SolvedBuild {
    * the local exporter a directory per platform, the cache exporter every platform's steps.
    */
   platforms?: ReadonlyArray<{ platform: string; graph: BuildGraph }>;
+  /** Settles when the layers the build diffed as its steps finished are stored (the image store exporter waits for it). */
+  layers?: Promise<void>;
 }
 
 export interface ExportContext {

@@ -15,7 +15,9 @@ export class ImageStoreExporter implements Exporter<ExportedImage> {
     this.#names = names;
   }
 
-  export(build: SolvedBuild, context: ExportContext): Promise<ExportedImage> {
+  async export(build: SolvedBuild, context: ExportContext): Promise<ExportedImage> {
+    // Layers still being diffed (the last steps') are part of exporting, and shown as such.
+    await build.layers;
     if (build.platforms !== undefined && build.platforms.length > 1) return exportImageIndex({ ...build, platforms: build.platforms }, this.#names, context);
     return exportImage(build.graph, {
       worker: build.worker,
