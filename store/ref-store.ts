@@ -160,29 +160,64 @@ export class RefStore {
   }
 }
 
-/** A lease from `RefStore.acquireLease`. */
+/**
+ * A lease from `RefStore.acquireLease`. Every `hold` resolves once the lease record on disk
+ * holds what it added. A build holds the same snapshots and blobs many times (each cache hit,
+ * each step), and often several at once: what is held already is not written again, and
+ * holds that come while a write is under way share the next one, so a fully cached build
+ * writes its lease a few times instead of twice a step.
+ */
 export class Lease {
   readonly id: string;
   readonly #refs: RefStore;
-  #held: Required<Pick<RefInput, "blobs" | "snapshots">>;
+  readonly #blobs: Set<Digest>;
+  readonly #snapshots: Set<string>;
+  /** The last write asked for: it covers everything added before it. */
+  #last: Promise<void> = Promise.resolve();
+  /** A write asked for and not started yet, which later additions join. */
+  #next: Promise<void> | undefined;
 
   constructor(refs: RefStore, id: string, input: Omit<RefInput, "owner">) {
     this.#refs = refs;
     this.id = id;
-    this.#held = { blobs: [...(input.blobs ?? [])], snapshots: [...(input.snapshots ?? [])] };
+    this.#blobs = new Set(input.blobs ?? []);
+    this.#snapshots = new Set(input.snapshots ?? []);
   }
 
   /** Adds blobs and snapshots to what the lease holds. */
   async hold(more: { blobs?: Digest[]; snapshots?: string[] }): Promise<void> {
-    this.#held = {
-      blobs: [...this.#held.blobs, ...(more.blobs ?? [])],
-      snapshots: [...this.#held.snapshots, ...(more.snapshots ?? [])],
-    };
-    await this.#refs.put(REF_KINDS.lease, this.id, { ...this.#held, owner: currentProcess() });
+    let added = false;
+    for (const blob of more.blobs ?? []) {
+      if (this.#blobs.has(blob)) continue;
+      this.#blobs.add(blob);
+      added = true;
+    }
+    for (const key of more.snapshots ?? []) {
+      if (this.#snapshots.has(key)) continue;
+      this.#snapshots.add(key);
+      added = true;
+    }
+    // Nothing new: held once the writes asked for so far are done (one of them has it).
+    if (!added) return this.#last;
+    this.#next ??= this.#write();
+    return this.#next;
   }
 
   async release(): Promise<void> {
+    // A write landing after the removal would bring the record back.
+    await this.#last.catch(() => undefined); // its failure went to the holds that waited for it
     await this.#refs.remove(REF_KINDS.lease, this.id);
+  }
+
+  #write(): Promise<void> {
+    const write = this.#last
+      .catch(() => undefined) // that write's failure went to its own holds; this one writes everything again
+      .then(async () => {
+        this.#next = undefined; // from here on, additions need a write of their own
+        await this.#refs.put(REF_KINDS.lease, this.id, { blobs: [...this.#blobs], snapshots: [...this.#snapshots], owner: currentProcess() });
+      });
+    this.#last = write;
+    return write;
   }
 }
 

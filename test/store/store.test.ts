@@ -233,6 +233,35 @@ test("what a lease holds survives gc past the lease's start, until it is release
   });
 });
 
+test("a lease writes what it holds once: holds made together share a write, a hold of what it has writes nothing, and a release is not undone by a write under way", async () => {
+  await withStore(async (store) => {
+    const lease = await store.refs.acquireLease();
+    const put = store.refs.put.bind(store.refs);
+    let writes = 0;
+    store.refs.put = (...args: Parameters<typeof put>) => {
+      writes++;
+      return put(...args);
+    };
+    const onDisk = async () => {
+      const record = (await store.refs.list("lease")).find((ref) => ref.id === lease.id);
+      return record === undefined ? undefined : [...record.snapshots].sort();
+    };
+    await lease.hold({ snapshots: ["a"] });
+    assert.is(writes, 1);
+    assert.equal(await onDisk(), ["a"]);
+    // Made together: the write the first asks for has not started when the others come.
+    await Promise.all([lease.hold({ snapshots: ["b"] }), lease.hold({ snapshots: ["c"] }), lease.hold({ snapshots: ["d", "a"] })]);
+    assert.is(writes, 2);
+    assert.equal(await onDisk(), ["a", "b", "c", "d"]);
+    await lease.hold({ snapshots: ["b", "c"] });
+    assert.is(writes, 2, "nothing new, nothing written");
+    const holding = lease.hold({ snapshots: ["e"] });
+    await lease.release();
+    await holding;
+    assert.is(await onDisk(), undefined, "released after the write under way, not before it");
+  });
+});
+
 test("rmi by name@digest deletes the image that digest names", async () => {
   await withStore(async (store) => {
     const image = await writeTinyImage(store, [await makeLayer({ p: "p" })]);
