@@ -293,11 +293,14 @@ class Scheduler<R> {
       }
     };
     visit(vertex.id);
-    for (const candidate of this.#options.vertices) {
-      if (!below.has(candidate.id) || !candidate.op.cached || candidate.ignoreCache || this.#byVertex.has(candidate.id)) continue;
-      const { key } = await this.#cacheMap(candidate.id);
-      // What is at hand only: an imported step below a cached one is fetched only if something needs it.
-      const held = await this.#options.cache.peek(key, candidate);
+    const candidates = this.#options.vertices.filter((candidate) => below.has(candidate.id) && candidate.op.cached && !candidate.ignoreCache && !this.#byVertex.has(candidate.id));
+    // Looked up side by side (the cache's holds of them then share their writes), reported in
+    // graph order. What is at hand only: an imported step below a cached one is fetched only
+    // if something needs it. Every lookup settles before a failure goes on.
+    const outcomes = await Promise.allSettled(candidates.map(async (candidate) => this.#options.cache.peek((await this.#cacheMap(candidate.id)).key, candidate)));
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
+    for (const [i, candidate] of candidates.entries()) {
+      const held = (outcomes[i] as PromiseFulfilledResult<R | undefined>).value;
       // Checked again after the lookup: another branch may have started on it meanwhile.
       if (held === undefined || this.#byVertex.has(candidate.id)) continue;
       this.#byVertex.set(candidate.id, Promise.resolve(held));
