@@ -1,6 +1,7 @@
-import { close, closeSync, open, openSync, read, readSync } from "node:fs";
+import { close, open, read } from "node:fs";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
+import { readStartSync, SMALL_FILE_SYNC } from "../util/read-small-file.js";
 
 /**
  * The bytes of a tar being written, in archive order, with the file reads among them started
@@ -210,29 +211,13 @@ export async function readFilePiece(path: string, range: { position: number; len
   }
 }
 
-/**
- * Files up to this size are read with synchronous calls, in place: the files of a layer were
- * mostly just written by its build step and are in the page cache, where open, read and close
- * take microseconds each, less than handing each to the thread pool and back (a 20,000-file
- * layer: ~120 ms of CPU this way, ~300 ms as three promise calls a file).
- */
-export const SMALL_FILE = 64 * 1024;
+/** Files up to this size are read synchronously, in place (util/read-small-file.ts). */
+export const SMALL_FILE = SMALL_FILE_SYNC;
 
 /** A small file's `size` bytes, read into `buffer` at `offset` (with room for one more, to see growth); the same size checks as readAt. */
 export function readSmallFile(path: string, size: number, changed: () => Error, buffer: Buffer, offset: number): Buffer {
-  const fd = openSync(path, "r");
-  try {
-    let filled = 0;
-    while (filled < size) {
-      const count = readSync(fd, buffer, offset + filled, size + 1 - filled, filled);
-      if (count === 0) break;
-      filled += count;
-    }
-    if (filled !== size) throw changed();
-    return buffer.subarray(offset, offset + size);
-  } finally {
-    closeSync(fd);
-  }
+  if (readStartSync(path, buffer, offset, size + 1) !== size) throw changed();
+  return buffer.subarray(offset, offset + size);
 }
 
 /** A file opened on first use and read by many pieces: the earlier layer whose entries are reused. */
