@@ -1,26 +1,90 @@
 // Bundles the compiled CLI (dist/cli/tsbuild.js and every module it imports, statically or
-// lazily) into dist/cli/main.js, the `tsbuild` command. Node resolves, reads and compiles
-// some two hundred modules on every start otherwise: about 80 ms of a no-op build here, and
-// Node 20 has no compile cache. npm packages stay outside (node_modules), as do the separate
-// entry points the CLI starts (shim, deflate worker, UDP relay child), which run from dist/
-// as compiled. The output is a file tsc never writes: tsc's incremental build leaves
-// unchanged outputs alone, so bundling in place would bundle the previous bundle.
+// lazily, npm packages included) into one CommonJS script, dist/cli/tsbuild.bundle.cjs,
+// and makes V8's code cache for it, which the `tsbuild` command (dist/cli/main.js, from
+// cli/main.ts) loads with it. Node resolves, reads and compiles some two hundred modules
+// on every start otherwise, and Node 20 has no compile cache. The separate entry points the
+// CLI starts (shim, deflate worker, UDP relay child) run from dist/ as compiled.
+//
+// A script (not a module) because only scripts take a code cache in Node 20; so dynamic
+// imports become requires, and the one top-level await of the sources (Chevrotain's
+// loader) is replaced by a static import of the same single-file Chevrotain build.
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const dist = (path) => fileURLToPath(new URL(`../dist/cli/${path}`, import.meta.url));
-// Left by builds from before the entry had its own name.
-await Promise.all(["main.js.map", "main.d.ts"].map((name) => rm(dist(name), { force: true })));
-await build({
-  entryPoints: [dist("tsbuild.js")],
-  outfile: dist("main.js"),
+const cliDir = fileURLToPath(new URL("../dist/cli/", import.meta.url));
+// Compiled by tsc just before: the names the command reads, from the same module.
+const { bundleCacheName, bundleHeader } = await import(new URL("../dist/cli/bundle-script.js", import.meta.url).href);
+const bundleFile = join(cliDir, "tsbuild.bundle.cjs");
+const chevrotainBundle = join(dirname(createRequire(import.meta.url).resolve("chevrotain")), "..", "chevrotain.mjs");
+
+const result = await build({
+  entryPoints: [join(cliDir, "tsbuild.js")],
   bundle: true,
+  write: false,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  packages: "external",
-  // Keep names: typed errors and stack traces (with TSBUILD_DEBUG) read as in the source.
+  supported: { "dynamic-import": false },
+  // import.meta does not exist in a script; the bundle's own URL stands for it (util/package-file.ts).
+  define: { "import.meta.url": "__tsbuild_bundle_url" },
+  // Keep names: typed errors and stack traces (--debug) read as in the source.
   keepNames: true,
   logLevel: "warning",
+  plugins: [
+    {
+      name: "chevrotain-static",
+      setup(build) {
+        build.onLoad({ filter: /[\\/]parser[\\/]chevrotain-runtime\.js$/ }, () => ({
+          contents: `export * as chevrotain from ${JSON.stringify(chevrotainBundle)};`,
+          loader: "js",
+        }));
+      },
+    },
+  ],
 });
+// The entry's #! line would be a syntax error inside the loader's function wrapper.
+const code = result.outputFiles[0].text.replace(/^#!.*\n/, "");
+const id = createHash("sha256").update(code).digest("hex").slice(0, 16);
+// The first line names this build; its cache is named after it. The directive must come
+// before any statement for the modules to stay in strict mode, as they were written.
+const prologue = `${bundleHeader(id)}"use strict";\nconst __tsbuild_bundle_url = require("node:url").pathToFileURL(__filename).href;\n`;
+await writeFile(bundleFile, prologue + code);
+
+// Earlier bundles' caches.
+for (const name of await readdir(cliDir)) {
+  if (/^tsbuild\.bundle\.[0-9a-f]+\.cache$/.test(name) && name !== bundleCacheName(id)) {
+    await rm(join(cliDir, name), { force: true });
+  }
+}
+
+// The cache: what a dry-run build compiles (parser, frontend, solver, store, progress) is
+// most of what every build runs first; the rest compiles lazily as without a cache.
+const work = await mkdtemp(join(tmpdir(), "tsbuild-bundle-"));
+try {
+  const context = join(work, "context");
+  await mkdir(context);
+  await writeFile(join(context, "file"), "x\n");
+  await writeFile(
+    join(context, "Dockerfile"),
+    "# syntax=docker/dockerfile:1\nFROM scratch AS base\nARG VERSION=1\nENV A=b\nWORKDIR /app\nCOPY file /app/\nRUN --mount=type=cache,target=/cache true\n" +
+      'FROM base\nCOPY --from=base /app/file /copy\nLABEL version=$VERSION\nUSER 1000\nEXPOSE 80/tcp\nCMD ["true"]\n',
+  );
+  const cacheFile = join(cliDir, bundleCacheName(id));
+  const run = spawnSync(process.execPath, [join(cliDir, "main.js"), "build", "--root", join(work, "root"), "--dry-run", "--progress=plain", context], {
+    env: { ...process.env, TSBUILD_WRITE_CODE_CACHE: cacheFile },
+    encoding: "utf8",
+  });
+  if (run.status !== 0) {
+    // Not fatal: the CLI works without a cache, only starts slower.
+    await rm(cacheFile, { force: true });
+    process.stderr.write(`bundle-cli: no code cache made (the dry run exited with ${run.status}): ${(run.stderr || run.stdout).trim().split("\n").pop()}\n`);
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
