@@ -182,8 +182,10 @@ class Scheduler<R> {
         return hit;
       }
     }
-    await this.#explain(vertex);
-    const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id)));
+    // The explanation (a read of the step's last record) while the inputs are solved: on a
+    // cold build every level of the graph misses, and one after the other they added up.
+    const explained = this.#explain(vertex);
+    const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id))).finally(() => explained);
     // Second chances before running: the key made from what the inputs were found under,
     // then the content key (reading another stage's files costs more, so it comes last).
     const keys = [key];
