@@ -8,6 +8,7 @@ import type { Lease } from "../store/ref-store.js";
 import type { CacheIndex } from "../solver/cache-index.js";
 import type { DigestCache } from "../solver/copy-sources.js";
 import { exportChainOf } from "../solver/export-chain.js";
+import { SharedViews } from "../solver/shared-views.js";
 import { LeasedCache } from "../solver/leased-cache.js";
 import { graphOperations } from "../solver/ops/graph-operations.js";
 import type { MissExplainer } from "../solver/operation.js";
@@ -60,7 +61,9 @@ export interface SolvedGraph {
 export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions): Promise<SolvedGraph> {
   const { worker, lease, cache } = options;
   const scratch: string[] = [];
+  const views = new SharedViews(worker.snapshotter, worker.tempDir);
   const env = {
+    views,
     worker,
     lease,
     cache,
@@ -107,7 +110,11 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     // After a failure: no diff may still read a snapshot once the build lets go of it. (The
     // diffs read snapshots, never the scratch directories removed below.)
     if (solvedGraph === undefined) await leased.settled().catch(() => undefined);
+    let unmounted: { error: unknown } | undefined;
+    await views.release().catch((error: unknown) => (unmounted = { error }));
     for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+    // A view that would not unmount fails a build that otherwise went well; a failed build reports its own error.
+    if (unmounted !== undefined && solvedGraph !== undefined) throw unmounted.error;
   }
 }
 

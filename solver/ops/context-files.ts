@@ -3,8 +3,8 @@ import { digestOf, type Digest } from "../../oci/digest.js";
 import { computeCacheKey } from "../cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceEntry, type SourceMatch } from "../copy-sources.js";
 import type { CacheMapContext } from "../operation.js";
-import { SnapshotMounts } from "../snapshot-mounts.js";
-import type { VertexResult, Worker } from "../types.js";
+import type { SharedViews } from "../shared-views.js";
+import type { VertexResult } from "../types.js";
 
 /** What a step reads of a context directory: the matches, a line per file, and their checksum. */
 export interface ContextRead {
@@ -75,12 +75,11 @@ export function selectorAction(selector: string): CopyAction {
 }
 
 /**
- * What `action` selects of another stage's committed snapshot, for a content key: a line
- * per file as for a context, plus its owner (a copy from a stage keeps owners). Mounted as a
- * read-only view for the reading, then released.
+ * What `action` selects of another stage's committed snapshot (mounted at `root`), for a
+ * content key: a line per file as for a context, plus its owner (a copy from a stage keeps
+ * owners).
  */
-export async function readSnapshotFiles(mounts: SnapshotMounts, snapshot: string, action: CopyAction): Promise<string> {
-  const root = await mounts.view(snapshot);
+export async function readSnapshotFiles(root: string, action: CopyAction): Promise<string> {
   const matches = await collectCopySources(root, action, { kind: "rootfs" });
   const lines = await sourceLines(matches);
   const owners = matches.flatMap((match) => match.entries.map((entry) => `${entry.stat.uid}:${entry.stat.gid}`));
@@ -103,19 +102,14 @@ export async function stageContentKey(
   definition: VertexDefinition,
   keyed: { inputs: readonly string[]; checksums: readonly string[] },
   reads: readonly InputRead[],
-  options: { worker: Worker; results: readonly VertexResult[] },
+  options: { views: SharedViews; results: readonly VertexResult[] },
 ): Promise<Digest> {
   const inputs = [...keyed.inputs];
   const checksums = [...keyed.checksums];
-  const mounts = new SnapshotMounts(options.worker.snapshotter, options.worker.tempDir);
-  try {
-    for (const { index, input, action } of reads) {
-      const source = options.results[input];
-      inputs[input] = "content";
-      checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(mounts, source.key, action) : ""}`);
-    }
-  } finally {
-    await mounts.release();
+  for (const { index, input, action } of reads) {
+    const source = options.results[input];
+    inputs[input] = "content";
+    checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(await options.views.view(source.key), action) : ""}`);
   }
   return digestOf(`content\n${computeCacheKey(definition, { inputs, checksums })}`);
 }

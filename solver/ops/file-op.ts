@@ -88,7 +88,7 @@ export class FileOp implements Operation<VertexResult> {
     const keyed = this.#keyed.get(context.key);
     if (this.#definition.link || copies.length === 0 || keyed === undefined) return undefined;
     const reads = copies.map(({ action, index }) => ({ index, input: action.source, action }));
-    return stageContentKey(this.#definition, keyed, reads, { worker: this.#env.worker, results: inputs });
+    return stageContentKey(this.#definition, keyed, reads, { views: this.#env.views, results: inputs });
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
@@ -127,7 +127,7 @@ export class FileOp implements Operation<VertexResult> {
     for (const [index, input] of inputs.entries()) {
       if (index === 0 || !this.#definition.actions.some((a) => a.action === "copy" && a.source === index)) continue;
       if (input.kind === "directory") sources[index] = { kind: "context", path: input.path, ignore: input.exclude };
-      else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await mounts.view(input.key) };
+      else if (input.kind === "snapshot") sources[index] = { kind: "rootfs", path: await this.#env.views.view(input.key) };
       else sources[index] = { kind: "rootfs", path: (await mounts.active(undefined)).path };
     }
     await applyFileActions(root, this.#definition.actions, {

@@ -5,6 +5,7 @@ import { digestOf, type Digest } from "../../oci/digest.js";
 import type { Lease } from "../../store/ref-store.js";
 import type { CacheIndex } from "../cache-index.js";
 import type { DigestCache } from "../copy-sources.js";
+import type { SharedViews } from "../shared-views.js";
 import type { Worker } from "../types.js";
 
 /** What the operations of one build share: the worker, the build's lease, and how RUNs run. */
@@ -26,6 +27,8 @@ export interface StepEnvironment {
   epoch: number | undefined;
   /** A new directory for downloads and clones, removed when the build ends. */
   scratchDir(prefix: string): Promise<string>;
+  /** Read-only views of other stages' snapshots, mounted once for the whole build. */
+  views: SharedViews;
 }
 
 /** The cache key itself, unless a snapshot of that name exists (a --no-cache rerun, a concurrent build). */
