@@ -10,6 +10,7 @@ import type { DigestCache } from "../solver/copy-sources.js";
 import { exportChainOf } from "../solver/export-chain.js";
 import { SharedViews } from "../solver/shared-views.js";
 import { LeasedCache } from "../solver/leased-cache.js";
+import { StageReads } from "../solver/ops/context-files.js";
 import { graphOperations } from "../solver/ops/graph-operations.js";
 import type { MissExplainer } from "../solver/operation.js";
 import { schedule } from "../solver/scheduler.js";
@@ -64,6 +65,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   const views = new SharedViews(worker.snapshotter, worker.tempDir);
   const env = {
     views,
+    stageReads: new StageReads(views),
     worker,
     lease,
     cache,

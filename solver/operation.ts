@@ -66,6 +66,12 @@ export interface Operation<R> {
    * files does not make this step run. Undefined: no such key.
    */
   contentKey?(context: ExecuteContext, inputs: readonly R[]): Promise<Digest | undefined>;
+  /**
+   * Input `index` of a step that missed is solved (its other inputs may not be yet): the
+   * operation may start reading what its content key will read of it. Only a head start:
+   * the content key reads it (again, or from what was started) and reports any failure.
+   */
+  inputSolved?(index: number, result: R): void;
   execute(context: ExecuteContext, inputs: readonly R[]): Promise<R>;
 }
 

@@ -185,7 +185,7 @@ class Scheduler<R> {
     // The explanation (a read of the step's last record) while the inputs are solved: on a
     // cold build every level of the graph misses, and one after the other they added up.
     const explained = this.#explain(vertex);
-    const inputs = await Promise.all(vertex.inputs.map((id) => this.#solve(id))).finally(() => explained);
+    const inputs = await Promise.all(vertex.inputs.map((id, index) => this.#solveInput(vertex, id, index))).finally(() => explained);
     // Second chances before running: the key made from what the inputs were found under,
     // then the content key (reading another stage's files costs more, so it comes last).
     const keys = [key];
@@ -209,6 +209,15 @@ class Scheduler<R> {
       this.#records.push(this.#options.explainer.record(vertex.id, components).catch(() => undefined));
     }
     return result;
+  }
+
+  /** Solves input `index` of a step that missed, telling its operation as soon as it is (`Operation.inputSolved`). */
+  #solveInput(vertex: ScheduledVertex<R>, id: string, index: number): Promise<R> {
+    const solving = this.#solve(id);
+    const { op } = vertex;
+    // Only a head start: a failure is reported by the step's own wait for its inputs, and by its content key.
+    if (op.inputSolved !== undefined) solving.then((result) => op.inputSolved!(index, result)).catch(() => undefined);
+    return solving;
   }
 
   /**

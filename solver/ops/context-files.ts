@@ -1,6 +1,6 @@
 import type { CopyAction, VertexDefinition } from "../../frontend/graph.js";
 import { digestOf, type Digest } from "../../oci/digest.js";
-import { computeCacheKey } from "../cache-key.js";
+import { canonicalJson, computeCacheKey } from "../cache-key.js";
 import { checksumLines, collectCopySources, sourceLines, type DigestCache, type SourceEntry, type SourceMatch } from "../copy-sources.js";
 import type { CacheMapContext } from "../operation.js";
 import type { SharedViews } from "../shared-views.js";
@@ -86,6 +86,33 @@ export async function readSnapshotFiles(root: string, action: CopyAction): Promi
   return checksumLines(lines.map((line, i) => `${line} ${owners[i]}`));
 }
 
+/**
+ * What selections of other stages hold, by content, read once a build: a step's content
+ * key may ask for it as soon as the stage is built (`Operation.inputSolved`), while the
+ * step's other inputs (the steps before it in its own stage) are still being made.
+ */
+export class StageReads {
+  readonly #views: SharedViews;
+  readonly #reads = new Map<string, Promise<string>>();
+
+  constructor(views: SharedViews) {
+    this.#views = views;
+  }
+
+  /** `readSnapshotFiles` of committed snapshot `snapshot`. */
+  read(snapshot: string, action: CopyAction): Promise<string> {
+    const key = `${snapshot}\0${canonicalJson(action)}`;
+    let read = this.#reads.get(key);
+    if (read === undefined) {
+      read = this.#views.view(snapshot).then((root) => readSnapshotFiles(root, action));
+      // Whoever awaits it reports a failure; a read started ahead of time may have no one yet.
+      read.catch(() => undefined);
+      this.#reads.set(key, read);
+    }
+    return read;
+  }
+}
+
 /** One read of an input (a context, another stage): which input, what it selects, and the position it is keyed at. */
 export interface InputRead {
   index: number;
@@ -102,14 +129,14 @@ export async function stageContentKey(
   definition: VertexDefinition,
   keyed: { inputs: readonly string[]; checksums: readonly string[] },
   reads: readonly InputRead[],
-  options: { views: SharedViews; results: readonly VertexResult[] },
+  options: { reads: StageReads; results: readonly VertexResult[] },
 ): Promise<Digest> {
   const inputs = [...keyed.inputs];
   const checksums = [...keyed.checksums];
   for (const { index, input, action } of reads) {
     const source = options.results[input];
     inputs[input] = "content";
-    checksums.push(`${index}:from:${source.kind === "snapshot" ? await readSnapshotFiles(await options.views.view(source.key), action) : ""}`);
+    checksums.push(`${index}:from:${source.kind === "snapshot" ? await options.reads.read(source.key, action) : ""}`);
   }
   return digestOf(`content\n${computeCacheKey(definition, { inputs, checksums })}`);
 }

@@ -66,7 +66,7 @@ export class ExecOp implements Operation<VertexResult> {
     const read = new Set(binds.map(({ mount }) => mount.input));
     if (this.#definition.mounts.some((mount, index) => "input" in mount && read.has(mount.input) && !binds.some((bind) => bind.index === index))) return undefined;
     const reads = binds.map(({ mount, index }) => ({ index, input: mount.input, action: selectorAction(mount.selector) }));
-    return stageContentKey(this.#definition, keyed, reads, { views: this.#env.views, results: inputs });
+    return stageContentKey(this.#definition, keyed, reads, { reads: this.#env.stageReads, results: inputs });
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {

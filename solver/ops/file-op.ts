@@ -10,7 +10,7 @@ import type { CacheMap, CacheMapContext, ExecuteContext, Operation } from "../op
 import { SnapshotMounts } from "../snapshot-mounts.js";
 import type { VertexResult } from "../types.js";
 import { commitStep } from "./commit-step.js";
-import { readContexts, stageContentKey } from "./context-files.js";
+import { readContexts, stageContentKey, type InputRead } from "./context-files.js";
 import { formatTime, snapshotNameFor, type StepEnvironment } from "./step-environment.js";
 
 export interface FileOpOptions {
@@ -84,11 +84,22 @@ export class FileOp implements Operation<VertexResult> {
    * this step run. Not for COPY --link, whose layer has a key of its own.
    */
   async contentKey(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<Digest | undefined> {
-    const copies = this.#definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && this.#options.stageInputs.has(action.source) ? [{ action, index }] : []));
+    const reads = this.#stageReads();
     const keyed = this.#keyed.get(context.key);
-    if (this.#definition.link || copies.length === 0 || keyed === undefined) return undefined;
-    const reads = copies.map(({ action, index }) => ({ index, input: action.source, action }));
-    return stageContentKey(this.#definition, keyed, reads, { views: this.#env.views, results: inputs });
+    if (reads.length === 0 || keyed === undefined) return undefined;
+    return stageContentKey(this.#definition, keyed, reads, { reads: this.#env.stageReads, results: inputs });
+  }
+
+  /** A stage this step copies from is built: what the content key reads of it is read now. */
+  inputSolved(index: number, result: VertexResult): void {
+    if (result.kind !== "snapshot") return;
+    for (const read of this.#stageReads()) if (read.input === index) void this.#env.stageReads.read(result.key, read.action);
+  }
+
+  /** The copies from other stages that the content key reads (none for COPY --link). */
+  #stageReads(): InputRead[] {
+    if (this.#definition.link) return [];
+    return this.#definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && this.#options.stageInputs.has(action.source) ? [{ index, input: action.source, action }] : []));
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {

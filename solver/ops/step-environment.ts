@@ -6,6 +6,7 @@ import type { Lease } from "../../store/ref-store.js";
 import type { CacheIndex } from "../cache-index.js";
 import type { DigestCache } from "../copy-sources.js";
 import type { SharedViews } from "../shared-views.js";
+import type { StageReads } from "./context-files.js";
 import type { Worker } from "../types.js";
 
 /** What the operations of one build share: the worker, the build's lease, and how RUNs run. */
@@ -29,6 +30,8 @@ export interface StepEnvironment {
   scratchDir(prefix: string): Promise<string>;
   /** Read-only views of other stages' snapshots, mounted once for the whole build. */
   views: SharedViews;
+  /** What content keys read of other stages, read once for the whole build. */
+  stageReads: StageReads;
 }
 
 /** The cache key itself, unless a snapshot of that name exists (a --no-cache rerun, a concurrent build). */
