@@ -179,6 +179,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     const lease = await worker.store.refs.acquireLease();
     let digests: ContextDigests | undefined;
     let layers: Promise<void> | undefined;
+    let watchLayers: SolvedBuild["watchLayers"];
     try {
       const resolver = leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit });
       const named = await namedContexts(options.contexts ?? {});
@@ -223,9 +224,10 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         ...(limits.limits === undefined ? {} : { limits: limits.limits }),
       });
       layers = solved.layers;
+      watchLayers = solved.watchLayers;
       if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
 
-      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, layers, ...platformBuilds(graphs) };
+      const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, layers, ...(watchLayers === undefined ? {} : { watchLayers }), ...platformBuilds(graphs) };
       const exporting = new ExportRun(solvedBuild, emit, options.signal);
       const image = await exporting.run(new ImageStoreExporter(full.tags ?? []), undefined);
       // Exporters past the image store are loaded when asked for: a plain build starts sooner.

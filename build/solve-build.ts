@@ -52,6 +52,8 @@ export interface SolvedGraph {
    * timed phase (not silently after the last step), and the build before its lease lets go.
    */
   layers: Promise<void>;
+  /** Watches the tar bytes of those layers as they are made (LeasedCache.watchLayers), for the export's progress. */
+  watchLayers: (watcher: (bytes: number) => void) => () => void;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     await lease.hold({ snapshots: [...new Set(snapshots.values())] });
     const layers = leased.settled();
     layers.catch(() => undefined); // the caller awaits it
-    solvedGraph = { keys: solved.keys, steps: solved.steps, snapshots, layers };
+    solvedGraph = { keys: solved.keys, steps: solved.steps, snapshots, layers, watchLayers: (watcher) => leased.watchLayers(watcher) };
     return solvedGraph;
   } finally {
     // After a failure: no diff may still read a snapshot once the build lets go of it. (The

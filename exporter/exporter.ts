@@ -32,6 +32,8 @@ export interface SolvedBuild {
   platforms?: ReadonlyArray<{ platform: string; graph: BuildGraph }>;
   /** Settles when the layers the build diffed as its steps finished are stored (the image store exporter waits for it). */
   layers?: Promise<void>;
+  /** Watches the tar bytes of those layers as they are made; returns the function that stops watching. */
+  watchLayers?: (watcher: (bytes: number) => void) => () => void;
 }
 
 export interface ExportContext {

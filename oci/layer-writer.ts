@@ -75,6 +75,8 @@ export interface WriteLayerOptions {
   reuse?: LayerReuse;
   /** Collect the index of the regular files' entries (`LayerWriteResult.index`), for a later `reuse`. */
   index?: boolean;
+  /** Bytes of the tar made so far, after each block (for progress). */
+  onProgress?: (tarBytes: number) => void;
 }
 
 export interface LayerWriteResult {
@@ -120,6 +122,7 @@ export async function writeLayer(
   const countTar = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       tarDigester.update(chunk);
+      options.onProgress?.(tarDigester.size);
       callback(null, chunk);
     },
   });

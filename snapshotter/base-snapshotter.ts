@@ -168,6 +168,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
         ...(options.index === true ? { index: true } : {}),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       });
     });
   }

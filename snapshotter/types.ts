@@ -57,6 +57,8 @@ export interface DiffOptions {
   reuse?: LayerReuse;
   /** Return the index of the regular files' entries, for a later `reuse`. */
   index?: boolean;
+  /** Bytes of the tar made so far, as it grows. */
+  onProgress?: (tarBytes: number) => void;
 }
 
 export interface ApplyOptions {

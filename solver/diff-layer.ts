@@ -10,12 +10,13 @@ const EMPTY_TAR_SIZE = 1024;
  * uncompressed tar (its digest is its diffID). Nothing is compressed on the build path: that
  * happens when the layer leaves the machine (worker/distributable-layer.ts).
  */
-export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number; signal?: AbortSignal }): Promise<LayerRecord> {
+export async function diffLayer(worker: Worker, snapshot: string, options: { epoch?: number; signal?: AbortSignal; onProgress?: (tarBytes: number) => void }): Promise<LayerRecord> {
   const written =
-    (await diffCopyLayer(worker, snapshot, options.epoch, options.signal)) ??
+    (await diffCopyLayer(worker, snapshot, options)) ??
     (await storeSnapshotLayer(worker.store, worker.snapshotter, snapshot, {
       sourceDateEpoch: options.epoch ?? null,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     }));
   return {
     diffId: written.diffId,

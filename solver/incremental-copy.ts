@@ -252,7 +252,11 @@ export class CopyReuse {
  * template record, for the next run. Same bytes as a full diff (oci/layer-writer.ts checks
  * inode and header of every entry it takes).
  */
-export async function diffCopyLayer(worker: Worker, snapshot: string, epoch: number | undefined, signal?: AbortSignal): Promise<LayerWriteResult | undefined> {
+export async function diffCopyLayer(
+  worker: Worker,
+  snapshot: string,
+  { epoch, signal, onProgress }: { epoch?: number; signal?: AbortSignal; onProgress?: (tarBytes: number) => void },
+): Promise<LayerWriteResult | undefined> {
   const { store, snapshotter } = worker;
   const pending = undiffed.get(store)?.get(snapshot);
   if (pending === undefined) return undefined;
@@ -268,7 +272,7 @@ export async function diffCopyLayer(worker: Worker, snapshot: string, epoch: num
       reuse = undefined;
     }
   }
-  const options = { sourceDateEpoch: epoch ?? null, index: true, ...(signal === undefined ? {} : { signal }) };
+  const options = { sourceDateEpoch: epoch ?? null, index: true, ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) };
   let written: LayerWriteResult;
   try {
     written = await storeSnapshotLayer(store, snapshotter, snapshot, reuse === undefined ? options : { ...options, reuse });

@@ -31,6 +31,10 @@ export class LeasedCache implements ResultCache<VertexResult> {
   /** Layers being diffed, one after another, and their records written. */
   #pending: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
+  /** Tar bytes of the layers diffed so far, and of the one being diffed. */
+  #diffedBytes = 0;
+  #currentBytes = 0;
+  readonly #watchers = new Set<(bytes: number) => void>();
 
   constructor(cache: CacheIndex, lease: Lease, worker: Worker, early?: EarlyLayers) {
     this.#cache = cache;
@@ -76,14 +80,35 @@ export class LeasedCache implements ResultCache<VertexResult> {
     if (this.#failure !== undefined) throw this.#failure.error;
   }
 
+  /**
+   * Calls `watcher` with the tar bytes of the layers diffed so far (done and under way), now
+   * and as they grow, until the returned function is called: the export's "bytes done".
+   */
+  watchLayers(watcher: (bytes: number) => void): () => void {
+    this.#watchers.add(watcher);
+    watcher(this.#diffedBytes + this.#currentBytes);
+    return () => this.#watchers.delete(watcher);
+  }
+
+  #progress(bytes: number): void {
+    this.#currentBytes = bytes;
+    for (const watcher of this.#watchers) watcher(this.#diffedBytes + bytes);
+  }
+
   async #diff(snapshot: string): Promise<LayerRecord | undefined> {
     if (this.#failure !== undefined || this.#early?.signal?.aborted === true) return undefined;
     const epoch = this.#early?.epoch;
     const signal = this.#early?.signal;
-    return diffLayer(this.#worker, snapshot, { ...(epoch === undefined ? {} : { epoch }), ...(signal === undefined ? {} : { signal }) }).catch(
+    const onProgress = (bytes: number) => this.#progress(bytes);
+    try {
+      return await diffLayer(this.#worker, snapshot, { ...(epoch === undefined ? {} : { epoch }), ...(signal === undefined ? {} : { signal }), onProgress });
+    } catch {
       // Not fatal here: the export diffs the snapshot again and reports what is wrong then.
-      () => undefined,
-    );
+      return undefined;
+    } finally {
+      this.#diffedBytes += this.#currentBytes;
+      this.#currentBytes = 0;
+    }
   }
 
   async #put(keys: readonly Digest[], entry: Omit<CacheEntry, "key">, name: string): Promise<void> {

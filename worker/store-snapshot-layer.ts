@@ -15,6 +15,8 @@ export interface StoreSnapshotLayerOptions {
   reuse?: LayerReuse;
   /** Return the index of the regular files' entries. */
   index?: boolean;
+  /** Bytes of the layer's tar made so far, as it grows. */
+  onProgress?: (tarBytes: number) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function storeSnapshotLayer(store: Store, snapshotter: Snapshotter,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
       ...(options.index === true ? { index: true } : {}),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     await ingest.commit({ digest: written.digest, size: written.size });
   } catch (error) {

@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { codeFrame } from "../code-frame.js";
-import { isCancellation, seconds, type ProgressRenderer, type ProgressRendererOptions } from "./progress-renderer.js";
+import { byteStatus, isCancellation, seconds, type ProgressRenderer, type ProgressRendererOptions } from "./progress-renderer.js";
 
 /** The phase the image exporter reports; its lines end with the image's id and names. */
 const EXPORT_PHASE = "exporting to image";
@@ -13,7 +13,7 @@ export class PlainProgress implements ProgressRenderer {
   readonly #options: ProgressRendererOptions;
   readonly #partial = new Map<number, string>();
   /** Export, push and cache phases: their step number and start. */
-  readonly #phases = new Map<string, { step: number; started: number; durationMs?: number }>();
+  readonly #phases = new Map<string, { step: number; started: number; durationMs?: number; shown: Map<string, number> }>();
   #steps = 0;
 
   constructor(out: Writable, options: ProgressRendererOptions) {
@@ -28,8 +28,15 @@ export class PlainProgress implements ProgressRenderer {
         const phase = this.#phases.get(event.name);
         if (event.progress.action === "start" && phase === undefined) {
           this.#steps += 1;
-          this.#phases.set(event.name, { step: this.#steps, started: performance.now() });
+          this.#phases.set(event.name, { step: this.#steps, started: performance.now(), shown: new Map() });
           this.#write(`#${this.#steps} ${event.name}`);
+        } else if (event.progress.unit === "bytes" && phase !== undefined) {
+          // BuildKit's status lines: `#14 exporting layers 215MB / 215MB 0.8s done`, at most
+          // one a second for each part until it is done.
+          const now = performance.now();
+          if (event.progress.done !== true && now - (phase.shown.get(event.progress.id) ?? -Infinity) < 1000) break;
+          phase.shown.set(event.progress.id, now);
+          this.#write(`#${phase.step} ${event.progress.id} ${byteStatus(event.progress)} ${seconds(now - phase.started)}${event.progress.done === true ? " done" : ""}`);
         } else if (event.progress.action === "done" && phase !== undefined) {
           phase.durationMs = performance.now() - phase.started;
           // The image's own lines come with finish(), before its DONE.

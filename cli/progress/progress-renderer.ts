@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { isTsbuildError } from "../../errors.js";
-import type { ProgressEvent } from "../../solver/types.js";
+import type { OperationProgress, ProgressEvent } from "../../solver/types.js";
+import { humanSize } from "../../worker/human-units.js";
 
 /** What `build` shows while it runs, in one of BuildKit's styles (`--progress`). */
 export interface ProgressRenderer {
@@ -32,4 +33,9 @@ export function isCancellation(error: unknown): boolean {
 /** BuildKit's durations: seconds with one decimal. */
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Bytes done, and of how many when that is known: `120.5MB / 215MB`, as docker's views print them. */
+export function byteStatus(progress: OperationProgress): string {
+  return progress.total === undefined ? humanSize(progress.current) : `${humanSize(progress.current)} / ${humanSize(progress.total)}`;
 }

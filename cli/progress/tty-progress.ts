@@ -3,7 +3,7 @@ import type { ChalkInstance } from "chalk";
 import { BuildFailure } from "../../solver/build-failure.js";
 import type { ProgressEvent } from "../../solver/types.js";
 import { failureReport } from "./plain-progress.js";
-import { isCancellation, seconds, type ProgressRenderer, type ProgressRendererOptions } from "./progress-renderer.js";
+import { byteStatus, isCancellation, seconds, type ProgressRenderer, type ProgressRendererOptions } from "./progress-renderer.js";
 
 interface TtyStep {
   name: string;
@@ -13,6 +13,8 @@ interface TtyStep {
   lines: string[];
   partial: string;
   missReason: string | undefined;
+  /** A phase's parts counted in bytes (layers diffed, blobs pushed): id → `120.5MB / 215MB`. */
+  statuses?: Map<string, string>;
 }
 
 /** How many lines of a running step's output the live view shows. */
@@ -66,7 +68,8 @@ export class TtyProgress implements ProgressRenderer {
         phase = { name: event.name, state: "running", started: performance.now(), durationMs: 0, lines: [], partial: "", missReason: undefined };
         this.#phases.set(event.name, phase);
       }
-      if (event.progress.action === "done") Object.assign(phase, { state: "done", durationMs: performance.now() - phase.started });
+      if (event.progress.unit === "bytes") (phase.statuses ??= new Map()).set(event.progress.id, byteStatus(event.progress));
+      else if (event.progress.action === "done") Object.assign(phase, { state: "done", durationMs: performance.now() - phase.started });
       return;
     }
     let step = this.#steps.get(event.vertex);
@@ -135,6 +138,7 @@ export class TtyProgress implements ProgressRenderer {
       const line = `${text.padEnd(Math.max(0, this.#columns() - 2 - time.length))} ${time}`;
       const colour = step.state === "failed" ? c.red : step.state === "running" ? c.blue : step.state === "done" ? (s: string) => s : c.dim;
       lines.push(colour(line));
+      for (const [id, status] of [...(step.statuses ?? [])].slice(-TAIL_LINES)) lines.push(c.dim(this.#fit(` => => ${id} ${status}`, 0)));
       if (step.state === "running") {
         if (step.missReason !== undefined) lines.push(c.dim(this.#fit(` => => cache miss: ${step.missReason}`, 0)));
         for (const log of [...step.lines, ...(step.partial ? [step.partial] : [])].slice(-TAIL_LINES)) lines.push(c.dim(this.#fit(` => => # ${log}`, 0)));

@@ -63,6 +63,26 @@ test("exports report their phases, and the events end with the result", async ()
   });
 });
 
+test("the export counts the image's new layers in bytes, done and total", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "bytes");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox\nRUN head -c 3000000 /dev/zero > /zeros\nRUN echo small > /small\n");
+    const events: ProgressEvent[] = [];
+    const result = await build({ context, worker: root.worker, onProgress: (event) => events.push(event) });
+    const layers = events.flatMap((event) => (event.type === "phase-progress" && event.progress.id === "exporting layers" ? [event.progress] : []));
+    const last = layers.at(-1);
+    assert.ok(last !== undefined && last.unit === "bytes" && last.done === true, JSON.stringify(layers));
+    // The tar of both new layers: the 3 MB file and the small one, with their headers.
+    const manifest = JSON.parse((await root.worker.store.content.read(result.manifestDigest)).toString("utf8")) as { layers: Array<{ size: number }> };
+    const total = manifest.layers.slice(-2).reduce((sum, layer) => sum + layer.size, 0);
+    assert.ok(total > 3_000_000);
+    assert.is(last.current, total);
+    assert.is(last.total, total);
+    assert.ok(layers.every((progress, i) => i === 0 || progress.current >= layers[i - 1].current), "bytes done only grow");
+  });
+});
+
 test("a reader that falls behind loses progress events, never a step's", async () => {
   await withBuildRoot(async (root) => {
     const context = await root.fixture("multi-stage");
