@@ -28,7 +28,7 @@ export class CacheExporter implements Exporter<ExportedCache> {
       ...(this.#registry === undefined ? {} : { registry: this.#registry }),
       ...(this.#stepHistory === undefined ? {} : { stepHistory: this.#stepHistory }),
       signal: context.signal,
-      onBlob: (digest, index, count) => context.progress({ id: digest, action: "export", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }),
+      onBlob: (_digest, sent) => context.progress({ id: "exporting blobs", action: "export", current: sent.bytes, total: sent.total, unit: "bytes", ...(sent.bytes === sent.total ? { done: true } : {}) }),
     });
     return exported;
   }

@@ -28,8 +28,8 @@ export interface ExportCacheOptions {
   stepHistory?: (step: Vertex) => Promise<{ slot: string; components: StepComponents } | undefined>;
   /** mode=min: the outputs whose chains are exported (each platform's of a multi-platform build). Default the graph's output. */
   outputs?: readonly string[];
-  /** Called as each blob is at the location (sent, or there already). */
-  onBlob?: (digest: Digest, index: number, count: number) => void;
+  /** Called as each blob is at the location (sent, or there already), with the bytes of the blobs so far and of all. */
+  onBlob?: (digest: Digest, sent: { bytes: number; total: number }) => void;
 }
 
 export interface ExportedCache {
@@ -124,10 +124,13 @@ export async function exportCache(graph: BuildGraph, spec: CacheLocationSpec, op
   const uploaded: Digest[] = [];
   try {
     const blobs = [...layers.values(), ...stepBlobs.values(), configDescriptor];
-    for (const [index, descriptor] of blobs.entries()) {
+    const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
+    let done = 0;
+    for (const descriptor of blobs) {
       if (options.signal?.aborted) throw cancelledError("Exporting the build cache was cancelled", options.signal);
       if (await location.putBlob(descriptor, worker.store.content)) uploaded.push(descriptor.digest);
-      options.onBlob?.(descriptor.digest, index, blobs.length);
+      done += descriptor.size;
+      options.onBlob?.(descriptor.digest, { bytes: done, total });
     }
     const index = { schemaVersion: 2, mediaType: OCI_MEDIA_TYPES.index, manifests: [...layers.values(), ...stepBlobs.values(), configDescriptor] };
     const bytes = Buffer.from(JSON.stringify(index));
