@@ -22,7 +22,8 @@ const readIfExists = <T>(read: () => T): T | undefined => {
   }
 };
 
-const source = readIfExists(() => readFileSync(bundle, "utf8"));
+// ASCII only (scripts/bundle-cli.mjs escapes the rest): latin1 reads it without decoding.
+const source = readIfExists(() => readFileSync(bundle, "latin1"));
 if (source === undefined) {
   await import("./tsbuild.js");
 } else {

@@ -48,8 +48,13 @@ const result = await build({
     },
   ],
 });
-// The entry's #! line would be a syntax error inside the loader's function wrapper.
-const code = result.outputFiles[0].text.replace(/^#!.*\n/, "");
+// The entry's #! line would be a syntax error inside the loader's function wrapper. What is
+// not ASCII (in regular expressions and comments esbuild leaves as they are) is written as
+// \u escapes, which mean the same there and in strings: an ASCII file is read as latin1,
+// ten times quicker than decoding UTF-8.
+const code = result.outputFiles[0].text
+  .replace(/^#!.*\n/, "")
+  .replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 const id = createHash("sha256").update(code).digest("hex").slice(0, 16);
 // The first line names this build; its cache is named after it. The directive must come
 // before any statement for the modules to stay in strict mode, as they were written.
