@@ -84,11 +84,14 @@ try {
   const run = spawnSync(process.execPath, [join(cliDir, "main.js"), "build", "--root", join(work, "root"), "--dry-run", "--progress=plain", context], {
     env: { ...process.env, TSBUILD_WRITE_CODE_CACHE: cacheFile },
     encoding: "utf8",
+    // A bound for a dry run of five steps on an empty root (a second or less), not a speed expectation.
+    timeout: 120_000,
   });
   if (run.status !== 0) {
     // Not fatal: the CLI works without a cache, only starts slower.
     await rm(cacheFile, { force: true });
-    process.stderr.write(`bundle-cli: no code cache made (the dry run exited with ${run.status}): ${(run.stderr || run.stdout).trim().split("\n").pop()}\n`);
+    const why = run.error?.message ?? `it exited with ${run.status}: ${(run.stderr || run.stdout).trim().split("\n").pop()}`;
+    process.stderr.write(`bundle-cli: no code cache made (the dry run failed, ${why})\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });
