@@ -65,9 +65,10 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
   const { worker, lease, cache } = options;
   const scratch: string[] = [];
   const views = new SharedViews(worker.snapshotter, worker.tempDir);
+  const stageReads = new StageReads(views);
   const env = {
     views,
-    stageReads: new StageReads(views),
+    stageReads,
     worker,
     lease,
     cache,
@@ -115,6 +116,7 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     // diffs read snapshots, never the scratch directories removed below.)
     if (solvedGraph === undefined) await leased.settled().catch(() => undefined);
     let unmounted: { error: unknown } | undefined;
+    await stageReads.settle();
     await views.release().catch((error: unknown) => (unmounted = { error }));
     for (const dir of scratch) await rm(dir, { recursive: true, force: true });
     // A view that would not unmount fails a build that otherwise went well; a failed build reports its own error.

@@ -111,6 +111,11 @@ export class StageReads {
     }
     return read;
   }
+
+  /** Waits for every read (one started ahead may have no step waiting for it), before the views go. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#reads.values());
+  }
 }
 
 /** One read of an input (a context, another stage): which input, what it selects, and the position it is keyed at. */
