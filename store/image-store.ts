@@ -93,10 +93,16 @@ export class ImageStore {
    * `docker.io/library/busybox:latest`), `name@sha256:...`, or a unique id prefix.
    */
   async find(text: string): Promise<ImageSummary | undefined> {
-    const images = await this.list();
+    // A manifest digest or a name picks its records first, and only those are summarized
+    // (a summary reads the manifest, the config and every blob's size): a build resolves its
+    // bases several times, and a store may hold hundreds of images. An image id (its
+    // config's digest) or an id prefix needs every image's summary.
+    const records = await this.records();
+    const summaryOf = (digest: Digest) => this.#summarize(digest, records.filter((record) => record.digest === digest));
     const asDigest = text.startsWith("sha256:") ? text : `sha256:${text}`;
     if (isDigest(asDigest)) {
-      const match = images.find((image) => image.id === asDigest || image.digest === asDigest);
+      const byDigest = records.some((record) => record.digest === asDigest) ? await summaryOf(asDigest) : undefined;
+      const match = byDigest ?? (await this.list()).find((image) => image.id === asDigest);
       if (match !== undefined) return match;
     }
     let name: string | undefined;
@@ -108,12 +114,14 @@ export class ImageStore {
     } catch (error) {
       if (!/^(sha256:)?[0-9a-f]{1,64}$/.test(text)) throw error;
     }
-    if (digest !== undefined) return images.find((image) => image.digest === digest);
-    const named = images.find((image) => name !== undefined && image.names.includes(name));
-    if (named !== undefined) return named;
+    if (digest !== undefined) return records.some((record) => record.digest === digest) ? summaryOf(digest) : undefined;
+    // The newest record of the name (a name has one, unless another tool wrote the index).
+    const named = records.filter((record) => record.name === name).sort((a, b) => (b.storedAt ?? "").localeCompare(a.storedAt ?? "") || a.digest.localeCompare(b.digest))[0];
+    const namedSummary = named === undefined ? undefined : await summaryOf(named.digest);
+    if (namedSummary !== undefined) return namedSummary;
     const prefix = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(text)?.[1];
     if (prefix === undefined) return undefined;
-    const matches = images.filter((image) => image.id.slice("sha256:".length).startsWith(prefix));
+    const matches = (await this.list()).filter((image) => image.id.slice("sha256:".length).startsWith(prefix));
     if (matches.length > 1) {
       throw new TsbuildError("CONFLICT", `Image id prefix "${text}" matches ${matches.length} images`, {
         hint: "Give more digits of the id",

@@ -37,6 +37,46 @@ test("opening a root lays out an OCI image layout and the other directories", as
   });
 });
 
+test("finding an image by name or digest reads only that image, however many the store holds", async () => {
+  await withStore(async (store) => {
+    const layer = await makeLayer({ "hello.txt": "hi\n" });
+    const first = await writeTinyImage(store, [layer], { cmd: ["first"] });
+    await store.images.tag("first", first.manifest);
+    // Content reads and stats a lookup makes, counted on the real store.
+    const content = store.content as unknown as Record<"read" | "stat" | "has", (...args: unknown[]) => Promise<unknown>>;
+    const counted = async (lookup: () => Promise<unknown>): Promise<number> => {
+      const originals = { read: content.read, stat: content.stat, has: content.has };
+      let calls = 0;
+      for (const name of ["read", "stat", "has"] as const) {
+        const original = originals[name];
+        content[name] = (...args: unknown[]) => {
+          calls++;
+          return original.apply(store.content, args);
+        };
+      }
+      try {
+        assert.ok((await lookup()) !== undefined);
+      } finally {
+        Object.assign(content, originals);
+      }
+      return calls;
+    };
+    // (After a first lookup: the store remembers blobs it has parsed.)
+    await store.images.find("first");
+    const alone = { name: await counted(() => store.images.find("first")), digest: await counted(() => store.images.find(`first@${first.manifest}`)) };
+    for (let i = 0; i < 8; i++) {
+      const other = await writeTinyImage(store, [layer], { cmd: [`other-${i}`] });
+      await store.images.tag(`other:${i}`, other.manifest);
+    }
+    assert.is(await counted(() => store.images.find("first")), alone.name);
+    assert.is(await counted(() => store.images.find(`first@${first.manifest}`)), alone.digest);
+    assert.is((await store.images.find("other:3"))?.names[0], "docker.io/library/other:3");
+    // An id (the config's digest) and an id prefix still find it among them all.
+    assert.is((await store.images.find(first.config))?.digest, first.manifest);
+    assert.is((await store.images.find(first.config.slice(7, 19)))?.digest, first.manifest);
+  });
+});
+
 test("a tagged image is listed under its normalised name, its config digest as id", async () => {
   await withStore(async (store) => {
     const image = await writeTinyImage(store, [await makeLayer({ "hello.txt": "hi\n" })]);
