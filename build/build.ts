@@ -178,6 +178,10 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     // is held, so a concurrent prune or rmi may untag but never remove it.
     const lease = await worker.store.refs.acquireLease();
     let digests: ContextDigests | undefined;
+    // Remembered digests only save hashing next time: a failure to save them is not the build's.
+    const saveDigests = () => digests?.save(worker.store, context).catch(() => undefined);
+    let saved: Promise<void> | undefined;
+    let stepsDone: Promise<void> | undefined;
     let layers: Promise<void> | undefined;
     let watchLayers: SolvedBuild["watchLayers"];
     try {
@@ -225,6 +229,12 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       });
       layers = solved.layers;
       watchLayers = solved.watchLayers;
+      // Every context file has been read by now: its digests are remembered while the export
+      // waits for the last layers, not after it (20,000 files: ~40 ms at the end).
+      saved = saveDigests();
+      // And the sandboxes' networks end while the export runs (their processes take a while to go).
+      stepsDone = opened?.stepsDone();
+      stepsDone?.catch(() => undefined); // awaited (and its failure reported) at the end
       if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
 
       const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, layers, ...(watchLayers === undefined ? {} : { watchLayers }), ...platformBuilds(graphs) };
@@ -263,11 +273,12 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         durationMs,
       };
     } finally {
-      // Remembered digests only save hashing next time; a lease left behind dies with this process.
-      await digests?.save(worker.store, context).catch(() => undefined);
+      await (saved ?? saveDigests());
       // No diff may still read a snapshot once the lease lets go (its failure, if any, was the export's).
       await layers?.catch(() => undefined);
+      // A lease left behind dies with this process.
       await lease.release().catch(() => undefined);
+      await stepsDone;
     }
   } finally {
     await opened?.close();

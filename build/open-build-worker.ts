@@ -24,6 +24,8 @@ export interface BuildWorker {
   worker: Worker;
   /** The root's own worker (worker/), for image operations around the build. */
   root: RootWorker;
+  /** No step runs any more: closes the executor's kept networks (a later run opens new ones). */
+  stepsDone(): Promise<void>;
   /** Closes the executor's kept networks and removes the worker's temporary directory. */
   close(): Promise<void>;
 }
@@ -46,12 +48,14 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
   // Under <root>/tmp, named after this process: a killed build's mount points are reclaimed.
   const tempDir = givenTempDir ?? (await makeStagingDir(root.root, "build"));
   const images = buildImageSource(root, pull);
+  // An executor that could not be made has nothing to close; its error was the RUN's.
+  const closeExecutor = async () => created?.then((executor) => executor.close(), () => undefined);
   return {
     worker: { store: root.store, snapshotter, executor, images, tempDir },
     root,
+    stepsDone: closeExecutor,
     close: async () => {
-      // An executor that could not be made has nothing to close; its error was the RUN's.
-      await created?.then((executor) => executor.close(), () => undefined);
+      await closeExecutor();
       if (givenTempDir === undefined) await rm(tempDir, { recursive: true, force: true });
     },
   };
