@@ -100,15 +100,19 @@ function envMap(env: unknown): Map<string, string> {
 
 /** Each path whose line differs (lines start with the path as a JSON string). */
 function fileChanges(before: readonly string[], after: readonly string[]): FileChange[] {
-  const parse = (lines: readonly string[]) => new Map(lines.map((line) => [JSON.parse(line.slice(0, line.indexOf('" ') + 1)) as string, line]));
-  const a = parse(before);
-  const b = parse(after);
+  // A line is a file's path and facts: the lines in both are unchanged files (nearly all of a
+  // 20,000-file context), and only the others are parsed for their paths.
+  const [had, has] = [new Set(before), new Set(after)];
+  const pathOf = (line: string) => JSON.parse(line.slice(0, line.indexOf('" ') + 1)) as string;
+  const gone = new Set(before.flatMap((line) => (has.has(line) ? [] : [pathOf(line)])));
   const changes: FileChange[] = [];
-  for (const [path, line] of b) {
-    const old = a.get(path);
-    if (old === undefined) changes.push({ path, change: "added" });
-    else if (old !== line) changes.push({ path, change: "changed" });
+  const present = new Set<string>();
+  for (const line of after) {
+    if (had.has(line)) continue;
+    const path = pathOf(line);
+    present.add(path);
+    changes.push({ path, change: gone.has(path) ? "changed" : "added" });
   }
-  for (const path of a.keys()) if (!b.has(path)) changes.push({ path, change: "removed" });
+  for (const path of gone) if (!present.has(path)) changes.push({ path, change: "removed" });
   return changes;
 }
