@@ -22,10 +22,15 @@ export async function writeImage(store: Store, options: { config: ImageConfig; l
   const { config } = options;
   const configBytes = serializeJson(config);
   const configDescriptor = createDescriptor(OCI_MEDIA_TYPES.config, configBytes);
-  await store.content.write(configBytes, { digest: configDescriptor.digest, size: configDescriptor.size });
   const manifestBytes = serializeJson(createImageManifest(configDescriptor, options.layers));
   const manifestDescriptor = createDescriptor(OCI_MEDIA_TYPES.manifest, manifestBytes);
-  await store.content.write(manifestBytes, { digest: manifestDescriptor.digest, size: manifestDescriptor.size });
+  // Side by side (each is synced on its own; both have settled before a failure goes on):
+  // nothing names either before both are in.
+  const blobs = await Promise.allSettled([
+    store.content.write(configBytes, { digest: configDescriptor.digest, size: configDescriptor.size }),
+    store.content.write(manifestBytes, { digest: manifestDescriptor.digest, size: manifestDescriptor.size }),
+  ]);
+  for (const blob of blobs) if (blob.status === "rejected") throw blob.reason;
   const written: WrittenImage = { id: configDescriptor.digest, manifestDigest: manifestDescriptor.digest };
   if (options.record === false) {
     // Recorded by the caller (an index over it); until then its lease holds it.
