@@ -121,10 +121,14 @@ export async function writeImageArchive(
       return;
     }
     const temp = `${target}.tmp-${randomBytes(6).toString("hex")}`;
+    const file = createWriteStream(temp, { flags: "wx", mode: 0o644 });
     try {
-      await pipeline(chunks, createWriteStream(temp, { flags: "wx", mode: 0o644 }), { signal: options.signal });
+      await pipeline(chunks, file, { signal: options.signal });
       await rename(temp, target);
     } catch (error) {
+      // A file stream still opening when the pipeline failed creates the file after that
+      // (an early failure, a layer that does not match its digest): wait for it, then remove it.
+      if (!file.closed) await new Promise<void>((closed) => file.once("close", () => closed()));
       await unlink(temp).catch(() => undefined); // the write error is the one to report
       throw error;
     }
