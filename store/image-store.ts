@@ -74,8 +74,12 @@ export class ImageStore {
    * pointing at missing or broken content are skipped here and reported by fsck.
    */
   async list(): Promise<ImageSummary[]> {
+    return this.#summaries(await this.records());
+  }
+
+  async #summaries(records: readonly ImageRecord[]): Promise<ImageSummary[]> {
     const byDigest = new Map<Digest, ImageRecord[]>();
-    for (const record of await this.records()) {
+    for (const record of records) {
       const group = byDigest.get(record.digest) ?? [];
       group.push(record);
       byDigest.set(record.digest, group);
@@ -85,7 +89,7 @@ export class ImageStore {
       const summary = await this.#summarize(digest, group);
       if (summary !== undefined) images.push(summary);
     }
-    return images.sort((a, b) => (b.storedAt ?? "").localeCompare(a.storedAt ?? "") || a.digest.localeCompare(b.digest));
+    return images.sort(newestFirst);
   }
 
   /**
@@ -99,10 +103,12 @@ export class ImageStore {
     // config's digest) or an id prefix needs every image's summary.
     const records = await this.records();
     const summaryOf = (digest: Digest) => this.#summarize(digest, records.filter((record) => record.digest === digest));
+    let all: Promise<ImageSummary[]> | undefined;
+    const everyImage = () => (all ??= this.#summaries(records));
     const asDigest = text.startsWith("sha256:") ? text : `sha256:${text}`;
     if (isDigest(asDigest)) {
       const byDigest = records.some((record) => record.digest === asDigest) ? await summaryOf(asDigest) : undefined;
-      const match = byDigest ?? (await this.list()).find((image) => image.id === asDigest);
+      const match = byDigest ?? (await everyImage()).find((image) => image.id === asDigest);
       if (match !== undefined) return match;
     }
     let name: string | undefined;
@@ -116,12 +122,12 @@ export class ImageStore {
     }
     if (digest !== undefined) return records.some((record) => record.digest === digest) ? summaryOf(digest) : undefined;
     // The newest record of the name (a name has one, unless another tool wrote the index).
-    const named = records.filter((record) => record.name === name).sort((a, b) => (b.storedAt ?? "").localeCompare(a.storedAt ?? "") || a.digest.localeCompare(b.digest))[0];
+    const named = records.filter((record) => record.name === name).sort(newestFirst)[0];
     const namedSummary = named === undefined ? undefined : await summaryOf(named.digest);
     if (namedSummary !== undefined) return namedSummary;
     const prefix = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(text)?.[1];
     if (prefix === undefined) return undefined;
-    const matches = (await this.list()).filter((image) => image.id.slice("sha256:".length).startsWith(prefix));
+    const matches = (await everyImage()).filter((image) => image.id.slice("sha256:".length).startsWith(prefix));
     if (matches.length > 1) {
       throw new TsbuildError("CONFLICT", `Image id prefix "${text}" matches ${matches.length} images`, {
         hint: "Give more digits of the id",
@@ -276,6 +282,11 @@ export class ImageStore {
     if (storedAt !== undefined) summary.storedAt = storedAt;
     return summary;
   }
+}
+
+/** Images (or records) newest first, then by digest: the order `list` gives. */
+function newestFirst(a: { storedAt?: string; digest: Digest }, b: { storedAt?: string; digest: Digest }): number {
+  return (b.storedAt ?? "").localeCompare(a.storedAt ?? "") || a.digest.localeCompare(b.digest);
 }
 
 /** The record an index.json entry stands for; names other tools wrote are normalised. */
