@@ -36,6 +36,7 @@ export class FileOp implements Operation<VertexResult> {
   readonly #definition: FileDefinition;
   readonly #env: StepEnvironment;
   readonly #options: FileOpOptions;
+  readonly #stageReads: readonly InputRead[];
   /**
    * What each key this op worked out was made of: the context matches read (reused when the
    * step runs), the inputs and checksums (for the content key), and for COPY --link the key
@@ -50,6 +51,10 @@ export class FileOp implements Operation<VertexResult> {
     this.#definition = definition;
     this.#env = env;
     this.#options = options;
+    // The copies from other stages that the content key reads (none for COPY --link).
+    this.#stageReads = definition.link
+      ? []
+      : definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && options.stageInputs.has(action.source) ? [{ index, input: action.source, action }] : []));
   }
 
   async cacheMap(context: CacheMapContext): Promise<CacheMap> {
@@ -84,7 +89,7 @@ export class FileOp implements Operation<VertexResult> {
    * this step run. Not for COPY --link, whose layer has a key of its own.
    */
   async contentKey(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<Digest | undefined> {
-    const reads = this.#stageReads();
+    const reads = this.#stageReads;
     const keyed = this.#keyed.get(context.key);
     if (reads.length === 0 || keyed === undefined) return undefined;
     return stageContentKey(this.#definition, keyed, reads, { reads: this.#env.stageReads, results: inputs });
@@ -93,13 +98,7 @@ export class FileOp implements Operation<VertexResult> {
   /** A stage this step copies from is built: what the content key reads of it is read now. */
   inputSolved(index: number, result: VertexResult): void {
     if (result.kind !== "snapshot") return;
-    for (const read of this.#stageReads()) if (read.input === index) void this.#env.stageReads.read(result.key, read.action);
-  }
-
-  /** The copies from other stages that the content key reads (none for COPY --link). */
-  #stageReads(): InputRead[] {
-    if (this.#definition.link) return [];
-    return this.#definition.actions.flatMap((action, index) => (action.action === "copy" && action.source !== 0 && this.#options.stageInputs.has(action.source) ? [{ index, input: action.source, action }] : []));
+    for (const read of this.#stageReads) if (read.input === index) void this.#env.stageReads.read(result.key, read.action);
   }
 
   async execute(context: ExecuteContext, inputs: readonly VertexResult[]): Promise<VertexResult> {
