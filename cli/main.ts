@@ -13,6 +13,7 @@ import { bundleCacheName, bundleId, compileBundle } from "./bundle-script.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const bundle = join(here, "tsbuild.bundle.cjs");
 
+// Not util/stat-if-exists.ts: it would load the error modules, uncached, before the bundle.
 const readIfExists = <T>(read: () => T): T | undefined => {
   try {
     return read();
