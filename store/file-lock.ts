@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { link, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
 import {
@@ -65,8 +65,87 @@ export async function withFileLock<T>(
   }
 }
 
+/**
+ * This process's side of one lock. Callers in one process queue here rather than on the file:
+ * a waiter polling the file sleeps up to 100 ms after each try, and a build takes the store
+ * lock dozens of times, often from steps running side by side. A release with a waiter queued
+ * hands the file lock on as it is, without removing and linking it again.
+ */
+interface Gate {
+  /** The handle given to the caller holding the lock now, if any. */
+  current: FileLockHandle | undefined;
+  /** The file lock this process holds, while it holds it. */
+  file: FileLockHandle | undefined;
+  /** Callers waiting for their turn, first come first served. */
+  waiters: Array<() => void>;
+}
+
+const gates = new Map<string, Gate>();
+
 /** Waits until this process holds the lock on `lockPath`. Locks are not reentrant. */
 export async function acquireFileLock(lockPath: string, options: FileLockOptions = {}): Promise<FileLockHandle> {
+  const key = resolve(lockPath);
+  let gate = gates.get(key);
+  if (gate === undefined) {
+    gate = { current: undefined, file: undefined, waiters: [] };
+    gates.set(key, gate);
+  } else {
+    await waitForTurn(gate, lockPath, options);
+  }
+  try {
+    gate.file ??= await acquireLockFile(lockPath, options);
+  } catch (error) {
+    passTurn(key, gate);
+    throw error;
+  }
+  // A new handle each time: a second release of an earlier one finds it is not current.
+  const handle: FileLockHandle = { lockPath, ownerPath: gate.file.ownerPath };
+  gate.current = handle;
+  return handle;
+}
+
+/** Queues for the gate; rejects as a failed file lock would on timeout or abort. */
+function waitForTurn(gate: Gate, lockPath: string, options: FileLockOptions): Promise<void> {
+  return new Promise<void>((resolveTurn, reject) => {
+    const { signal, timeoutMs } = options;
+    let timer: NodeJS.Timeout | undefined;
+    const leave = (error: TsbuildError) => {
+      const at = gate.waiters.indexOf(turn);
+      if (at >= 0) gate.waiters.splice(at, 1);
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      reject(error);
+    };
+    const onAbort = () => leave(new TsbuildError("CANCELLED", `Cannot lock "${lockPath}": cancelled`, { cause: signal?.reason }));
+    const turn = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolveTurn();
+    };
+    if (signal?.aborted === true) return onAbort();
+    if (timeoutMs !== undefined && timeoutMs <= 0) return leave(heldError(lockPath, process.pid, timeoutMs));
+    gate.waiters.push(turn);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeoutMs !== undefined) timer = setTimeout(() => leave(heldError(lockPath, process.pid, timeoutMs)), timeoutMs);
+  });
+}
+
+/** Gives the gate to the next waiter (with the file lock as it stands), or closes it. */
+function passTurn(key: string, gate: Gate): void {
+  gate.current = undefined;
+  const next = gate.waiters.shift();
+  if (next !== undefined) next();
+  else gates.delete(key);
+}
+
+function heldError(lockPath: string, pid: number, timeoutMs: number): TsbuildError {
+  return new TsbuildError("IN_USE", `Cannot lock "${lockPath}": held by process ${pid} for more than ${timeoutMs} ms`, {
+    hint: "Another tsbuild process is using this root; wait for it or stop it",
+  });
+}
+
+/** Takes the lock file itself, against other processes. */
+async function acquireLockFile(lockPath: string, options: FileLockOptions): Promise<FileLockHandle> {
   const me = currentProcess();
   const token = `${formatProcessToken(me)}-${randomBytes(6).toString("hex")}`;
   const ownerPath = `${lockPath}${OWNER_INFIX}${token}`;
@@ -93,13 +172,7 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
         await breakStaleLock(lockPath, holder.token);
         continue;
       }
-      if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) {
-        throw new TsbuildError(
-          "IN_USE",
-          `Cannot lock "${lockPath}": held by process ${holder.pid} for more than ${options.timeoutMs} ms`,
-          { hint: "Another tsbuild process is using this root; wait for it or stop it" },
-        );
-      }
+      if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw heldError(lockPath, holder.pid, options.timeoutMs);
       await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined); // an abort is checked at the top of the loop
       pause = Math.min(pause * 2, maxPollMs);
     }
@@ -125,6 +198,23 @@ async function writeOwnerFile(ownerPath: string, text: string): Promise<void> {
 
 /** Releases a lock taken with `acquireFileLock`. Releasing twice does nothing. */
 export async function releaseFileLock(handle: FileLockHandle): Promise<void> {
+  const key = resolve(handle.lockPath);
+  const gate = gates.get(key);
+  if (gate === undefined || gate.current !== handle) return;
+  gate.current = undefined;
+  if (gate.waiters.length > 0) return passTurn(key, gate);
+  // The last holder: the file goes, while the gate stays shut to callers that come meanwhile
+  // (they would find this process's file and poll); the first of them then takes the file.
+  const file = gate.file;
+  gate.file = undefined;
+  try {
+    if (file !== undefined) await releaseLockFile(file);
+  } finally {
+    passTurn(key, gate);
+  }
+}
+
+async function releaseLockFile(handle: FileLockHandle): Promise<void> {
   const [lockStat, ownerStat] = await Promise.all([
     lstatIfExists(handle.lockPath),
     lstatIfExists(handle.ownerPath),

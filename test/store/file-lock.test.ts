@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { link, readdir, readFile, writeFile } from "node:fs/promises";
+import { link, lstat, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -25,6 +25,57 @@ test("withFileLock runs concurrent callers of one process one at a time", async 
     await writeFile(counter, "0");
     await Promise.all(Array.from({ length: 20 }, () => withFileLock(join(dir, "lock"), () => slowIncrement(counter))));
     assert.is(await readFile(counter, "utf8"), "20");
+    assert.equal(await readdir(dir), ["counter"], "no lock or owner file is left behind");
+  });
+});
+
+test("a release hands the lock to the next caller of the same process without taking the file again", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "lock");
+    const first = await acquireFileLock(lockPath);
+    const held = await lstat(lockPath);
+    const second = acquireFileLock(lockPath);
+    await releaseFileLock(first);
+    const handle = await second;
+    const still = await lstat(lockPath);
+    assert.is(still.ino, held.ino, "the same lock file, never removed in between");
+    assert.is(handle.ownerPath, first.ownerPath);
+    await releaseFileLock(first); // a second release of the first handle must not release the second
+    assert.ok((await readdir(dir)).includes("lock"), "still held by the second caller");
+    await releaseFileLock(handle);
+    assert.equal(await readdir(dir), [], "released for good");
+  });
+});
+
+test("a caller of the same process that may not wait fails at once with IN_USE", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "lock");
+    await withFileLock(lockPath, async () => {
+      await assertRejects(acquireFileLock(lockPath, { timeoutMs: 0 }), (error: unknown) => isTsbuildError(error, "IN_USE") && new RegExp(`held by process ${process.pid}`).test((error as Error).message));
+    });
+    const again = await acquireFileLock(lockPath, { timeoutMs: 0 });
+    await releaseFileLock(again);
+  });
+});
+
+test("withFileLock excludes other processes whose callers also queue among themselves", async () => {
+  await withTempDir(async (dir) => {
+    const counter = join(dir, "counter");
+    await writeFile(counter, "0");
+    const script = `
+      import { withFileLock } from ${JSON.stringify(lockModule)};
+      import { readFile, writeFile } from "node:fs/promises";
+      await Promise.all(Array.from({ length: 5 }, async () => {
+        for (let i = 0; i < 4; i++) {
+          await withFileLock(${JSON.stringify(join(dir, "lock"))}, async () => {
+            const value = Number(await readFile(${JSON.stringify(counter)}, "utf8"));
+            await new Promise((r) => setTimeout(r, 1));
+            await writeFile(${JSON.stringify(counter)}, String(value + 1));
+          });
+        }
+      }));`;
+    await Promise.all(Array.from({ length: 3 }, () => runScript(script)));
+    assert.is(await readFile(counter, "utf8"), "60");
     assert.equal(await readdir(dir), ["counter"], "no lock or owner file is left behind");
   });
 });
