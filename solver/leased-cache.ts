@@ -30,6 +30,8 @@ export class LeasedCache implements ResultCache<VertexResult> {
   readonly #early: EarlyLayers | undefined;
   /** Layers being diffed, one after another, and their records written. */
   #pending: Promise<void> = Promise.resolve();
+  /** Records of steps without an early layer, being written. */
+  readonly #records: Array<Promise<void>> = [];
   #failure: { error: unknown } | undefined;
   /** Tar bytes of the layers diffed so far, and of the one being diffed. */
   #diffedBytes = 0;
@@ -67,16 +69,24 @@ export class LeasedCache implements ResultCache<VertexResult> {
         });
       return result;
     }
-    await this.#put(keys, { snapshot: result.key, layer: result.layer, created }, vertex.name);
+    // Nothing in this build reads the record (steps share results by key in the scheduler,
+    // and the export waits for `settled`): it is written while the steps after this one run.
+    const entry = { snapshot: result.key, layer: result.layer, created };
+    this.#records.push(
+      this.#put(keys, entry, vertex.name).catch((error: unknown) => {
+        this.#failure ??= { error };
+      }),
+    );
     return result;
   }
 
   /**
-   * Waits for the layers still being diffed and their records. Before the build's lease lets
-   * go of the snapshots, and before the export, which then finds each layer in its record.
+   * Waits for the layers still being diffed and the records still being written. Before the
+   * build's lease lets go of the snapshots, and before the export, which then finds each
+   * layer in its record.
    */
   async settled(): Promise<void> {
-    await this.#pending;
+    await Promise.all([this.#pending, ...this.#records]);
     if (this.#failure !== undefined) throw this.#failure.error;
   }
 
@@ -112,7 +122,7 @@ export class LeasedCache implements ResultCache<VertexResult> {
   }
 
   async #put(keys: readonly Digest[], entry: Omit<CacheEntry, "key">, name: string): Promise<void> {
-    for (const key of keys) await this.#cache.put({ key, ...entry }, { name });
+    await Promise.all(keys.map((key) => this.#cache.put({ key, ...entry }, { name })));
   }
 
   async #held(entry: CacheEntry | undefined): Promise<VertexResult | undefined> {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 import { crashPoint } from "../util/crash-point.js";
@@ -17,6 +18,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const durable = options.durable ?? true;
   const writer = formatProcessToken(currentProcess());
   const tmp = join(dirname(path), `.tmp-${basename(path)}-${writer}-${randomBytes(6).toString("hex")}`);
+  if (!durable) return writeSmallFileAtomicSync(tmp, path, data);
   const handle = await open(tmp, "wx", 0o644);
   try {
     await handle.writeFile(data);
@@ -35,6 +37,27 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw error;
   }
   if (durable) await syncDirectory(dirname(path));
+  crashPoint("atomic-file.renamed");
+}
+
+/**
+ * The same without fsyncs, synchronously: the records written so are small (build cache
+ * records, leases), several a build step, and each async call is a round trip to the thread
+ * pool, slowest while sandboxes keep the cores busy.
+ */
+function writeSmallFileAtomicSync(tmp: string, path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(tmp, data, { flag: "wx", mode: 0o644 });
+    crashPoint("atomic-file.written");
+    renameSync(tmp, path);
+  } catch (error) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // The write error is the one to report; a dead writer's temp file is removed on the next open.
+    }
+    throw error;
+  }
   crashPoint("atomic-file.renamed");
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { isDigest, type Digest } from "../oci/digest.js";
@@ -97,8 +98,14 @@ export class RefStore {
       if (input.owner !== undefined) record.owner = input.owner;
       if (input.heldWhile !== undefined) record.heldWhile = input.heldWhile;
       if (input.labels !== undefined) record.labels = input.labels;
-      await mkdir(join(this.#paths.refs, kind), { recursive: true });
-      await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, { durable: input.durable ?? input.owner === undefined });
+      const text = `${JSON.stringify(record, null, 2)}\n`;
+      const durable = input.durable ?? input.owner === undefined;
+      // The kind's directory is made only when missing: it nearly always exists.
+      await writeFileAtomic(path, text, { durable }).catch(async (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        await mkdir(join(this.#paths.refs, kind), { recursive: true });
+        await writeFileAtomic(path, text, { durable });
+      });
       return record;
     });
   }
@@ -229,7 +236,8 @@ export function isRefLive(record: RefRecord): boolean {
 async function readRef(path: string, kind: string, id: string): Promise<RefRecord | UnreadableRef> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    // Synchronously: records are small, and a build step reads several (cache, lease, history).
+    text = readFileSync(path, "utf8");
   } catch (error) {
     return { kind, id, path, reason: (error as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : (error as Error).message };
   }

@@ -133,22 +133,21 @@ export class Store {
    * of live processes are never touched.
    */
   async repair(): Promise<RepairReport> {
-    for (const dir of [this.paths.blobs, this.paths.ingest, this.paths.refs, this.paths.locks, this.paths.snapshots, this.paths.containers, this.paths.volumes]) {
-      await mkdir(dir, { recursive: true });
-    }
+    // Every command opens the store: its directories and scans go side by side.
+    await Promise.all([this.paths.blobs, this.paths.ingest, this.paths.refs, this.paths.locks, this.paths.snapshots, this.paths.containers, this.paths.volumes].map((dir) => mkdir(dir, { recursive: true })));
     return this.withLock(async () => {
-      await ensureLayoutFiles(this.paths);
-      const report: RepairReport = { ingestFiles: [], tempFiles: [], lockLeftovers: 0, deadLeases: [] };
-      report.ingestFiles = await this.content.cleanIngest();
-      const refKinds = (await readdir(this.paths.refs)).map((kind) => join(this.paths.refs, kind));
-      for (const dir of [this.paths.content, this.paths.blobs, this.paths.metadata, this.paths.refs, ...refKinds]) {
-        report.tempFiles.push(...(await removeStaleTempFiles(dir)));
+      const [ingestFiles, refKinds] = await Promise.all([this.content.cleanIngest(), readdir(this.paths.refs), ensureLayoutFiles(this.paths)]);
+      const tempDirs = [this.paths.content, this.paths.blobs, this.paths.metadata, this.paths.refs, ...refKinds.map((kind) => join(this.paths.refs, kind))];
+      const [tempFiles, lockLeftovers, leases] = await Promise.all([
+        Promise.all(tempDirs.map(removeStaleTempFiles)).then((lists) => lists.flat()),
+        cleanLockLeftovers(this.paths.locks),
+        this.refs.list(REF_KINDS.lease),
+      ]);
+      const deadLeases: string[] = [];
+      for (const lease of leases) {
+        if (!isRefLive(lease) && (await this.refs.remove(lease.kind, lease.id))) deadLeases.push(lease.id);
       }
-      report.lockLeftovers = await cleanLockLeftovers(this.paths.locks);
-      for (const lease of await this.refs.list(REF_KINDS.lease)) {
-        if (!isRefLive(lease) && (await this.refs.remove(lease.kind, lease.id))) report.deadLeases.push(lease.id);
-      }
-      return report;
+      return { ingestFiles, tempFiles, lockLeftovers, deadLeases };
     });
   }
 

@@ -46,6 +46,10 @@ export interface ReclaimOptions {
 
 /** Removes what dead tsbuild processes left in `root` (and in $TMPDIR). The caller holds the store lock. */
 export async function reclaimLeftovers(root: string, options: ReclaimOptions = {}): Promise<ReclaimReport> {
+  // The dead directories are looked for while sandboxes and snapshots (in that order: a
+  // sandbox may run on a snapshot) are reclaimed; every command pays for these scans.
+  const dead = Promise.all([deadDirs(stagingRoot(root), parseProcessToken, true), deadDirs(options.tempDir ?? tmpdir(), ownerOfTempDir, false)]);
+  dead.catch(() => undefined); // awaited below, after the reclaims (whose failure comes first)
   const mounted = await listMountPoints();
   const sandboxes = await reclaimSandboxes({ workDir: join(root, "executor"), stateRoot: runtimeStateRoot(root), mounted });
   const snapshots = await reclaimSnapshots(join(root, "snapshots"), mounted);
@@ -59,8 +63,7 @@ export async function reclaimLeftovers(root: string, options: ReclaimOptions = {
   };
   const changed = sandboxes.bundles.length + snapshots.mounts.length > 0 ? await listMountPoints() : mounted;
   // `<root>/tmp` holds staging directories only: a name without an owner is debris too.
-  const staging = await deadDirs(stagingRoot(root), parseProcessToken, true);
-  const temps = await deadDirs(options.tempDir ?? tmpdir(), ownerOfTempDir, false);
+  const [staging, temps] = await dead;
   for (const dir of [...staging, ...(await ownDirs(temps))]) {
     report.mounts.push(...(await unmountBeneath(dir, changed)));
     await rm(dir, { recursive: true, force: true });
