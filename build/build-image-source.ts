@@ -4,7 +4,7 @@ import { parseImageConfig } from "../oci/image-types.js";
 import { formatReference, parseReference, withDefaultTag } from "../oci/reference.js";
 import type { TransferProgress } from "../registry/transfer-progress.js";
 import type { ImageSource, OperationProgress } from "../solver/types.js";
-import { resolveImage } from "../worker/resolve-image.js";
+import { resolveImage, type ResolvedImage } from "../worker/resolve-image.js";
 import { unpackImage } from "../worker/unpack-image.js";
 import type { Worker as RootWorker } from "../worker/worker.js";
 
@@ -25,9 +25,23 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
   // name to record, and what it points at (an index, or the manifest), once their layers are in.
   const pending = new Map<string, { name: string | undefined; top: Digest }>();
 
+  // A reference pinned by digest names the same manifest and config all build long (and the
+  // build's lease keeps their blobs): it is resolved once, not by every stage and the export.
+  const resolved = new Map<string, Promise<ResolvedImage>>();
+  function resolveHeld(ref: string): Promise<ResolvedImage> {
+    if (parseReference(ref).digest === undefined) return resolveImage(root.store, ref, { fromContent: true });
+    let image = resolved.get(ref);
+    if (image === undefined) {
+      image = resolveImage(root.store, ref, { fromContent: true });
+      resolved.set(ref, image);
+      image.catch(() => resolved.delete(ref)); // a failure is the caller's, and the next one tries again
+    }
+    return image;
+  }
+
   /** The image's layer blobs, pulled when the store lacks any; then its name is recorded, as a pull records it. */
-  async function ensureLayers(ref: string, options: { signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<void> {
-    const image = await resolveImage(root.store, ref, { fromContent: true });
+  async function ensureLayers(ref: string, options: { signal?: AbortSignal; onProgress?: (progress: OperationProgress) => void }): Promise<ResolvedImage> {
+    const image = await resolveHeld(ref);
     let complete = true;
     for (const layer of image.manifest.layers) complete &&= await root.store.content.has(layer.digest);
     const reference = parseReference(ref);
@@ -37,10 +51,12 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       const { pullImage } = await import("../registry/pull-image.js");
       await pullImage(root, `${reference.domain}/${reference.path}@${digest}`, { record: false, ...(options.signal === undefined ? {} : { signal: options.signal }), ...progressOf(options.onProgress) });
     }
-    if (entry === undefined || !pending.delete(digest)) return;
-    // Recorded as the pull would have recorded it: under its name, or by digest.
-    if (entry.name !== undefined) await root.store.images.tag(entry.name, entry.top);
-    else await root.store.images.keep(entry.top);
+    if (entry !== undefined && pending.delete(digest)) {
+      // Recorded as the pull would have recorded it: under its name, or by digest.
+      if (entry.name !== undefined) await root.store.images.tag(entry.name, entry.top);
+      else await root.store.images.keep(entry.top);
+    }
+    return image;
   }
 
   return {
@@ -69,10 +85,10 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       return { ref: pin(pulled.manifestDigest), config };
     },
     async unpack(ref, { signal, lease, onProgress }) {
-      await ensureLayers(ref, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
+      const image = await ensureLayers(ref, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
       // By digest, and from the content a lease holds when an rmi untagged it meanwhile.
       const unpacked = await unpackImage(root, ref, {
-        fromContent: true,
+        image,
         ...(signal === undefined ? {} : { signal }),
         ...(lease === undefined ? {} : { lease }),
         ...(onProgress === undefined ? {} : { onLayer: (diffId, index, count) => onProgress({ id: diffId, action: "unpack", current: index + 1, total: count, unit: "items", ...(index + 1 === count ? { done: true } : {}) }) }),
@@ -84,8 +100,7 @@ export function buildImageSource(root: RootWorker, pull: "missing" | "always" | 
       await saveImages(root, references, saveOptions);
     },
     async describe(ref, options = {}) {
-      if (options.layers === true) await ensureLayers(ref, options);
-      const image = await resolveImage(root.store, ref, { fromContent: true });
+      const image = options.layers === true ? await ensureLayers(ref, options) : await resolveHeld(ref);
       return { layers: image.manifest.layers, config: image.config };
     },
   };

@@ -38,6 +38,8 @@ export interface UnpackImageOptions extends Omit<UnpackLayersOptions, "layers"> 
   platform?: Platform;
   /** Also an image no record names any more, by digest, whose blobs a lease holds (`resolveImage`'s `fromContent`). */
   fromContent?: boolean;
+  /** `reference` as the caller resolved it already (the other options then go unused for it). */
+  image?: ResolvedImage;
 }
 
 export interface UnpackImageResult extends UnpackLayersResult {
@@ -62,10 +64,12 @@ export const DIFF_ID_LABEL = "tsbuild.diff-id";
  * await (await worker.snapshotter()).prepare("build-1", top);
  */
 export async function unpackImage(worker: Worker, reference: string, options: UnpackImageOptions = {}): Promise<UnpackImageResult> {
-  const image = await resolveImage(worker.store, reference, {
-    ...(options.platform === undefined ? {} : { platform: options.platform }),
-    ...(options.fromContent === undefined ? {} : { fromContent: options.fromContent }),
-  });
+  const image =
+    options.image ??
+    (await resolveImage(worker.store, reference, {
+      ...(options.platform === undefined ? {} : { platform: options.platform }),
+      ...(options.fromContent === undefined ? {} : { fromContent: options.fromContent }),
+    }));
   const { manifest, config } = image;
   if (manifest.layers.length !== config.rootfs.diff_ids.length) {
     throw new TsbuildError(

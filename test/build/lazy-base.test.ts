@@ -53,4 +53,26 @@ test("a base image from a registry is resolved by its config; its layers come on
   }
 });
 
+test("a build resolves its pinned base image once, for the unpack and the export alike", async () => {
+  await withBuildRoot(async (root) => {
+    const context = join(root.dir, "once");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox AS a\nRUN echo a > /a\nFROM busybox\nCOPY --from=a /a /a\nRUN cat /a\n");
+    const images = root.worker.store.images;
+    const find = images.find.bind(images);
+    const pinned: string[] = [];
+    images.find = (text: string) => {
+      if (text.includes("@sha256:")) pinned.push(text);
+      return find(text);
+    };
+    try {
+      const result = await build({ context, worker: root.worker });
+      assert.equal(result.steps.filter((step) => step.status === "done").length, 4, "the FROM (one step for both stages), the two RUNs and the COPY ran");
+    } finally {
+      images.find = find;
+    }
+    assert.is(pinned.length, 1, `looked up once by its pinned reference, not per use: ${pinned.join(", ")}`);
+  });
+});
+
 test.run();
