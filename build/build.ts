@@ -183,6 +183,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
     let saved: Promise<void> | undefined;
     let stepsDone: Promise<void> | undefined;
     let layers: Promise<void> | undefined;
+    let released: Promise<void> | undefined;
     let watchLayers: SolvedBuild["watchLayers"];
     try {
       const resolver = leasedImageResolver(worker.images, lease, worker.store, { ...(options.signal === undefined ? {} : { signal: options.signal }), onProgress: emit });
@@ -228,6 +229,7 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
         ...(limits.limits === undefined ? {} : { limits: limits.limits }),
       });
       layers = solved.layers;
+      released = solved.released;
       watchLayers = solved.watchLayers;
       // Every context file has been read by now: its digests are remembered while the export
       // waits for the last layers, not after it (20,000 files: ~40 ms at the end).
@@ -235,7 +237,10 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       // And the sandboxes' networks end while the export runs (their processes take a while to go).
       stepsDone = opened?.stepsDone();
       stepsDone?.catch(() => undefined); // awaited (and its failure reported) at the end
-      if (dryRun) return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
+      if (dryRun) {
+        await released;
+        return { steps: solved.steps, warnings: graph.warnings, durationMs: elapsed(started) };
+      }
 
       const solvedBuild: SolvedBuild = { graph, worker, cache, keys: solved.keys, snapshots: solved.snapshots, epoch: graph.epoch, layers, ...(watchLayers === undefined ? {} : { watchLayers }), ...platformBuilds(graphs) };
       const exporting = new ExportRun(solvedBuild, emit, options.signal);
@@ -256,6 +261,8 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       }
       const { PushExporter } = full.push ? await import("../exporter/push-exporter.js") : { PushExporter: undefined };
       const pushed = PushExporter !== undefined ? await exporting.run(new PushExporter(opened?.root ?? new RootWorker(worker.store), options.registry), image) : undefined;
+      // A view that would not unmount fails a build that otherwise went well.
+      await released;
       const manifest = await worker.store.content.stat(image.manifestDigest);
       const durationMs = elapsed(started);
       emit({ type: "result", imageId: image.imageId, manifestDigest: image.manifestDigest, names: image.names, durationMs });
@@ -276,6 +283,8 @@ export async function build(options: BuildOptions | DryRunOptions): Promise<Buil
       await (saved ?? saveDigests());
       // No diff may still read a snapshot once the lease lets go (its failure, if any, was the export's).
       await layers?.catch(() => undefined);
+      // Nor a view stay mounted on a snapshot the lease held (a failed export reports its own error).
+      await released?.catch(() => undefined);
       // A lease left behind dies with this process.
       await lease.release().catch(() => undefined);
       await stepsDone;

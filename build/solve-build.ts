@@ -54,6 +54,13 @@ export interface SolvedGraph {
   layers: Promise<void>;
   /** Watches the tar bytes of those layers as they are made (LeasedCache.watchLayers), for the export's progress. */
   watchLayers: (watcher: (bytes: number) => void) => () => void;
+  /**
+   * Settles when the views the steps shared are unmounted and the downloads' and clones'
+   * scratch directories removed, which happens while the export runs (nothing after the
+   * steps reads them); rejects when a view would not unmount. The build waits for it before
+   * its lease lets go.
+   */
+  released: Promise<void>;
 }
 
 /**
@@ -109,18 +116,27 @@ export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions):
     await lease.hold({ snapshots: [...new Set(snapshots.values())] });
     const layers = leased.settled();
     layers.catch(() => undefined); // the caller awaits it
-    solvedGraph = { keys: solved.keys, steps: solved.steps, snapshots, layers, watchLayers: (watcher) => leased.watchLayers(watcher) };
+    const released = release();
+    released.catch(() => undefined); // the caller awaits it
+    solvedGraph = { keys: solved.keys, steps: solved.steps, snapshots, layers, watchLayers: (watcher) => leased.watchLayers(watcher), released };
     return solvedGraph;
   } finally {
-    // After a failure: no diff may still read a snapshot once the build lets go of it. (The
-    // diffs read snapshots, never the scratch directories removed below.)
-    if (solvedGraph === undefined) await leased.settled().catch(() => undefined);
+    if (solvedGraph === undefined) {
+      // After a failure: no diff may still read a snapshot once the build lets go of it. (The
+      // diffs read snapshots, never the scratch directories.) A failed build reports its own
+      // error, not a view's that would not unmount.
+      await leased.settled().catch(() => undefined);
+      await release().catch(() => undefined);
+    }
+  }
+
+  /** Unmounts the shared views (after the stage reads still under way) and removes the scratch directories. */
+  async function release(): Promise<void> {
     let unmounted: { error: unknown } | undefined;
     await stageReads.settle();
     await views.release().catch((error: unknown) => (unmounted = { error }));
     for (const dir of scratch) await rm(dir, { recursive: true, force: true });
-    // A view that would not unmount fails a build that otherwise went well; a failed build reports its own error.
-    if (unmounted !== undefined && solvedGraph !== undefined) throw unmounted.error;
+    if (unmounted !== undefined) throw unmounted.error;
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { access, constants } from "node:fs/promises";
+import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { staticBusybox } from "../util/static-busybox.js";
 import { HYBRID_CGROUP2_MOUNT } from "./cgroup-mode.js";
@@ -110,6 +110,12 @@ export async function findExecutable(name: string): Promise<string | undefined> 
   return undefined;
 }
 
+/** Synchronous: a PATH search is a dozen access(2) calls, microseconds each, and a pool round trip each when async. */
 async function isExecutable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(() => true, () => false);
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
