@@ -66,7 +66,7 @@ export interface SolvedGraph {
 /**
  * Solves a Dockerfile's build graph: its vertices become operations (solver/ops), the
  * scheduler runs them against the build cache (held by the build's lease), and misses are
- * explained against each step's last run. Downloads and clones live until it returns.
+ * explained against each step's last run. Downloads and clones live until `released` settles.
  */
 export async function solveBuild(graph: BuildGraph, options: SolveBuildOptions): Promise<SolvedGraph> {
   const { worker, lease, cache } = options;
