@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { makeBusyboxRootfs } from "../test/helpers/busybox-rootfs.js";
-import { builtRoot } from "../test/helpers/repo-root.js";
+import { repoRoot } from "../test/helpers/repo-root.js";
 import { importRootfs, openWorker } from "../worker/index.js";
 import { dockerInstalled, startPeerDocker, type PeerDocker } from "./peer-docker.js";
 
@@ -275,9 +275,12 @@ async function writeLargeContext(dir: string, files: number): Promise<string> {
   return writeContext(dir, `FROM ${BASE}\nCOPY . /ctx\nRUN find /ctx -type f | wc -l > /count\n`);
 }
 
-/** tsbuild's CLI on a root of its own; a reset is a new root with only the base imported. */
+/**
+ * tsbuild's command as a user runs it (bin/tsbuild, what `npm link` puts on PATH) on a root of
+ * its own; a reset is a new root with only the base imported.
+ */
 function tsbuildBuilder(work: string, rootfsTar: string, cpuProfDir: string | undefined): Builder {
-  const cli = join(builtRoot(), "cli", "main.js");
+  const command = join(repoRoot(), "bin", "tsbuild");
   let root = "";
   let generation = 0;
   const builder: Builder = {
@@ -289,10 +292,10 @@ function tsbuildBuilder(work: string, rootfsTar: string, cpuProfDir: string | un
     },
     async build(context, options = {}) {
       if (root === "") await builder.reset();
-      const node = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
+      const profile = cpuProfDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` };
       const network = options.network === undefined ? [] : [`--network=${options.network}`];
-      const args = [...node, cli, "build", "--root", root, "-q", "-t", "bench:latest", ...network, ...(options.dockerfile === undefined ? [] : ["-f", options.dockerfile]), context];
-      return timeProcess(process.execPath, args, { SOURCE_DATE_EPOCH: "" }, options.peakRss);
+      const args = ["build", "--root", root, "-q", "-t", "bench:latest", ...network, ...(options.dockerfile === undefined ? [] : ["-f", options.dockerfile]), context];
+      return timeProcess(command, args, { SOURCE_DATE_EPOCH: "", ...profile }, options.peakRss);
     },
   };
   return builder;

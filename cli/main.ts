@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `tsbuild` command. It runs the CLI's one-file bundle (scripts/bundle-cli.mjs) as a
+// The `tsbuild` command, as bin/tsbuild starts it (see there why not directly). It runs the CLI's one-file bundle (scripts/bundle-cli.mjs) as a
 // script compiled with V8's code cache, which `npm run build` makes: Node 20 has no
 // compile cache of its own, and parsing and compiling the CLI's code was about a third of
 // a small build's main-thread time (~90 ms of start-up, more on first use of each

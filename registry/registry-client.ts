@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError, isTsbuildError } from "../errors.js";
 import { digestOf, isDigest, type Digest } from "../oci/digest.js";
 import { DOCKER_MEDIA_TYPES, OCI_MEDIA_TYPES } from "../oci/media-types.js";
+import { httpFetch } from "../util/http-fetch.js";
 import { parseAuthChallenges, type AuthChallenge } from "./auth-challenge.js";
 import type { Credentials } from "./credential-helper.js";
 import { registryEndpoint, type RegistryEndpoint } from "./registry-endpoint.js";
@@ -377,7 +378,7 @@ export class RegistryClient {
       const body = spec.body?.();
       let response: Response;
       try {
-        response = await fetch(url, {
+        response = await httpFetch(url, {
           method: spec.method,
           headers,
           redirect: "manual",
@@ -468,7 +469,7 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(url, { headers, ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
+        response = await httpFetch(url, { headers, ...(this.#signal === undefined ? {} : { signal: this.#signal }) });
       } catch (error) {
         if (attempt < this.#retries && !this.#isAborted()) {
           await sleep(this.#retryDelayMs * 2 ** attempt);

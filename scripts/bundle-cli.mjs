@@ -35,6 +35,9 @@ const result = await build({
   define: { "import.meta.url": "__tsbuild_bundle_url" },
   // Keep names: typed errors and stack traces (--debug) read as in the source.
   keepNames: true,
+  // undici (util/http-fetch.ts, only for HTTPS with extra CA certificates) is most of a
+  // megabyte that every start would read and hold: it is required from node_modules, when used.
+  external: ["undici"],
   logLevel: "warning",
   plugins: [
     {

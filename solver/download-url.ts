@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
 import { cancelledError } from "../util/cancelled-error.js";
+import { httpFetch } from "../util/http-fetch.js";
 
 export interface DownloadOptions {
   /** `--checksum=sha256:...`: the download must hash to this. */
@@ -28,7 +29,7 @@ export async function downloadUrl(url: string, dir: string, filename: string, op
 /** A GET of `url` (redirects followed), with extra headers (`If-None-Match` ...); a network failure is a clear error. */
 export async function requestUrl(url: string, options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
   try {
-    return await fetch(url, { redirect: "follow", ...(options.headers === undefined ? {} : { headers: options.headers }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    return await httpFetch(url, { redirect: "follow", ...(options.headers === undefined ? {} : { headers: options.headers }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
   } catch (error) {
     if (options.signal?.aborted) throw cancelledError(`Downloading "${url}" was cancelled`, options.signal, error);
     throw new TsbuildError("SYSTEM", `Cannot download "${url}": ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
