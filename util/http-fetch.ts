@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 
 /**
  * The variable the `tsbuild` command (bin/tsbuild) moves `NODE_EXTRA_CA_CERTS` to. Node
@@ -47,7 +46,8 @@ async function extraCaFetch(file: string): Promise<ExtraCaFetch | undefined> {
     process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(error as Error).message}`);
     return undefined;
   }
-  const undici = await import("undici");
+  // Loaded here: most commands make no HTTPS request.
+  const [undici, { rootCertificates }] = await Promise.all([import("undici"), import("node:tls")]);
   const dispatcher = new undici.Agent({ connect: { ca: [...rootCertificates, extra] } });
   // undici's Response is the same WHATWG type as the global one that callers handle.
   return (input, init) => undici.fetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
