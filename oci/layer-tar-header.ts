@@ -52,36 +52,37 @@ const XATTR_PREFIX = "SCHILY.xattr.";
  * only on the fields given.
  */
 export function encodeTarHeader(header: EncodableTarHeader): Buffer {
+  // Runs once per entry of a layer (tens of thousands): no closure or array per call, as
+  // every function made here costs a name definition in the bundle (esbuild's keepNames).
   // Most entries need no PAX record: the array is made only for those that do.
   let records: Array<[string, Buffer]> | undefined;
-  const record = (key: string, value: Buffer) => (records ??= []).push([key, value]);
   let name = header.type === "directory" ? `${header.path}/` : header.path;
   if (!fitsUstar(name)) {
-    record("path", Buffer.from(name));
+    records = addRecord(records, "path", Buffer.from(name));
     name = truncateBytes(name, 100);
   }
   let linkpath = header.linkpath;
   if (!fitsUstar(linkpath)) {
-    record("linkpath", Buffer.from(linkpath));
+    records = addRecord(records, "linkpath", Buffer.from(linkpath));
     linkpath = truncateBytes(linkpath, 100);
   }
   // Numbers too big for their octal field go into PAX records, the field holding 0.
-  const [uid, gid, size, mtime] = [header.uid, header.gid, header.size, header.mtime].map((value, i) => {
-    if (value < NUMBER_LIMITS[i]) return value;
-    record(NUMBER_FIELDS[i], Buffer.from(String(value)));
-    return 0;
-  });
+  const { uid, gid, size, mtime } = header;
+  if (uid >= OCTAL_7_LIMIT) records = addRecord(records, "uid", Buffer.from(String(uid)));
+  if (gid >= OCTAL_7_LIMIT) records = addRecord(records, "gid", Buffer.from(String(gid)));
+  if (size >= OCTAL_11_LIMIT) records = addRecord(records, "size", Buffer.from(String(size)));
+  if (mtime >= OCTAL_11_LIMIT) records = addRecord(records, "mtime", Buffer.from(String(mtime)));
   if (header.xattrs.size > 0) {
-    for (const key of [...header.xattrs.keys()].sort()) record(XATTR_PREFIX + key, header.xattrs.get(key)!);
+    for (const key of [...header.xattrs.keys()].sort()) records = addRecord(records, XATTR_PREFIX + key, header.xattrs.get(key)!);
   }
 
   const block = newBlock();
   block.write(name, 0, 100, "utf8");
   writeOctal(block, 100, 8, header.mode & 0o7777);
-  writeOctal(block, 108, 8, uid);
-  writeOctal(block, 116, 8, gid);
-  writeOctal(block, 124, 12, size);
-  writeOctal(block, 136, 12, mtime);
+  writeOctal(block, 108, 8, uid < OCTAL_7_LIMIT ? uid : 0);
+  writeOctal(block, 116, 8, gid < OCTAL_7_LIMIT ? gid : 0);
+  writeOctal(block, 124, 12, size < OCTAL_11_LIMIT ? size : 0);
+  writeOctal(block, 136, 12, mtime < OCTAL_11_LIMIT ? mtime : 0);
   block[156] = TYPE_FLAGS[header.type].charCodeAt(0);
   block.write(linkpath, 157, 100, "utf8");
   writeOctal(block, 329, 8, header.devmajor);
@@ -92,9 +93,16 @@ export function encodeTarHeader(header: EncodableTarHeader): Buffer {
   return Buffer.concat([encodePaxHeader(header.path, records), block]);
 }
 
-/** The numeric fields that may need a PAX record, in record order, and the first value their octal field cannot hold. */
-const NUMBER_FIELDS = ["uid", "gid", "size", "mtime"] as const;
-const NUMBER_LIMITS = [8 ** 7, 8 ** 7, 8 ** 11, 8 ** 11];
+/** The first values the 8- and 12-byte octal fields (7 and 11 digits) cannot hold. */
+const OCTAL_7_LIMIT = 8 ** 7;
+const OCTAL_11_LIMIT = 8 ** 11;
+
+/** `records` with one more PAX record, made on the first. */
+function addRecord(records: Array<[string, Buffer]> | undefined, key: string, value: Buffer): Array<[string, Buffer]> {
+  const list = records ?? [];
+  list.push([key, value]);
+  return list;
+}
 
 /** A name or link target the ustar field holds as it is: at most 100 printable ASCII characters. */
 function fitsUstar(text: string): boolean {
