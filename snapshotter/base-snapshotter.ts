@@ -169,6 +169,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
         ...(options.index === true ? { index: true } : {}),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        ...(options.keepsNoChunks === true ? { keepsNoChunks: true } : {}),
       });
     });
   }

@@ -59,6 +59,8 @@ export interface DiffOptions {
   index?: boolean;
   /** Bytes of the tar made so far, as it grows. */
   onProgress?: (tarBytes: number) => void;
+  /** The destination keeps no chunk once written (oci/layer-writer.ts `keepsNoChunks`). */
+  keepsNoChunks?: boolean;
 }
 
 export interface ApplyOptions {

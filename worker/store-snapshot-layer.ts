@@ -35,6 +35,8 @@ export async function storeSnapshotLayer(store: Store, snapshotter: Snapshotter,
       ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
       ...(options.index === true ? { index: true } : {}),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      // The ingest stream writes each chunk to its file before calling back, and keeps none.
+      keepsNoChunks: true,
     });
     await ingest.commit({ digest: written.digest, size: written.size });
   } catch (error) {

@@ -1,0 +1,154 @@
+import { Worker } from "node:worker_threads";
+import { TsbuildError } from "../errors.js";
+import { packageFile } from "../util/package-file.js";
+import type { Digest } from "./digest.js";
+import type { HashReply, HashRequest } from "./hash-thread.js";
+
+/**
+ * sha256 on a thread of its own, for the layer writer's large tars: hashing a 200 MB layer
+ * takes about 180 ms of the main thread, which the walk, the reads and the other steps need
+ * (measured in docs/architecture.md, phase 6). A chunk marked `sole` (memory no one else
+ * holds, see `markSole`) is handed over without a copy; any other is copied.
+ */
+export class ThreadDigester {
+  readonly #thread: HashThread;
+  readonly #id: number;
+  #size = 0;
+
+  constructor(thread: HashThread, id: number) {
+    this.#thread = thread;
+    this.#id = id;
+  }
+
+  /** Hands `chunk` to the thread; the promise, when one is given, waits until it has caught up. */
+  update(chunk: Buffer): Promise<void> | undefined {
+    this.#size += chunk.byteLength;
+    return this.#thread.send(this.#id, chunk);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The digest of everything handed over; call once. */
+  digest(): Promise<Digest> {
+    return this.#thread.finish(this.#id);
+  }
+
+  /** Forgets the bytes handed over (a failed write). */
+  drop(): void {
+    this.#thread.drop(this.#id);
+  }
+}
+
+/** Buffers made for one chunk of a tar and never read again once written: these may be handed over. */
+const soleBuffers = new WeakSet<ArrayBuffer>();
+
+/** Marks `buffer`'s memory as held by it alone, so a ThreadDigester may take it without a copy. */
+export function markSole<B extends Buffer>(buffer: B): B {
+  soleBuffers.add(buffer.buffer as ArrayBuffer);
+  return buffer;
+}
+
+/** Bytes handed to the thread and not yet hashed, at most, before `update` makes its caller wait. */
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+
+interface StreamState {
+  inFlight: number;
+  caughtUp?: () => void;
+  done?: { resolve: (digest: Digest) => void; reject: (error: Error) => void };
+}
+
+/** The hashing thread, started on first use and kept for the life of the process (unref'd while idle). */
+export class HashThread {
+  readonly #worker: Worker;
+  readonly #streams = new Map<number, StreamState>();
+  #nextId = 0;
+  #dead: Error | undefined;
+
+  constructor() {
+    this.#worker = new Worker(packageFile("dist/oci/hash-thread.js"));
+    this.#worker.unref();
+    this.#worker.on("message", (reply: HashReply) => this.#reply(reply));
+    this.#worker.on("error", (error) => this.#die(error));
+    this.#worker.on("exit", (code) => this.#die(new Error(`the hashing thread exited with status ${code}`)));
+  }
+
+  open(): ThreadDigester {
+    if (this.#streams.size === 0) this.#worker.ref();
+    const id = this.#nextId++;
+    this.#streams.set(id, { inFlight: 0 });
+    return new ThreadDigester(this, id);
+  }
+
+  send(id: number, chunk: Buffer): Promise<void> | undefined {
+    const state = this.#state(id);
+    const sole = chunk.byteOffset === 0 && soleBuffers.has(chunk.buffer as ArrayBuffer);
+    const request: HashRequest = { id, data: chunk };
+    this.#worker.postMessage(request, sole ? [chunk.buffer as ArrayBuffer] : []);
+    state.inFlight += chunk.byteLength;
+    if (state.inFlight < IN_FLIGHT_BYTES) return undefined;
+    return new Promise<void>((resolve) => (state.caughtUp = resolve));
+  }
+
+  finish(id: number): Promise<Digest> {
+    const state = this.#state(id);
+    return new Promise<Digest>((resolve, reject) => {
+      state.done = { resolve, reject };
+      this.#worker.postMessage({ id, end: true } satisfies HashRequest);
+    });
+  }
+
+  drop(id: number): void {
+    if (!this.#streams.delete(id)) return;
+    if (this.#dead === undefined) this.#worker.postMessage({ id, drop: true } satisfies HashRequest);
+    if (this.#streams.size === 0) this.#worker.unref();
+  }
+
+  #state(id: number): StreamState {
+    if (this.#dead !== undefined) throw this.#failure(this.#dead);
+    const state = this.#streams.get(id);
+    if (state === undefined) throw new TsbuildError("INTERNAL", `Cannot hash: stream ${id} is not open`);
+    return state;
+  }
+
+  #reply(reply: HashReply): void {
+    const state = this.#streams.get(reply.id);
+    if (state === undefined) return;
+    if ("hashed" in reply) {
+      state.inFlight -= reply.hashed;
+      if (state.caughtUp !== undefined && state.inFlight < IN_FLIGHT_BYTES / 2) {
+        const caughtUp = state.caughtUp;
+        state.caughtUp = undefined;
+        caughtUp();
+      }
+      return;
+    }
+    this.#streams.delete(reply.id);
+    if (this.#streams.size === 0) this.#worker.unref();
+    state.done?.resolve(`sha256:${reply.digest}` as Digest);
+  }
+
+  #die(error: Error): void {
+    if (this.#dead !== undefined) return;
+    this.#dead = error;
+    if (shared === this) shared = undefined; // the next layer starts a new thread
+    for (const state of this.#streams.values()) {
+      state.caughtUp?.();
+      state.done?.reject(this.#failure(error));
+    }
+    this.#streams.clear();
+  }
+
+  #failure(error: Error): TsbuildError {
+    return new TsbuildError("INTERNAL", `Cannot hash a layer: ${error.message}`, { cause: error });
+  }
+}
+
+let shared: HashThread | undefined;
+
+/** A digester on the process's hashing thread. */
+export function threadDigester(): ThreadDigester {
+  shared ??= new HashThread();
+  return shared.open();
+}

@@ -1,0 +1,58 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { writeLayer } from "../../oci/layer-writer.js";
+import { markSole, threadDigester } from "../../oci/thread-digester.js";
+import { overlayChanges } from "../../snapshotter/layer-changes.js";
+
+// Large uncompressed layers are hashed on a thread of their own (oci/thread-digester.ts),
+// their chunks handed over without a copy once written.
+
+test("the hashing thread gives the digest of the chunks in order; sole chunks are handed over, others copied", async () => {
+  const sole = [1, 3].map((n) => markSole(Buffer.from(randomBytes(n * 1024 * 1024))));
+  const shared = [Buffer.from("small, from the pool"), randomBytes(700_000)];
+  const chunks = [sole[0], shared[0], sole[1], shared[1]];
+  const expected = createHash("sha256");
+  for (const chunk of chunks) expected.update(chunk);
+  const sharedBefore = shared.map((chunk) => Buffer.from(chunk));
+  const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  const digester = threadDigester();
+  for (const chunk of chunks) await digester.update(chunk);
+  assert.is(await digester.digest(), `sha256:${expected.digest("hex")}`);
+  assert.is(digester.size, total);
+  assert.equal(sole.map((chunk) => chunk.byteLength), [0, 0], "a sole chunk's memory went to the thread");
+  assert.ok(shared.every((chunk, i) => chunk.equals(sharedBefore[i])), "other chunks stay as they were");
+});
+
+test("a large uncompressed layer hashes the same on the thread, and a stream that keeps chunks gets them intact", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-thread-digest-"));
+  try {
+    const tree = join(dir, "tree");
+    await mkdir(tree);
+    // 12 MiB: above the size from which the writer hashes on the thread.
+    for (let i = 0; i < 6; i++) await writeFile(join(tree, `f${i}`), randomBytes(2 * 1024 * 1024 + i));
+    const toFile = await writeLayer(overlayChanges(tree), join(dir, "layer.tar"), { compression: "none", sourceDateEpoch: null });
+    const bytes = await readFile(join(dir, "layer.tar"));
+    assert.is(toFile.diffId, `sha256:${createHash("sha256").update(bytes).digest("hex")}`);
+    assert.is(toFile.uncompressedSize, bytes.length);
+    // A destination that holds on to its chunks: nothing may be taken from under it.
+    const kept: Buffer[] = [];
+    const collecting = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        kept.push(chunk);
+        callback();
+      },
+    });
+    const toStream = await writeLayer(overlayChanges(tree), collecting, { compression: "none", sourceDateEpoch: null });
+    assert.is(toStream.diffId, toFile.diffId);
+    assert.ok(Buffer.concat(kept).equals(bytes));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
