@@ -2,7 +2,7 @@ import { close, open, read } from "node:fs";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
 import { readStartSync, SMALL_FILE_SYNC } from "../util/read-small-file.js";
-import { markSole } from "./thread-digester.js";
+import { soleBuffer } from "./thread-digester.js";
 
 /**
  * The bytes of a tar being written, in archive order, with the file reads among them started
@@ -156,7 +156,7 @@ export class TarReadAhead {
     this.#flush();
     // Room for a block's worth plus the largest piece copied or read in after it. Handed on
     // whole (as its first bytes) and never touched again: a hashing thread may take it.
-    this.#block = markSole(Buffer.allocUnsafeSlow(OUTPUT_BLOCK + SMALL_FILE + 1));
+    this.#block = soleBuffer(OUTPUT_BLOCK + SMALL_FILE + 1);
   }
 }
 
@@ -190,7 +190,7 @@ const readInto = (fd: number, buffer: Buffer, offset: number, length: number, po
 export async function readAt(fd: number, range: { position: number; length: number; atEnd: boolean }, changed: () => Error): Promise<Buffer> {
   const { position, length, atEnd } = range;
   // Its own memory (a piece is at least a block), handed on whole: a hashing thread may take it.
-  const buffer = markSole(Buffer.allocUnsafeSlow(atEnd ? length + 1 : length));
+  const buffer = soleBuffer(atEnd ? length + 1 : length);
   let filled = 0;
   while (filled < length) {
     const count = await readInto(fd, buffer, filled, buffer.length - filled, position + filled);

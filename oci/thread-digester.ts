@@ -8,7 +8,7 @@ import type { HashReply, HashRequest } from "./hash-thread.js";
  * sha256 on a thread of its own, for the layer writer's large tars: hashing a 200 MB layer
  * takes about 180 ms of the main thread, which the walk, the reads and the other steps need
  * (measured in docs/architecture.md, phase 6). A chunk marked `sole` (memory no one else
- * holds, see `markSole`) is handed over without a copy; any other is copied.
+ * holds, see `soleBuffer`) is handed over without a copy; any other is copied.
  */
 export class ThreadDigester {
   readonly #thread: HashThread;
@@ -41,13 +41,32 @@ export class ThreadDigester {
   }
 }
 
-/** Buffers made for one chunk of a tar and never read again once written: these may be handed over. */
+/** Memory made for one chunk of a tar and never read again once written: it may be handed over. */
 const soleBuffers = new WeakSet<ArrayBuffer>();
 
-/** Marks `buffer`'s memory as held by it alone, so a ThreadDigester may take it without a copy. */
-export function markSole<B extends Buffer>(buffer: B): B {
+/**
+ * Memory the thread has hashed and sent back, by size, for the next chunks of that size (a
+ * file's pieces, the writer's blocks): the chunks of a 500 MB layer reuse a few dozen buffers
+ * instead of leaving 500 MB for the collector.
+ */
+const returned = new Map<number, ArrayBuffer[]>();
+const RETURNED_PER_SIZE = 24;
+
+/**
+ * A buffer of `size` bytes of its own (no pool) that its user gives away once written: a
+ * ThreadDigester then takes it without a copy. Not zeroed.
+ */
+export function soleBuffer(size: number): Buffer<ArrayBuffer> {
+  const reused = returned.get(size)?.pop();
+  const buffer = reused === undefined ? Buffer.allocUnsafeSlow(size) : Buffer.from(reused);
   soleBuffers.add(buffer.buffer as ArrayBuffer);
   return buffer;
+}
+
+function keepReturned(memory: ArrayBuffer): void {
+  let list = returned.get(memory.byteLength);
+  if (list === undefined) returned.set(memory.byteLength, (list = []));
+  if (list.length < RETURNED_PER_SIZE) list.push(memory);
 }
 
 /** Bytes handed to the thread and not yet hashed, at most, before `update` makes its caller wait. */
@@ -55,7 +74,8 @@ const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 interface StreamState {
   inFlight: number;
-  caughtUp?: () => void;
+  /** Callers waiting for the thread to catch up. */
+  waiting: Array<() => void>;
   done?: { resolve: (digest: Digest) => void; reject: (error: Error) => void };
 }
 
@@ -77,18 +97,19 @@ export class HashThread {
   open(): ThreadDigester {
     if (this.#streams.size === 0) this.#worker.ref();
     const id = this.#nextId++;
-    this.#streams.set(id, { inFlight: 0 });
+    this.#streams.set(id, { inFlight: 0, waiting: [] });
     return new ThreadDigester(this, id);
   }
 
   send(id: number, chunk: Buffer): Promise<void> | undefined {
     const state = this.#state(id);
     const sole = chunk.byteOffset === 0 && soleBuffers.has(chunk.buffer as ArrayBuffer);
+    // Counted before it goes: a chunk handed over reads as empty here afterwards.
+    state.inFlight += chunk.byteLength;
     const request: HashRequest = { id, data: chunk };
     this.#worker.postMessage(request, sole ? [chunk.buffer as ArrayBuffer] : []);
-    state.inFlight += chunk.byteLength;
     if (state.inFlight < IN_FLIGHT_BYTES) return undefined;
-    return new Promise<void>((resolve) => (state.caughtUp = resolve));
+    return new Promise<void>((resolve) => state.waiting.push(resolve));
   }
 
   finish(id: number): Promise<Digest> {
@@ -116,12 +137,9 @@ export class HashThread {
     const state = this.#streams.get(reply.id);
     if (state === undefined) return;
     if ("hashed" in reply) {
+      if (reply.data.byteOffset === 0) keepReturned(reply.data.buffer as ArrayBuffer);
       state.inFlight -= reply.hashed;
-      if (state.caughtUp !== undefined && state.inFlight < IN_FLIGHT_BYTES / 2) {
-        const caughtUp = state.caughtUp;
-        state.caughtUp = undefined;
-        caughtUp();
-      }
+      if (state.waiting.length > 0 && state.inFlight < IN_FLIGHT_BYTES / 2) for (const resume of state.waiting.splice(0)) resume();
       return;
     }
     this.#streams.delete(reply.id);
@@ -134,7 +152,7 @@ export class HashThread {
     this.#dead = error;
     if (shared === this) shared = undefined; // the next layer starts a new thread
     for (const state of this.#streams.values()) {
-      state.caughtUp?.();
+      for (const resume of state.waiting.splice(0)) resume();
       state.done?.reject(this.#failure(error));
     }
     this.#streams.clear();

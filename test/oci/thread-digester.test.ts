@@ -6,14 +6,18 @@ import { Writable } from "node:stream";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { writeLayer } from "../../oci/layer-writer.js";
-import { markSole, threadDigester } from "../../oci/thread-digester.js";
+import { soleBuffer, threadDigester } from "../../oci/thread-digester.js";
 import { overlayChanges } from "../../snapshotter/layer-changes.js";
 
 // Large uncompressed layers are hashed on a thread of their own (oci/thread-digester.ts),
 // their chunks handed over without a copy once written.
 
 test("the hashing thread gives the digest of the chunks in order; sole chunks are handed over, others copied", async () => {
-  const sole = [1, 3].map((n) => markSole(Buffer.from(randomBytes(n * 1024 * 1024))));
+  const sole = [1, 3].map((n) => {
+    const chunk = soleBuffer(n * 1024 * 1024);
+    randomBytes(n * 1024 * 1024).copy(chunk);
+    return chunk;
+  });
   const shared = [Buffer.from("small, from the pool"), randomBytes(700_000)];
   const chunks = [sole[0], shared[0], sole[1], shared[1]];
   const expected = createHash("sha256");
@@ -26,6 +30,30 @@ test("the hashing thread gives the digest of the chunks in order; sole chunks ar
   assert.is(digester.size, total);
   assert.equal(sole.map((chunk) => chunk.byteLength), [0, 0], "a sole chunk's memory went to the thread");
   assert.ok(shared.every((chunk, i) => chunk.equals(sharedBefore[i])), "other chunks stay as they were");
+});
+
+test("a caller that hands over more than the thread has hashed is made to wait, and memory comes back for reuse", async () => {
+  const digester = threadDigester();
+  const expected = createHash("sha256");
+  let waits = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < 40; i++) {
+    const chunk = soleBuffer(1024 * 1024);
+    chunk.fill(i + 1);
+    expected.update(chunk);
+    const wait = digester.update(chunk);
+    if (wait !== undefined) {
+      waits++;
+      pending.push(wait);
+    }
+  }
+  assert.ok(waits > 0, "40 MiB handed over at once must hit the in-flight limit");
+  await Promise.all(pending);
+  assert.is(await digester.digest(), `sha256:${expected.digest("hex")}`);
+  // The thread sends hashed memory back: the next buffers of that size are those.
+  // Not zeroed: it still holds one of the chunks above (fresh memory would read as zeros).
+  const again = soleBuffer(1024 * 1024);
+  assert.ok(again[0] >= 1 && again[0] <= 40 && again.every((byte) => byte === again[0]), "a hashed buffer is reused");
 });
 
 test("a large uncompressed layer hashes the same on the thread, and a stream that keeps chunks gets them intact", async () => {
