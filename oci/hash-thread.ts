@@ -3,14 +3,15 @@
 import { createHash, type Hash } from "node:crypto";
 import { parentPort } from "node:worker_threads";
 
-export type HashRequest = { id: number; data: Uint8Array } | { id: number; end: true } | { id: number; drop: true };
+/** `sole`: the chunk's memory was the sender's own buffer (thread-digester.ts `soleBuffer`), not a copy. */
+export type HashRequest = { id: number; data: Uint8Array; sole: boolean } | { id: number; end: true } | { id: number; drop: true };
 
 /**
- * After each `data`, the bytes hashed, and the chunk itself sent back: the main thread's
- * collector, which runs often, frees it there. Left in this thread, whose heap hardly grows,
+ * After each `data`, the chunk itself sent back (its length is what was hashed), for the
+ * sender to reuse when it was its own buffer. Left in this thread, whose heap hardly grows,
  * hashed chunks piled up (a 500 MB layer took the process from 120 to 290 MiB).
  */
-export type HashReply = { id: number; hashed: number; data: Uint8Array } | { id: number; digest: string };
+export type HashReply = { id: number; data: Uint8Array; sole: boolean } | { id: number; digest: string };
 
 const hashes = new Map<number, Hash>();
 
@@ -23,8 +24,8 @@ parentPort?.on("message", (request: HashRequest) => {
       hashes.set(id, hash);
     }
     hash.update(request.data);
-    const { data } = request;
-    parentPort!.postMessage({ id, hashed: data.byteLength, data } satisfies HashReply, [data.buffer as ArrayBuffer]);
+    const { data, sole } = request;
+    parentPort!.postMessage({ id, data, sole } satisfies HashReply, [data.buffer as ArrayBuffer]);
   } else if ("drop" in request) {
     hashes.delete(id);
   } else {

@@ -130,32 +130,12 @@ export async function writeLayer(
   const source = Readable.from(tarStream(entries, tar));
   // An uncompressed layer is its tar: one hash gives both digests, taken after each write.
   const uncompressed = compression === "none" ? new WriteThenHash(sink, { handOver: typeof destination === "string" || options.keepsNoChunks === true, onProgress: options.onProgress }) : undefined;
-  const tarDigester = new Digester();
-  const blobDigester = new Digester();
-  const stages: Array<Transform | Writable> =
-    uncompressed !== undefined
-      ? [uncompressed]
-      : [
-          new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              tarDigester.update(chunk);
-              options.onProgress?.(tarDigester.size);
-              callback(null, chunk);
-            },
-          }),
-          createCompressor(compression) as Transform,
-          new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              blobDigester.update(chunk);
-              callback(null, chunk);
-            },
-          }),
-          sink,
-        ];
+  const compressing = uncompressed === undefined ? compressingStages(compression, sink, options.onProgress) : undefined;
+  const stages = compressing?.stages ?? [uncompressed as WriteThenHash];
   let tarDigest: { diffId: Digest; size: number };
   try {
     await pipeline([source, ...stages], options.signal === undefined ? {} : { signal: options.signal });
-    tarDigest = uncompressed !== undefined ? await uncompressed.digest() : { diffId: tarDigester.digest(), size: tarDigester.size };
+    tarDigest = compressing === undefined ? await (uncompressed as WriteThenHash).digest() : { diffId: compressing.tar.digest(), size: compressing.tar.size };
   } catch (error) {
     uncompressed?.drop();
     if (typeof destination === "string") {
@@ -168,14 +148,38 @@ export async function writeLayer(
   const { diffId } = tarDigest;
   return {
     diffId,
-    digest: uncompressed !== undefined ? diffId : blobDigester.digest(),
-    size: uncompressed !== undefined ? tarDigest.size : blobDigester.size,
+    digest: compressing === undefined ? diffId : compressing.blob.digest(),
+    size: compressing === undefined ? tarDigest.size : compressing.blob.size,
     uncompressedSize: tarDigest.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],
     ...(tar.index === undefined ? {} : { index: tar.index }),
     ...(tar.reuse === undefined ? {} : { reusedBytes: tar.reusedBytes }),
   };
+}
+
+/** A compressed layer's stages: the tar hashed (and counted), compressed, the blob hashed, written. */
+function compressingStages(compression: LayerCompression, sink: Writable, onProgress: ((tarBytes: number) => void) | undefined) {
+  const tar = new Digester();
+  const blob = new Digester();
+  const stages: Array<Transform | Writable> = [
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        tar.update(chunk);
+        onProgress?.(tar.size);
+        callback(null, chunk);
+      },
+    }),
+    createCompressor(compression) as Transform,
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        blob.update(chunk);
+        callback(null, chunk);
+      },
+    }),
+    sink,
+  ];
+  return { stages, tar, blob };
 }
 
 /** Tars larger than this are hashed on the hashing thread; smaller ones here, at their end. */

@@ -106,8 +106,9 @@ export class HashThread {
     const sole = chunk.byteOffset === 0 && soleBuffers.has(chunk.buffer as ArrayBuffer);
     // Counted before it goes: a chunk handed over reads as empty here afterwards.
     state.inFlight += chunk.byteLength;
-    const request: HashRequest = { id, data: chunk };
-    this.#worker.postMessage(request, sole ? [chunk.buffer as ArrayBuffer] : []);
+    // Any other chunk goes as a copy of its own bytes (a view would carry its whole buffer).
+    const data = sole ? chunk : new Uint8Array(chunk);
+    this.#worker.postMessage({ id, data, sole } satisfies HashRequest, [data.buffer as ArrayBuffer]);
     if (state.inFlight < IN_FLIGHT_BYTES) return undefined;
     return new Promise<void>((resolve) => state.waiting.push(resolve));
   }
@@ -136,9 +137,9 @@ export class HashThread {
   #reply(reply: HashReply): void {
     const state = this.#streams.get(reply.id);
     if (state === undefined) return;
-    if ("hashed" in reply) {
-      if (reply.data.byteOffset === 0) keepReturned(reply.data.buffer as ArrayBuffer);
-      state.inFlight -= reply.hashed;
+    if ("data" in reply) {
+      if (reply.sole) keepReturned(reply.data.buffer as ArrayBuffer);
+      state.inFlight -= reply.data.byteLength;
       if (state.waiting.length > 0 && state.inFlight < IN_FLIGHT_BYTES / 2) for (const resume of state.waiting.splice(0)) resume();
       return;
     }
