@@ -9,6 +9,7 @@ import { ownedByThisProcess } from "../snapshotter/reclaim-snapshots.js";
 import { makeStagingDir } from "../worker/staging-dir.js";
 import type { Worker } from "../worker/worker.js";
 import { findContainer } from "./container-record.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 /** One line of docker's `diff`: A added, C changed, D deleted. */
 export interface ContainerChange {
@@ -62,7 +63,7 @@ export async function containerDiff(worker: Worker, text: string): Promise<Conta
         const existed = await lstat(join(parent, posix.basename(entry.path))).then(() => true, () => false);
         changes.push({ kind: existed ? "C" : "A", path: entry.path });
       }
-      return changes.sort((a, b) => a.path.localeCompare(b.path));
+      return changes.sort((a, b) => compareStrings(a.path, b.path));
     } finally {
       await snapshotter.unmount(viewDir);
     }

@@ -7,6 +7,7 @@ import type { Worker } from "../worker/worker.js";
 import type { HealthcheckSettings } from "./health-check.js";
 import type { PortBinding } from "./port-bindings.js";
 import type { RestartPolicy } from "./restart-policy.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 /** A mount of a container: a host path (`-v /a:/b`) or a volume (`-v name:/b`, or an image VOLUME). */
 export interface ContainerMount {
@@ -116,7 +117,7 @@ export async function readContainerRecords(root: string): Promise<ContainerRecor
     const record = await readRecord(containerPaths(root, id).record);
     if (record !== undefined) records.push(record);
   }
-  return records.sort((a, b) => a.created.localeCompare(b.created));
+  return records.sort((a, b) => compareStrings(a.created, b.created));
 }
 
 /** The container a user named: its name, full id or a unique id prefix (as docker resolves them). */

@@ -2,6 +2,7 @@ import { rmdir, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveInRoot } from "./resolve-in-root.js";
 import { lstatIfExists, lstatIfExistsSync } from "../util/stat-if-exists.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 export interface FindMountStubsOptions {
   /** Paths that exist but are another run's stubs: count them as stubs of this run too. */
@@ -51,7 +52,7 @@ async function stubsOf(rootfs: string, destination: string, options: FindMountSt
  * directory the runtime created for a mount below it) stays, since it belongs to the layer.
  */
 export async function removeMountStubs(stubs: Iterable<string>): Promise<void> {
-  const ordered = [...stubs].sort((a, b) => depth(b) - depth(a) || b.localeCompare(a));
+  const ordered = [...stubs].sort((a, b) => depth(b) - depth(a) || compareStrings(b, a));
   for (const path of ordered) {
     const stat = await lstatIfExists(path);
     if (stat === undefined) continue;

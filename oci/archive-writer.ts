@@ -29,6 +29,7 @@ import {
 import type { DockerArchiveManifestEntry } from "./archive-docker-manifest.js";
 import { crashPoint } from "../util/crash-point.js";
 import { statIfExists } from "../util/stat-if-exists.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 /** A layer blob as the store holds it (usually gzip-compressed). */
 export interface ArchiveLayerSource {
@@ -243,7 +244,7 @@ function planMembers(entries: Array<ArchiveImage | ArchiveIndex>, format: Archiv
       members.push({ name: ARCHIVE_MEMBERS.repositories, kind: "bytes", data: serializeJson(repositories) });
     }
   }
-  return members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return members.sort((a, b) => compareStrings(a.name, b.name));
 }
 
 /** The layers must be the ones config and manifest name, or the archive would not load. */

@@ -23,6 +23,7 @@ import type {
 } from "./types.js";
 import { crashPoint } from "../util/crash-point.js";
 import { lstatIfExists } from "../util/stat-if-exists.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 /** A snapshot and its committed ancestors (nearest first), as the implementations see them. */
 export interface SnapshotChain {
@@ -112,7 +113,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
-    const records = (await this.metadata.list()).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const records = (await this.metadata.list()).sort((a, b) => compareStrings(a.key, b.key));
     for (const record of records) await fn(toInfo(record));
   }
 

@@ -8,6 +8,7 @@ import type { ContentStore } from "./content-store.js";
 import { readLayoutIndex, writeLayoutIndex } from "./layout-index.js";
 import type { WithStoreLock } from "./ref-store.js";
 import type { StorePaths } from "./store-paths.js";
+import { compareStrings } from "../util/compare-strings.js";
 
 /** containerd's name annotation; written too so `ctr import` of the layout keeps the names. */
 export const CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name";
@@ -286,7 +287,7 @@ export class ImageStore {
 
 /** Images (or records) newest first, then by digest: the order `list` gives. */
 function newestFirst(a: { storedAt?: string; digest: Digest }, b: { storedAt?: string; digest: Digest }): number {
-  return (b.storedAt ?? "").localeCompare(a.storedAt ?? "") || a.digest.localeCompare(b.digest);
+  return compareStrings(b.storedAt ?? "", a.storedAt ?? "") || compareStrings(a.digest, b.digest);
 }
 
 /** The record an index.json entry stands for; names other tools wrote are normalised. */

@@ -1,4 +1,5 @@
 import { goQuote } from "../../frontend/go-format.js";
+import { compareStrings } from "../../util/compare-strings.js";
 
 /**
  * Values as Go's fmt prints them, for `--format` templates over JSON-shaped data: a list
@@ -34,7 +35,7 @@ export function goPrint(value: unknown): string {
   if (typeof value === "object") {
     const fields = Object.entries(value as Record<string, unknown>).filter(([, v]) => typeof v !== "function");
     if (isGoStruct(value)) return `{${fields.map(([, v]) => goPrint(v)).join(" ")}}`;
-    return `map[${fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}:${goPrint(v)}`).join(" ")}]`;
+    return `map[${fields.sort(([a], [b]) => compareStrings(a, b)).map(([k, v]) => `${k}:${goPrint(v)}`).join(" ")}]`;
   }
   return String(value);
 }
