@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { link, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { linkSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { link, lstat, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TsbuildError } from "../errors.js";
@@ -10,7 +11,7 @@ import {
   parseProcessToken,
   type ProcessIdentity,
 } from "./process-identity.js";
-import { lstatIfExists } from "../util/stat-if-exists.js";
+import { lstatIfExists, lstatIfExistsSync } from "../util/stat-if-exists.js";
 
 /**
  * A cross-process lock on one path, safe against owners killed at any moment.
@@ -18,7 +19,8 @@ import { lstatIfExists } from "../util/stat-if-exists.js";
  * Protocol (all names are siblings of `lockPath`):
  * - To acquire, write an owner file `<lock>.owner-<pid>-<start>-<rand>` holding the owner's
  *   identity, then hard-link it to `<lock>`. link(2) fails if `<lock>` exists, so exactly one
- *   process wins, and the lock file never exists half written.
+ *   process wins, and the lock file never exists half written. To release, unlink `<lock>`;
+ *   a process keeps its owner file for its next acquisition and removes it at exit.
  * - A lock whose owner (pid + start time from /proc) is gone is stale. To break it, a process
  *   first claims the right by renaming the stale owner file to `<owner file>.break-<its id>`;
  *   rename(2) of one source succeeds for one process only. The claimant then removes `<lock>`
@@ -45,7 +47,6 @@ export interface FileLockHandle {
 
 interface LockRecord extends ProcessIdentity {
   token: string;
-  acquiredAt: string;
 }
 
 const OWNER_INFIX = ".owner-";
@@ -144,55 +145,93 @@ function heldError(lockPath: string, pid: number, timeoutMs: number): TsbuildErr
   });
 }
 
-/** Takes the lock file itself, against other processes. */
+/**
+ * Takes the lock file itself, against other processes. The uncontended path is one
+ * synchronous link(2): microseconds, where each hop through Node's thread pool costs a
+ * millisecond or more while sandboxes keep the cores busy, and a build takes the store lock
+ * dozens of times, often on the path of a step.
+ */
 async function acquireLockFile(lockPath: string, options: FileLockOptions): Promise<FileLockHandle> {
-  const me = currentProcess();
-  const token = `${formatProcessToken(me)}-${randomBytes(6).toString("hex")}`;
-  const ownerPath = `${lockPath}${OWNER_INFIX}${token}`;
-  const record: LockRecord = { ...me, token, acquiredAt: new Date().toISOString() };
-  await writeOwnerFile(ownerPath, JSON.stringify(record));
-
+  let ownerPath = ownerFileOf(lockPath);
+  let remade = false;
   const started = Date.now();
   const maxPollMs = options.maxPollMs ?? 100;
   let pause = 2;
-  try {
-    for (;;) {
-      if (options.signal?.aborted) {
-        throw new TsbuildError("CANCELLED", `Cannot lock "${lockPath}": cancelled`, { cause: options.signal.reason });
-      }
-      try {
-        await link(ownerPath, lockPath);
-        return { lockPath, ownerPath };
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST") throw error;
-      }
-      const holder = await readHolder(lockPath);
-      if (holder === undefined) continue; // released meanwhile: try again at once
-      if (!isProcessAlive(holder)) {
-        await breakStaleLock(lockPath, holder.token);
+  for (;;) {
+    if (options.signal?.aborted) {
+      throw new TsbuildError("CANCELLED", `Cannot lock "${lockPath}": cancelled`, { cause: options.signal.reason });
+    }
+    try {
+      linkSync(ownerPath, lockPath);
+      return { lockPath, ownerPath };
+    } catch (error) {
+      if (errorCode(error) === "ENOENT" && !remade) {
+        // The kept owner file (or its directory) was removed meanwhile: make it again, once.
+        ownerFiles.delete(resolve(lockPath));
+        ownerPath = ownerFileOf(lockPath);
+        remade = true;
         continue;
       }
-      if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw heldError(lockPath, holder.pid, options.timeoutMs);
-      await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined); // an abort is checked at the top of the loop
-      pause = Math.min(pause * 2, maxPollMs);
+      if (errorCode(error) !== "EEXIST") throw error;
     }
-  } catch (error) {
-    await unlink(ownerPath).catch(() => undefined); // the acquire error is the one to report; a dead owner file is cleaned on the next open
-    throw error;
+    const holder = await readHolder(lockPath);
+    if (holder === undefined) continue; // released meanwhile: try again at once
+    if (!isProcessAlive(holder)) {
+      await breakStaleLock(lockPath, holder.token);
+      continue;
+    }
+    if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw heldError(lockPath, holder.pid, options.timeoutMs);
+    await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => undefined); // an abort is checked at the top of the loop
+    pause = Math.min(pause * 2, maxPollMs);
   }
 }
 
 /**
- * Writes a new owner file. Its directory is made only when it is missing: a lock is taken a
- * dozen times a build, and the directory is nearly always there.
+ * This process's owner file of each lock path, kept from one acquisition to the next: on
+ * ext4 without a journal every new inode first skips those deleted in the last minutes, so a
+ * file made and removed per acquisition cost more than the rest of it. Removed at exit;
+ * those of a killed process by `cleanLockLeftovers`.
  */
-async function writeOwnerFile(ownerPath: string, text: string): Promise<void> {
+const ownerFiles = new Map<string, string>();
+
+function ownerFileOf(lockPath: string): string {
+  const key = resolve(lockPath);
+  let ownerPath = ownerFiles.get(key);
+  if (ownerPath === undefined) {
+    const me = currentProcess();
+    const token = `${formatProcessToken(me)}-${randomBytes(6).toString("hex")}`;
+    ownerPath = `${lockPath}${OWNER_INFIX}${token}`;
+    const record: LockRecord = { ...me, token };
+    writeOwnerFile(ownerPath, JSON.stringify(record));
+    if (ownerFiles.size === 0) process.once("exit", removeOwnerFiles);
+    ownerFiles.set(key, ownerPath);
+  }
+  return ownerPath;
+}
+
+/**
+ * At exit: the owner files of locks this process does not hold. A lock still held keeps its
+ * owner file, as when the process is killed, so the next process finds a complete stale lock.
+ */
+function removeOwnerFiles(): void {
+  for (const [key, ownerPath] of ownerFiles) {
+    if (gates.get(key)?.file !== undefined) continue;
+    unlinkIfThere(ownerPath);
+  }
+  ownerFiles.clear();
+}
+
+/**
+ * Writes a new owner file. Its directory is made only when it is missing: it is nearly
+ * always there.
+ */
+function writeOwnerFile(ownerPath: string, text: string): void {
   try {
-    await writeFile(ownerPath, text, { flag: "wx", mode: 0o644 });
+    writeFileSync(ownerPath, text, { flag: "wx", mode: 0o644 });
   } catch (error) {
     if (errorCode(error) !== "ENOENT") throw error;
-    await mkdir(dirname(ownerPath), { recursive: true });
-    await writeFile(ownerPath, text, { flag: "wx", mode: 0o644 });
+    mkdirSync(dirname(ownerPath), { recursive: true });
+    writeFileSync(ownerPath, text, { flag: "wx", mode: 0o644 });
   }
 }
 
@@ -208,22 +247,26 @@ export async function releaseFileLock(handle: FileLockHandle): Promise<void> {
   const file = gate.file;
   gate.file = undefined;
   try {
-    if (file !== undefined) await releaseLockFile(file);
+    if (file !== undefined) releaseLockFile(file);
   } finally {
     passTurn(key, gate);
   }
 }
 
-async function releaseLockFile(handle: FileLockHandle): Promise<void> {
-  const [lockStat, ownerStat] = await Promise.all([
-    lstatIfExists(handle.lockPath),
-    lstatIfExists(handle.ownerPath),
-  ]);
+/** Synchronous, as taking it (see `acquireLockFile`). The owner file stays for the next time. */
+function releaseLockFile(handle: FileLockHandle): void {
+  const lockStat = lstatIfExistsSync(handle.lockPath);
+  const ownerStat = lstatIfExistsSync(handle.ownerPath);
   // Only remove the lock file if it is still ours (same inode as our owner file).
-  if (lockStat !== undefined && ownerStat !== undefined && lockStat.ino === ownerStat.ino) {
-    await unlink(handle.lockPath).catch(ignoreMissing);
+  if (lockStat !== undefined && ownerStat !== undefined && lockStat.ino === ownerStat.ino) unlinkIfThere(handle.lockPath);
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    ignoreMissing(error);
   }
-  await unlink(handle.ownerPath).catch(ignoreMissing);
 }
 
 /** The process holding `lockPath`, or undefined when it is free. */
@@ -292,10 +335,10 @@ async function readHolderByInode(lockPath: string): Promise<LockRecord | undefin
     if (stat?.ino !== lockStat.ino) continue;
     const token = name.slice(prefix.length);
     const identity = parseProcessToken(token);
-    if (identity !== undefined) return { ...identity, token, acquiredAt: "" };
+    if (identity !== undefined) return { ...identity, token };
   }
   // No owner file and unreadable content: nobody can ever release it, treat it as dead.
-  return { pid: 0, startTime: 0, token: "", acquiredAt: "" };
+  return { pid: 0, startTime: 0, token: "" };
 }
 
 /** Removes the lock held by the dead owner `token`, unless another process is doing it. */

@@ -12,6 +12,10 @@ import { assertRejects } from "./assert-rejects.js";
 
 const lockModule = moduleUrl("store/file-lock.js", import.meta.url);
 
+/** This process's own owner files, which it keeps between acquisitions until it exits. */
+const mine = (name: string) => name.includes(`.owner-${process.pid}-`);
+const notMine = (names: string[]) => names.filter((name) => !mine(name));
+
 /** A read-modify-write of a counter that loses updates unless it runs under the lock. */
 async function slowIncrement(path: string): Promise<void> {
   const value = Number(await readFile(path, "utf8"));
@@ -25,7 +29,8 @@ test("withFileLock runs concurrent callers of one process one at a time", async 
     await writeFile(counter, "0");
     await Promise.all(Array.from({ length: 20 }, () => withFileLock(join(dir, "lock"), () => slowIncrement(counter))));
     assert.is(await readFile(counter, "utf8"), "20");
-    assert.equal(await readdir(dir), ["counter"], "no lock or owner file is left behind");
+    assert.equal(notMine(await readdir(dir)), ["counter"], "no lock file is left behind");
+    assert.is((await readdir(dir)).filter(mine).length, 1, "one owner file served all twenty");
   });
 });
 
@@ -43,7 +48,7 @@ test("a release hands the lock to the next caller of the same process without ta
     await releaseFileLock(first); // a second release of the first handle must not release the second
     assert.ok((await readdir(dir)).includes("lock"), "still held by the second caller");
     await releaseFileLock(handle);
-    assert.equal(await readdir(dir), [], "released for good");
+    assert.equal(notMine(await readdir(dir)), [], "released for good");
   });
 });
 
@@ -163,7 +168,7 @@ test("a takeover whose claimant died half way is finished by the next waiter", a
     await withFileLock(lockPath, async () => {
       assert.is((await readFileLockOwner(lockPath))?.pid, process.pid);
     }, { timeoutMs: 60_000 });
-    assert.equal(await readdir(dir), []);
+    assert.equal(notMine(await readdir(dir)), []);
   });
 });
 
@@ -177,7 +182,35 @@ test("a lock whose recorded start time differs from the live process's is stale 
     await link(owner, lockPath);
     assert.is((await readFileLockOwner(lockPath))?.alive, false);
     await withFileLock(lockPath, async () => undefined, { timeoutMs: 60_000 });
-    assert.equal(await readdir(dir), []);
+    assert.equal(notMine(await readdir(dir)), []);
+  });
+});
+
+test("a process keeps one owner file across acquisitions, removes it at exit, and keeps it with a lock held at exit", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "lock");
+    const script = (exitHolding: boolean) => `
+      import { acquireFileLock, releaseFileLock } from ${JSON.stringify(lockModule)};
+      import { readdirSync } from "node:fs";
+      const owners = new Set();
+      for (let i = 0; i < 3; i++) {
+        const handle = await acquireFileLock(${JSON.stringify(lockPath)});
+        owners.add(handle.ownerPath);
+        await releaseFileLock(handle);
+      }
+      console.log(owners.size, readdirSync(${JSON.stringify(dir)}).length);
+      if (${exitHolding}) {
+        await acquireFileLock(${JSON.stringify(lockPath)});
+        process.exit(0);
+      }`;
+    assert.is((await runScript(script(false))).trim(), "1 1", "one owner file, and no lock file, between acquisitions");
+    assert.equal(await readdir(dir), [], "the owner file went at exit");
+    await runScript(script(true));
+    assert.is((await readdir(dir)).length, 2, "a lock held at exit keeps its owner file, as a killed holder's");
+    const owner = await readFileLockOwner(lockPath);
+    assert.is(owner?.alive, false);
+    await withFileLock(lockPath, async () => undefined, { timeoutMs: 60_000 });
+    assert.equal(notMine(await readdir(dir)), [], "the stale lock was taken over and its files removed");
   });
 });
 
