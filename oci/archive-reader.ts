@@ -3,7 +3,6 @@ import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { TsbuildError } from "../errors.js";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
 import { Digester, type Digest } from "./digest.js";
@@ -26,6 +25,7 @@ import {
 } from "./archive-format.js";
 import { extractArchiveMembers, type ArchiveMember, type ArchiveMembers } from "./archive-members.js";
 import { parseDockerArchiveManifest } from "./archive-docker-manifest.js";
+import { zlib } from "../util/lazy-builtin.js";
 
 /** One layer of an image read from an archive, as its blob is stored there. */
 export interface ArchiveLayerContents {
@@ -327,7 +327,7 @@ async function checkDiffID(member: ArchiveMember, context: ReadContext & { diffI
   if (compression !== "gzip" || !context.verifyDiffIDs) return;
   const digester = new Digester();
   try {
-    await pipeline(createReadStream(member.file), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+    await pipeline(createReadStream(member.file), zlib().createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
       for await (const chunk of chunks) digester.update(chunk);
     });
   } catch (error) {

@@ -1,4 +1,4 @@
-import * as zlib from "node:zlib";
+import { zlib } from "../util/lazy-builtin.js";
 
 /**
  * CRC-32 (the gzip trailer's checksum) of blocks computed apart and joined in order. zlib's
@@ -25,10 +25,11 @@ function tableCrc32(data: Uint8Array, initial = 0): number {
   return ~crc >>> 0;
 }
 
-const native = (zlib as unknown as { crc32?: Crc32 }).crc32;
+let native: Crc32 | null | undefined;
 
 /** The CRC-32 of `data`, continuing from `initial` (the CRC of the bytes before it). */
 export function crc32(data: Uint8Array, initial = 0): number {
+  native ??= (zlib() as unknown as { crc32?: Crc32 }).crc32 ?? null;
   return (native ?? tableCrc32)(data, initial) >>> 0;
 }
 

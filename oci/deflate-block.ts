@@ -1,5 +1,5 @@
-import { constants, deflateRawSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
+import { zlib } from "../util/lazy-builtin.js";
 
 /** One block of a block-parallel gzip stream (see parallel-gzip.ts). */
 export interface DeflateBlockInput {
@@ -16,10 +16,10 @@ export interface DeflateBlockInput {
  * the block, its dictionary, `last` and the level only, never on which thread ran it.
  */
 export function deflateBlock(input: DeflateBlockInput): { output: Buffer; crc: number } {
-  const output = deflateRawSync(input.block, {
+  const output = zlib().deflateRawSync(input.block, {
     level: input.level,
     ...(input.dictionary === undefined ? {} : { dictionary: input.dictionary }),
-    finishFlush: input.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    finishFlush: input.last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH,
     chunkSize: 256 * 1024,
   });
   return { output, crc: crc32(input.block) };

@@ -1,9 +1,10 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { TsbuildError } from "../errors.js";
 import type { DeflateBlockInput } from "./deflate-block.js";
 import type { DeflateResult, DeflateTask } from "./deflate-worker.js";
 import { packageFile } from "../util/package-file.js";
+import { workerThreads } from "../util/lazy-builtin.js";
 
 interface PoolThread {
   worker: Worker;
@@ -46,7 +47,7 @@ export class DeflatePool {
   }
 
   #start(): PoolThread {
-    const worker = new Worker(packageFile("dist/oci/deflate-worker.js"));
+    const worker = new (workerThreads().Worker)(packageFile("dist/oci/deflate-worker.js"));
     const thread: PoolThread = { worker, pending: new Map() };
     worker.unref();
     worker.on("message", (result: DeflateResult) => {

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { Duplex, PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { TsbuildError } from "../errors.js";
 import { OCI_MEDIA_TYPES } from "./media-types.js";
 import { createParallelGzip } from "./parallel-gzip.js";
+import { zlib } from "../util/lazy-builtin.js";
 
 /** Compressions a layer blob can have. */
 export type LayerCompression = "gzip" | "zstd" | "none";
@@ -55,7 +55,7 @@ export function createCompressor(compression: LayerCompression): Duplex {
 /** A decompressor for `compression`. */
 export function createDecompressor(compression: LayerCompression): Duplex {
   // The default finish flush makes a truncated gzip stream an error, as it must be.
-  if (compression === "gzip") return createGunzip({ chunkSize: ZLIB_CHUNK });
+  if (compression === "gzip") return zlib().createGunzip({ chunkSize: ZLIB_CHUNK });
   if (compression === "zstd") return zstdProcess(["-q", "-d", "-c", "--no-progress"]);
   return new PassThrough();
 }
