@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { rmSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -48,6 +48,9 @@ class CommandServer {
   readonly #dir: string;
   readonly #waiting = new Map<number, (status: string) => void>();
   #next = 0;
+  /** Output file numbers: how many exist, and those no program is using. */
+  #slots = 0;
+  readonly #freeSlots: number[] = [];
   #dead: Error | undefined;
 
   static async start(): Promise<CommandServer> {
@@ -80,29 +83,31 @@ class CommandServer {
     const { cwd } = options;
     const output = options.output ?? true;
     const id = this.#next++;
-    const out = output ? join(this.#dir, `${id}.out`) : "/dev/null";
-    const err = join(this.#dir, `${id}.err`);
+    // Output files are kept and reused (a redirection truncates them): creating and removing
+    // two files a program cost more than the program's own start on this disk.
+    const slot = this.#freeSlots.pop() ?? this.#slots++;
+    const out = output ? join(this.#dir, `${slot}.out`) : "/dev/null";
+    const err = join(this.#dir, `${slot}.err`);
     const command = [program, ...args].map(quote).join(" ");
     const body = `${cwd === undefined ? "" : `cd ${quote(cwd)} && `}${command}`;
     // `( ... & )`: the job is forked off a subshell that exits at once, so this shell keeps no
     // children to reap; a status line is one short write, whole even when jobs end together.
     const line = `( if command -v ${quote(program)} >/dev/null 2>&1; then { ${body}; } </dev/null >${quote(out)} 2>${quote(err)}; echo "${id} $?"; else echo "${id} x"; fi & )\n`;
-    const status = await new Promise<string>((resolve) => {
-      if (this.#waiting.size === 0) this.#busy();
-      this.#waiting.set(id, resolve);
-      this.#shell.stdin.write(line);
-    });
-    if (status === "dead") throw this.#dead ?? new Error("the command shell exited");
-    if (status === "x") return { status: "not-found", stdout: Buffer.alloc(0), stderr: "" };
-    if (!output && status === "0") {
-      // Nothing to read: the (empty) error file goes without holding up the caller; the
-      // directory goes at exit anyway.
-      rm(err, { force: true }).catch(() => undefined);
-      return { status: 0, stdout: Buffer.alloc(0), stderr: "" };
+    try {
+      const status = await new Promise<string>((resolve) => {
+        if (this.#waiting.size === 0) this.#busy();
+        this.#waiting.set(id, resolve);
+        this.#shell.stdin.write(line);
+      });
+      if (status === "dead") throw this.#dead ?? new Error("the command shell exited");
+      if (status === "x") return { status: "not-found", stdout: Buffer.alloc(0), stderr: "" };
+      // Only the status matters on success when the output is not wanted.
+      if (!output && status === "0") return { status: 0, stdout: Buffer.alloc(0), stderr: "" };
+      const [stdout, stderr] = await Promise.all([output ? readFile(out) : Buffer.alloc(0), readFile(err, "utf8")]);
+      return { status: Number(status), stdout, stderr };
+    } finally {
+      this.#freeSlots.push(slot);
     }
-    const [stdout, stderr] = await Promise.all([output ? readFile(out) : Buffer.alloc(0), readFile(err, "utf8")]);
-    await Promise.all([output ? rm(out, { force: true }) : undefined, rm(err, { force: true })]);
-    return { status: Number(status), stdout, stderr };
   }
 
   /** Waiting on a program keeps the process alive; an idle shell does not. */

@@ -36,4 +36,14 @@ test("programs run side by side: one that waits does not hold up the others", as
   }
 });
 
+test("output files are reused one program after another, and each program gets only its own output", async () => {
+  const long = await runServed("sh", ["-c", "printf 'a%.0s' $(seq 100); printf 'e%.0s' $(seq 100) >&2; exit 4"]);
+  assert.equal({ status: long.status, out: long.stdout.length, err: long.stderr.length }, { status: 4, out: 100, err: 100 });
+  const short = await runServed("sh", ["-c", "echo b; echo f >&2; exit 5"]);
+  assert.equal({ status: short.status, stdout: short.stdout.toString(), stderr: short.stderr }, { status: 5, stdout: "b\n", stderr: "f\n" });
+  // A status-only program's error text, after others wrote more to the same files.
+  const quiet = await runServed("sh", ["-c", "echo g >&2; exit 6"], { output: false });
+  assert.equal({ status: quiet.status, stderr: quiet.stderr }, { status: 6, stderr: "g\n" });
+});
+
 test.run();
