@@ -31,6 +31,8 @@ const RECORD_FILE = "record.json";
 const OWNER_FILE = ".owner";
 const LEGACY_TABLE = "metadata.json";
 const NEXT_ID_FILE = "next-id";
+/** The hint's text is the number padded with spaces to this width (`Number` ignores them). */
+const NEXT_ID_WIDTH = 20;
 
 /**
  * The snapshot records of one root, one file per snapshot instead of one table rewritten on
@@ -267,7 +269,15 @@ export class SnapshotMetadata {
    * a step's unmount flushes), one at a time with the latest number, so it only grows.
    */
   #writeNextIdHint(): void {
-    this.#hint = this.#hint.then(() => writeFile(join(this.dir, NEXT_ID_FILE), String(this.#nextId)).catch(() => undefined));
+    // Overwritten in place at a fixed width, never truncated: on a file system mounted with
+    // `discard`, truncating a file that has a block waits for the device to discard it.
+    const text = String(this.#nextId).padEnd(NEXT_ID_WIDTH);
+    const path = join(this.dir, NEXT_ID_FILE);
+    this.#hint = this.#hint.then(() =>
+      writeFile(path, text, { flag: "r+" })
+        .catch((error: unknown) => (errorCode(error) === "ENOENT" ? writeFile(path, text) : undefined))
+        .catch(() => undefined),
+    );
   }
 
   /** Drops the reservation of a directory number that will not become a snapshot (its directory is gone). */
