@@ -4,6 +4,7 @@ import { makeStagingDir } from "../worker/staging-dir.js";
 import { openWorker, type OpenWorkerOptions, type Worker as RootWorker } from "../worker/worker.js";
 import type { ProcessRunner, Worker } from "../solver/types.js";
 import { buildImageSource } from "./build-image-source.js";
+import { removeIdleMountPoints } from "../solver/snapshot-mounts.js";
 
 export interface OpenBuildWorkerOptions extends OpenWorkerOptions {
   /** A root's worker to build on (from `openWorker`); default: one opened over `root`. */
@@ -57,6 +58,7 @@ export async function openBuildWorker(options: OpenBuildWorkerOptions = {}): Pro
     close: async () => {
       await closeExecutor();
       if (givenTempDir === undefined) await rm(tempDir, { recursive: true, force: true });
+      await removeIdleMountPoints(tempDir); // what is left of them in a given directory, and the process's list
     },
   };
 }

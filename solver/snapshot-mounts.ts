@@ -1,9 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, rmdir } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
 import { ownedByThisProcess } from "../snapshotter/reclaim-snapshots.js";
 import type { Snapshotter } from "../snapshotter/types.js";
+
+/**
+ * Empty mount points of each staging directory, left by earlier steps for the next mount
+ * there. Making and removing a directory a mount costs more than the mount on a disk mounted
+ * with `discard` (removing a directory waits for the device to discard its block); they go
+ * when the build ends (`removeIdleMountPoints`).
+ */
+const idleMountPoints = new Map<string, string[]>();
+
+/** Removes the idle mount points of a staging directory, whose steps are all done. */
+export async function removeIdleMountPoints(tempDir: string): Promise<void> {
+  const idle = idleMountPoints.get(tempDir) ?? [];
+  idleMountPoints.delete(tempDir);
+  await Promise.all(idle.map((target) => rm(target, { recursive: true, force: true })));
+}
 
 /**
  * The snapshots one step prepares and mounts (its writable root, read-only views of other
@@ -40,8 +56,7 @@ export class SnapshotMounts {
     if (entry.unmounted) return;
     await this.#snapshotter.unmount(entry.target);
     entry.unmounted = true;
-    // The mount point was made empty by #mount: one rmdir, unless something was left in it.
-    await rmdir(entry.target).catch(() => rm(entry.target, { recursive: true, force: true }));
+    await this.#giveBack(entry.target);
   }
 
   /** Unmounts the active snapshot `key` and commits it as `name`; after a failure it may be tried again under another name. */
@@ -65,7 +80,7 @@ export class SnapshotMounts {
       try {
         if (!entry.unmounted) {
           await this.#snapshotter.unmount(entry.target);
-          await rm(entry.target, { recursive: true, force: true });
+          await this.#giveBack(entry.target);
         }
         await this.#snapshotter.remove(entry.key);
       } catch (error) {
@@ -76,9 +91,12 @@ export class SnapshotMounts {
   }
 
   async #mount(key: string): Promise<string> {
-    const target = join(this.#tempDir, key);
+    const idle = idleMountPoints.get(this.#tempDir);
+    const reused = idle?.pop();
+    if (idle?.length === 0) idleMountPoints.delete(this.#tempDir);
+    const target = reused ?? join(this.#tempDir, `mnt-${randomBytes(8).toString("hex")}`);
     try {
-      await mkdir(target, { recursive: true });
+      if (reused === undefined) await mkdir(target, { recursive: true });
       await this.#snapshotter.mount(key, target);
     } catch (error) {
       await rm(target, { recursive: true, force: true }).catch(() => undefined);
@@ -87,5 +105,19 @@ export class SnapshotMounts {
     }
     this.#mounted.push({ key, target });
     return target;
+  }
+
+  /** An unmounted mount point: kept for the next mount when it is empty, as #mount left it; removed otherwise. */
+  async #giveBack(target: string): Promise<void> {
+    let empty = false;
+    try {
+      empty = readdirSync(target).length === 0;
+    } catch {
+      return; // gone already: nothing to keep or remove
+    }
+    if (!empty) return rm(target, { recursive: true, force: true });
+    const idle = idleMountPoints.get(this.#tempDir);
+    if (idle === undefined) idleMountPoints.set(this.#tempDir, [target]);
+    else idle.push(target);
   }
 }
