@@ -198,7 +198,7 @@ test("a process keeps one owner file across acquisitions, removes it at exit, an
         owners.add(handle.ownerPath);
         await releaseFileLock(handle);
       }
-      console.log(owners.size, readdirSync(${JSON.stringify(dir)}).length);
+      console.log(\`\${owners.size} \${readdirSync(${JSON.stringify(dir)}).length}\`); // one string: numbers would be coloured under FORCE_COLOR
       if (${exitHolding}) {
         await acquireFileLock(${JSON.stringify(lockPath)});
         process.exit(0);
