@@ -292,10 +292,14 @@ function tsbuildBuilder(work: string, rootfsTar: string, cpuProfDir: string | un
     },
     async build(context, options = {}) {
       if (root === "") await builder.reset();
-      const profile = cpuProfDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` };
       const network = options.network === undefined ? [] : [`--network=${options.network}`];
       const args = ["build", "--root", root, "-q", "-t", "bench:latest", ...network, ...(options.dockerfile === undefined ? [] : ["-f", options.dockerfile]), context];
-      return timeProcess(command, args, { SOURCE_DATE_EPOCH: "", ...profile }, options.peakRss);
+      if (cpuProfDir === undefined) return timeProcess(command, args, { SOURCE_DATE_EPOCH: "" }, options.peakRss);
+      // Node takes --cpu-prof only on its command line, so a profiled build runs the script
+      // bin/tsbuild runs, with the certificates variable moved as that script moves it.
+      const main = join(repoRoot(), "dist", "cli", "main.js");
+      const certificates = process.env.NODE_EXTRA_CA_CERTS === undefined ? {} : { NODE_EXTRA_CA_CERTS: undefined, TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS };
+      return timeProcess(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, main, ...args], { SOURCE_DATE_EPOCH: "", ...certificates }, options.peakRss);
     },
   };
   return builder;
