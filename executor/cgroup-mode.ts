@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readTextOrEmptySync } from "../util/read-small-file.js";
 
 /**
  * How the host mounts cgroups: `v2` (unified only), `v1` (legacy controllers only), or
@@ -9,7 +9,7 @@ export type CgroupMode = "v1" | "v2" | "hybrid" | "none";
 
 /** Reads the mount table of this process to tell the cgroup layout. */
 export async function detectCgroupMode(mountinfoPath = "/proc/self/mountinfo"): Promise<CgroupMode> {
-  const text = await readFile(mountinfoPath, "utf8").catch(() => "");
+  const text = readTextOrEmptySync(mountinfoPath);
   let v1 = false;
   let v2Root = false;
   let v2Elsewhere = false;

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readTextOrEmptySync } from "../util/read-small-file.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
 
 /** Open files Docker containers get on a systemd host (dockerd's LimitNOFILE), and the kernel's default fs.nr_open. */
@@ -10,7 +10,7 @@ export const DOCKER_NOFILE = 1048576;
  * runtime would then fail every start with "setrlimit: operation not permitted".
  */
 export async function defaultRlimits(limitsPath = "/proc/self/limits"): Promise<RuntimeRlimit[]> {
-  const text = await readFile(limitsPath, "utf8").catch(() => "");
+  const text = readTextOrEmptySync(limitsPath);
   const hard = parseHardLimit(text, "Max open files");
   const nofile = hard === undefined ? DOCKER_NOFILE : Math.min(DOCKER_NOFILE, hard);
   return [{ type: "RLIMIT_NOFILE", soft: nofile, hard: nofile }];
@@ -28,3 +28,4 @@ export function parseHardLimit(text: string, name: string): number | undefined {
   }
   return undefined;
 }
+

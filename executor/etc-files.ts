@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readTextOrEmptySync } from "../util/read-small-file.js";
 
 export interface HostsFileOptions {
   hostname: string;
@@ -14,12 +14,9 @@ export function createHostsFile(options: HostsFileOptions): string {
 
 /**
  * The sandbox's /etc/resolv.conf: the host's, since both `host` and `none` networking use
- * the host's view of DNS (with `none` nothing can reach it anyway). Empty when the host has none.
+ * the host's view of DNS (with `none` nothing can reach it anyway). Empty when the host has
+ * none (or it cannot be read). Read synchronously: a small file, on every RUN's way to starting.
  */
 export async function createResolvConf(hostPath = "/etc/resolv.conf"): Promise<string> {
-  try {
-    return await readFile(hostPath, "utf8");
-  } catch {
-    return "";
-  }
+  return readTextOrEmptySync(hostPath);
 }

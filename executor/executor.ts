@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -32,6 +32,7 @@ import { SandboxNetworkPool } from "./sandbox-network-pool.js";
 import type { RuntimeRlimit } from "./runtime-spec.js";
 import { serializeRuntimeJson } from "./runtime-spec.js";
 import type { ExecProcess, ExecResult, ExecRunOptions, OutputStream } from "./types.js";
+import { readTextOrEmptySync } from "../util/read-small-file.js";
 
 export interface ExecutorOptions {
   /** The tsbuild root; the directories below default to places under it. */
@@ -319,7 +320,7 @@ export class Executor {
         throw new TsbuildError("SYSTEM", `Cannot start OCI runtime "${runtime.path}": ${error.message}`, { cause: error });
       }
       const exitCode = code ?? 128 + signalNumber(signal);
-      const runtimeErrors = runtimeLogMessages(await readFile(runtimeLog, "utf8").catch(() => ""));
+      const runtimeErrors = runtimeLogMessages(readTextOrEmptySync(runtimeLog));
       if (log !== undefined) await new Promise<void>((done) => log!.end(done));
       if (logError !== undefined) {
         // The step's log must be whole; a run whose log was cut short is not a clean result.
@@ -405,3 +406,4 @@ function cancelledError(proc: ExecProcess, signal: AbortSignal | undefined): Tsb
 function signalNumber(signal: NodeJS.Signals | null): number {
   return signal === null ? 0 : (constants.signals[signal] ?? 0);
 }
+

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { detectCgroupMode } from "./cgroup-mode.js";
 import { findExecutable, type RuntimeName } from "./oci-runtime.js";
@@ -15,10 +16,7 @@ export async function withProbeCache(dir: string, name: RuntimeName, path: strin
   const file = join(dir, `probe-${name}.json`);
   const identity = await identify(name, path);
   if (identity !== undefined) {
-    const saved = await readFile(file, "utf8").then(
-      (text) => JSON.parse(text) as { identity: string; probe: RuntimeProbe },
-      () => undefined, // no cache yet, or a broken one: probe
-    );
+    const saved = readSaved(file);
     if (saved?.identity === identity && saved.probe.name === name) return saved.probe;
   }
   const result = await probe();
@@ -46,9 +44,24 @@ async function identify(name: RuntimeName, path: string | undefined): Promise<st
  * across processes until the binary or the boot changes; undefined when it cannot be told.
  */
 export async function binaryBootIdentity(binary: string): Promise<string | undefined> {
-  const info = await stat(binary).catch(() => undefined);
-  if (info === undefined) return undefined;
-  const boot = (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => "")).trim();
+  // Synchronous: a stat and a 37-byte read, on the first RUN's way to starting.
+  let info;
+  let boot: string;
+  try {
+    info = statSync(binary);
+    boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return undefined; // no binary, or no boot id to tell this boot by
+  }
   if (boot === "") return undefined;
   return [binary, info.ino, info.size, info.mtimeMs, boot].join("\0");
+}
+
+/** A kept probe result, read synchronously (a small file); undefined when there is none or it is broken: probe. */
+function readSaved(file: string): { identity: string; probe: RuntimeProbe } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as { identity: string; probe: RuntimeProbe };
+  } catch {
+    return undefined;
+  }
 }

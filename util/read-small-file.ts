@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 
 /**
  * Files up to this size are read with synchronous calls: a file a build just wrote or is
@@ -25,5 +25,18 @@ export function readStartSync(path: string, buffer: Buffer, offset: number, limi
     return filled;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The text of a small file (a /proc file, a runtime's log, /etc/resolv.conf) read with one
+ * synchronous call, or "" when it cannot be read: for what a RUN reads on its way, where a
+ * hop through the thread pool costs more than the read.
+ */
+export function readTextOrEmptySync(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return ""; // missing or unreadable: the callers' "nothing there"
   }
 }
