@@ -1,4 +1,4 @@
-import { lstat, mkdir } from "node:fs/promises";
+import { lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { inUserNamespace } from "../util/id-mapping.js";
 
@@ -17,10 +17,11 @@ const HOST_DIR = "/run/tsbuild/runtime-cache";
 export async function runtimeCacheDir(root: string): Promise<string> {
   const own = join(root, "runtime");
   if (process.getuid?.() !== 0 || inUserNamespace()) return own;
+  // Synchronous: three quick calls on the first RUN's way to starting.
   try {
-    await mkdir(HOST_DIR, { recursive: true, mode: 0o700 });
+    mkdirSync(HOST_DIR, { recursive: true, mode: 0o700 });
     for (const dir of ["/run/tsbuild", HOST_DIR]) {
-      const info = await lstat(dir);
+      const info = lstatSync(dir);
       if (!info.isDirectory() || info.uid !== 0 || (info.mode & 0o022) !== 0) return own;
     }
     return HOST_DIR;

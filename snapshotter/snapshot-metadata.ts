@@ -71,7 +71,8 @@ export class SnapshotMetadata {
   #nextId: number | undefined;
   #hint: Promise<void> = Promise.resolve();
   #outstanding = 0;
-  #registered = false;
+  #registering: Promise<void> | undefined;
+  #scanningIds: Promise<number> | undefined;
 
   constructor(snapshotsDir: string) {
     this.dir = snapshotsDir;
@@ -370,22 +371,30 @@ export class SnapshotMetadata {
     return join(this.#mounts, `${createHash("sha256").update(target).digest("hex").slice(0, 32)}.json`);
   }
 
-  /** Registers this process as a writer (once), and unregisters it at a clean exit with nothing left half made. */
-  async #register(): Promise<void> {
-    await this.#prepare();
-    if (this.#registered) return;
-    const marker = join(this.#writers, formatProcessToken(currentProcess()));
-    await writeFile(marker, "");
-    this.#registered = true;
-    removeAtExit(marker, () => this.#outstanding === 0);
+  /**
+   * Registers this process as a writer (once), and unregisters it at a clean exit with nothing
+   * left half made. Steps starting side by side share the one registration.
+   */
+  #register(): Promise<void> {
+    this.#registering ??= (async () => {
+      await this.#prepare();
+      const marker = join(this.#writers, formatProcessToken(currentProcess()));
+      await writeFile(marker, "");
+      removeAtExit(marker, () => this.#outstanding === 0);
+    })();
+    this.#registering.catch(() => (this.#registering = undefined)); // the next caller tries again
+    return this.#registering;
   }
 
+  /** The lowest directory number not taken, looked up once (steps reserving side by side share the look). */
   async #firstFreeId(): Promise<number> {
-    if (this.#nextId === undefined) {
+    this.#scanningIds ??= (async () => {
       const numbers = (await readdir(this.dir)).filter((name) => /^\d+$/.test(name)).map(Number);
       const hint = Number(await readFile(join(this.dir, NEXT_ID_FILE), "utf8").catch(() => "0"));
-      this.#nextId = Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
-    }
+      return Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
+    })();
+    this.#scanningIds.catch(() => (this.#scanningIds = undefined)); // the next caller looks again
+    this.#nextId ??= await this.#scanningIds;
     return this.#nextId;
   }
 
