@@ -7,8 +7,9 @@ import { applyLayer } from "./apply-layer.js";
 import { BaseSnapshotter, type SnapshotChain } from "./base-snapshotter.js";
 import { overlayChanges } from "./layer-changes.js";
 import { performMount, performUnmount } from "./mount-table.js";
+import { warmCommandServer } from "../util/command-server.js";
 import { canMountReadOnlyOverlay, escapeOverlayPath, overlayOptions } from "./overlay-options.js";
-import type { Mount } from "./types.js";
+import type { Mount, PrepareOptions } from "./types.js";
 
 /**
  * Snapshots as overlayfs layers: every snapshot owns `<root>/snapshots/<n>/fs` (its upper
@@ -17,6 +18,17 @@ import type { Mount } from "./types.js";
  */
 export class OverlaySnapshotter extends BaseSnapshotter {
   readonly name: "overlayfs" | "fuse-overlayfs" = "overlayfs";
+
+  // A mount follows a prepare or a view: the shell that runs mount(8) starts while the snapshot is recorded.
+  override async prepare(key: string, parent?: string, options?: PrepareOptions): Promise<Mount[]> {
+    warmCommandServer();
+    return super.prepare(key, parent, options);
+  }
+
+  override async view(key: string, parent: string, options?: PrepareOptions): Promise<Mount[]> {
+    warmCommandServer();
+    return super.view(key, parent, options);
+  }
 
   protected async createDirectories(id: number, kind: "active" | "view"): Promise<void> {
     if (kind === "active") {

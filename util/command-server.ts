@@ -29,6 +29,15 @@ export async function runServed(program: string, args: readonly string[], option
   return running.run(program, args, options);
 }
 
+/**
+ * Starts the shell now, for a program soon to come: it is up (forked, exec'd, reading) by
+ * then instead of after. A failure to start is the next program's to report.
+ */
+export function warmCommandServer(): void {
+  server ??= CommandServer.start();
+  server.catch(() => undefined); // reported by `runServed`, which awaits the same promise
+}
+
 export interface ServeOptions {
   cwd?: string;
   /**
