@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable, type Readable } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -11,6 +12,7 @@ import { crashPoint } from "../util/crash-point.js";
 import { currentProcess, formatProcessToken, isProcessAlive, parseProcessToken } from "./process-identity.js";
 import { blobPath, type StorePaths } from "./store-paths.js";
 import { statIfExists } from "../util/stat-if-exists.js";
+import { SMALL_FILE_SYNC } from "../util/read-small-file.js";
 
 /** A blob in the content store. */
 export interface BlobInfo {
@@ -149,10 +151,15 @@ export class ContentStore {
     return new IngestFile(path, await open(path, "wx", 0o444), this.#paths);
   }
 
-  /** The whole content of a blob; NOT_FOUND when absent. */
+  /**
+   * The whole content of a blob; NOT_FOUND when absent. Manifests, configs and indexes (a few
+   * kilobytes, read on a build's way to its first step) are read synchronously, where four
+   * hops through the thread pool cost more than the read; larger blobs through the pool.
+   */
   async read(digest: Digest): Promise<Buffer> {
+    const path = this.path(digest);
     try {
-      return await readFile(this.path(digest));
+      return statSync(path).size <= SMALL_FILE_SYNC ? readFileSync(path) : await readFile(path);
     } catch (error) {
       throw notFoundOr(error, digest);
     }
@@ -166,10 +173,10 @@ export class ContentStore {
     return handle.createReadStream();
   }
 
-  /** Size and time of a blob, or undefined when absent. */
+  /** Size and time of a blob, or undefined when absent. One synchronous call, as `read`. */
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
     try {
-      const info = await stat(this.path(digest));
+      const info = statSync(this.path(digest));
       return { digest, size: info.size, modifiedAt: info.mtime };
     } catch (error) {
       if (errorCode(error) === "ENOENT") return undefined;

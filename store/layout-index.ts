@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { TsbuildError } from "../errors.js";
 import { createImageIndex, parseImageIndex, type Descriptor, type ImageIndex } from "../oci/image-types.js";
 import { writeFileAtomic } from "./atomic-file.js";
@@ -15,7 +15,8 @@ export const OCI_LAYOUT_VERSION = { imageLayoutVersion: "1.0.0" } as const;
 export async function readLayoutIndex(paths: StorePaths): Promise<ImageIndex> {
   let text: string;
   try {
-    text = await readFile(paths.indexJson, "utf8");
+    // Synchronously: a small file, read before every build's first step and at its export.
+    text = readFileSync(paths.indexJson, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return createImageIndex([]);
     throw error;
