@@ -376,25 +376,35 @@ export class SnapshotMetadata {
    * left half made. Steps starting side by side share the one registration.
    */
   #register(): Promise<void> {
-    this.#registering ??= (async () => {
-      await this.#prepare();
-      const marker = join(this.#writers, formatProcessToken(currentProcess()));
-      await writeFile(marker, "");
-      removeAtExit(marker, () => this.#outstanding === 0);
-    })();
-    this.#registering.catch(() => (this.#registering = undefined)); // the next caller tries again
+    if (this.#registering === undefined) {
+      const registering = (async () => {
+        await this.#prepare();
+        const marker = join(this.#writers, formatProcessToken(currentProcess()));
+        await writeFile(marker, "");
+        removeAtExit(marker, () => this.#outstanding === 0);
+      })();
+      this.#registering = registering;
+      // A failure is its callers'; the next caller tries again.
+      registering.catch(() => (this.#registering === registering ? (this.#registering = undefined) : undefined));
+    }
     return this.#registering;
   }
 
   /** The lowest directory number not taken, looked up once (steps reserving side by side share the look). */
   async #firstFreeId(): Promise<number> {
-    this.#scanningIds ??= (async () => {
-      const numbers = (await readdir(this.dir)).filter((name) => /^\d+$/.test(name)).map(Number);
-      const hint = Number(await readFile(join(this.dir, NEXT_ID_FILE), "utf8").catch(() => "0"));
-      return Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
-    })();
-    this.#scanningIds.catch(() => (this.#scanningIds = undefined)); // the next caller looks again
-    this.#nextId ??= await this.#scanningIds;
+    if (this.#nextId !== undefined) return this.#nextId;
+    if (this.#scanningIds === undefined) {
+      const scanning = (async () => {
+        const numbers = (await readdir(this.dir)).filter((name) => /^\d+$/.test(name)).map(Number);
+        const hint = Number(await readFile(join(this.dir, NEXT_ID_FILE), "utf8").catch(() => "0"));
+        return Math.max(Math.max(0, ...numbers) + 1, Number.isSafeInteger(hint) ? hint : 0);
+      })();
+      this.#scanningIds = scanning;
+      // A failure is its callers'; the next caller looks again.
+      scanning.catch(() => (this.#scanningIds === scanning ? (this.#scanningIds = undefined) : undefined));
+    }
+    const first = await this.#scanningIds;
+    this.#nextId ??= first;
     return this.#nextId;
   }
 
