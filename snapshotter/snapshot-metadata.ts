@@ -31,6 +31,8 @@ const RECORD_FILE = "record.json";
 const OWNER_FILE = ".owner";
 const LEGACY_TABLE = "metadata.json";
 const NEXT_ID_FILE = "next-id";
+/** A mount note renamed aside on its way out (`removeMount`): not a note any more. */
+const SET_ASIDE_INFIX = ".gone-";
 /** The hint's text is the number padded with spaces to this width (`Number` ignores them). */
 const NEXT_ID_WIDTH = 20;
 
@@ -293,12 +295,22 @@ export class SnapshotMetadata {
     writeFileSync(this.#mountFile(target), JSON.stringify({ target, key }));
   }
 
+  /**
+   * Forgets the note of `target`. The note is renamed aside at once and removed in the
+   * background: on a disk mounted with `discard`, an unlink that frees a block waits for the
+   * device, here on the main thread of every step. Whatever stays aside (a kill, a failed
+   * removal) is removed by the next `listMounts`.
+   */
   async removeMount(target: string): Promise<void> {
+    const note = this.#mountFile(target);
+    const aside = `${note}${SET_ASIDE_INFIX}${randomBytes(6).toString("hex")}`;
     try {
-      unlinkSync(this.#mountFile(target));
+      renameSync(note, aside);
     } catch (error) {
       if (errorCode(error) !== "ENOENT") throw error;
+      return;
     }
+    unlink(aside).catch(() => undefined); // see above
   }
 
   /** Mount targets this snapshotter noted, with the key at each. */
@@ -308,6 +320,10 @@ export class SnapshotMetadata {
     // Read synchronously, as the records: a commit and a removal look here, and a build has a
     // few of these small files at a time (one async read is four round trips to the pool).
     for (const name of readdirSync(this.#mounts)) {
+      if (name.includes(SET_ASIDE_INFIX)) {
+        unlink(join(this.#mounts, name)).catch(() => undefined); // another process may be removing it too
+        continue;
+      }
       let entry: { target: string; key: string } | undefined;
       try {
         entry = JSON.parse(readFileSync(join(this.#mounts, name), "utf8")) as { target: string; key: string };
