@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { staticBusybox } from "../util/static-busybox.js";
+import { overlayMount, unmount } from "./mount-helper.js";
 import { runCommand } from "./run-command.js";
 import type { Mount } from "./types.js";
 
@@ -12,6 +13,7 @@ export async function performMount(mount: Mount, target: string, options: { cwd?
   const args = mount.type === "bind" ? [] : ["-t", mount.type];
   if (mount.options.length > 0) args.push("-o", mount.options.join(","));
   args.push(mount.source, target);
+  if (mount.type === "overlay" && (await overlayMount(mount, target, options.cwd))) return;
   // Only overlays through busybox: its `mount -o bind,ro` leaves the bind writable (util-linux
   // remounts it read-only), and an overlay's options go to the kernel as they are.
   await runMountProgram("mount", args, { busybox: mount.type === "overlay", ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
@@ -19,6 +21,7 @@ export async function performMount(mount: Mount, target: string, options: { cwd?
 
 /** Unmounts `target` with umount(8). */
 export async function performUnmount(target: string): Promise<void> {
+  if (await unmount(target)) return;
   await runMountProgram("umount", [target], { busybox: true });
 }
 
