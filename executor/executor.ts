@@ -406,4 +406,3 @@ function cancelledError(proc: ExecProcess, signal: AbortSignal | undefined): Tsb
 function signalNumber(signal: NodeJS.Signals | null): number {
   return signal === null ? 0 : (constants.signals[signal] ?? 0);
 }
-

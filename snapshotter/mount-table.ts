@@ -6,20 +6,21 @@ import { runCommand } from "./run-command.js";
 import type { Mount } from "./types.js";
 
 /**
- * Performs a mount with mount(8). `cwd` lets overlay options name lower directories by
+ * Performs a mount: an overlay through the mount helper (mount-helper.ts) where it was built,
+ * anything else with mount(8). `cwd` lets overlay options name lower directories by
  * relative paths (see overlay-options.ts), which keeps long chains under the page limit.
  */
 export async function performMount(mount: Mount, target: string, options: { cwd?: string } = {}): Promise<void> {
+  if (mount.type === "overlay" && (await overlayMount(mount, target, options.cwd))) return;
   const args = mount.type === "bind" ? [] : ["-t", mount.type];
   if (mount.options.length > 0) args.push("-o", mount.options.join(","));
   args.push(mount.source, target);
-  if (mount.type === "overlay" && (await overlayMount(mount, target, options.cwd))) return;
   // Only overlays through busybox: its `mount -o bind,ro` leaves the bind writable (util-linux
   // remounts it read-only), and an overlay's options go to the kernel as they are.
   await runMountProgram("mount", args, { busybox: mount.type === "overlay", ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
 }
 
-/** Unmounts `target` with umount(8). */
+/** Unmounts `target`: through the mount helper where it was built, else with umount(8). */
 export async function performUnmount(target: string): Promise<void> {
   if (await unmount(target)) return;
   await runMountProgram("umount", [target], { busybox: true });
