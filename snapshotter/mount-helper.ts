@@ -3,6 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { holdOpen, letGo } from "../util/keep-alive.js";
 import { packageFile } from "../util/package-file.js";
 import type { Mount } from "./types.js";
 
@@ -90,15 +91,11 @@ class MountHelper {
 
   /** Waiting on a request keeps the process alive; an idle helper does not. */
   #busy(): void {
-    this.#child.ref();
-    (this.#child.stdout as Readable & { ref?: () => void }).ref?.();
+    holdOpen(this.#child);
   }
 
   #idle(): void {
-    if (this.#waiting.size > 0) return;
-    this.#child.unref();
-    (this.#child.stdin as Writable & { unref?: () => void }).unref?.();
-    (this.#child.stdout as Readable & { unref?: () => void }).unref?.();
+    if (this.#waiting.size === 0) letGo(this.#child);
   }
 
   #die(): void {

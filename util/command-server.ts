@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { holdOpen, letGo } from "./keep-alive.js";
 import { makeOwnedTempDir } from "./owned-temp-dir.js";
 
 export interface ServedCommand {
@@ -121,15 +122,11 @@ class CommandServer {
 
   /** Waiting on a program keeps the process alive; an idle shell does not. */
   #busy(): void {
-    this.#shell.ref();
-    (this.#shell.stdout as Readable & { ref?: () => void }).ref?.();
+    holdOpen(this.#shell);
   }
 
   #idle(): void {
-    if (this.#waiting.size > 0) return;
-    this.#shell.unref();
-    (this.#shell.stdin as Writable & { unref?: () => void }).unref?.();
-    (this.#shell.stdout as Readable & { unref?: () => void }).unref?.();
+    if (this.#waiting.size === 0) letGo(this.#shell);
   }
 
   #die(error: Error): void {
