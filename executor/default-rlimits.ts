@@ -28,4 +28,3 @@ export function parseHardLimit(text: string, name: string): number | undefined {
   }
   return undefined;
 }
-

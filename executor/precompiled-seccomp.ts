@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeOwnedTempDir } from "../util/owned-temp-dir.js";
+import { readIfReadableSync } from "../util/read-small-file.js";
 import { createRuntimeSpec } from "./create-runtime-spec.js";
 import { OciRuntime } from "./oci-runtime.js";
 import { binaryBootIdentity } from "./probe-cache.js";
@@ -56,7 +56,7 @@ async function cachedProgram(runtime: OciRuntime, profile: RuntimeSeccomp, text:
   const identity = await binaryBootIdentity(runtime.path);
   if (identity === undefined) return undefined;
   const file = join(cacheDir, `seccomp-${createHash("sha256").update(`${identity}\0${text}`).digest("hex").slice(0, 32)}.bpf`);
-  const saved = readSavedProgram(file);
+  const saved = readIfReadableSync(file); // not made yet (or unreadable): make it
   if (saved !== undefined && validProgram(saved)) return saved.toString("base64");
   const made = await compileWithCrun(runtime, profile);
   if (made === undefined) return undefined;
@@ -105,14 +105,5 @@ async function compileWithCrun(template: OciRuntime, profile: RuntimeSeccomp): P
   } finally {
     await runtime.delete(id).catch(() => undefined); // it may never have been created
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** A kept program (a few kilobytes), read synchronously on the first RUN's way; undefined when not made yet (or unreadable): make it. */
-function readSavedProgram(file: string): Buffer | undefined {
-  try {
-    return readFileSync(file);
-  } catch {
-    return undefined;
   }
 }

@@ -4,6 +4,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { detectCgroupMode } from "./cgroup-mode.js";
 import { findExecutable, type RuntimeName } from "./oci-runtime.js";
+import { readTextOrEmptySync } from "../util/read-small-file.js";
 import type { RuntimeProbe } from "./runtime-probe.js";
 
 /**
@@ -57,11 +58,12 @@ export async function binaryBootIdentity(binary: string): Promise<string | undef
   return [binary, info.ino, info.size, info.mtimeMs, boot].join("\0");
 }
 
-/** A kept probe result, read synchronously (a small file); undefined when there is none or it is broken: probe. */
+/** A kept probe result (read synchronously, a small file); undefined when there is none or it is broken: probe. */
 function readSaved(file: string): { identity: string; probe: RuntimeProbe } | undefined {
+  const text = readTextOrEmptySync(file);
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as { identity: string; probe: RuntimeProbe };
+    return JSON.parse(text) as { identity: string; probe: RuntimeProbe };
   } catch {
-    return undefined;
+    return undefined; // none yet ("") or cut short
   }
 }

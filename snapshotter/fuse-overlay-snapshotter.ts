@@ -7,6 +7,7 @@ import { performMount } from "./mount-table.js";
 import { OverlaySnapshotter } from "./overlay-snapshotter.js";
 import { runCommand } from "./run-command.js";
 import type { Mount } from "./types.js";
+import { warmCommandServer } from "../util/command-server.js";
 
 /**
  * Overlay snapshots mounted by fuse-overlayfs, for a rootless tsbuild on a kernel whose
@@ -26,6 +27,11 @@ import type { Mount } from "./types.js";
  */
 export class FuseOverlaySnapshotter extends OverlaySnapshotter {
   override readonly name = "fuse-overlayfs" as const;
+
+  /** fuse-overlayfs runs through the command shell. */
+  protected override warmMounting(): void {
+    warmCommandServer();
+  }
 
   protected override async performOverlayMount(mount: Mount, target: string, options: { cwd: string; scratch: string }): Promise<void> {
     if (mount.type !== "overlay") return performMount(mount, target, { cwd: options.cwd });

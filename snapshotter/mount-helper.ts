@@ -40,18 +40,27 @@ export async function unmount(target: string): Promise<boolean> {
   return true;
 }
 
+/** Starts the helper now, for a mount soon to come; false when there is none (mount(8) serves). */
+export function startMountHelper(): boolean {
+  return mountHelper() !== undefined;
+}
+
 function mountHelper(): MountHelper | undefined {
   if (helper === undefined) {
     const path = packageFile("dist/snapshotter/mount-helper");
-    try {
-      if (process.env.TSBUILD_MOUNT_HELPER === "off") throw new Error("turned off"); // mount(8) and umount(8) serve
-      accessSync(path, constants.X_OK);
-      helper = new MountHelper(path);
-    } catch {
-      helper = null; // not built here: mount(8) and umount(8) serve
-    }
+    helper = process.env.TSBUILD_MOUNT_HELPER !== "off" && isExecutable(path) ? new MountHelper(path) : null;
   }
   return helper ?? undefined;
+}
+
+/** False when not built here (no compiler at build time). */
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 class MountHelper {

@@ -6,6 +6,7 @@ import type { LayerWriteEntry } from "../oci/layer-writer.js";
 import { applyLayer } from "./apply-layer.js";
 import { BaseSnapshotter, type SnapshotChain } from "./base-snapshotter.js";
 import { overlayChanges } from "./layer-changes.js";
+import { startMountHelper } from "./mount-helper.js";
 import { performMount, performUnmount } from "./mount-table.js";
 import { warmCommandServer } from "../util/command-server.js";
 import { canMountReadOnlyOverlay, escapeOverlayPath, overlayOptions } from "./overlay-options.js";
@@ -19,15 +20,22 @@ import type { Mount, PrepareOptions } from "./types.js";
 export class OverlaySnapshotter extends BaseSnapshotter {
   readonly name: "overlayfs" | "fuse-overlayfs" = "overlayfs";
 
-  // A mount follows a prepare or a view: the shell that runs mount(8) starts while the snapshot is recorded.
   override async prepare(key: string, parent?: string, options?: PrepareOptions): Promise<Mount[]> {
-    warmCommandServer();
+    this.warmMounting();
     return super.prepare(key, parent, options);
   }
 
   override async view(key: string, parent: string, options?: PrepareOptions): Promise<Mount[]> {
-    warmCommandServer();
+    this.warmMounting();
     return super.view(key, parent, options);
+  }
+
+  /**
+   * A mount follows a prepare or a view: what performs it (the mount helper, else the shell
+   * that runs mount(8)) starts while the snapshot is recorded.
+   */
+  protected warmMounting(): void {
+    if (!startMountHelper()) warmCommandServer();
   }
 
   protected async createDirectories(id: number, kind: "active" | "view"): Promise<void> {

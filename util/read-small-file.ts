@@ -29,14 +29,20 @@ export function readStartSync(path: string, buffer: Buffer, offset: number, limi
 }
 
 /**
- * The text of a small file (a /proc file, a runtime's log, /etc/resolv.conf) read with one
- * synchronous call, or "" when it cannot be read: for what a RUN reads on its way, where a
- * hop through the thread pool costs more than the read.
+ * A small file (a /proc file, a runtime's log, a kept probe or program) read with one
+ * synchronous call, or undefined when it cannot be read (missing or unreadable: the callers'
+ * "nothing there"): for what a RUN reads on its way, where a hop through the thread pool
+ * costs more than the read.
  */
-export function readTextOrEmptySync(path: string): string {
+export function readIfReadableSync(path: string): Buffer | undefined {
   try {
-    return readFileSync(path, "utf8");
+    return readFileSync(path);
   } catch {
-    return ""; // missing or unreadable: the callers' "nothing there"
+    return undefined;
   }
+}
+
+/** `readIfReadableSync` as text, "" when the file cannot be read. */
+export function readTextOrEmptySync(path: string): string {
+  return readIfReadableSync(path)?.toString("utf8") ?? "";
 }
