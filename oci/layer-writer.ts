@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { createWriteStream, writev } from "node:fs";
+import { open, unlink } from "node:fs/promises";
 import { Readable, Transform, Writable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { TsbuildError } from "../errors.js";
@@ -9,7 +9,7 @@ import { Digester, type Digest } from "./digest.js";
 import { createCompressor, LAYER_MEDIA_TYPES, type LayerCompression } from "./layer-compression.js";
 import { encodeTarHeader, endOfArchive, paddingFor, type EncodableTarHeader, type TarEntryType } from "./layer-tar-header.js";
 import { cancelledError } from "../util/cancelled-error.js";
-import { READ_PIECE, readFilePiece, SharedFile, SMALL_FILE, TarReadAhead } from "./tar-read-ahead.js";
+import { READ_PIECE, readFilePiece, SharedFile, SMALL_FILE, TarReadAhead, type TarPiece } from "./tar-read-ahead.js";
 import { crashPoint } from "../util/crash-point.js";
 import { threadDigester, type ThreadDigester } from "./thread-digester.js";
 
@@ -62,6 +62,17 @@ export interface LayerReuse {
   entries: ReadonlyMap<string, LayerEntryIndex>;
 }
 
+/**
+ * A new, empty file an uncompressed layer goes into: written here while the tar is small,
+ * else by the hashing thread, which may open `path` again for direct I/O and copies ranges
+ * of a `reuse` source without passing them through this thread. The owner keeps `fd` open
+ * until `writeLayer` has settled.
+ */
+export interface LayerFile {
+  readonly path: string;
+  readonly fd: number;
+}
+
 export interface WriteLayerOptions {
   /** Default gzip. */
   compression?: LayerCompression;
@@ -78,12 +89,6 @@ export interface WriteLayerOptions {
   index?: boolean;
   /** Bytes of the tar made so far, after each block (for progress). */
   onProgress?: (tarBytes: number) => void;
-  /**
-   * The destination stream keeps no chunk once its write has called back (it writes to a
-   * file): an uncompressed layer's chunks may then go to the hashing thread without a copy.
-   * Always so for a path.
-   */
-  keepsNoChunks?: boolean;
 }
 
 export interface LayerWriteResult {
@@ -113,49 +118,86 @@ export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): nu
 }
 
 /**
- * Writes `entries` as a layer tar, compressed, to a file path or a writable stream, streaming
- * file contents so the layer is never held in memory. Headers carry no atime, ctime, user
- * or group names; with a source date epoch every mtime is clamped to it, so one tree gives
- * one digest on any machine.
+ * Writes `entries` as a layer tar, compressed, to a file path, an open file or a writable
+ * stream, streaming file contents so the layer is never held in memory. Headers carry no
+ * atime, ctime, user or group names; with a source date epoch every mtime is clamped to it,
+ * so one tree gives one digest on any machine.
  */
 export async function writeLayer(
   entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>,
-  destination: string | Writable,
+  destination: string | Writable | LayerFile,
   options: WriteLayerOptions = {},
 ): Promise<LayerWriteResult> {
   const compression = options.compression ?? "gzip";
   const epoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
-  const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : destination;
-  const tar: TarOptions = { epoch, ...(options.reuse === undefined ? {} : { reuse: options.reuse }), ...(options.index ? { index: [] } : {}), reusedBytes: 0 };
+  // An uncompressed layer into a file is its tar, written at known positions: ranges of an
+  // earlier layer can be copied into it by the hashing thread.
+  const toFile = compression === "none" && (typeof destination === "string" || isLayerFile(destination));
+  const tar: TarOptions = {
+    epoch,
+    ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
+    ...(options.index ? { index: [] } : {}),
+    reusedBytes: 0,
+    copies: toFile,
+  };
   const source = Readable.from(tarStream(entries, tar));
-  // An uncompressed layer is its tar: one hash gives both digests, taken after each write.
-  const uncompressed = compression === "none" ? new WriteThenHash(sink, { handOver: typeof destination === "string" || options.keepsNoChunks === true, onProgress: options.onProgress }) : undefined;
-  const compressing = uncompressed === undefined ? compressingStages(compression, sink, options.onProgress) : undefined;
-  const stages = compressing?.stages ?? [uncompressed as WriteThenHash];
-  let tarDigest: { diffId: Digest; size: number };
-  try {
-    await pipeline([source, ...stages], options.signal === undefined ? {} : { signal: options.signal });
-    tarDigest = compressing === undefined ? await (uncompressed as WriteThenHash).digest() : { diffId: compressing.tar.digest(), size: compressing.tar.size };
-  } catch (error) {
-    uncompressed?.drop();
-    if (typeof destination === "string") {
-      // A file stream still opening when the pipeline failed creates the file after that: wait for it.
-      if (!sink.closed) await new Promise<void>((closed) => sink.once("close", () => closed()));
-      await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
-    }
-    throw options.signal?.aborted ? cancelledError("Writing the layer was cancelled", options.signal, error) : error;
-  }
-  const { diffId } = tarDigest;
-  return {
-    diffId,
-    digest: compressing === undefined ? diffId : compressing.blob.digest(),
-    size: compressing === undefined ? tarDigest.size : compressing.blob.size,
+  const result = (tarDigest: { diffId: Digest; size: number }, blob?: Digester): LayerWriteResult => ({
+    diffId: tarDigest.diffId,
+    digest: blob === undefined ? tarDigest.diffId : blob.digest(),
+    size: blob === undefined ? tarDigest.size : blob.size,
     uncompressedSize: tarDigest.size,
     compression,
     mediaType: LAYER_MEDIA_TYPES[compression],
     ...(tar.index === undefined ? {} : { index: tar.index }),
     ...(tar.reuse === undefined ? {} : { reusedBytes: tar.reusedBytes }),
-  };
+  });
+  const failed = (error: unknown) => (options.signal?.aborted ? cancelledError("Writing the layer was cancelled", options.signal, error) : error);
+  const pipe = (stages: Array<Transform | Writable>) => pipeline([source, ...stages], options.signal === undefined ? {} : { signal: options.signal });
+
+  if (toFile) {
+    const opened = typeof destination === "string" ? await openLayerFile(destination) : undefined;
+    const writer = new FileWriteThenHash(opened ?? (destination as LayerFile), options.onProgress);
+    try {
+      await pipe([writer]);
+      const tarDigest = await writer.digest();
+      await opened?.close();
+      return result(tarDigest);
+    } catch (error) {
+      // Nothing may write into the descriptor once its owner closes it (it could be another file's by then).
+      await writer.settle();
+      if (opened !== undefined) {
+        await opened.close().catch(() => undefined); // the write error is the one to report
+        await unlink(destination as string).catch(() => undefined); // a half-written layer
+      }
+      throw failed(error);
+    }
+  }
+
+  const sink = typeof destination === "string" ? createWriteStream(destination, { flags: "w", mode: 0o644 }) : (destination as Writable);
+  const uncompressed = compression === "none" ? new StreamWriteThenHash(sink, options.onProgress) : undefined;
+  const compressing = uncompressed === undefined ? compressingStages(compression, sink, options.onProgress) : undefined;
+  try {
+    await pipe(compressing?.stages ?? [uncompressed as StreamWriteThenHash]);
+  } catch (error) {
+    if (typeof destination === "string") {
+      // A file stream still opening when the pipeline failed creates the file after that: wait for it.
+      if (!sink.closed) await new Promise<void>((closed) => sink.once("close", () => closed()));
+      await unlink(destination).catch(() => undefined); // a half-written layer; the write error is the one to report
+    }
+    throw failed(error);
+  }
+  if (compressing === undefined) return result((uncompressed as StreamWriteThenHash).digest());
+  return result({ diffId: compressing.tar.digest(), size: compressing.tar.size }, compressing.blob);
+}
+
+function isLayerFile(destination: Writable | LayerFile): destination is LayerFile {
+  return !(destination instanceof Writable) && typeof (destination as LayerFile).fd === "number";
+}
+
+/** A new file at `path` as a LayerFile, with its close. */
+async function openLayerFile(path: string): Promise<LayerFile & { close(): Promise<void> }> {
+  const handle = await open(path, "w", 0o644);
+  return { path, fd: handle.fd, close: () => handle.close() };
 }
 
 /** A compressed layer's stages: the tar hashed (and counted), compressed, the blob hashed, written. */
@@ -182,50 +224,29 @@ function compressingStages(compression: LayerCompression, sink: Writable, onProg
   return { stages, tar, blob };
 }
 
-/** Tars larger than this are hashed on the hashing thread; smaller ones here, at their end. */
-const THREAD_HASH_BYTES = 8 * 1024 * 1024;
-
 /**
- * The last stage of an uncompressed layer: each chunk is written to `sink`, then hashed. With
- * `handOver` (a sink that keeps no chunk once written), a tar larger than THREAD_HASH_BYTES
- * goes to the hashing thread (thread-digester.ts) chunk by chunk, each once it is written,
- * so it can be handed over without a copy: about 180 ms of main thread a 200 MB layer, which
- * the walk, the reads and the steps beside it use instead. A smaller tar is kept and hashed
- * here when it ends.
+ * The last stage of an uncompressed layer going into a stream that may keep what it is
+ * given: each chunk is written to `sink`, then hashed here.
  */
-class WriteThenHash extends Writable {
+class StreamWriteThenHash extends Writable {
   readonly #sink: Writable;
-  readonly #handOver: boolean;
   readonly #onProgress: ((tarBytes: number) => void) | undefined;
-  readonly #inline = new Digester();
-  #size = 0;
-  /** Chunks written and not hashed yet, while the tar is small. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
-  #thread: ThreadDigester | undefined;
+  readonly #digester = new Digester();
 
-  constructor(sink: Writable, options: { handOver: boolean; onProgress: ((tarBytes: number) => void) | undefined }) {
+  constructor(sink: Writable, onProgress: ((tarBytes: number) => void) | undefined) {
     super();
     this.#sink = sink;
-    this.#handOver = options.handOver;
-    this.#onProgress = options.onProgress;
+    this.#onProgress = onProgress;
     // Its failures reach this stream through the write callbacks, or `finished` at the end.
     sink.on("error", (error) => this.destroy(error));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#size += chunk.byteLength;
-    this.#onProgress?.(this.#size);
+    this.#onProgress?.(this.#digester.size + chunk.byteLength);
     this.#sink.write(chunk, (error) => {
       if (error) return callback(error);
-      let caughtUp: Promise<void> | undefined;
-      try {
-        caughtUp = this.#hash(chunk);
-      } catch (failure) {
-        return callback(failure as Error);
-      }
-      if (caughtUp === undefined) callback();
-      else caughtUp.then(() => callback(), callback);
+      this.#digester.update(chunk);
+      callback();
     });
   }
 
@@ -239,35 +260,102 @@ class WriteThenHash extends Writable {
     callback(error);
   }
 
+  digest(): { diffId: Digest; size: number } {
+    return { diffId: this.#digester.digest(), size: this.#digester.size };
+  }
+}
+
+/** Tars larger than this are hashed and written by the hashing thread; smaller ones here, at their end. */
+const THREAD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The last stage of an uncompressed layer going into a new file. While the tar is small its
+ * blocks are kept, then written and hashed here at its end. Past THREAD_BYTES, or at the
+ * first range to copy, the hashing thread (thread-digester.ts) takes over: the blocks go to
+ * it without a copy, and it hashes them and writes them (direct I/O where it can), with the
+ * ranges it copies itself, so the walk, the reads and the steps beside it keep this thread.
+ */
+class FileWriteThenHash extends Writable {
+  readonly #file: LayerFile;
+  readonly #onProgress: ((tarBytes: number) => void) | undefined;
+  #size = 0;
+  /** The tar so far, while it is small. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #thread: ThreadDigester | undefined;
+
+  constructor(file: LayerFile, onProgress: ((tarBytes: number) => void) | undefined) {
+    super({ objectMode: true, highWaterMark: 4 });
+    this.#file = file;
+    this.#onProgress = onProgress;
+  }
+
+  override _write(piece: TarPiece, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const length = Buffer.isBuffer(piece) ? piece.byteLength : piece.length;
+    this.#size += length;
+    this.#onProgress?.(this.#size);
+    let caughtUp: Promise<void> | undefined;
+    try {
+      if (Buffer.isBuffer(piece) && this.#thread === undefined) {
+        this.#held.push(piece);
+        this.#heldBytes += length;
+        if (this.#heldBytes >= THREAD_BYTES) caughtUp = this.#startThread().caughtUp;
+      } else {
+        // Sent after the blocks held so far, so hashed and written after them.
+        const thread = this.#thread ?? this.#startThread().thread;
+        caughtUp = Buffer.isBuffer(piece) ? thread.update(piece) : thread.copy(piece, () => shortReuseSource(piece.source));
+      }
+    } catch (failure) {
+      return callback(failure as Error);
+    }
+    if (caughtUp === undefined) callback();
+    else caughtUp.then(() => callback(), callback);
+  }
+
   /** The tar's digest and size, once everything is written. */
   async digest(): Promise<{ diffId: Digest; size: number }> {
     if (this.#thread !== undefined) return { diffId: await this.#thread.digest(), size: this.#size };
-    for (const chunk of this.#held) this.#inline.update(chunk);
+    const held = this.#held;
     this.#held = [];
-    return { diffId: this.#inline.digest(), size: this.#size };
+    await writeAll(this.#file.fd, held);
+    const digester = new Digester();
+    for (const chunk of held) digester.update(chunk);
+    return { diffId: digester.digest(), size: this.#size };
   }
 
-  /** After a failure: the hashing thread forgets what it was given. */
-  drop(): void {
-    this.#thread?.drop();
+  /** After a failure: once this settles, nothing writes into the file any more. */
+  async settle(): Promise<void> {
     this.#held = [];
+    await this.#thread?.drop();
   }
 
-  #hash(chunk: Buffer): Promise<void> | undefined {
-    if (this.#thread !== undefined) return this.#thread.update(chunk);
-    if (!this.#handOver) {
-      this.#inline.update(chunk);
-      return undefined;
-    }
-    this.#held.push(chunk);
-    this.#heldBytes += chunk.byteLength;
-    if (this.#heldBytes < THREAD_HASH_BYTES) return undefined;
-    this.#thread = threadDigester();
+  #startThread(): { thread: ThreadDigester; caughtUp: Promise<void> | undefined } {
+    const thread = (this.#thread = threadDigester());
+    thread.writeInto({ path: this.#file.path, fd: this.#file.fd });
     let caughtUp: Promise<void> | undefined;
-    for (const held of this.#held) caughtUp = this.#thread.update(held) ?? caughtUp;
+    for (const held of this.#held) caughtUp = thread.update(held) ?? caughtUp;
     this.#held = [];
-    return caughtUp;
+    return { thread, caughtUp };
   }
+}
+
+/** `chunks` into `fd` from its start (a write may take less than asked: the disk filled). */
+async function writeAll(fd: number, chunks: Buffer[]): Promise<void> {
+  let position = 0;
+  let rest = chunks.filter((chunk) => chunk.byteLength > 0);
+  while (rest.length > 0) {
+    let written = await new Promise<number>((resolve, reject) => writev(fd, rest, position, (error, count) => (error ? reject(error) : resolve(count))));
+    position += written;
+    while (rest.length > 0 && written >= rest[0].byteLength) {
+      written -= rest[0].byteLength;
+      rest = rest.slice(1);
+    }
+    if (written > 0) rest = [rest[0].subarray(written), ...rest.slice(1)];
+  }
+}
+
+function shortReuseSource(source: string): TsbuildError {
+  return new TsbuildError("CONFLICT", `Cannot reuse entries of "${source}": it is shorter than its index says`);
 }
 
 interface TarOptions {
@@ -276,6 +364,8 @@ interface TarOptions {
   /** Filled with the regular files' entries when asked for. */
   index?: LayerEntryIndex[];
   reusedBytes: number;
+  /** Reused ranges go on as ranges for the writer to copy (it writes into a file), not read here. */
+  copies: boolean;
 }
 
 /** A hash of a header, for telling whether an entry of an earlier layer has this one's bytes. */
@@ -286,20 +376,21 @@ function headerHash(header: Buffer): string {
 /** `crypto.hash` (Node 20.12 and later): one call, no Hash object per header. */
 const hashOnce = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "base64") => string }).hash;
 
-async function* tarStream(entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>, options: TarOptions): AsyncGenerator<Buffer> {
-  const { epoch, reuse, index } = options;
+async function* tarStream(entries: AsyncIterable<LayerWriteEntry> | Iterable<LayerWriteEntry>, options: TarOptions): AsyncGenerator<TarPiece> {
+  const { epoch, reuse, index, copies } = options;
   const firstPathOfInode = new Map<string, string>();
   /** Bytes of the tar queued so far: the offset of the next entry. */
   let offset = 0;
   // File reads are started ahead, side by side, while the tree is walked and earlier bytes
   // are hashed and written; what they give goes on in archive order.
   const parts = new TarReadAhead();
-  const source = reuse === undefined ? undefined : new SharedFile(reuse.source);
-  /** Reused entries next to each other in the source are read as one range, in pieces. */
+  const source = reuse === undefined || copies ? undefined : new SharedFile(reuse.source);
+  /** Reused entries next to each other in the source are read (or copied) as one range, in pieces. */
   let range: { start: number; end: number } | undefined;
   const endRange = () => {
     if (range === undefined) return;
-    for (let at = range.start; at < range.end; at += READ_PIECE) {
+    if (source === undefined) parts.pushCopy({ source: reuse!.source, position: range.start, length: range.end - range.start });
+    else for (let at = range.start; at < range.end; at += READ_PIECE) {
       const [position, length] = [at, Math.min(READ_PIECE, range.end - at)];
       parts.pushRead(length, () => source!.read(position, length));
     }

@@ -2,7 +2,15 @@ import { close, open, read } from "node:fs";
 import { promisify } from "node:util";
 import { TsbuildError } from "../errors.js";
 import { readStartSync, SMALL_FILE_SYNC } from "../util/read-small-file.js";
+import type { CopyRange } from "./hash-thread.js";
 import { soleBuffer } from "./thread-digester.js";
+
+/** What a tar is made of on its way out: bytes, or a range of an earlier tar that the writer copies itself. */
+export type TarPiece = Buffer | CopyRange;
+
+function isCopy(part: Buffer | PendingRead | CopyRange): part is CopyRange {
+  return "source" in part && !Buffer.isBuffer(part);
+}
 
 /**
  * The bytes of a tar being written, in archive order, with the file reads among them started
@@ -10,10 +18,11 @@ import { soleBuffer } from "./thread-digester.js";
  * READ_AHEAD_BYTES in READ_AHEAD_READS reads are under way in libuv's thread pool. Small
  * pieces are copied into blocks of about OUTPUT_BLOCK bytes (small files are read straight
  * into them), so the streams, the hash and the write see a few hundred chunks for a 200 MB
- * layer, not one per header or file.
+ * layer, not one per header or file. Ranges to copy (`pushCopy`) go on as they are, in their
+ * place among the bytes.
  */
 export class TarReadAhead {
-  readonly #parts: Array<Buffer | PendingRead> = [];
+  readonly #parts: Array<Buffer | PendingRead | CopyRange> = [];
   /** Index in #parts of the first read not yet started. */
   #nextToStart = 0;
   #readsStarted = 0;
@@ -23,8 +32,8 @@ export class TarReadAhead {
   /** The block being filled, and how much of it is. */
   #block = Buffer.allocUnsafe(0);
   #used = 0;
-  /** Blocks filled and not yet handed on. */
-  #out: Buffer[] = [];
+  /** Blocks filled (and ranges) not yet handed on. */
+  #out: TarPiece[] = [];
 
   push(bytes: Buffer): void {
     if (bytes.length === 0) return;
@@ -35,6 +44,16 @@ export class TarReadAhead {
   /** `size` bytes that `start` reads when their turn comes; it must give exactly that many. */
   pushRead(size: number, start: () => Promise<Buffer>): void {
     if (size > 0) this.#queue({ size, start }, size);
+  }
+
+  /** A range the writer copies itself, after the bytes before it. */
+  pushCopy(range: CopyRange): void {
+    if (range.length === 0) return;
+    if (this.#parts.length > 0) this.#queue(range, 0); // no memory held
+    else {
+      this.#flush();
+      this.#out.push(range);
+    }
   }
 
   /** A small file (at most SMALL_FILE bytes), read now: into the block when nothing waits before it. */
@@ -54,9 +73,9 @@ export class TarReadAhead {
    * The blocks that can go on now: the bytes up to the first read still under way. Nothing
    * waits here, so it costs little to ask after every entry.
    */
-  ready(): Buffer[] {
+  ready(): TarPiece[] {
     this.#startReads();
-    for (let head = this.#parts[0]; head !== undefined && (Buffer.isBuffer(head) || head.bytes !== undefined); head = this.#parts[0]) {
+    for (let head = this.#parts[0]; head !== undefined && (Buffer.isBuffer(head) || isCopy(head) || head.bytes !== undefined); head = this.#parts[0]) {
       this.#take(head);
     }
     const out = this.#out;
@@ -74,10 +93,10 @@ export class TarReadAhead {
   }
 
   /** Waits for the first part, then gives what can go on; with nothing left, the last block too. */
-  async next(): Promise<Buffer[]> {
+  async next(): Promise<TarPiece[]> {
     this.#startReads();
     const head = this.#parts[0];
-    if (head !== undefined && !Buffer.isBuffer(head)) await head.read;
+    if (head !== undefined && !Buffer.isBuffer(head) && !isCopy(head)) await head.read;
     const out = this.ready();
     if (this.#parts.length === 0 && this.#used > 0) {
       this.#flush();
@@ -93,13 +112,13 @@ export class TarReadAhead {
 
   /** Waits for the reads under way (after a failure, before their files are closed). */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.#parts.flatMap((part) => (Buffer.isBuffer(part) || part.read === undefined ? [] : [part.read])));
+    await Promise.allSettled(this.#parts.flatMap((part) => (Buffer.isBuffer(part) || isCopy(part) || part.read === undefined ? [] : [part.read])));
   }
 
   #startReads(): void {
     while (this.#nextToStart < this.#parts.length && (this.#readsStarted === 0 || (this.#bytesStarted < READ_AHEAD_BYTES && this.#readsStarted < READ_AHEAD_READS))) {
       const part = this.#parts[this.#nextToStart++];
-      if (Buffer.isBuffer(part)) continue;
+      if (Buffer.isBuffer(part) || isCopy(part)) continue;
       const read = part.start();
       this.#readsStarted++;
       this.#bytesStarted += part.size;
@@ -112,15 +131,18 @@ export class TarReadAhead {
     }
   }
 
-  #queue(part: Buffer | PendingRead, size: number): void {
+  #queue(part: Buffer | PendingRead | CopyRange, size: number): void {
     this.#parts.push(part);
     this.#queuedBytes += size;
   }
 
-  #take(head: Buffer | PendingRead): void {
+  #take(head: Buffer | PendingRead | CopyRange): void {
     this.#parts.shift();
     this.#nextToStart--;
-    if (Buffer.isBuffer(head)) {
+    if (isCopy(head)) {
+      this.#flush();
+      this.#out.push(head);
+    } else if (Buffer.isBuffer(head)) {
       this.#queuedBytes -= head.length;
       this.#append(head);
     } else {

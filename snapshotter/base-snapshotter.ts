@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
 import type { Digest } from "../oci/digest.js";
-import { writeLayer, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
+import { writeLayer, type LayerFile, type LayerWriteEntry, type LayerWriteResult } from "../oci/layer-writer.js";
 import { listMountPoints, performUnmount } from "./mount-table.js";
 import { reclaimSnapshots, SNAPSHOT_OWNER_LABEL } from "./reclaim-snapshots.js";
 import { withSystemErrors } from "./system-errors.js";
@@ -159,7 +159,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     });
   }
 
-  async diff(key: string, destination: string | Writable, options: DiffOptions = {}): Promise<LayerWriteResult> {
+  async diff(key: string, destination: string | Writable | LayerFile, options: DiffOptions = {}): Promise<LayerWriteResult> {
     return withSystemErrors(`Cannot diff snapshot "${key}"`, async () => {
       const chain = await this.#chain(key);
       if (chain.record.kind === "view") throw new TsbuildError("CONFLICT", `Cannot diff snapshot "${key}": it is a view and has no changes`);
@@ -170,7 +170,6 @@ export abstract class BaseSnapshotter implements Snapshotter {
         ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
         ...(options.index === true ? { index: true } : {}),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-        ...(options.keepsNoChunks === true ? { keepsNoChunks: true } : {}),
       });
     });
   }

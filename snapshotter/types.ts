@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { Digest } from "../oci/digest.js";
 import type { LayerCompression } from "../oci/layer-compression.js";
-import type { LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
+import type { LayerFile, LayerReuse, LayerWriteResult } from "../oci/layer-writer.js";
 
 /**
  * The snapshotter interface, after containerd's `snapshots.Snapshotter`: snapshots are named
@@ -59,8 +59,6 @@ export interface DiffOptions {
   index?: boolean;
   /** Bytes of the tar made so far, as it grows. */
   onProgress?: (tarBytes: number) => void;
-  /** The destination keeps no chunk once written (oci/layer-writer.ts `keepsNoChunks`). */
-  keepsNoChunks?: boolean;
 }
 
 export interface ApplyOptions {
@@ -133,7 +131,7 @@ export interface Snapshotter {
   cleanup(): Promise<CleanupResult>;
 
   /** Writes the changes of snapshot `key` (against its parent) as an OCI layer. */
-  diff(key: string, destination: string | Writable, options?: DiffOptions): Promise<LayerWriteResult>;
+  diff(key: string, destination: string | Writable | LayerFile, options?: DiffOptions): Promise<LayerWriteResult>;
   /** Applies a layer blob (gzip, zstd or plain) as the new committed snapshot `key`. */
   apply(key: string, layer: Readable, options?: ApplyOptions): Promise<ApplyResult>;
 }

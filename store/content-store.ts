@@ -47,8 +47,13 @@ export type BlobSource = string | Uint8Array | Readable | AsyncIterable<Uint8Arr
 
 /** A blob being written by a writer that hashes it itself (see `ContentStore.ingest`). */
 export interface BlobIngest {
-  /** Where the bytes go. */
+  /** Where the bytes go: this stream, or this file (not both). */
   readonly stream: Writable;
+  /**
+   * The new, empty file, for a writer that writes it itself (oci/layer-writer.ts `LayerFile`):
+   * open until `commit` or `abort`; the commit takes its size from the file.
+   */
+  readonly file: { readonly path: string; readonly fd: number };
   /** Waits for `stream` to finish, then syncs and moves the bytes in place as blob `digest`, which the writer vouches for. */
   commit(blob: { digest: Digest; size: number }): Promise<BlobInfo>;
   /** Drops what was written (after a failure). */
@@ -123,23 +128,28 @@ export class ContentStore {
   async ingest(): Promise<BlobIngest> {
     const file = await this.#openIngest();
     let failure: unknown;
-    const stream = new Writable({
-      highWaterMark: 4 * 1024 * 1024,
-      writev: (chunks, callback) => {
-        file.append(...chunks.map((c) => c.chunk as Buffer)).then(() => callback(), (error: unknown) => callback((failure = error) as Error));
-      },
-    });
+    let stream: Writable | undefined;
     return {
-      stream,
+      // Made when asked for: a writer of the file never ends it, so the commit must not wait for it.
+      get stream() {
+        return (stream ??= new Writable({
+          highWaterMark: 4 * 1024 * 1024,
+          writev: (chunks, callback) => {
+            file.append(...chunks.map((c) => c.chunk as Buffer)).then(() => callback(), (error: unknown) => callback((failure = error) as Error));
+          },
+        }));
+      },
+      file: { path: file.path, fd: file.fd },
       commit: async ({ digest, size }) => {
         checkDigest(digest);
-        if (!stream.writableFinished) await finished(stream);
+        if (stream !== undefined && !stream.writableFinished) await finished(stream);
         if (failure !== undefined) throw failure;
+        if (stream === undefined) await file.sizeFromFile();
         if (file.size !== size) throw new TsbuildError("INTERNAL", `Blob "${digest}" was written as ${file.size} bytes, announced as ${size}`);
         return file.commit(digest);
       },
       abort: async () => {
-        stream.destroy();
+        stream?.destroy();
         await file.abort();
       },
     };
@@ -284,6 +294,19 @@ class IngestFile {
 
   get size(): number {
     return this.#size;
+  }
+
+  get fd(): number {
+    return this.#handle.fd;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Takes the size the file has (written by someone else than `append`). */
+  async sizeFromFile(): Promise<void> {
+    this.#size = (await this.#handle.stat()).size;
   }
 
   async append(...buffers: Uint8Array[]): Promise<void> {

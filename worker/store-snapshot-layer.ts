@@ -21,22 +21,20 @@ export interface StoreSnapshotLayerOptions {
 
 /**
  * Writes the changes of snapshot `key` against its parent as a layer blob straight into the
- * content store (no temp file), hashed once on the way by the layer writer, and notes its
- * uncompressed size for `images`.
+ * content store's ingest file (no temp file), hashed once on the way by the layer writer, and
+ * notes its uncompressed size for `images`.
  */
 export async function storeSnapshotLayer(store: Store, snapshotter: Snapshotter, key: string, options: StoreSnapshotLayerOptions = {}): Promise<LayerWriteResult> {
   const ingest = await store.content.ingest();
   let written: LayerWriteResult;
   try {
-    written = await snapshotter.diff(key, ingest.stream, {
+    written = await snapshotter.diff(key, ingest.file, {
       compression: options.compression ?? "none",
       ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.reuse === undefined ? {} : { reuse: options.reuse }),
       ...(options.index === true ? { index: true } : {}),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      // The ingest stream writes each chunk to its file before calling back, and keeps none.
-      keepsNoChunks: true,
     });
     await ingest.commit({ digest: written.digest, size: written.size });
   } catch (error) {

@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { SMALL_FILE, TarReadAhead } from "../../oci/tar-read-ahead.js";
+import { SMALL_FILE, TarReadAhead, type TarPiece } from "../../oci/tar-read-ahead.js";
+
+/** The pieces as bytes: every one must be bytes (nothing here queued a range to copy). */
+function bytesOf(pieces: TarPiece[]): Buffer {
+  assert.ok(pieces.every((piece) => Buffer.isBuffer(piece)), "only bytes");
+  return Buffer.concat(pieces as Buffer[]);
+}
 
 test("small files read in place behind a read under way fill the read-ahead, and everything comes out in order", async () => {
   const dir = await mkdtemp(join(tmpdir(), "tsb-read-ahead-"));
@@ -19,7 +25,7 @@ test("small files read in place behind a read under way fill the read-ahead, and
     let finish: (bytes: Buffer) => void = () => undefined;
     parts.pushRead(slow.length, () => new Promise<Buffer>((resolve) => (finish = resolve)));
     expected.push(slow);
-    const given: Buffer[] = [...parts.ready()];
+    const given: TarPiece[] = [...parts.ready()];
     let files = 0;
     while (!parts.full()) {
       const bytes = randomBytes(SMALL_FILE);
@@ -34,11 +40,30 @@ test("small files read in place behind a read under way fill the read-ahead, and
     assert.is(given.length, 0, "nothing goes on while a read before it is under way");
     finish(slow);
     while (!parts.empty) given.push(...(await parts.next()));
-    assert.ok(Buffer.concat(given).equals(Buffer.concat(expected)), "every byte, in the order queued");
-    assert.ok(given.every((block) => block.length <= 512 * 1024 + SMALL_FILE), "in blocks of about 512 KiB");
+    assert.ok(bytesOf(given).equals(Buffer.concat(expected)), "every byte, in the order queued");
+    assert.ok((given as Buffer[]).every((block) => block.length <= 512 * 1024 + SMALL_FILE), "in blocks of about 512 KiB");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a range to copy goes on in its place: after the bytes and reads queued before it, before those after", async () => {
+  const parts = new TarReadAhead();
+  parts.push(Buffer.from("header one"));
+  let finish: (bytes: Buffer) => void = () => undefined;
+  parts.pushRead(4, () => new Promise<Buffer>((resolve) => (finish = resolve)));
+  const range = { source: "/earlier/layer.tar", position: 1024, length: 4096 };
+  parts.pushCopy(range);
+  parts.push(Buffer.from("header two"));
+  const given = [...parts.ready()];
+  assert.equal(given, [], "the read before it is under way");
+  finish(Buffer.from("data"));
+  while (!parts.empty) given.push(...(await parts.next()));
+  assert.equal(given, [Buffer.from("header onedata"), range, Buffer.from("header two")]);
+  // With nothing before it, a range goes on at once, after the block being filled.
+  parts.push(Buffer.from("tail"));
+  parts.pushCopy(range);
+  assert.equal(parts.ready(), [Buffer.from("tail"), range]);
 });
 
 test("a failed read is thrown where its turn comes, not as an unhandled rejection", async () => {

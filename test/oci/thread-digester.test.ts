@@ -1,11 +1,12 @@
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeLayer } from "../../oci/layer-writer.js";
+import { writeLayer, type LayerEntryIndex } from "../../oci/layer-writer.js";
 import { soleBuffer, threadDigester } from "../../oci/thread-digester.js";
 import { overlayChanges } from "../../snapshotter/layer-changes.js";
 
@@ -79,6 +80,56 @@ test("a large uncompressed layer hashes the same on the thread, and a stream tha
     assert.is(toStream.diffId, toFile.diffId);
     assert.ok(Buffer.concat(kept).equals(bytes));
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the thread writes a large layer, and copies the reused ranges of an earlier one, byte for byte", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-thread-write-"));
+  try {
+    const tree = join(dir, "tree");
+    await mkdir(tree);
+    // 300 entries of ~40 KiB: past the size the thread takes over from, and past several of its 4 MiB stages.
+    for (let i = 0; i < 300; i++) await writeFile(join(tree, `f${String(i).padStart(3, "0")}`), randomBytes(40_000 + i));
+    const first = await writeLayer(overlayChanges(tree), join(dir, "first.tar"), { compression: "none", sourceDateEpoch: null, index: true });
+    const firstBytes = await readFile(join(dir, "first.tar"));
+    assert.is(first.diffId, `sha256:${createHash("sha256").update(firstBytes).digest("hex")}`);
+    assert.is(firstBytes.length % 4096 === 0, false, "a size that is no multiple of the direct-write alignment is kept exact");
+    // Files changed here and there: the rest comes from the first layer in ranges between them.
+    for (const i of [0, 7, 150, 151, 299]) await writeFile(join(tree, `f${String(i).padStart(3, "0")}`), randomBytes(1000 + i));
+    const entries = new Map((first.index as LayerEntryIndex[]).map((entry) => [entry.path, entry]));
+    const reused = await writeLayer(overlayChanges(tree), join(dir, "reused.tar"), { compression: "none", sourceDateEpoch: null, reuse: { source: join(dir, "first.tar"), entries } });
+    const full = await writeLayer(overlayChanges(tree), join(dir, "full.tar"), { compression: "none", sourceDateEpoch: null });
+    assert.ok((await readFile(join(dir, "reused.tar"))).equals(await readFile(join(dir, "full.tar"))), "the same bytes as a layer written from the files");
+    assert.is(reused.diffId, full.diffId);
+    assert.ok((reused.reusedBytes ?? 0) > 10_000_000, "most of it was copied from the first layer");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a layer that fills the disk under the thread fails with the disk's error and leaves no file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tsb-thread-full-"));
+  const small = join(dir, "small");
+  await mkdir(small);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small]);
+  try {
+    const tree = join(dir, "tree");
+    await mkdir(tree);
+    for (let i = 0; i < 6; i++) await writeFile(join(tree, `f${i}`), randomBytes(2 * 1024 * 1024));
+    try {
+      await writeLayer(overlayChanges(tree), join(small, "layer.tar"), { compression: "none", sourceDateEpoch: null });
+      assert.unreachable("12 MiB do not fit in 4 MiB");
+    } catch (error) {
+      assert.is((error as NodeJS.ErrnoException).code, "ENOSPC");
+    }
+    assert.equal(await readdir(small), [], "the half-written layer is gone");
+    // The thread is still there for the next layer.
+    const digester = threadDigester();
+    await digester.update(Buffer.from("after"));
+    assert.is(await digester.digest(), `sha256:${createHash("sha256").update("after").digest("hex")}`);
+  } finally {
+    execFileSync("umount", [small]);
     await rm(dir, { recursive: true, force: true });
   }
 });
