@@ -429,6 +429,29 @@ test("processes tagging different names at once lose none of them", async () => 
   });
 });
 
+test("withLock: a nested call in the holder does not lock again; a callback the holder leaves behind takes the lock for itself", async () => {
+  await withStore(async (store) => {
+    const events: string[] = [];
+    let fire: () => void = () => undefined;
+    const fired = new Promise<void>((resolve) => (fire = resolve));
+    let late: Promise<unknown> | undefined;
+    await store.withLock(async () => {
+      await store.withLock(async () => events.push("nested")); // locking again would wait for itself forever
+      // Made under the lock, run after it was released: it must not think it holds it.
+      void fired.then(() => (late = store.withLock(async () => events.push("late"))));
+    });
+    await store.withLock(async () => {
+      events.push("other holds");
+      fire();
+      // Turns of the event loop in which a callback that wrongly thought it held the lock would run.
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      events.push("other releases");
+    });
+    await late;
+    assert.equal(events, ["nested", "other holds", "other releases", "late"]);
+  });
+});
+
 test("a store lock left by a killed process does not block the next command", async () => {
   await withTempDir(async (root) => {
     const store = await openStore({ root });
