@@ -143,6 +143,13 @@ async function writeStage(out: FileOut, stage: Buffer, length: number, position:
   for (let done = 0; done < length; ) done += await writeAt(out.senderFd, stage.subarray(done), length - done, position + done);
 }
 
+/** Starts writing `length` bytes of `stage` at `position`; its failure is thrown where it is awaited (settleOldest), not as an unhandled rejection before that. */
+function startWrite(out: FileOut, stage: Buffer, length: number, position: number): void {
+  const done = writeStage(out, stage, length, position);
+  done.catch(() => undefined);
+  out.writing.push({ done, stage });
+}
+
 async function takeStage(out: FileOut): Promise<Buffer> {
   while (freeStages.length === 0 && stagesMade >= STAGES_KEPT && out.writing.length > 0) await settleOldest(out);
   return alignedStage();
@@ -160,7 +167,7 @@ async function settleOldest(out: FileOut): Promise<void> {
 /** Writes the full stage and starts the next. */
 async function flushStage(out: FileOut): Promise<void> {
   const stage = out.stage;
-  out.writing.push({ done: writeStage(out, stage, STAGE, out.at), stage });
+  startWrite(out, stage, STAGE, out.at);
   out.at += STAGE;
   out.used = 0;
   out.stage = await takeStage(out);
@@ -283,7 +290,7 @@ async function finishOut(out: FileOut, failed: boolean): Promise<void> {
     if (!failed && out.used > 0) {
       const padded = out.direct ? Math.ceil(out.used / DIRECT_ALIGN) * DIRECT_ALIGN : out.used;
       out.stage.fill(0, out.used, padded);
-      out.writing.push({ done: writeStage(out, out.stage, padded, out.at), stage: out.stage });
+      startWrite(out, out.stage, padded, out.at);
       out.stage = Buffer.alloc(0);
     }
     let firstError: unknown;
@@ -340,7 +347,7 @@ async function handle(request: HashRequest): Promise<void> {
     }
     reply({ id, copied: request.copy.length });
   } else {
-    const stream = streams.get(id) ?? streamOf(id);
+    const stream = streamOf(id);
     streams.delete(id);
     await closeSource(stream).catch((error: unknown) => fail(id, stream, error, false));
     if (stream.out !== undefined) await finishOut(stream.out, "drop" in request || stream.failure !== undefined).catch((error: unknown) => fail(id, stream, error, false));

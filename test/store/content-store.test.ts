@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { writeSync } from "node:fs";
 import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -29,6 +30,24 @@ test("a blob written from a Buffer, a string or a stream reads back under its sh
     for await (const chunk of await store.content.openStream(fromBuffer.digest)) streamed.push(chunk as Buffer);
     assert.is(Buffer.concat(streamed).toString(), "hello");
     assert.equal(await readdir(store.paths.ingest), [], "no ingest file is left");
+  });
+});
+
+test("an ingest written through its file, not its stream, commits with the size the file has", async () => {
+  await withTempDir(async (root) => {
+    const store = await openStore({ root });
+    const bytes = Buffer.from("written at a position by someone else than the stream\n");
+    const ingest = await store.content.ingest();
+    writeSync(ingest.file.fd, bytes, 0, bytes.length, 0);
+    const blob = await ingest.commit({ digest: digestOf(bytes), size: bytes.length });
+    assert.is(blob.size, bytes.length);
+    assert.ok((await store.content.read(digestOf(bytes))).equals(bytes));
+    // A size that is not the file's is refused, and the ingest file goes.
+    const short = await store.content.ingest();
+    writeSync(short.file.fd, bytes, 0, 10, 0);
+    await assertRejects(short.commit({ digest: digestOf(bytes), size: bytes.length }), (error) => isTsbuildError(error) && error.code === "INTERNAL");
+    await short.abort();
+    assert.equal(await readdir(store.paths.ingest), []);
   });
 });
 
