@@ -4,7 +4,7 @@ import { TsbuildError } from "../errors.js";
 import type { DeflateBlockInput } from "./deflate-block.js";
 import type { DeflateResult, DeflateTask } from "./deflate-worker.js";
 import { packageFile } from "../util/package-file.js";
-import { workerThreads } from "../util/lazy-builtin.js";
+import { startWorker } from "../util/lazy-builtin.js";
 
 interface PoolThread {
   worker: Worker;
@@ -47,7 +47,7 @@ export class DeflatePool {
   }
 
   #start(): PoolThread {
-    const worker = new (workerThreads().Worker)(packageFile("dist/oci/deflate-worker.js"));
+    const worker = startWorker(packageFile("dist/oci/deflate-worker.js"));
     const thread: PoolThread = { worker, pending: new Map() };
     worker.unref();
     worker.on("message", (result: DeflateResult) => {

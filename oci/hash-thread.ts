@@ -62,13 +62,22 @@ let stagesMade = 0;
 /** The one piece of WebAssembly used here (the project's TypeScript libraries do not declare it). */
 declare const WebAssembly: { Memory: new (size: { initial: number; maximum: number }) => { buffer: ArrayBuffer } };
 
-/** STAGE bytes of page-aligned memory (a WebAssembly memory's is; a Buffer's is not), as direct I/O needs. */
+/**
+ * STAGE bytes of page-aligned memory (a WebAssembly memory's is; a Buffer's is not), as direct
+ * I/O needs. Where no such memory can be had (a WebAssembly memory reserves gigabytes of
+ * address space, which `ulimit -v` may refuse), a Buffer: direct I/O then fails with EINVAL
+ * and the page cache serves instead.
+ */
 function alignedStage(): Buffer {
   const kept = freeStages.pop();
   if (kept !== undefined) return kept;
   stagesMade++;
   const pages = STAGE / 65536;
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+  try {
+    return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+  } catch {
+    return Buffer.allocUnsafeSlow(STAGE);
+  }
 }
 
 interface FileOut {

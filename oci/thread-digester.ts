@@ -3,7 +3,7 @@ import { TsbuildError } from "../errors.js";
 import { packageFile } from "../util/package-file.js";
 import type { Digest } from "./digest.js";
 import type { CopyRange, HashReply, HashRequest, StreamFailure } from "./hash-thread.js";
-import { workerThreads } from "../util/lazy-builtin.js";
+import { startWorker } from "../util/lazy-builtin.js";
 
 /**
  * sha256 on a thread of its own, for the layer writer's large tars: hashing a 200 MB layer
@@ -115,7 +115,7 @@ export class HashThread {
   #dead: Error | undefined;
 
   constructor() {
-    this.#worker = new (workerThreads().Worker)(packageFile("dist/oci/hash-thread.js"));
+    this.#worker = startWorker(packageFile("dist/oci/hash-thread.js"));
     this.#worker.unref();
     this.#worker.on("message", (reply: HashReply) => this.#reply(reply));
     this.#worker.on("error", (error) => this.#die(error));

@@ -17,3 +17,12 @@ export function zlib(): typeof import("node:zlib") {
 export function workerThreads(): typeof import("node:worker_threads") {
   return (workerThreadsModule ??= load("node:worker_threads") as typeof import("node:worker_threads"));
 }
+
+/**
+ * A worker thread running the module at `file`. It gets the process's Node options but
+ * `--input-type`, which Node refuses for a file (a program started as `node --input-type=module
+ * -e ...` would otherwise get threads that die at start).
+ */
+export function startWorker(file: string): import("node:worker_threads").Worker {
+  return new (workerThreads().Worker)(file, { execArgv: process.execArgv.filter((arg) => !arg.startsWith("--input-type")) });
+}
