@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
+import { isExecutableSync } from "../util/is-executable.js";
+import { packageFile } from "../util/package-file.js";
 import { staticBusybox } from "../util/static-busybox.js";
 import { HYBRID_CGROUP2_MOUNT } from "./cgroup-mode.js";
 
@@ -52,6 +53,8 @@ export class OciRuntime {
     if (logPath !== undefined) global.push("--log", logPath, "--log-format", "json");
     if (options.cgroups === false && this.name === "crun") global.push("--cgroup-manager=disabled");
     if (!this.hybridWrapper) return { file: this.path, args: [...global, ...args] };
+    const compiled = compiledHybridWrapper();
+    if (compiled !== undefined) return { file: compiled, args: [HYBRID_CGROUP2_MOUNT, this.path, ...global, ...args] };
     // In a user namespace (rootless) the mount is locked to its parent: cover it instead.
     const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null || mount -t tmpfs -o ro tsbuild-no-cgroup2 ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;
     return {
@@ -88,6 +91,20 @@ export class OciRuntime {
   }
 }
 
+let builtWrapper: string | null | undefined;
+
+/**
+ * The hybrid wrapper the build compiled (executor/hybrid-wrapper.c: one exec where the shell
+ * version takes three), or undefined where there was no compiler.
+ */
+function compiledHybridWrapper(): string | undefined {
+  if (builtWrapper === undefined) {
+    const path = packageFile("dist/executor/hybrid-wrapper");
+    builtWrapper = isExecutableSync(path) ? path : null;
+  }
+  return builtWrapper ?? undefined;
+}
+
 const FALLBACK_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /**
@@ -101,21 +118,12 @@ function wrapperShell(): string[] {
 
 /** The absolute path of an executable named `name` on PATH (or the usual system dirs). */
 export async function findExecutable(name: string): Promise<string | undefined> {
-  if (isAbsolute(name)) return (await isExecutable(name)) ? name : undefined;
+  if (isAbsolute(name)) return isExecutableSync(name) ? name : undefined;
   const dirs = [...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== ""), ...FALLBACK_DIRS];
   for (const dir of dirs) {
     const candidate = join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
+    if (isExecutableSync(candidate)) return candidate;
   }
   return undefined;
 }
 
-/** Synchronous: a PATH search is a dozen access(2) calls, microseconds each, and a pool round trip each when async. */
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { TsbuildError } from "../errors.js";
+import { isExecutableSync } from "../util/is-executable.js";
 import { holdOpen, letGo } from "../util/keep-alive.js";
 import { packageFile } from "../util/package-file.js";
 import type { Mount } from "./types.js";
@@ -48,19 +48,9 @@ export function startMountHelper(): boolean {
 function mountHelper(): MountHelper | undefined {
   if (helper === undefined) {
     const path = packageFile("dist/snapshotter/mount-helper");
-    helper = process.env.TSBUILD_MOUNT_HELPER !== "off" && isExecutable(path) ? new MountHelper(path) : null;
+    helper = process.env.TSBUILD_MOUNT_HELPER !== "off" && isExecutableSync(path) ? new MountHelper(path) : null;
   }
   return helper ?? undefined;
-}
-
-/** False when not built here (no compiler at build time). */
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 class MountHelper {

@@ -1,4 +1,4 @@
-import { accessSync, constants } from "node:fs";
+import { isExecutableSync } from "./is-executable.js";
 
 let found: string | null | undefined;
 
@@ -9,14 +9,6 @@ let found: string | null | undefined;
  * mount, umount and wrapper shell paid on every RUN.
  */
 export function staticBusybox(): string | undefined {
-  found ??=
-    ["/bin/busybox", "/usr/bin/busybox"].find((path) => {
-      try {
-        accessSync(path, constants.X_OK);
-        return true;
-      } catch {
-        return false; // not there: the next place
-      }
-    }) ?? null;
+  found ??= ["/bin/busybox", "/usr/bin/busybox"].find(isExecutableSync) ?? null;
   return found ?? undefined;
 }
