@@ -114,6 +114,7 @@ export class Executor {
       stateDir: resolve(options.stateDir ?? join(runtimeStateRoot(options.root), probe.name)),
       hybridWrapper: probe.hybridWrapper,
     });
+    runtime.preferSealedCopy();
     let secretEnvRuntime: OciRuntime | undefined;
     if (probe.name === "crun" && named === undefined) {
       const [runc] = await probeRuntimes({ names: ["runc"], cacheDir });
@@ -267,6 +268,7 @@ export class Executor {
     options: ExecRunOptions & { cgroup: boolean },
   ): Promise<RunOutcome> {
     const runtimeLog = join(bundle, "runtime.log");
+    await runtime.ready();
     const command = runtime.command(["run", "--bundle", privateBundle?.dir ?? bundle, id], runtimeLog, { cgroups: options.cgroup });
     const { file, args } = privateBundle === undefined ? command : privateBundleCommand(command, privateBundle.dir);
     const tail = new LogTail();

@@ -3,6 +3,7 @@ import { delimiter, isAbsolute, join } from "node:path";
 import { isExecutableSync } from "../util/is-executable.js";
 import { packageFile } from "../util/package-file.js";
 import { staticBusybox } from "../util/static-busybox.js";
+import { sealedCopy, type SealedCopy } from "../util/system-helper.js";
 import { HYBRID_CGROUP2_MOUNT } from "./cgroup-mode.js";
 
 /** The OCI runtimes tsbuild drives. runc is BuildKit's default. */
@@ -36,12 +37,37 @@ export class OciRuntime {
   readonly path: string;
   readonly stateDir: string;
   readonly hybridWrapper: boolean;
+  /** A sealed copy of the binary to run instead, once the system helper has made it. */
+  #sealed: SealedCopy | undefined;
+  /** Settles when the sealed copy asked for is there or will not be. */
+  #sealing: Promise<void> = Promise.resolve();
 
   constructor(options: OciRuntimeOptions) {
     this.name = options.name;
     this.path = options.path;
     this.stateDir = options.stateDir;
     this.hybridWrapper = options.hybridWrapper ?? false;
+  }
+
+  /**
+   * Runs the binary from a sealed in-memory copy (util/system-helper.ts `sealedCopy`), which
+   * spares the runtime copying itself on every start, once `ready()`; where there is no
+   * helper, or the copy fails, from its file.
+   */
+  preferSealedCopy(): void {
+    this.#sealing = sealedCopy(this.path).then(
+      (copy) => void (this.#sealed = copy),
+      () => undefined, // the runtime copies itself, as without the helper
+    );
+  }
+
+  /**
+   * Settles once the sealed copy asked for is made (or failed). The helper makes it in well
+   * under a millisecond, and it is asked for when the executor opens, so a step's first
+   * wait here is over before its mounts are.
+   */
+  ready(): Promise<void> {
+    return this.#sealing;
   }
 
   /**
@@ -52,9 +78,10 @@ export class OciRuntime {
     const global = ["--root", this.stateDir];
     if (logPath !== undefined) global.push("--log", logPath, "--log-format", "json");
     if (options.cgroups === false && this.name === "crun") global.push("--cgroup-manager=disabled");
-    if (!this.hybridWrapper) return { file: this.path, args: [...global, ...args] };
+    const binary = this.#sealed?.path ?? this.path;
+    if (!this.hybridWrapper) return { file: binary, args: [...global, ...args] };
     const compiled = compiledHybridWrapper();
-    if (compiled !== undefined) return { file: compiled, args: [HYBRID_CGROUP2_MOUNT, this.path, ...global, ...args] };
+    if (compiled !== undefined) return { file: compiled, args: [HYBRID_CGROUP2_MOUNT, binary, ...global, ...args] };
     // In a user namespace (rootless) the mount is locked to its parent: cover it instead.
     const script = `umount ${HYBRID_CGROUP2_MOUNT} 2>/dev/null || mount -t tmpfs -o ro tsbuild-no-cgroup2 ${HYBRID_CGROUP2_MOUNT} 2>/dev/null; exec "$0" "$@"`;
     return {

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { staticBusybox } from "../util/static-busybox.js";
-import { overlayMount, unmount } from "./mount-helper.js";
+import { overlayMount, unmount } from "../util/system-helper.js";
 import { runCommand } from "./run-command.js";
 import type { Mount } from "./types.js";
 
 /**
- * Performs a mount: an overlay through the mount helper (mount-helper.ts) where it was built,
- * anything else with mount(8). `cwd` lets overlay options name lower directories by
+ * Performs a mount: an overlay through the system helper (util/system-helper.ts) where it
+ * was built, anything else with mount(8). `cwd` lets overlay options name lower directories by
  * relative paths (see overlay-options.ts), which keeps long chains under the page limit.
  */
 export async function performMount(mount: Mount, target: string, options: { cwd?: string } = {}): Promise<void> {
@@ -20,7 +20,7 @@ export async function performMount(mount: Mount, target: string, options: { cwd?
   await runMountProgram("mount", args, { busybox: mount.type === "overlay", ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
 }
 
-/** Unmounts `target`: through the mount helper where it was built, else with umount(8). */
+/** Unmounts `target`: through the system helper where it was built, else with umount(8). */
 export async function performUnmount(target: string): Promise<void> {
   if (await unmount(target)) return;
   await runMountProgram("umount", [target], { busybox: true });

@@ -6,7 +6,7 @@ import type { LayerWriteEntry } from "../oci/layer-writer.js";
 import { applyLayer } from "./apply-layer.js";
 import { BaseSnapshotter, type SnapshotChain } from "./base-snapshotter.js";
 import { overlayChanges } from "./layer-changes.js";
-import { startMountHelper } from "./mount-helper.js";
+import { startSystemHelper } from "../util/system-helper.js";
 import { performMount, performUnmount } from "./mount-table.js";
 import { warmCommandServer } from "../util/command-server.js";
 import { canMountReadOnlyOverlay, escapeOverlayPath, overlayOptions } from "./overlay-options.js";
@@ -31,11 +31,11 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   }
 
   /**
-   * A mount follows a prepare or a view: what performs it (the mount helper, else the shell
+   * A mount follows a prepare or a view: what performs it (the system helper, else the shell
    * that runs mount(8)) starts while the snapshot is recorded.
    */
   protected warmMounting(): void {
-    if (!startMountHelper()) warmCommandServer();
+    if (!startSystemHelper()) warmCommandServer();
   }
 
   protected async createDirectories(id: number, kind: "active" | "view"): Promise<void> {

@@ -1,11 +1,13 @@
 import { TsbuildError } from "../errors.js";
+import { treeXattrs } from "../util/system-helper.js";
 import { overlayFlavour } from "./rootless-overlay.js";
 import { runCommand } from "./run-command.js";
 
 /**
- * Extended attributes through the `attr` package's programs, since Node has no xattr API:
- * one `getfattr -R` per tree read and one `setfattr --restore` per layer applied, so the
- * cost is a process per layer, not per file. Only the names layers carry are touched.
+ * Extended attributes, which Node has no API for: a tree is read by the system helper
+ * (util/system-helper.ts) where there is one, else by one `getfattr -R`; a layer's are set
+ * by one `setfattr --restore`. So the cost is at most a process per layer, not per file.
+ * Only the names layers carry are touched.
  */
 
 /** The xattrs a layer keeps: file capabilities (what `setcap` writes). */
@@ -22,6 +24,8 @@ export type XattrTable = Map<string, Map<string, Buffer>>;
  * Keys are absolute paths; files without any of the attributes are absent.
  */
 export async function readTreeXattrs(dir: string, names: string[]): Promise<XattrTable> {
+  const read = await treeXattrs(dir, names);
+  if (read !== undefined) return read;
   const pattern = `^(${names.map((n) => n.replace(/[.]/g, "\\.")).join("|")})$`;
   const { stdout } = await runCommand("getfattr", ["-R", "-P", "-h", "-d", "-m", pattern, "-e", "hex", "--absolute-names", dir], {
     // getfattr reports 1 when some file had no readable attributes; its output is still whole.

@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 
 /**
- * A long-lived helper process (the command shell, the mount helper) keeps this process
+ * A long-lived helper process (the command shell, the system helper) keeps this process
  * alive only while a request to it waits: `holdOpen` while one does, `letGo` when none does,
  * so a command ends when its work does, not when its helpers do.
  */

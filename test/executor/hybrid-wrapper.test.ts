@@ -40,4 +40,17 @@ test("on a hybrid host crun's command line is the compiled wrapper's, and it run
   assert.match(version, /^crun version/);
 });
 
+test("a build's runtime runs from the system helper's sealed copy once it is ready, so it does not copy itself", async () => {
+  const hybrid = (await detectCgroupMode()) === "hybrid";
+  const runtime = new OciRuntime({ name: "crun", path: "/usr/bin/crun", stateDir: "/nonexistent-state", hybridWrapper: hybrid });
+  runtime.preferSealedCopy();
+  await runtime.ready();
+  const { file, args } = runtime.command(["--version"]);
+  assert.match(hybrid ? args[1] : file, /^\/proc\/\d+\/fd\/\d+$/);
+  const traced = spawnSync("strace", ["-f", "-qq", "-e", "trace=memfd_create,execveat", file, ...args], { encoding: "utf8" });
+  assert.is(traced.status, 0, traced.stderr);
+  assert.match(traced.stdout, /^crun version/);
+  assert.not.match(traced.stderr, /memfd_create|execveat/, "crun found itself sealed and did not copy itself");
+});
+
 test.run();
