@@ -11,7 +11,7 @@
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm, writeFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 const cliDir = fileURLToPath(new URL("../dist/cli/", import.meta.url));
 // Compiled by tsc just before: the names the command reads, from the same module.
 const { bundleCacheName, bundleHeader } = await import(new URL("../dist/cli/bundle-script.js", import.meta.url).href);
+const { staticBusybox } = await import(new URL("../dist/util/static-busybox.js", import.meta.url).href);
 const bundleFile = join(cliDir, "tsbuild.bundle.cjs");
 const chevrotainBundle = join(dirname(createRequire(import.meta.url).resolve("chevrotain")), "..", "chevrotain.mjs");
 
@@ -71,30 +72,40 @@ for (const name of await readdir(cliDir)) {
   }
 }
 
-// The cache: what a dry-run build compiles (parser, frontend, solver, store, progress) is
-// most of what every build runs first; the rest compiles lazily as without a cache.
+// The cache: what a build of two stages compiles (parser, frontend, solver, store,
+// snapshotter, executor, export, progress) is most of what every build runs; the rest
+// compiles lazily as without a cache. Functions compile on first use, so a cache made from
+// a dry run left out everything a real step runs: a real build's cache saved 12 ms (2 %) of
+// a 3-stage build. Where a real build cannot run here (not root, no runtime, no static
+// busybox for a base), a dry run's cache serves.
 const work = await mkdtemp(join(tmpdir(), "tsbuild-bundle-"));
 try {
   const context = join(work, "context");
   await mkdir(context);
   await writeFile(join(context, "file"), "x\n");
+  const busybox = staticBusybox();
+  if (busybox !== undefined) await copyFile(busybox, join(context, "busybox"));
   await writeFile(
     join(context, "Dockerfile"),
-    "# syntax=docker/dockerfile:1\nFROM scratch AS base\nARG VERSION=1\nENV A=b\nWORKDIR /app\nCOPY file /app/\nRUN --mount=type=cache,target=/cache true\n" +
-      'FROM base\nCOPY --from=base /app/file /copy\nLABEL version=$VERSION\nUSER 1000\nEXPOSE 80/tcp\nCMD ["true"]\n',
+    "# syntax=docker/dockerfile:1\nFROM scratch AS base\nARG VERSION=1\nENV A=b\nCOPY busybox /bin/busybox\nWORKDIR /app\nCOPY file /app/\n" +
+      'RUN --mount=type=cache,target=/cache ["/bin/busybox", "sh", "-c", "echo built > /app/out"]\n' +
+      'FROM scratch\nCOPY --from=base /bin/busybox /bin/busybox\nCOPY --from=base /app /copy\nRUN ["/bin/busybox", "true"]\nLABEL version=$VERSION\nUSER 1000\nEXPOSE 80/tcp\nCMD ["true"]\n',
   );
   const cacheFile = join(cliDir, bundleCacheName(id));
-  const run = spawnSync(process.execPath, [join(cliDir, "main.js"), "build", "--root", join(work, "root"), "--dry-run", "--progress=plain", context], {
-    env: { ...process.env, TSBUILD_WRITE_CODE_CACHE: cacheFile },
-    encoding: "utf8",
-    // A bound for a dry run of five steps on an empty root (a second or less), not a speed expectation.
-    timeout: 120_000,
-  });
+  const build = (extra) =>
+    spawnSync(process.execPath, [join(cliDir, "main.js"), "build", "--root", join(work, "root"), ...extra, "--progress=plain", context], {
+      env: { ...process.env, TSBUILD_WRITE_CODE_CACHE: cacheFile },
+      encoding: "utf8",
+      // A bound for a build of two small stages on an empty root (a second or two), not a speed expectation.
+      timeout: 120_000,
+    });
+  let run = busybox === undefined ? undefined : build([]);
+  if (run === undefined || run.status !== 0) run = build(["--dry-run"]);
   if (run.status !== 0) {
     // Not fatal: the CLI works without a cache, only starts slower.
     await rm(cacheFile, { force: true });
     const why = run.error?.message ?? `it exited with ${run.status}: ${(run.stderr || run.stdout).trim().split("\n").pop()}`;
-    process.stderr.write(`bundle-cli: no code cache made (the dry run failed, ${why})\n`);
+    process.stderr.write(`bundle-cli: no code cache made (the build failed, ${why})\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });
