@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(runc crun busybox-static gcc libc6-dev docker-registry skopeo umoci jq iproute2 util-linux tar gzip zstd bzip2 xz-utils attr libcap2-bin openssh-client slirp4netns zsh qemu-user-static binfmt-support uidmap fuse-overlayfs openssl strace)
+PACKAGES=(runc crun busybox-static gcc libc6-dev docker-registry skopeo umoci jq iproute2 util-linux tar gzip zstd bzip2 xz-utils attr libcap2-bin openssh-client slirp4netns zsh qemu-user-static binfmt-support uidmap fuse-overlayfs openssl strace musl-tools)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
