@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TsbuildError } from "../errors.js";
@@ -179,7 +179,9 @@ export class SnapshotMetadata {
       throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}": it is ${record.kind === "view" ? "a view" : "already committed"}`);
     }
     try {
-      symlinkSync(String(record.id), join(this.#keys, encodeName(name)));
+      // A second name for the same link (link(2) does not follow it), not a new one: on this
+      // root's file system every new inode can cost a scan (docs/architecture.md, phase 9).
+      linkSync(join(this.#keys, encodeName(key)), join(this.#keys, encodeName(name)));
     } catch (error) {
       if (errorCode(error) === "EEXIST") throw new TsbuildError("CONFLICT", `Cannot commit snapshot "${key}" as "${name}": "${name}" exists`);
       throw error;
