@@ -38,12 +38,21 @@ struct request {
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void reply(const char *id, int error) {
+/* One reply line: "<id> 0" and what `data` adds (fields, each after a space), or the error. */
+static void reply(const char *id, int error, const char *data) {
   pthread_mutex_lock(&out_lock);
-  if (error == 0) printf("%s 0\n", id);
+  if (error == 0) printf("%s 0%s\n", id, data == NULL ? "" : data);
   else printf("%s %d %s\n", id, error, strerror(error));
   fflush(stdout);
   pthread_mutex_unlock(&out_lock);
+}
+
+/* The fields a request of `type` has, its type and id included (an unknown type: those two). */
+static int field_count(const char *type) {
+  if (strcmp(type, "M") == 0) return 8;
+  if (strcmp(type, "X") == 0) return 4;
+  if (strcmp(type, "U") == 0 || strcmp(type, "S") == 0) return 3;
+  return 2;
 }
 
 /* A reply being built: grows as needed; `failed` once memory ran out. */
@@ -144,14 +153,7 @@ static void read_tree_xattrs(const char *id, const char *dir, const char *names)
   walk_error = 0;
   int result = nftw(dir, visit, 16, FTW_PHYS);
   int error = result == 0 ? (out.failed ? ENOMEM : 0) : result < 0 ? errno : walk_error;
-  if (error != 0) {
-    reply(id, error);
-  } else {
-    pthread_mutex_lock(&out_lock);
-    printf("%s 0%s\n", id, out.data == NULL ? "" : out.data);
-    fflush(stdout);
-    pthread_mutex_unlock(&out_lock);
-  }
+  reply(id, error, out.data);
   free(out.data);
 }
 
@@ -185,30 +187,25 @@ static int sealed_copy(const char *path) {
 static void *serve(void *arg) {
   struct request *r = arg;
   const char *type = r->fields[0], *id = r->fields[1];
-  int error = 0;
-  if (strcmp(type, "M") == 0 && r->count == 8) {
-    if (unshare(CLONE_FS) != 0 || chdir(r->fields[2]) != 0) error = errno;
-    else if (mount(r->fields[4], r->fields[5], r->fields[3], strtoul(r->fields[6], NULL, 10), r->fields[7]) != 0) error = errno;
-  } else if (strcmp(type, "U") == 0 && r->count == 3) {
-    if (umount2(r->fields[2], 0) != 0) error = errno;
-  } else if (strcmp(type, "X") == 0 && r->count == 4) {
+  if (strcmp(type, "X") == 0) {
     read_tree_xattrs(id, r->fields[2], r->fields[3]);
-    error = -1; /* answered */
-  } else if (strcmp(type, "S") == 0 && r->count == 3) {
+  } else if (strcmp(type, "S") == 0) {
     int fd = sealed_copy(r->fields[2]);
-    if (fd < 0) {
-      error = -fd;
-    } else {
-      pthread_mutex_lock(&out_lock);
-      printf("%s 0 %d\n", id, fd);
-      fflush(stdout);
-      pthread_mutex_unlock(&out_lock);
-      error = -1; /* answered */
-    }
+    char data[16];
+    snprintf(data, sizeof data, " %d", fd);
+    reply(id, fd < 0 ? -fd : 0, data);
   } else {
-    error = EINVAL;
+    int error = 0;
+    if (strcmp(type, "M") == 0) {
+      if (unshare(CLONE_FS) != 0 || chdir(r->fields[2]) != 0) error = errno;
+      else if (mount(r->fields[4], r->fields[5], r->fields[3], strtoul(r->fields[6], NULL, 10), r->fields[7]) != 0) error = errno;
+    } else if (strcmp(type, "U") == 0) {
+      if (umount2(r->fields[2], 0) != 0) error = errno;
+    } else {
+      error = EINVAL;
+    }
+    reply(id, error, NULL);
   }
-  if (error >= 0) reply(id, error);
   for (int i = 0; i < r->count; i++) free(r->fields[i]);
   free(r);
   return NULL;
@@ -250,7 +247,7 @@ int main(void) {
     char *type = read_field();
     if (type == NULL) pthread_exit(NULL); /* the requests in flight still answer */
     r->fields[r->count++] = type;
-    int fields = strcmp(type, "M") == 0 ? 8 : strcmp(type, "U") == 0 || strcmp(type, "S") == 0 ? 3 : strcmp(type, "X") == 0 ? 4 : 2;
+    int fields = field_count(type);
     while (r->count < fields) {
       char *field = read_field();
       if (field == NULL) pthread_exit(NULL);
